@@ -1,0 +1,53 @@
+//! Plugin-side delivery: send one envelope to the daemon with a short timeout, or spool it.
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::frame::{read_frame, write_frame};
+use crate::message::{encode_envelope, Envelope, Reply};
+use crate::spool::{spool_message, SpoolError};
+
+/// How long a plugin waits for the daemon before spooling instead.
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What became of an envelope.
+#[derive(Debug)]
+pub enum Delivery {
+    /// The daemon applied it.
+    Accepted,
+    /// The daemon read it and refused it, saying why. Not spooled: it would be refused again.
+    Rejected(String),
+    /// The daemon was unreachable; the envelope waits in the spool at this path.
+    Spooled { path: PathBuf, why: String },
+}
+
+/// Sends `envelope` to the daemon at `socket`; if the daemon cannot be reached or does not
+/// answer within `timeout`, spools it under `spool_dir`.
+pub fn deliver(
+    envelope: &Envelope,
+    socket: &Path,
+    spool_dir: &Path,
+    timeout: Duration,
+) -> Result<Delivery, SpoolError> {
+    match exchange(envelope, socket, timeout) {
+        Ok(reply) if reply.accepted => Ok(Delivery::Accepted),
+        Ok(reply) => Ok(Delivery::Rejected(reply.reason)),
+        Err(why) => {
+            let path = spool_message(spool_dir, envelope)?;
+            Ok(Delivery::Spooled { path, why })
+        }
+    }
+}
+
+fn exchange(envelope: &Envelope, socket: &Path, timeout: Duration) -> Result<Reply, String> {
+    let stream = UnixStream::connect(socket)
+        .map_err(|e| format!("cannot connect to {}: {e}", socket.display()))?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .and_then(|()| stream.set_read_timeout(Some(timeout)))
+        .map_err(|e| format!("cannot set socket timeouts: {e}"))?;
+    write_frame(&stream, &encode_envelope(envelope)).map_err(|e| e.to_string())?;
+    let body = read_frame(&stream).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&body).map_err(|e| format!("unreadable reply from daemon: {e}"))
+}

@@ -1,0 +1,271 @@
+//! The typed, versioned message a plugin sends for one lease event, and the daemon's reply.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the message schema below. The daemon rejects any other version.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// One lease event, as sent by a plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// Always [`PROTOCOL_VERSION`] when built by this crate.
+    pub version: u16,
+    /// Wall-clock time the plugin built the message, in milliseconds since the Unix epoch.
+    /// Used to order replayed spool entries against live updates.
+    pub created_unix_ms: u64,
+    /// PID of the DHCP client process that ran the plugin (the plugin's parent).
+    pub client_pid: u32,
+    /// Client alias from `DHCPMGR_CLIENT`, when the daemon started the DHCP client.
+    pub client: Option<String>,
+    /// The event itself.
+    pub event: ClientEvent,
+}
+
+/// What happened, per address family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientEvent {
+    V4(V4Event),
+}
+
+/// An event from busybox udhcpc.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V4Event {
+    pub interface: String,
+    pub kind: V4EventKind,
+    /// Present for `bound` and `renew`; absent for the others.
+    pub lease: Option<V4Lease>,
+}
+
+/// udhcpc's script events (its argv[1]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum V4EventKind {
+    Deconfig,
+    Bound,
+    Renew,
+    Nak,
+    Leasefail,
+}
+
+impl V4EventKind {
+    /// Parses udhcpc's argv[1].
+    pub fn from_arg(arg: &str) -> Option<Self> {
+        Some(match arg {
+            "deconfig" => Self::Deconfig,
+            "bound" => Self::Bound,
+            "renew" => Self::Renew,
+            "nak" => Self::Nak,
+            "leasefail" => Self::Leasefail,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deconfig => "deconfig",
+            Self::Bound => "bound",
+            Self::Renew => "renew",
+            Self::Nak => "nak",
+            Self::Leasefail => "leasefail",
+        }
+    }
+}
+
+/// A DHCPv4 lease as udhcpc reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V4Lease {
+    /// `ip` (yiaddr).
+    pub address: Ipv4Addr,
+    /// Prefix length from `mask` (or derived from `subnet`).
+    pub prefix_len: u8,
+    /// `router` (option 3), in order.
+    pub routers: Vec<Ipv4Addr>,
+    /// `dns` (option 6), in order.
+    pub dns_servers: Vec<Ipv4Addr>,
+    /// `domain` (option 15).
+    pub domain: Option<String>,
+    /// `lease` (option 51), seconds.
+    pub lease_secs: Option<u32>,
+    /// Renewal time T1 (option 58), seconds.
+    pub renewal_secs: Option<u32>,
+    /// Rebinding time T2 (option 59), seconds.
+    pub rebinding_secs: Option<u32>,
+    /// `serverid` (option 54).
+    pub server_id: Option<Ipv4Addr>,
+    /// `mtu` (option 26).
+    pub mtu: Option<u16>,
+    /// `broadcast` (option 28).
+    pub broadcast: Option<Ipv4Addr>,
+    /// `staticroutes` (option 121).
+    pub static_routes: Vec<StaticRoute>,
+    /// `hostname` (option 12).
+    pub hostname: Option<String>,
+    /// `ntpsrv` (option 42).
+    pub ntp_servers: Vec<Ipv4Addr>,
+    /// Options udhcpc passed as `optNNN=<hex>`, keyed by option code, lowercase hex payload.
+    pub raw_options: BTreeMap<u8, String>,
+    /// Named variables not mapped to a field above (e.g. `timezone`, `vendor`), kept verbatim.
+    pub other: BTreeMap<String, String>,
+}
+
+impl V4Lease {
+    /// A lease with only an address and prefix length; every optional field empty.
+    pub fn new(address: Ipv4Addr, prefix_len: u8) -> Self {
+        Self {
+            address,
+            prefix_len,
+            routers: Vec::new(),
+            dns_servers: Vec::new(),
+            domain: None,
+            lease_secs: None,
+            renewal_secs: None,
+            rebinding_secs: None,
+            server_id: None,
+            mtu: None,
+            broadcast: None,
+            static_routes: Vec::new(),
+            hostname: None,
+            ntp_servers: Vec::new(),
+            raw_options: BTreeMap::new(),
+            other: BTreeMap::new(),
+        }
+    }
+}
+
+/// One classless static route (option 121).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticRoute {
+    pub destination: Ipv4Addr,
+    pub prefix_len: u8,
+    pub gateway: Ipv4Addr,
+}
+
+/// The daemon's answer to one envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    pub accepted: bool,
+    /// Why the message was rejected; empty when accepted.
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl Reply {
+    pub fn accepted() -> Self {
+        Self {
+            accepted: true,
+            reason: String::new(),
+        }
+    }
+
+    pub fn rejected(reason: impl Into<String>) -> Self {
+        Self {
+            accepted: false,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Why a body could not be turned into an [`Envelope`].
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("message is not valid JSON or lacks a version: {0}")]
+    Malformed(String),
+    #[error("unsupported protocol version {0} (this daemon speaks {PROTOCOL_VERSION})")]
+    UnsupportedVersion(u16),
+    #[error("message does not match protocol version {PROTOCOL_VERSION}: {0}")]
+    Invalid(String),
+}
+
+#[derive(Deserialize)]
+struct VersionOnly {
+    version: u16,
+}
+
+/// Decodes a frame body, checking the version before the schema.
+pub fn decode_envelope(body: &[u8]) -> Result<Envelope, DecodeError> {
+    let probe: VersionOnly =
+        serde_json::from_slice(body).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    if probe.version != PROTOCOL_VERSION {
+        return Err(DecodeError::UnsupportedVersion(probe.version));
+    }
+    serde_json::from_slice(body).map_err(|e| DecodeError::Invalid(e.to_string()))
+}
+
+/// Encodes an envelope as a frame body.
+pub fn encode_envelope(envelope: &Envelope) -> Vec<u8> {
+    // Serialising these plain structs to a Vec cannot fail: no maps with non-string keys
+    // other than u8 (which serde_json writes as strings) and no custom serialisers.
+    serde_json::to_vec(envelope).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Envelope {
+        Envelope {
+            version: PROTOCOL_VERSION,
+            created_unix_ms: 1,
+            client_pid: 42,
+            client: Some("wan".into()),
+            event: ClientEvent::V4(V4Event {
+                interface: "erouter0".into(),
+                kind: V4EventKind::Bound,
+                lease: Some(V4Lease {
+                    raw_options: BTreeMap::from([(125, "00aa".to_string())]),
+                    ..V4Lease::new(Ipv4Addr::new(192, 0, 2, 10), 24)
+                }),
+            }),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let env = sample();
+        assert_eq!(decode_envelope(&encode_envelope(&env)).unwrap(), env);
+    }
+
+    #[test]
+    fn rejects_other_versions_before_schema() {
+        let err = decode_envelope(br#"{"version": 7, "whatever": true}"#).unwrap_err();
+        assert!(matches!(err, DecodeError::UnsupportedVersion(7)));
+    }
+
+    #[test]
+    fn rejects_garbage_and_unknown_fields() {
+        assert!(matches!(
+            decode_envelope(b"\xff\x00garbage"),
+            Err(DecodeError::Malformed(_))
+        ));
+        let mut v: serde_json::Value = serde_json::from_slice(&encode_envelope(&sample())).unwrap();
+        v["surprise"] = serde_json::Value::Bool(true);
+        let body = serde_json::to_vec(&v).unwrap();
+        assert!(matches!(
+            decode_envelope(&body),
+            Err(DecodeError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn parses_event_arguments() {
+        for kind in [
+            V4EventKind::Deconfig,
+            V4EventKind::Bound,
+            V4EventKind::Renew,
+            V4EventKind::Nak,
+            V4EventKind::Leasefail,
+        ] {
+            assert_eq!(V4EventKind::from_arg(kind.as_str()), Some(kind));
+        }
+        assert_eq!(V4EventKind::from_arg("expire"), None);
+    }
+}
