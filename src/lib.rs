@@ -1,0 +1,10 @@
+//! dhcpmgr: a DHCP client manager daemon for broadband gateways.
+//!
+//! The binary's `main` only parses arguments and calls [`daemon::run`]; everything else lives
+//! in this library so that each hop of a lease (plugin message → controller → netlink →
+//! persistence → system events → TR-181) can be tested on its own.
+
+pub mod boottime;
+pub mod channels;
+pub mod snapshot;
+pub mod tr181;

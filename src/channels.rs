@@ -1,0 +1,73 @@
+//! The messages that cross between the controller thread and the TR-181 thread.
+
+use std::collections::BTreeMap;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::snapshot::{Instance, V4ClientSnapshot};
+
+/// Kinds of the D-Bus `Event` signal (design §4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    ClientStarted,
+    ClientStopped,
+    ClientFailed,
+    LeaseUpdated,
+    LeaseRenewed,
+    LeaseDeleted,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientStarted => "ClientStarted",
+            Self::ClientStopped => "ClientStopped",
+            Self::ClientFailed => "ClientFailed",
+            Self::LeaseUpdated => "LeaseUpdated",
+            Self::LeaseRenewed => "LeaseRenewed",
+            Self::LeaseDeleted => "LeaseDeleted",
+        }
+    }
+}
+
+/// Controller → TR-181 thread.
+#[derive(Debug, Clone)]
+pub enum ControllerUpdate {
+    /// A DHCPv4 client's state changed (or it was added).
+    V4Client(V4ClientSnapshot),
+    /// A DHCPv4 client was removed from the configuration.
+    V4ClientRemoved(Instance),
+    /// Something happened that WAN Manager listens for.
+    Event {
+        object_path: String,
+        kind: EventKind,
+        data: BTreeMap<String, String>,
+    },
+}
+
+/// What can be asked of a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAction {
+    /// Renew the lease now (udhcpc: SIGUSR1).
+    Renew,
+    /// Release the lease and stop the client (udhcpc: SIGUSR2, then stop).
+    Release,
+    /// Stop and start the client again, keeping the lease.
+    Restart,
+    /// Set `Enable`.
+    SetEnable(bool),
+}
+
+/// TR-181 thread → controller: an action on a DHCPv4 client, with a channel for the outcome.
+#[derive(Debug)]
+pub struct ControllerCommand {
+    pub instance: Instance,
+    pub action: ClientAction,
+    /// Receives `Ok(())` once the action was carried out, or why it could not be.
+    pub reply: oneshot::Sender<Result<(), String>>,
+}
+
+pub type UpdateSender = mpsc::UnboundedSender<ControllerUpdate>;
+pub type UpdateReceiver = mpsc::UnboundedReceiver<ControllerUpdate>;
+pub type CommandSender = mpsc::Sender<ControllerCommand>;
+pub type CommandReceiver = mpsc::Receiver<ControllerCommand>;

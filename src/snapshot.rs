@@ -1,0 +1,103 @@
+//! What the controller tells the rest of the daemon about a client: a plain, cloneable picture
+//! of its state and lease. The TR-181 thread renders these as parameter values.
+
+use std::fmt;
+
+use dhcpmgr_ipc::V4Lease;
+use serde::{Deserialize, Serialize};
+
+use crate::boottime::BootSeconds;
+
+/// TR-181 `Status` of a client object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientStatus {
+    Disabled,
+    Enabled,
+    /// The configuration cannot work (e.g. the interface does not exist).
+    ErrorMisconfigured,
+    /// The DHCP client keeps dying; the supervisor gave up restarting it.
+    Error,
+}
+
+impl ClientStatus {
+    /// The TR-181 enumeration value.
+    pub fn as_tr181(self) -> &'static str {
+        match self {
+            Self::Disabled => "Disabled",
+            Self::Enabled => "Enabled",
+            Self::ErrorMisconfigured => "Error_Misconfigured",
+            Self::Error => "Error",
+        }
+    }
+}
+
+/// TR-181 `DHCPStatus` of a DHCPv4 client (RFC 2131 states as the data model names them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DhcpStatus {
+    Init,
+    Selecting,
+    Requesting,
+    Rebinding,
+    Bound,
+    Renewing,
+}
+
+impl DhcpStatus {
+    /// The TR-181 enumeration value.
+    pub fn as_tr181(self) -> &'static str {
+        match self {
+            Self::Init => "Init",
+            Self::Selecting => "Selecting",
+            Self::Requesting => "Requesting",
+            Self::Rebinding => "Rebinding",
+            Self::Bound => "Bound",
+            Self::Renewing => "Renewing",
+        }
+    }
+}
+
+/// TR-181 instance number of a client object (`Device.DHCPv4.Client.{i}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Instance(pub u32);
+
+impl fmt::Display for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Everything the data model shows about one DHCPv4 client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V4ClientSnapshot {
+    pub instance: Instance,
+    pub alias: String,
+    pub interface: String,
+    pub enable: bool,
+    pub status: ClientStatus,
+    pub dhcp_status: DhcpStatus,
+    /// The lease in force, if any.
+    pub lease: Option<V4Lease>,
+    /// When that lease expires, on CLOCK_BOOTTIME; `None` for an infinite lease or no lease.
+    pub lease_expires: Option<BootSeconds>,
+}
+
+impl V4ClientSnapshot {
+    /// TR-181 object path, without the trailing dot: `Device.DHCPv4.Client.1`.
+    pub fn object_path(&self) -> String {
+        v4_client_path(self.instance)
+    }
+
+    /// TR-181 `LeaseTimeRemaining` at `now`: seconds left, -1 for an infinite lease, 0 without one.
+    pub fn lease_time_remaining(&self, now: BootSeconds) -> i64 {
+        match (&self.lease, self.lease_expires) {
+            (None, _) => 0,
+            (Some(_), None) => -1,
+            (Some(_), Some(expires)) => expires.0.saturating_sub(now.0) as i64,
+        }
+    }
+}
+
+/// TR-181 object path of DHCPv4 client `instance`, without the trailing dot.
+pub fn v4_client_path(instance: Instance) -> String {
+    format!("Device.DHCPv4.Client.{instance}")
+}
