@@ -34,7 +34,7 @@ impl EventKind {
 #[derive(Debug, Clone)]
 pub enum ControllerUpdate {
     /// A DHCPv4 client's state changed (or it was added).
-    V4Client(V4ClientSnapshot),
+    V4Client(Box<V4ClientSnapshot>),
     /// A DHCPv4 client was removed from the configuration.
     V4ClientRemoved(Instance),
     /// Something happened that WAN Manager listens for.

@@ -5,6 +5,13 @@
 //! persistence → system events → TR-181) can be tested on its own.
 
 pub mod boottime;
+pub mod config;
+pub mod controller;
+
 pub mod channels;
+pub mod lease;
+pub mod netlink;
+pub mod persist;
 pub mod snapshot;
+pub mod sysevent;
 pub mod tr181;

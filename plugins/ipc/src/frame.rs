@@ -18,8 +18,8 @@ pub enum FrameError {
     Io(#[from] io::Error),
 }
 
-/// Writes `body` as one frame.
-pub fn write_frame<W: Write>(mut out: W, body: &[u8]) -> Result<(), FrameError> {
+/// `body` with its length header, ready to write.
+pub fn encode_frame(body: &[u8]) -> Result<Vec<u8>, FrameError> {
     if body.len() > MAX_FRAME_LEN {
         return Err(FrameError::TooLarge { len: body.len() });
     }
@@ -27,7 +27,21 @@ pub fn write_frame<W: Write>(mut out: W, body: &[u8]) -> Result<(), FrameError> 
     let mut buf = Vec::with_capacity(4 + body.len());
     buf.extend_from_slice(&len.to_be_bytes());
     buf.extend_from_slice(body);
-    out.write_all(&buf)?;
+    Ok(buf)
+}
+
+/// The body length announced by a frame header, checked against the limit.
+pub fn frame_len(header: [u8; 4]) -> Result<usize, FrameError> {
+    match u32::from_be_bytes(header) as usize {
+        0 => Err(FrameError::Empty),
+        len if len > MAX_FRAME_LEN => Err(FrameError::TooLarge { len }),
+        len => Ok(len),
+    }
+}
+
+/// Writes `body` as one frame.
+pub fn write_frame<W: Write>(mut out: W, body: &[u8]) -> Result<(), FrameError> {
+    out.write_all(&encode_frame(body)?)?;
     out.flush()?;
     Ok(())
 }
@@ -36,13 +50,7 @@ pub fn write_frame<W: Write>(mut out: W, body: &[u8]) -> Result<(), FrameError> 
 pub fn read_frame<R: Read>(mut input: R) -> Result<Vec<u8>, FrameError> {
     let mut header = [0u8; 4];
     read_exact_or_truncated(&mut input, &mut header)?;
-    let len = u32::from_be_bytes(header) as usize;
-    if len == 0 {
-        return Err(FrameError::Empty);
-    }
-    if len > MAX_FRAME_LEN {
-        return Err(FrameError::TooLarge { len });
-    }
+    let len = frame_len(header)?;
     let mut body = vec![0u8; len];
     read_exact_or_truncated(&mut input, &mut body)?;
     Ok(body)

@@ -11,10 +11,10 @@ mod message;
 mod spool;
 
 pub use client::{deliver, Delivery, DELIVERY_TIMEOUT};
-pub use frame::{read_frame, write_frame, FrameError, MAX_FRAME_LEN};
+pub use frame::{encode_frame, frame_len, read_frame, write_frame, FrameError, MAX_FRAME_LEN};
 pub use message::{
-    decode_envelope, encode_envelope, ClientEvent, DecodeError, Envelope, Reply, StaticRoute, V4Event,
-    V4EventKind, V4Lease, PROTOCOL_VERSION,
+    decode_envelope, encode_envelope, ClientEvent, DecodeError, Envelope, Reply, StaticRoute,
+    V4Event, V4EventKind, V4Lease, PROTOCOL_VERSION,
 };
 pub use spool::{spool_message, SpoolError, SPOOL_SUFFIX};
 

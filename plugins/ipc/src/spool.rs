@@ -73,7 +73,10 @@ mod tests {
         let path = spool_message(&dir, &env).unwrap();
         assert!(path.to_string_lossy().ends_with(SPOOL_SUFFIX));
         assert_eq!(decode_envelope(&fs::read(&path).unwrap()).unwrap(), env);
-        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1);
         fs::remove_dir_all(&dir).unwrap();
     }

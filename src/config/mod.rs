@@ -1,0 +1,344 @@
+//! The daemon's configuration: the TOML file of design §4.2 parsed into wire structs
+//! ([`wire`]), then checked and turned into the validated types the rest of the daemon uses.
+//! Unknown keys are an error, and so is any value the daemon could not honour.
+
+mod types;
+mod wire;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+pub use types::{ClientAlias, HexBytes, InterfaceName, OptionCode, SentOption};
+
+/// Why a configuration was refused. The message names the offending key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl ConfigError {
+    fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Which D-Bus bus the TR-181 service joins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusChoice {
+    System,
+    Session,
+    /// A D-Bus address such as `unix:path=/run/dbus/test.sock`.
+    Address(String),
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub state_dir: PathBuf,
+    pub run_dir: PathBuf,
+    /// `tracing` filter directive for the log, e.g. `info` or `dhcpmgr=debug`.
+    pub log_level: String,
+    pub bus: BusChoice,
+    /// Users besides root allowed to write through D-Bus.
+    pub write_uids: Vec<u32>,
+    /// Program run as `<command> set <key> <value>`; `None` disables system events.
+    pub sysevent_command: Option<PathBuf>,
+    /// Program run as udhcpc (one named `busybox` is run as `busybox udhcpc`); by default
+    /// `udhcpc` from `PATH`, else `busybox udhcpc`.
+    pub udhcpc_command: Option<PathBuf>,
+    /// Where the plugin executables live; by default the daemon's own directory.
+    pub plugin_dir: Option<PathBuf>,
+    pub dhcpv4_clients: Vec<V4ClientConfig>,
+    pub dhcpv6_clients: Vec<V6ClientConfig>,
+    pub shield: ShieldConfig,
+}
+
+/// One `[[dhcpv4.client]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V4ClientConfig {
+    pub alias: ClientAlias,
+    pub interface: InterfaceName,
+    pub enable: bool,
+    /// Options asked for in the parameter request list, besides udhcpc's defaults.
+    pub request_options: Vec<OptionCode>,
+    /// Options sent in DISCOVER/REQUEST.
+    pub sent_options: Vec<SentOption>,
+    /// Client identifier (option 61) to send; when absent one is derived once from the MAC
+    /// address and persisted so that it never changes.
+    pub client_id: Option<HexBytes>,
+    /// Release the lease when the client is disabled (default: keep it with the server).
+    pub release_on_disable: bool,
+    /// Install a default route through the first router (for boxes without WAN Manager).
+    pub default_route: bool,
+}
+
+/// One `[[dhcpv6.client]]` (accepted and validated; supervised once DHCPv6 support lands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V6ClientConfig {
+    pub alias: ClientAlias,
+    pub interface: InterfaceName,
+    pub enable: bool,
+    pub request_addresses: bool,
+    pub request_prefixes: bool,
+    pub rapid_commit: bool,
+    pub requested_options: Vec<u16>,
+}
+
+/// `[shield]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShieldConfig {
+    pub enable: bool,
+    pub interfaces: Vec<InterfaceName>,
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| match e {
+            ConfigError::Syntax { message, .. } => ConfigError::Syntax {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let raw: wire::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: PathBuf::from("<config>"),
+            message: e.to_string(),
+        })?;
+        Self::try_from(raw)
+    }
+
+    /// The DHCPv4 client with this alias.
+    pub fn v4_client(&self, alias: &str) -> Option<&V4ClientConfig> {
+        self.dhcpv4_clients
+            .iter()
+            .find(|c| c.alias.as_str() == alias)
+    }
+}
+
+impl TryFrom<wire::RawConfig> for Config {
+    type Error = ConfigError;
+
+    fn try_from(raw: wire::RawConfig) -> Result<Self, ConfigError> {
+        let daemon = raw.daemon;
+        let state_dir = absolute_dir("daemon.state_dir", daemon.state_dir)?;
+        let run_dir = absolute_dir("daemon.run_dir", daemon.run_dir)?;
+        let plugin_dir = daemon
+            .plugin_dir
+            .map(|dir| absolute_dir("daemon.plugin_dir", dir))
+            .transpose()?;
+        let udhcpc_command = match daemon.udhcpc {
+            Some(cmd) if cmd.trim().is_empty() => {
+                return Err(ConfigError::invalid("daemon.udhcpc", "must not be empty"))
+            }
+            Some(cmd) => Some(PathBuf::from(cmd)),
+            None => None,
+        };
+        if daemon.log_level.trim().is_empty() {
+            return Err(ConfigError::invalid(
+                "daemon.log_level",
+                "must not be empty",
+            ));
+        }
+        let bus = match raw.dbus.bus.as_str() {
+            "system" => BusChoice::System,
+            "session" => BusChoice::Session,
+            addr if addr.contains(':') && addr.contains('=') => BusChoice::Address(addr.into()),
+            other => {
+                return Err(ConfigError::invalid(
+                    "dbus.bus",
+                    format!("{other:?} is neither \"system\", \"session\" nor a D-Bus address"),
+                ))
+            }
+        };
+        let sysevent_command = match raw.sysevent.command.trim() {
+            "" => None,
+            cmd => Some(PathBuf::from(cmd)),
+        };
+        let dhcpv4_clients = raw
+            .dhcpv4
+            .client
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| V4ClientConfig::from_wire(&format!("dhcpv4.client[{i}]"), c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let dhcpv6_clients = raw
+            .dhcpv6
+            .client
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| V6ClientConfig::from_wire(&format!("dhcpv6.client[{i}]"), c))
+            .collect::<Result<Vec<_>, _>>()?;
+        unique(
+            "dhcpv4.client",
+            "alias",
+            dhcpv4_clients.iter().map(|c| c.alias.as_str()),
+        )?;
+        unique(
+            "dhcpv4.client",
+            "interface",
+            dhcpv4_clients.iter().map(|c| c.interface.as_str()),
+        )?;
+        unique(
+            "dhcpv6.client",
+            "alias",
+            dhcpv6_clients.iter().map(|c| c.alias.as_str()),
+        )?;
+        let shield = ShieldConfig {
+            enable: raw.shield.enable,
+            interfaces: raw
+                .shield
+                .interfaces
+                .into_iter()
+                .map(|i| {
+                    InterfaceName::new(&i).map_err(|m| ConfigError::invalid("shield.interfaces", m))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if shield.enable {
+            return Err(ConfigError::invalid(
+                "shield.enable",
+                "the DHCP shield is not part of this build yet; set enable = false",
+            ));
+        }
+        Ok(Self {
+            state_dir,
+            run_dir,
+            log_level: daemon.log_level,
+            bus,
+            write_uids: raw.dbus.write_uids,
+            sysevent_command,
+            udhcpc_command,
+            plugin_dir,
+            dhcpv4_clients,
+            dhcpv6_clients,
+            shield,
+        })
+    }
+}
+
+impl V4ClientConfig {
+    fn from_wire(key: &str, raw: wire::RawV4Client) -> Result<Self, ConfigError> {
+        let alias = ClientAlias::new(&raw.alias)
+            .map_err(|m| ConfigError::invalid(format!("{key}.alias"), m))?;
+        let interface = InterfaceName::new(&raw.interface)
+            .map_err(|m| ConfigError::invalid(format!("{key}.interface"), m))?;
+        let request_options = raw
+            .request_options
+            .iter()
+            .map(|&code| OptionCode::new(code))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|m| ConfigError::invalid(format!("{key}.request_options"), m))?;
+        unique(key, "request_options", request_options.iter().map(|c| c.0))?;
+        let sent_options = raw
+            .sent_options
+            .into_iter()
+            .map(|o| SentOption::new(o.tag, &o.value))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|m| ConfigError::invalid(format!("{key}.sent_options"), m))?;
+        unique(
+            key,
+            "sent_options tag",
+            sent_options.iter().map(|o| o.code.0),
+        )?;
+        let client_id = raw
+            .client_id
+            .map(|hex| HexBytes::parse(&hex))
+            .transpose()
+            .map_err(|m| ConfigError::invalid(format!("{key}.client_id"), m))?;
+        if client_id.as_ref().is_some_and(|id| id.0.len() < 2) {
+            return Err(ConfigError::invalid(
+                format!("{key}.client_id"),
+                "needs at least 2 bytes (type and value, RFC 2132 §9.14)",
+            ));
+        }
+        if client_id.is_some() && sent_options.iter().any(|o| o.code.0 == 61) {
+            return Err(ConfigError::invalid(
+                format!("{key}.sent_options"),
+                "option 61 conflicts with client_id; set only one",
+            ));
+        }
+        Ok(Self {
+            alias,
+            interface,
+            enable: raw.enable,
+            request_options,
+            sent_options,
+            client_id,
+            release_on_disable: raw.release_on_disable,
+            default_route: raw.default_route,
+        })
+    }
+}
+
+impl V6ClientConfig {
+    fn from_wire(key: &str, raw: wire::RawV6Client) -> Result<Self, ConfigError> {
+        let alias = ClientAlias::new(&raw.alias)
+            .map_err(|m| ConfigError::invalid(format!("{key}.alias"), m))?;
+        let interface = InterfaceName::new(&raw.interface)
+            .map_err(|m| ConfigError::invalid(format!("{key}.interface"), m))?;
+        if let Some(bad) = raw.requested_options.iter().find(|&&c| c == 0) {
+            return Err(ConfigError::invalid(
+                format!("{key}.requested_options"),
+                format!("{bad} is not a DHCPv6 option code"),
+            ));
+        }
+        Ok(Self {
+            alias,
+            interface,
+            enable: raw.enable,
+            request_addresses: raw.request_addresses,
+            request_prefixes: raw.request_prefixes,
+            rapid_commit: raw.rapid_commit,
+            requested_options: raw.requested_options,
+        })
+    }
+}
+
+fn absolute_dir(key: &str, path: String) -> Result<PathBuf, ConfigError> {
+    let path = PathBuf::from(path);
+    if !path.is_absolute() {
+        return Err(ConfigError::invalid(key, "must be an absolute path"));
+    }
+    Ok(path)
+}
+
+fn unique<T: std::hash::Hash + Eq + std::fmt::Display>(
+    section: &str,
+    what: &str,
+    values: impl Iterator<Item = T>,
+) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for value in values {
+        if seen.contains(&value) {
+            return Err(ConfigError::invalid(
+                section,
+                format!("{what} {value} appears more than once"),
+            ));
+        }
+        seen.insert(value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,140 @@
+//! Small validated values parsed at the edge: interface names, aliases, option codes, hex.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A Linux interface name (1 to 15 bytes, no `/`, whitespace or `:`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct InterfaceName(String);
+
+impl InterfaceName {
+    pub fn new(name: &str) -> Result<Self, String> {
+        if name.is_empty() || name.len() > 15 {
+            return Err(format!("{name:?} is not 1 to 15 bytes long"));
+        }
+        if name == "." || name == ".." {
+            return Err(format!("{name:?} is not a valid interface name"));
+        }
+        if let Some(bad) = name
+            .chars()
+            .find(|c| c.is_whitespace() || *c == '/' || *c == ':' || c.is_control())
+        {
+            return Err(format!("{name:?} contains {bad:?}"));
+        }
+        Ok(Self(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InterfaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A client alias: 1 to 64 of `A-Z a-z 0-9 _ -`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ClientAlias(String);
+
+impl ClientAlias {
+    pub fn new(alias: &str) -> Result<Self, String> {
+        let ok = !alias.is_empty()
+            && alias.len() <= 64
+            && alias
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if ok {
+            Ok(Self(alias.to_string()))
+        } else {
+            Err(format!(
+                "{alias:?} must be 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientAlias {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A DHCPv4 option code a client may request or send (1 to 254; 0 and 255 are pad and end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OptionCode(pub u8);
+
+impl OptionCode {
+    pub fn new(code: u16) -> Result<Self, String> {
+        match u8::try_from(code) {
+            Ok(c @ 1..=254) => Ok(Self(c)),
+            _ => Err(format!("{code} is not a DHCPv4 option code (1 to 254)")),
+        }
+    }
+}
+
+impl fmt::Display for OptionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Bytes written as hex in the configuration and in TR-181 (`hexBinary`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HexBytes(pub Vec<u8>);
+
+impl HexBytes {
+    /// Parses hex digits (either case, optionally `:`-separated pairs).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let digits: String = text.chars().filter(|&c| c != ':').collect();
+        if digits.len() % 2 != 0 {
+            return Err(format!("{text:?} has an odd number of hex digits"));
+        }
+        let bytes = digits
+            .as_bytes()
+            .chunks(2)
+            .map(|pair| {
+                std::str::from_utf8(pair)
+                    .ok()
+                    .and_then(|s| u8::from_str_radix(s, 16).ok())
+                    .ok_or_else(|| format!("{text:?} is not hex"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self(bytes))
+    }
+
+    /// Lowercase hex without separators.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// An option a DHCPv4 client sends, with its payload.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SentOption {
+    pub code: OptionCode,
+    pub value: HexBytes,
+}
+
+impl SentOption {
+    pub fn new(tag: u16, hex: &str) -> Result<Self, String> {
+        let code = OptionCode::new(tag)?;
+        if matches!(code.0, 50 | 53 | 54 | 55 | 57) {
+            return Err(format!(
+                "option {code} is managed by the DHCP client itself and cannot be sent from configuration"
+            ));
+        }
+        let value = HexBytes::parse(hex).map_err(|e| format!("option {code}: {e}"))?;
+        if value.0.is_empty() || value.0.len() > 255 {
+            return Err(format!("option {code}: payload must be 1 to 255 bytes"));
+        }
+        Ok(Self { code, value })
+    }
+}

@@ -1,0 +1,388 @@
+//! Supervision of one DHCP client process: start it, notice its exit at once (the task awaits
+//! the child), restart it with exponential backoff, give up on a client that keeps dying, and
+//! carry out signals and orderly stops. Children are always reaped: no zombies.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep, timeout, Instant};
+
+/// First restart delay; doubles on each quick failure up to [`MAX_BACKOFF`].
+pub const MIN_BACKOFF: Duration = Duration::from_secs(1);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// A client that ran this long is healthy again: its failure count resets.
+pub const STABLE_AFTER: Duration = Duration::from_secs(60);
+/// Consecutive quick failures after which the client is reported as `Error`.
+pub const MAX_QUICK_FAILURES: u32 = 8;
+/// How long a stopping client gets after SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long a releasing client gets to send its RELEASE and run its script.
+const RELEASE_GRACE: Duration = Duration::from_secs(2);
+
+/// How to start the client; the controller updates it (e.g. the address to request again),
+/// and every (re)start reads the current value.
+#[derive(Debug, Clone)]
+pub struct LaunchSpec {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    pub env: Vec<(String, OsString)>,
+    pub pid_file: PathBuf,
+}
+
+pub type SharedLaunchSpec = Arc<Mutex<LaunchSpec>>;
+
+/// Requests to a running supervisor.
+#[derive(Debug)]
+pub enum Request {
+    /// Deliver a signal to the client (renew: SIGUSR1).
+    Signal(Signal),
+    /// The controller has seen the release's deconfig: the client may be stopped now.
+    ReleaseSeen,
+    /// Stop and start the client again now, forgetting past failures.
+    Restart,
+    /// Stop the client (after a release when asked) and end supervision.
+    Stop {
+        release: bool,
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// What a supervisor reports, tagged with the client's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    Started { pid: u32 },
+    Exited { status: String, quick: bool },
+    GaveUp { failures: u32 },
+    Stopped,
+}
+
+/// The controller's side of one supervisor.
+#[derive(Debug)]
+pub struct Supervisor {
+    requests: mpsc::UnboundedSender<Request>,
+}
+
+impl Supervisor {
+    /// Starts supervising on the current runtime; reports go to `reports` tagged with `key`.
+    pub fn start<K: Clone + Send + Sync + 'static>(
+        key: K,
+        spec: SharedLaunchSpec,
+        reports: mpsc::UnboundedSender<(K, Report)>,
+    ) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(supervise(spec, rx, move |r| {
+            let _ = reports.send((key.clone(), r));
+        }));
+        Self { requests: tx }
+    }
+
+    pub fn request(&self, request: Request) {
+        if self.requests.send(request).is_err() {
+            tracing::debug!("supervisor already ended; request dropped");
+        }
+    }
+
+    /// Stops the client and waits until it is gone.
+    pub async fn stop(&self, release: bool) {
+        let (done, finished) = oneshot::channel();
+        self.request(Request::Stop { release, done });
+        let _ = finished.await;
+    }
+}
+
+/// The backoff before restart number `failures` (1-based).
+pub fn backoff(failures: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(failures.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    MIN_BACKOFF.saturating_mul(factor).min(MAX_BACKOFF)
+}
+
+enum Outcome {
+    Exited,
+    Restart,
+    Stop(oneshot::Sender<()>),
+}
+
+async fn supervise(
+    spec: SharedLaunchSpec,
+    mut requests: mpsc::UnboundedReceiver<Request>,
+    report: impl Fn(Report),
+) {
+    let pid_file = lock(&spec).pid_file.clone();
+    stop_stale_client(&pid_file).await;
+    let mut failures = 0u32;
+    loop {
+        let launch = lock(&spec).clone();
+        let started = Instant::now();
+        let outcome = match spawn(&launch) {
+            Ok(mut child) => {
+                report(Report::Started {
+                    pid: child.id().unwrap_or(0),
+                });
+                let outcome = run_until_exit(&mut child, &mut requests, &report).await;
+                if matches!(outcome, Outcome::Exited) {
+                    let status = match child.wait().await {
+                        Ok(s) => s.to_string(),
+                        Err(e) => format!("unknown ({e})"),
+                    };
+                    let quick = started.elapsed() < STABLE_AFTER;
+                    tracing::warn!(program = %launch.program.display(), %status, quick, "DHCP client exited");
+                    report(Report::Exited { status, quick });
+                }
+                outcome
+            }
+            Err(e) => {
+                tracing::error!(program = %launch.program.display(), error = %e, "cannot start DHCP client");
+                report(Report::Exited {
+                    status: format!("could not start: {e}"),
+                    quick: true,
+                });
+                Outcome::Exited
+            }
+        };
+        let _ = std::fs::remove_file(&launch.pid_file);
+        match outcome {
+            Outcome::Stop(done) => {
+                report(Report::Stopped);
+                let _ = done.send(());
+                return;
+            }
+            Outcome::Restart => failures = 0,
+            Outcome::Exited => {
+                failures = if started.elapsed() < STABLE_AFTER {
+                    failures + 1
+                } else {
+                    1
+                };
+                let wait = if failures >= MAX_QUICK_FAILURES {
+                    report(Report::GaveUp { failures });
+                    None
+                } else {
+                    Some(backoff(failures))
+                };
+                match idle(wait, &mut requests).await {
+                    Some(Outcome::Stop(done)) => {
+                        report(Report::Stopped);
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(Outcome::Restart) => failures = 0,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn lock(spec: &SharedLaunchSpec) -> LaunchSpec {
+    match spec.lock() {
+        Ok(guard) => guard.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
+}
+
+fn spawn(launch: &LaunchSpec) -> std::io::Result<Child> {
+    Command::new(&launch.program)
+        .args(&launch.args)
+        .envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+}
+
+/// Serves requests while the child runs; returns when it exits or must stop.
+async fn run_until_exit(
+    child: &mut Child,
+    requests: &mut mpsc::UnboundedReceiver<Request>,
+    report: &impl Fn(Report),
+) -> Outcome {
+    loop {
+        tokio::select! {
+            _ = child.wait() => return Outcome::Exited,
+            request = requests.recv() => match request {
+                Some(Request::Signal(signal)) => send_signal(child, signal),
+                Some(Request::ReleaseSeen) => {}
+                Some(Request::Restart) => {
+                    terminate(child).await;
+                    report(Report::Exited { status: "restarted on request".into(), quick: false });
+                    return Outcome::Restart;
+                }
+                Some(Request::Stop { release, done }) => {
+                    if release {
+                        send_signal(child, Signal::SIGUSR2);
+                        wait_for_release(child, requests).await;
+                    }
+                    terminate(child).await;
+                    return Outcome::Stop(done);
+                }
+                None => {
+                    terminate(child).await;
+                    let (done, _) = oneshot::channel();
+                    return Outcome::Stop(done);
+                }
+            },
+        }
+    }
+}
+
+/// Waits out a backoff (or, with `None`, until asked) while honouring requests.
+async fn idle(
+    wait: Option<Duration>,
+    requests: &mut mpsc::UnboundedReceiver<Request>,
+) -> Option<Outcome> {
+    let deadline = wait.map(|w| Instant::now() + w);
+    loop {
+        let request = match deadline {
+            Some(d) => {
+                match timeout(d.saturating_duration_since(Instant::now()), requests.recv()).await {
+                    Ok(r) => r,
+                    Err(_) => return None,
+                }
+            }
+            None => requests.recv().await,
+        };
+        match request {
+            Some(Request::Stop { done, .. }) => return Some(Outcome::Stop(done)),
+            Some(Request::Restart) => return Some(Outcome::Restart),
+            Some(Request::Signal(_) | Request::ReleaseSeen) => continue,
+            None => {
+                let (done, _) = oneshot::channel();
+                return Some(Outcome::Stop(done));
+            }
+        }
+    }
+}
+
+async fn wait_for_release(child: &mut Child, requests: &mut mpsc::UnboundedReceiver<Request>) {
+    let deadline = sleep(RELEASE_GRACE);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            _ = &mut deadline => return,
+            _ = child.wait() => return,
+            request = requests.recv() => match request {
+                Some(Request::ReleaseSeen) | None => return,
+                Some(_) => continue,
+            },
+        }
+    }
+}
+
+fn send_signal(child: &Child, signal: Signal) {
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        if let Err(e) = kill(Pid::from_raw(pid), signal) {
+            tracing::warn!(pid, ?signal, error = %e, "cannot signal DHCP client");
+        }
+    }
+}
+
+/// SIGTERM, then SIGKILL after a grace period; always reaps.
+async fn terminate(child: &mut Child) {
+    send_signal(child, Signal::SIGTERM);
+    if timeout(STOP_GRACE, child.wait()).await.is_err() {
+        tracing::warn!("DHCP client ignored SIGTERM; killing it");
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
+}
+
+/// A client left running by a previous daemon (killed before it could stop it) would fight
+/// the new one for the interface: stop it first. It is not our child, so poll for its end.
+async fn stop_stale_client(pid_file: &Path) {
+    let Some(pid) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .filter(|&p| p > 1)
+    else {
+        return;
+    };
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if !String::from_utf8_lossy(&cmdline).contains("udhcpc") {
+        return;
+    }
+    tracing::info!(pid, "stopping DHCP client left by a previous daemon");
+    let target = Pid::from_raw(pid);
+    for signal in [Signal::SIGTERM, Signal::SIGKILL] {
+        if kill(target, signal).is_err() {
+            break;
+        }
+        let deadline = Instant::now() + STOP_GRACE;
+        while Instant::now() < deadline && kill(target, None).is_ok() {
+            sleep(Duration::from_millis(20)).await;
+        }
+        if kill(target, None).is_err() {
+            break;
+        }
+    }
+    let _ = std::fs::remove_file(pid_file);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_a_minute() {
+        let secs: Vec<u64> = (1..=9).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(backoff(0).as_secs(), 1);
+        assert_eq!(backoff(u32::MAX).as_secs(), 60);
+    }
+
+    fn spec(program: &str, args: &[&str], dir: &Path) -> SharedLaunchSpec {
+        Arc::new(Mutex::new(LaunchSpec {
+            program: program.into(),
+            args: args.iter().map(OsString::from).collect(),
+            env: Vec::new(),
+            pid_file: dir.join("client.pid"),
+        }))
+    }
+
+    async fn next(rx: &mut mpsc::UnboundedReceiver<((), Report)>) -> Report {
+        timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("supervisor report in time")
+            .expect("supervisor alive")
+            .1
+    }
+
+    #[tokio::test]
+    async fn restarts_a_dying_client_and_stops_on_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let sup = Supervisor::start((), spec("/bin/sh", &["-c", "exit 3"], dir.path()), tx);
+        assert!(matches!(next(&mut rx).await, Report::Started { .. }));
+        match next(&mut rx).await {
+            Report::Exited { status, quick } => {
+                assert!(status.contains('3'), "{status}");
+                assert!(quick);
+            }
+            other => panic!("expected exit, got {other:?}"),
+        }
+        assert!(matches!(next(&mut rx).await, Report::Started { .. }));
+        sup.stop(false).await;
+    }
+
+    #[tokio::test]
+    async fn stop_terminates_a_running_client_and_reaps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let sup = Supervisor::start((), spec("/bin/sleep", &["30"], dir.path()), tx);
+        let Report::Started { pid } = next(&mut rx).await else {
+            panic!("expected start");
+        };
+        sup.stop(false).await;
+        assert_eq!(next(&mut rx).await, Report::Stopped);
+        let alive = kill(Pid::from_raw(pid as i32), None).is_ok();
+        assert!(!alive, "child {pid} still exists (zombie or running)");
+    }
+}

@@ -1,0 +1,443 @@
+//! One DHCPv4 client as the controller keeps it: its configuration, persisted state, lease,
+//! supervisor, and the effects of each lease event (netlink, persistence, system events,
+//! TR-181 updates), applied in that order.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use dhcpmgr_ipc::V4Event;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::supervisor::{LaunchSpec, Report, Request, SharedLaunchSpec, Supervisor};
+use super::udhcpc::{client_id_from_mac, parse_mac, udhcpc_args, LaunchContext, UdhcpcProgram};
+use crate::boottime::{boot_id, BootSeconds};
+use crate::channels::{ControllerUpdate, EventKind, UpdateSender};
+use crate::config::{HexBytes, V4ClientConfig};
+use crate::lease::v4::{self, HeldLease, Plan, Situation};
+use crate::netlink::Net;
+use crate::persist::StateStore;
+use crate::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
+use crate::sysevent::{self, SysEventSender, SysEvents};
+
+/// What survives a daemon restart for one client.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V4State {
+    /// Client identifier derived once and reused for ever.
+    pub client_id: Option<HexBytes>,
+    /// The lease in force (times are CLOCK_BOOTTIME of boot `boot_id`).
+    pub held: Option<HeldLease>,
+    pub boot_id: String,
+    /// The last address held, asked for again (`-r`) when the client starts.
+    pub remembered_address: Option<Ipv4Addr>,
+    /// Creation time of the last applied plugin message: older replays are ignored.
+    pub last_event_unix_ms: u64,
+    /// System event values last set.
+    pub sysevents: SysEvents,
+}
+
+/// Everything a client needs from the controller to act.
+pub struct Services {
+    pub net: Net,
+    pub store: StateStore,
+    pub sysevents: SysEventSender,
+    pub updates: UpdateSender,
+    pub udhcpc: UdhcpcProgram,
+    pub plugin: PathBuf,
+    pub run_dir: PathBuf,
+    pub socket: PathBuf,
+    pub spool_dir: PathBuf,
+    pub reports: mpsc::UnboundedSender<(Instance, Report)>,
+}
+
+/// A DHCPv4 client under the controller's care.
+pub struct V4Client {
+    pub instance: Instance,
+    pub config: V4ClientConfig,
+    state: V4State,
+    status: ClientStatus,
+    dhcp_status: DhcpStatus,
+    /// Enabled at run time (config `enable`, then TR-181 writes, release).
+    enabled: bool,
+    /// No event yet from the udhcpc process started last.
+    fresh_client: bool,
+    releasing: bool,
+    supervisor: Option<Supervisor>,
+    launch: SharedLaunchSpec,
+}
+
+impl V4Client {
+    /// Loads the client's persisted state and puts a still-valid lease back on the interface.
+    pub async fn restore(instance: Instance, config: V4ClientConfig, svc: &Services) -> Self {
+        let name = state_name(&config);
+        let mut state: V4State = match svc.store.load(&name) {
+            Ok(state) => state.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(client = %config.alias, error = %e, "cannot read client state");
+                V4State::default()
+            }
+        };
+        let this_boot = boot_id();
+        if state.boot_id != this_boot {
+            // Lease times from another boot mean nothing now; ask for the address again.
+            if let Some(held) = state.held.take() {
+                state.remembered_address = Some(held.lease.address);
+            }
+            state.sysevents.clear();
+            state.boot_id = this_boot;
+        }
+        if state.client_id.is_none() {
+            state.client_id = config
+                .client_id
+                .clone()
+                .or_else(|| derive_client_id(&config));
+        }
+        let launch = Arc::new(Mutex::new(LaunchSpec {
+            program: svc.udhcpc.program.clone(),
+            args: Vec::new(),
+            env: Vec::new(),
+            pid_file: svc.run_dir.join(format!("udhcpc-{}.pid", config.alias)),
+        }));
+        let mut client = Self {
+            instance,
+            enabled: config.enable,
+            config,
+            state,
+            status: ClientStatus::Disabled,
+            dhcp_status: DhcpStatus::Init,
+            fresh_client: false,
+            releasing: false,
+            supervisor: None,
+            launch,
+        };
+        let now = BootSeconds::now();
+        if let Some(held) = client.state.held.clone() {
+            if held.is_expired(now) {
+                tracing::info!(client = %client.config.alias, "persisted lease expired while the daemon was down");
+                let _ = client.execute(v4::expire(&held), svc).await;
+            } else if let Err(e) = svc
+                .net
+                .add_v4(client.config.interface.as_str(), held.addr())
+                .await
+            {
+                tracing::warn!(client = %client.config.alias, error = %e, "cannot restore leased address");
+            } else {
+                client.dhcp_status = DhcpStatus::Bound;
+            }
+        }
+        client.persist(svc);
+        client
+    }
+
+    /// Starts the DHCP client process when enabled.
+    pub fn start(&mut self, svc: &Services) {
+        if !self.enabled || self.supervisor.is_some() {
+            self.publish(svc);
+            return;
+        }
+        self.refresh_launch(svc);
+        self.status = ClientStatus::Enabled;
+        self.supervisor = Some(Supervisor::start(
+            self.instance,
+            self.launch.clone(),
+            svc.reports.clone(),
+        ));
+        self.publish(svc);
+    }
+
+    /// Stops the DHCP client process, releasing the lease when asked. The address stays.
+    pub async fn stop(&mut self, release: bool) {
+        if let Some(sup) = self.supervisor.take() {
+            self.releasing = release;
+            sup.stop(release).await;
+        }
+    }
+
+    /// Takes the supervisor out so that stopping (and releasing) can be awaited off the
+    /// controller loop; [`Self::finish_stop`] completes it.
+    pub fn take_supervisor(&mut self, release: bool) -> Option<Supervisor> {
+        self.releasing = release;
+        self.supervisor.take()
+    }
+
+    /// Finishes a release or disable: the lease is gone locally whatever the client did.
+    pub async fn finish_stop(&mut self, svc: &Services) {
+        self.releasing = false;
+        self.enabled = false;
+        self.status = ClientStatus::Disabled;
+        match self.state.held.clone() {
+            Some(held) => {
+                let _ = self.execute(v4::expire(&held), svc).await;
+            }
+            None => self.publish(svc),
+        }
+    }
+
+    pub fn supervisor(&self) -> Option<&Supervisor> {
+        self.supervisor.as_ref()
+    }
+
+    pub fn set_enabled(&mut self, enabled: bool) {
+        self.enabled = enabled;
+    }
+
+    /// When the held lease runs out, if it can.
+    pub fn expires(&self) -> Option<BootSeconds> {
+        self.state.held.as_ref().and_then(|h| h.expires)
+    }
+
+    /// Applies one event from the plugin. `Err` carries the reason given back to the plugin.
+    pub async fn on_event(
+        &mut self,
+        event: &V4Event,
+        created_unix_ms: u64,
+        svc: &Services,
+    ) -> Result<(), String> {
+        if created_unix_ms < self.state.last_event_unix_ms {
+            tracing::info!(client = %self.config.alias, kind = event.kind.as_str(), "ignoring an event older than the last applied one");
+            return Ok(());
+        }
+        let situation = Situation {
+            held: self.state.held.as_ref(),
+            fresh_client: self.fresh_client,
+            releasing: self.releasing,
+            now: BootSeconds::now(),
+        };
+        let plan = v4::plan(event, situation).map_err(|e| {
+            tracing::warn!(client = %self.config.alias, kind = event.kind.as_str(), error = %e, "refusing lease");
+            e.to_string()
+        })?;
+        tracing::info!(client = %self.config.alias, kind = event.kind.as_str(), add = ?plan.add, remove = ?plan.remove, "lease event");
+        self.fresh_client = false;
+        self.state.last_event_unix_ms = created_unix_ms;
+        let was_releasing = self.releasing && plan.held.is_none();
+        self.execute(plan, svc).await?;
+        if was_releasing {
+            if let Some(sup) = &self.supervisor {
+                sup.request(Request::ReleaseSeen);
+            }
+        }
+        Ok(())
+    }
+
+    /// The held lease ran out: take the address away.
+    pub async fn on_expiry(&mut self, svc: &Services) {
+        if let Some(held) = self.state.held.clone() {
+            tracing::warn!(client = %self.config.alias, address = %held.addr(), "lease expired without renewal");
+            let _ = self.execute(v4::expire(&held), svc).await;
+        }
+    }
+
+    /// Handles what the supervisor says about the process.
+    pub fn on_report(&mut self, report: Report, svc: &Services) {
+        let event = match report {
+            Report::Started { pid } => {
+                tracing::info!(client = %self.config.alias, pid, "DHCP client started");
+                self.fresh_client = true;
+                self.status = ClientStatus::Enabled;
+                EventKind::ClientStarted
+            }
+            Report::Exited { status, quick } => {
+                tracing::info!(client = %self.config.alias, %status, quick, "DHCP client ended");
+                if !quick {
+                    return;
+                }
+                EventKind::ClientFailed
+            }
+            Report::GaveUp { failures } => {
+                tracing::error!(client = %self.config.alias, failures, "DHCP client keeps dying; giving up until restarted");
+                self.status = ClientStatus::Error;
+                EventKind::ClientFailed
+            }
+            Report::Stopped => EventKind::ClientStopped,
+        };
+        self.emit(event, BTreeMap::new(), svc);
+        self.publish(svc);
+    }
+
+    /// Carries out `plan`: add before remove, then persist, publish, and report.
+    async fn execute(&mut self, plan: Plan, svc: &Services) -> Result<(), String> {
+        let interface = self.config.interface.as_str();
+        if let Some(add) = plan.add {
+            svc.net.add_v4(interface, add).await.map_err(|e| {
+                tracing::error!(client = %self.config.alias, error = %e, "cannot configure address");
+                e.to_string()
+            })?;
+        }
+        if let Some(held) = &plan.held {
+            self.apply_link_settings(held, svc).await;
+        }
+        if let Some(remove) = plan.remove {
+            if let Err(e) = svc.net.del_v4(interface, remove).await {
+                tracing::warn!(client = %self.config.alias, error = %e, "cannot remove old address");
+            }
+        }
+        if let Some(held) = &plan.held {
+            self.state.remembered_address = Some(held.lease.address);
+        }
+        let lease_changed = self.state.held != plan.held;
+        self.state.held = plan.held;
+        self.dhcp_status = plan.dhcp_status;
+        if lease_changed {
+            self.refresh_launch(svc);
+        }
+        self.persist(svc);
+        self.publish(svc);
+        if let Some(kind) = plan.event {
+            let data = self.event_data();
+            self.emit(kind, data, svc);
+        }
+        self.send_sysevents(svc);
+        Ok(())
+    }
+
+    async fn apply_link_settings(&self, held: &HeldLease, svc: &Services) {
+        let interface = self.config.interface.as_str();
+        if let Some(mtu) = v4::usable_mtu(&held.lease) {
+            match svc.net.mtu(interface).await {
+                Ok(Some(current)) if current == u32::from(mtu) => {}
+                _ => {
+                    if let Err(e) = svc.net.set_mtu(interface, u32::from(mtu)).await {
+                        tracing::warn!(client = %self.config.alias, mtu, error = %e, "cannot apply MTU from option 26");
+                    }
+                }
+            }
+        }
+        if self.config.default_route {
+            if let Some(gw) = held.lease.routers.first() {
+                if let Err(e) = svc.net.replace_default_route(interface, *gw).await {
+                    tracing::warn!(client = %self.config.alias, error = %e, "cannot install default route");
+                }
+            }
+        }
+    }
+
+    fn send_sysevents(&mut self, svc: &Services) {
+        let next = sysevent::v4_sysevents(
+            self.config.interface.as_str(),
+            self.state.held.as_ref().map(|h| &h.lease),
+            self.state.held.as_ref().map_or(0, |h| h.obtained.0),
+        );
+        let batch = sysevent::changes(&mut self.state.sysevents, next);
+        if !batch.is_empty() {
+            svc.sysevents.send(batch);
+            self.persist(svc);
+        }
+    }
+
+    fn event_data(&self) -> BTreeMap<String, String> {
+        let mut data =
+            BTreeMap::from([("interface".to_string(), self.config.interface.to_string())]);
+        if let Some(held) = &self.state.held {
+            data.insert("address".into(), held.lease.address.to_string());
+            data.insert("prefix_len".into(), held.lease.prefix_len.to_string());
+            if let Some(secs) = held.lease.lease_secs {
+                data.insert("lease_time".into(), secs.to_string());
+            }
+        }
+        data
+    }
+
+    fn emit(&self, kind: EventKind, data: BTreeMap<String, String>, svc: &Services) {
+        let _ = svc.updates.send(ControllerUpdate::Event {
+            object_path: self.snapshot().object_path(),
+            kind,
+            data,
+        });
+    }
+
+    /// Sends the current picture to the TR-181 thread.
+    pub fn publish(&self, svc: &Services) {
+        let _ = svc
+            .updates
+            .send(ControllerUpdate::V4Client(Box::new(self.snapshot())));
+    }
+
+    pub fn snapshot(&self) -> V4ClientSnapshot {
+        V4ClientSnapshot {
+            instance: self.instance,
+            alias: self.config.alias.to_string(),
+            interface: self.config.interface.to_string(),
+            enable: self.enabled,
+            status: if self.enabled {
+                self.status
+            } else {
+                ClientStatus::Disabled
+            },
+            dhcp_status: self.dhcp_status,
+            lease: self.state.held.as_ref().map(|h| h.lease.clone()),
+            lease_expires: self.expires(),
+        }
+    }
+
+    fn persist(&self, svc: &Services) {
+        if let Err(e) = svc.store.save(&state_name(&self.config), &self.state) {
+            tracing::error!(client = %self.config.alias, error = %e, "cannot persist client state");
+        }
+    }
+
+    /// Forgets the client's persisted state (it was removed from the configuration).
+    pub fn forget(&self, svc: &Services) {
+        if let Err(e) = svc.store.remove(&state_name(&self.config)) {
+            tracing::warn!(client = %self.config.alias, error = %e, "cannot delete client state");
+        }
+    }
+
+    fn refresh_launch(&self, svc: &Services) {
+        let pid_file = svc
+            .run_dir
+            .join(format!("udhcpc-{}.pid", self.config.alias));
+        let requested = self
+            .state
+            .held
+            .as_ref()
+            .map(|h| h.lease.address)
+            .or(self.state.remembered_address);
+        let ctx = LaunchContext {
+            plugin: &svc.plugin,
+            pid_file: &pid_file,
+            client_id: self.state.client_id.as_ref(),
+            requested_address: requested,
+        };
+        let mut args = svc.udhcpc.leading_args.clone();
+        args.extend(udhcpc_args(&self.config, &ctx));
+        let env: Vec<(String, OsString)> = vec![
+            (dhcpmgr_ipc::ENV_SOCKET.into(), svc.socket.clone().into()),
+            (
+                dhcpmgr_ipc::ENV_SPOOL_DIR.into(),
+                svc.spool_dir.clone().into(),
+            ),
+            (
+                dhcpmgr_ipc::ENV_CLIENT.into(),
+                self.config.alias.as_str().into(),
+            ),
+        ];
+        let mut launch = match self.launch.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        launch.program = svc.udhcpc.program.clone();
+        launch.args = args;
+        launch.env = env;
+        launch.pid_file = pid_file;
+    }
+}
+
+fn state_name(config: &V4ClientConfig) -> String {
+    format!("v4-{}", config.alias)
+}
+
+fn derive_client_id(config: &V4ClientConfig) -> Option<HexBytes> {
+    let path = format!("/sys/class/net/{}/address", config.interface);
+    let mac = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| parse_mac(&s));
+    if mac.is_none() {
+        tracing::warn!(client = %config.alias, interface = %config.interface, "no MAC address yet; udhcpc will choose the client identifier");
+    }
+    mac.map(client_id_from_mac)
+}

@@ -1,0 +1,4 @@
+//! Lease handling logic, free of I/O: validation, diffing a new lease against the current one,
+//! and deciding what the interface must look like afterwards.
+
+pub mod v4;

@@ -1,0 +1,168 @@
+//! System events (design §4.5): the `ipv4_IF_*` keys computed from a lease, the memory of what
+//! was last set so only changes go out, and the task that runs `<command> set <key> <value>`
+//! off the lease path.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use dhcpmgr_ipc::V4Lease;
+use tokio::sync::mpsc;
+
+/// Key/value pairs as WAN Manager reads them.
+pub type SysEvents = BTreeMap<String, String>;
+
+/// The `ipv4_IF_*` values for `interface` holding `lease` (or none), obtained at `start_time`
+/// (seconds since boot).
+pub fn v4_sysevents(interface: &str, lease: Option<&V4Lease>, start_time: u64) -> SysEvents {
+    let key = |suffix: &str| format!("ipv4_{interface}_{suffix}");
+    let mut out = SysEvents::new();
+    let Some(lease) = lease else {
+        out.insert(key("dhcp_state"), "deconfig".into());
+        return out;
+    };
+    out.insert(key("ipaddr"), lease.address.to_string());
+    out.insert(key("subnet"), netmask(lease.prefix_len).to_string());
+    if let Some(gw) = lease.routers.first() {
+        out.insert(key("gw_0"), gw.to_string());
+    }
+    out.insert(key("dns_number"), lease.dns_servers.len().to_string());
+    for (i, dns) in lease.dns_servers.iter().enumerate() {
+        out.insert(key(&format!("dns_{i}")), dns.to_string());
+    }
+    if let Some(server) = lease.server_id {
+        out.insert(key("dhcp_server"), server.to_string());
+    }
+    if let Some(secs) = lease.lease_secs {
+        out.insert(key("lease_time"), secs.to_string());
+    }
+    out.insert(key("dhcp_state"), "bound".into());
+    out.insert(key("start_time"), start_time.to_string());
+    out
+}
+
+/// The dotted netmask of a prefix length (0 to 32; larger is treated as 32).
+pub fn netmask(prefix_len: u8) -> Ipv4Addr {
+    let bits = u32::from(prefix_len.min(32));
+    Ipv4Addr::from(u32::MAX.checked_shl(32 - bits).unwrap_or(0))
+}
+
+/// What must be set to move from `last` to `next`: changed and new keys with their values,
+/// vanished keys with an empty value. `last` becomes `next`.
+pub fn changes(last: &mut SysEvents, next: SysEvents) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = last
+        .keys()
+        .filter(|k| !next.contains_key(*k))
+        .map(|k| (k.clone(), String::new()))
+        .collect();
+    out.extend(
+        next.iter()
+            .filter(|(k, v)| last.get(*k) != Some(v))
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    *last = next;
+    out
+}
+
+/// Sends batches of changes to the task that runs the command.
+#[derive(Debug, Clone)]
+pub struct SysEventSender(Option<mpsc::UnboundedSender<Vec<(String, String)>>>);
+
+impl SysEventSender {
+    /// Starts the runner task on the current runtime; `None` disables system events.
+    pub fn start(command: Option<PathBuf>) -> Self {
+        let Some(command) = command else {
+            return Self(None);
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<(String, String)>>();
+        tokio::spawn(async move {
+            while let Some(batch) = rx.recv().await {
+                for (key, value) in batch {
+                    run_one(&command, &key, &value).await;
+                }
+            }
+        });
+        Self(Some(tx))
+    }
+
+    /// Queues `batch` in order; never blocks the caller.
+    pub fn send(&self, batch: Vec<(String, String)>) {
+        if batch.is_empty() {
+            return;
+        }
+        if let Some(tx) = &self.0 {
+            if tx.send(batch).is_err() {
+                tracing::warn!("system event runner has stopped; events dropped");
+            }
+        }
+    }
+}
+
+async fn run_one(command: &PathBuf, key: &str, value: &str) {
+    let status = tokio::process::Command::new(command)
+        .args(["set", key, value])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .await;
+    match status {
+        Ok(s) if s.success() => tracing::debug!(key, value, "sysevent set"),
+        Ok(s) => {
+            tracing::warn!(key, command = %command.display(), status = %s, "sysevent command failed")
+        }
+        Err(e) => {
+            tracing::warn!(key, command = %command.display(), error = %e, "cannot run sysevent command")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease() -> V4Lease {
+        V4Lease {
+            routers: vec![Ipv4Addr::new(192, 0, 2, 1)],
+            dns_servers: vec![Ipv4Addr::new(192, 0, 2, 53), Ipv4Addr::new(192, 0, 2, 54)],
+            server_id: Some(Ipv4Addr::new(192, 0, 2, 1)),
+            lease_secs: Some(3600),
+            ..V4Lease::new(Ipv4Addr::new(192, 0, 2, 100), 24)
+        }
+    }
+
+    #[test]
+    fn lease_maps_to_design_keys() {
+        let ev = v4_sysevents("erouter0", Some(&lease()), 77);
+        let get = |k: &str| ev.get(&format!("ipv4_erouter0_{k}")).map(String::as_str);
+        assert_eq!(get("ipaddr"), Some("192.0.2.100"));
+        assert_eq!(get("subnet"), Some("255.255.255.0"));
+        assert_eq!(get("gw_0"), Some("192.0.2.1"));
+        assert_eq!(get("dns_number"), Some("2"));
+        assert_eq!(get("dns_1"), Some("192.0.2.54"));
+        assert_eq!(get("dhcp_server"), Some("192.0.2.1"));
+        assert_eq!(get("lease_time"), Some("3600"));
+        assert_eq!(get("dhcp_state"), Some("bound"));
+        assert_eq!(get("start_time"), Some("77"));
+    }
+
+    #[test]
+    fn only_changes_go_out_and_vanished_keys_are_emptied() {
+        let mut last = SysEvents::new();
+        let first = changes(&mut last, v4_sysevents("e", Some(&lease()), 1));
+        assert_eq!(first.len(), 10);
+        assert!(changes(&mut last, v4_sysevents("e", Some(&lease()), 1)).is_empty());
+        let renewed = changes(&mut last, v4_sysevents("e", Some(&lease()), 2));
+        assert_eq!(renewed, vec![("ipv4_e_start_time".into(), "2".into())]);
+        let gone = changes(&mut last, v4_sysevents("e", None, 2));
+        assert!(gone.contains(&("ipv4_e_ipaddr".into(), String::new())));
+        assert!(gone.contains(&("ipv4_e_dhcp_state".into(), "deconfig".into())));
+    }
+
+    #[test]
+    fn netmask_of_edge_prefixes() {
+        assert_eq!(netmask(0), Ipv4Addr::new(0, 0, 0, 0));
+        assert_eq!(netmask(8), Ipv4Addr::new(255, 0, 0, 0));
+        assert_eq!(netmask(30), Ipv4Addr::new(255, 255, 255, 252));
+        assert_eq!(netmask(32), Ipv4Addr::new(255, 255, 255, 255));
+    }
+}
