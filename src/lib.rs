@@ -5,10 +5,12 @@
 //! persistence → system events → TR-181) can be tested on its own.
 
 pub mod boottime;
+pub mod channels;
 pub mod config;
 pub mod controller;
+pub mod ctl;
+pub mod daemon;
 
-pub mod channels;
 pub mod lease;
 pub mod netlink;
 pub mod persist;

@@ -48,7 +48,8 @@ pub fn netmask(prefix_len: u8) -> Ipv4Addr {
 }
 
 /// What must be set to move from `last` to `next`: changed and new keys with their values,
-/// vanished keys with an empty value. `last` becomes `next`.
+/// vanished keys with an empty value, the `dhcp_state` key last so that a listener woken by it
+/// finds every other value already set. `last` becomes `next`.
 pub fn changes(last: &mut SysEvents, next: SysEvents) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = last
         .keys()
@@ -60,6 +61,7 @@ pub fn changes(last: &mut SysEvents, next: SysEvents) -> Vec<(String, String)> {
             .filter(|(k, v)| last.get(*k) != Some(v))
             .map(|(k, v)| (k.clone(), v.clone())),
     );
+    out.sort_by_key(|(k, _)| k.ends_with("_dhcp_state"));
     *last = next;
     out
 }
@@ -150,6 +152,10 @@ mod tests {
         let mut last = SysEvents::new();
         let first = changes(&mut last, v4_sysevents("e", Some(&lease()), 1));
         assert_eq!(first.len(), 10);
+        assert_eq!(
+            first.last().map(|(k, _)| k.as_str()),
+            Some("ipv4_e_dhcp_state")
+        );
         assert!(changes(&mut last, v4_sysevents("e", Some(&lease()), 1)).is_empty());
         let renewed = changes(&mut last, v4_sysevents("e", Some(&lease()), 2));
         assert_eq!(renewed, vec![("ipv4_e_start_time".into(), "2".into())]);

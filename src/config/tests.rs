@@ -142,3 +142,22 @@ fn hex_accepts_colons_and_either_case() {
     assert!(HexBytes::parse("0g").is_err());
     assert!(HexBytes::parse("é1").is_err());
 }
+
+#[test]
+fn shipped_default_config_is_valid() {
+    let text = include_str!("../../init/dhcpmgr.toml");
+    let cfg = Config::parse(text).unwrap();
+    assert_eq!(cfg.dhcpv4_clients[0].alias.as_str(), "wan");
+    assert_eq!(cfg.bus, BusChoice::System);
+}
+
+#[test]
+fn hex_bytes_persist_as_hex_strings() {
+    let json = serde_json::to_string(&HexBytes(vec![1, 0xab])).unwrap();
+    assert_eq!(json, "\"01ab\"");
+    assert_eq!(
+        serde_json::from_str::<HexBytes>(&json).unwrap().0,
+        vec![1, 0xab]
+    );
+    assert!(serde_json::from_str::<HexBytes>("\"0x\"").is_err());
+}

@@ -86,9 +86,24 @@ impl fmt::Display for OptionCode {
     }
 }
 
-/// Bytes written as hex in the configuration and in TR-181 (`hexBinary`).
+/// Bytes written as hex in the configuration, in TR-181 (`hexBinary`) and in state files.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct HexBytes(pub Vec<u8>);
+
+impl TryFrom<String> for HexBytes {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
+impl From<HexBytes> for String {
+    fn from(bytes: HexBytes) -> String {
+        bytes.to_hex()
+    }
+}
 
 impl HexBytes {
     /// Parses hex digits (either case, optionally `:`-separated pairs).

@@ -155,7 +155,7 @@ async fn run(
         tokio::select! {
             _ = shutdown.cancelled() => break,
             Some(req) = ipc_rx.recv() => {
-                let reply = ctl.on_envelope(req.envelope).await;
+                let reply = ctl.on_envelope(req.envelope, false).await;
                 let _ = req.reply.send(reply);
             }
             Some((instance, report)) = reports.recv() => {
@@ -214,7 +214,7 @@ impl Controller {
                 created_unix_ms = envelope.created_unix_ms,
                 "replaying spooled lease event"
             );
-            let reply = self.on_envelope(envelope).await;
+            let reply = self.on_envelope(envelope, true).await;
             if !reply.accepted {
                 tracing::warn!(reason = %reply.reason, "spooled lease event refused");
             }
@@ -232,7 +232,7 @@ impl Controller {
         })
     }
 
-    async fn on_envelope(&mut self, envelope: Envelope) -> Reply {
+    async fn on_envelope(&mut self, envelope: Envelope, replayed: bool) -> Reply {
         let created = envelope.created_unix_ms;
         let ClientEvent::V4(ref event) = envelope.event;
         let event = event.clone();
@@ -250,7 +250,7 @@ impl Controller {
                 client.config.alias, client.config.interface, event.interface
             ));
         }
-        match client.on_event(&event, created, &self.svc).await {
+        match client.on_event(&event, created, replayed, &self.svc).await {
             Ok(()) => Reply::accepted(),
             Err(reason) => Reply::rejected(reason),
         }

@@ -191,13 +191,16 @@ impl V4Client {
     }
 
     /// Applies one event from the plugin. `Err` carries the reason given back to the plugin.
+    /// A `replayed` event (from the spool) older than the last applied one is stale and skipped;
+    /// live events are applied in arrival order whatever the wall clock says.
     pub async fn on_event(
         &mut self,
         event: &V4Event,
         created_unix_ms: u64,
+        replayed: bool,
         svc: &Services,
     ) -> Result<(), String> {
-        if created_unix_ms < self.state.last_event_unix_ms {
+        if replayed && created_unix_ms < self.state.last_event_unix_ms {
             tracing::info!(client = %self.config.alias, kind = event.kind.as_str(), "ignoring an event older than the last applied one");
             return Ok(());
         }

@@ -4,7 +4,9 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::frame::{read_frame, write_frame};
+use std::io::Write;
+
+use crate::frame::{encode_frame, read_frame};
 use crate::message::{encode_envelope, Envelope, Reply};
 use crate::spool::{spool_message, SpoolError};
 
@@ -16,7 +18,8 @@ pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(3);
 pub enum Delivery {
     /// The daemon applied it.
     Accepted,
-    /// The daemon read it and refused it, saying why. Not spooled: it would be refused again.
+    /// The daemon read it and refused it, or it is too large to send, saying why. Not spooled:
+    /// it would be refused again.
     Rejected(String),
     /// The daemon was unreachable; the envelope waits in the spool at this path.
     Spooled { path: PathBuf, why: String },
@@ -30,7 +33,12 @@ pub fn deliver(
     spool_dir: &Path,
     timeout: Duration,
 ) -> Result<Delivery, SpoolError> {
-    match exchange(envelope, socket, timeout) {
+    let frame = match encode_frame(&encode_envelope(envelope)) {
+        Ok(frame) => frame,
+        // Too large for any daemon: spooling it would only fail again at replay.
+        Err(e) => return Ok(Delivery::Rejected(e.to_string())),
+    };
+    match exchange(&frame, socket, timeout) {
         Ok(reply) if reply.accepted => Ok(Delivery::Accepted),
         Ok(reply) => Ok(Delivery::Rejected(reply.reason)),
         Err(why) => {
@@ -40,14 +48,16 @@ pub fn deliver(
     }
 }
 
-fn exchange(envelope: &Envelope, socket: &Path, timeout: Duration) -> Result<Reply, String> {
+fn exchange(frame: &[u8], socket: &Path, timeout: Duration) -> Result<Reply, String> {
     let stream = UnixStream::connect(socket)
         .map_err(|e| format!("cannot connect to {}: {e}", socket.display()))?;
     stream
         .set_write_timeout(Some(timeout))
         .and_then(|()| stream.set_read_timeout(Some(timeout)))
         .map_err(|e| format!("cannot set socket timeouts: {e}"))?;
-    write_frame(&stream, &encode_envelope(envelope)).map_err(|e| e.to_string())?;
+    (&stream)
+        .write_all(frame)
+        .map_err(|e| format!("cannot send to the daemon: {e}"))?;
     let body = read_frame(&stream).map_err(|e| e.to_string())?;
     serde_json::from_slice(&body).map_err(|e| format!("unreadable reply from daemon: {e}"))
 }

@@ -1,0 +1,133 @@
+//! `dhcpmgrctl`, the operator's CLI (design §4.1): runs one command against the daemon's data
+//! model over D-Bus. [`args`] parses the command line, [`status`] builds the client table and
+//! resolves CLIENT arguments, [`events`] follows signals; this module connects and dispatches.
+
+mod args;
+mod events;
+mod status;
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use zbus::DBusError;
+
+use crate::config::BusChoice;
+use crate::tr181::{connection_builder, DataModel1Proxy};
+use args::{Command, Parsed};
+
+/// Why a command failed; printed as one line, and the exit status is 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CtlError {
+    #[error("{}", describe(.0))]
+    Bus(#[from] zbus::Error),
+    #[error("dhcpmgrctl: no DHCPv4 client has the alias {0:?}")]
+    UnknownClient(String),
+    #[error("dhcpmgrctl: the bus connection closed")]
+    Closed,
+    #[error("dhcpmgrctl: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Runs `dhcpmgrctl` with the process's arguments: exit status 0 on success, 1 when the
+/// command failed, 2 for a usage error.
+pub fn main() -> ExitCode {
+    let parsed = args::parse(
+        std::env::args_os().skip(1),
+        std::env::var("DHCPMGR_BUS").ok(),
+    );
+    let (bus, command) = match parsed {
+        Ok(Parsed::Help) => {
+            print!("{}", args::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::Run { bus, command }) => (bus, command),
+        Err(usage) => {
+            eprintln!("dhcpmgrctl: {usage}\n\n{}", args::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CtlError::from)
+        .and_then(|runtime| runtime.block_on(run(&bus, command, &mut io::stdout().lock())));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CtlError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(bus: &BusChoice, command: Command, out: &mut impl Write) -> Result<(), CtlError> {
+    let conn = connection_builder(bus)?.build().await?;
+    let proxy = DataModel1Proxy::new(&conn).await?;
+    match command {
+        Command::Status { json } => {
+            let rows = client_rows(&proxy).await?;
+            if json {
+                serde_json::to_writer_pretty(&mut *out, &rows).map_err(io::Error::from)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", status::table(&rows))?;
+            }
+        }
+        Command::Operate { client, command } => {
+            let path = client_path(&proxy, &client).await?;
+            proxy
+                .operate(&format!("{path}.{command}"), HashMap::new())
+                .await?;
+        }
+        Command::SetEnable { client, enable } => {
+            let name = format!("{}.Enable", client_path(&proxy, &client).await?);
+            let value = if enable { "true" } else { "false" };
+            proxy.set_parameter_values(&[(&name, value)]).await?;
+        }
+        Command::Get { names } => {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            for (name, kind, value) in proxy.get_parameter_values(&names).await? {
+                writeln!(out, "{name} {kind} {value}")?;
+            }
+        }
+        Command::Set { values } => {
+            let values: Vec<(&str, &str)> = values
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            proxy.set_parameter_values(&values).await?;
+        }
+        Command::Events => events::follow(&proxy, out).await?,
+    }
+    Ok(())
+}
+
+async fn client_rows(proxy: &DataModel1Proxy<'_>) -> Result<Vec<status::ClientRow>, CtlError> {
+    let values = proxy.get_parameter_values(&[status::CLIENT_TABLE]).await?;
+    Ok(status::rows(&values))
+}
+
+/// The object path of a CLIENT argument (a path, or an alias looked up on the daemon).
+async fn client_path(proxy: &DataModel1Proxy<'_>, client: &str) -> Result<String, CtlError> {
+    let rows = if client.starts_with("Device.") {
+        Vec::new()
+    } else {
+        client_rows(proxy).await?
+    };
+    status::resolve(client, &rows)
+        .map(str::to_string)
+        .ok_or_else(|| CtlError::UnknownClient(client.to_string()))
+}
+
+/// A D-Bus error as its name and message; anything else as what went wrong talking to the bus.
+fn describe(e: &zbus::Error) -> String {
+    match e {
+        zbus::Error::MethodError(name, message, _) => {
+            format!("{name}: {}", message.as_deref().unwrap_or("(no message)"))
+        }
+        zbus::Error::FDO(e) => format!("{}: {}", e.name(), e.description().unwrap_or("")),
+        other => format!("dhcpmgrctl: cannot talk to the daemon: {other}"),
+    }
+}

@@ -1,0 +1,898 @@
+//! The instance tree the TR-181 thread serves: the controller's client snapshots laid out by the
+//! definition. It parses request paths, renders values in TR-181 string form, answers
+//! GetParameterValues/GetParameterNames with CWMP semantics, diffs renderings into
+//! `ValuesChanged` pairs, and turns writes and commands into controller requests.
+//! Pure: no I/O, and the time is passed in.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::Ipv4Addr;
+
+use super::definition::{Access, Definition, ObjectDef, ParamDef};
+use super::fault::{Fault, FaultKind};
+use super::value;
+use crate::boottime::BootSeconds;
+use crate::channels::{ClientAction, ControllerUpdate};
+use crate::snapshot::{v4_client_path, Instance, V4ClientSnapshot};
+
+const DHCPV4: &str = "Device.DHCPv4.";
+const V4_CLIENT: &str = "Device.DHCPv4.Client.{i}.";
+
+/// What a write or a command asks of the controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientRequest {
+    pub instance: Instance,
+    pub action: ClientAction,
+}
+
+impl ClientRequest {
+    /// TR-181 path of the client, for messages: `Device.DHCPv4.Client.1`.
+    pub fn object_path(&self) -> String {
+        v4_client_path(self.instance)
+    }
+}
+
+/// One rendered object or parameter, with its full path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Node {
+    Object {
+        path: String,
+        writable: bool,
+    },
+    Param {
+        path: String,
+        type_name: &'static str,
+        value: String,
+        writable: bool,
+        volatile: bool,
+    },
+}
+
+impl Node {
+    fn path(&self) -> &str {
+        match self {
+            Node::Object { path, .. } | Node::Param { path, .. } => path,
+        }
+    }
+
+    fn writable(&self) -> bool {
+        match self {
+            Node::Object { writable, .. } | Node::Param { writable, .. } => *writable,
+        }
+    }
+}
+
+/// The data model's current state.
+#[derive(Debug)]
+pub struct Tree {
+    def: Definition,
+    v4_clients: BTreeMap<Instance, V4ClientSnapshot>,
+}
+
+impl Tree {
+    /// An empty tree (no client rows) shaped by `def`.
+    pub fn new(def: Definition) -> Self {
+        Self {
+            def,
+            v4_clients: BTreeMap::new(),
+        }
+    }
+
+    /// Takes in a controller update and returns the `(name, value)` pairs whose values changed,
+    /// leaving out volatile parameters (`LeaseTimeRemaining`). Events change nothing here.
+    pub fn apply(&mut self, update: &ControllerUpdate, now: BootSeconds) -> Vec<(String, String)> {
+        let before = self.render(now);
+        match update {
+            ControllerUpdate::V4Client(snapshot) => {
+                self.v4_clients
+                    .insert(snapshot.instance, (**snapshot).clone());
+            }
+            ControllerUpdate::V4ClientRemoved(instance) => {
+                self.v4_clients.remove(instance);
+            }
+            ControllerUpdate::Event { .. } => return Vec::new(),
+        }
+        changes(&before, &self.render(now))
+    }
+
+    /// GetParameterValues: `(name, type, value)` for each full name, and for every parameter
+    /// below each partial path (ending in `.`).
+    pub fn get_values(
+        &self,
+        names: &[String],
+        now: BootSeconds,
+    ) -> Result<Vec<(String, String, String)>, Fault> {
+        let nodes = self.render(now);
+        let mut out = Vec::new();
+        for name in names {
+            let partial = name.ends_with('.');
+            if !nodes.iter().any(|n| n.path() == name) {
+                return Err(Fault::no_such_name(name));
+            }
+            out.extend(nodes.iter().filter_map(|node| match node {
+                Node::Param {
+                    path,
+                    type_name,
+                    value,
+                    ..
+                } if (partial && path.starts_with(name.as_str())) || path == name => {
+                    Some((path.clone(), type_name.to_string(), value.clone()))
+                }
+                _ => None,
+            }));
+        }
+        Ok(out)
+    }
+
+    /// GetParameterNames with CWMP semantics: `(name, writable)` of the path itself and
+    /// everything below it, or with `next_level` only of its immediate children. An empty path
+    /// is the top of the tree.
+    pub fn get_names(&self, path: &str, next_level: bool) -> Result<Vec<(String, bool)>, Fault> {
+        // Only names are wanted, so the time the values are rendered at does not matter.
+        let nodes = self.render(BootSeconds(0));
+        if !path.is_empty() && !nodes.iter().any(|n| n.path() == path) {
+            return Err(Fault::no_such_name(path));
+        }
+        let object = path.is_empty() || path.ends_with('.');
+        if next_level && !object {
+            return Err(Fault::new(
+                FaultKind::InvalidArguments,
+                format!("{path}: NextLevel must be false for a parameter"),
+            ));
+        }
+        let wanted = |node: &Node| {
+            let Some(rest) = node.path().strip_prefix(path) else {
+                return false;
+            };
+            if !object || !next_level {
+                return object || rest.is_empty();
+            }
+            match node {
+                Node::Param { .. } => !rest.is_empty() && !rest.contains('.'),
+                Node::Object { .. } => rest.find('.').is_some_and(|dot| dot + 1 == rest.len()),
+            }
+        };
+        Ok(nodes
+            .iter()
+            .filter(|n| wanted(n))
+            .map(|n| (n.path().to_string(), n.writable()))
+            .collect())
+    }
+
+    /// SetParameterValues, all or nothing: checks every `(name, value)` and returns what the
+    /// controller must do, or the first fault. Nothing is changed here.
+    pub fn plan_set(&self, values: &[(String, String)]) -> Result<Vec<ClientRequest>, Fault> {
+        let mut seen = HashSet::new();
+        let mut requests = Vec::with_capacity(values.len());
+        for (name, value) in values {
+            if !seen.insert(name.as_str()) {
+                return Err(Fault::new(
+                    FaultKind::InvalidArguments,
+                    format!("{name} is given more than once"),
+                ));
+            }
+            let (object, instances, param) = self.param(name)?;
+            if !param.writable {
+                let why = if param.access == Access::ReadOnly {
+                    "is read-only"
+                } else {
+                    "cannot be written in this build"
+                };
+                return Err(Fault::new(FaultKind::NotWritable, format!("{name} {why}")));
+            }
+            let value = value::check(name, &param.syntax, value)?;
+            let request = match (object.path.as_str(), param.name.as_str(), &instances[..]) {
+                (V4_CLIENT, "Enable", [i]) => ClientRequest {
+                    instance: Instance(*i),
+                    action: ClientAction::SetEnable(value == "true"),
+                },
+                _ => {
+                    return Err(Fault::new(
+                        FaultKind::NotWritable,
+                        format!("{name} cannot be written in this build"),
+                    ))
+                }
+            };
+            requests.push(request);
+        }
+        Ok(requests)
+    }
+
+    /// Operate: resolves `command` (`Device.DHCPv4.Client.1.Renew()`) into a controller
+    /// request. None of the commands takes arguments.
+    pub fn plan_operate(
+        &self,
+        command: &str,
+        args: &HashMap<String, String>,
+    ) -> Result<ClientRequest, Fault> {
+        let (object_path, name) = command
+            .rsplit_once('.')
+            .filter(|(_, name)| name.ends_with("()"))
+            .ok_or_else(|| Fault::no_such_name(command))?;
+        let (object, instances) = self
+            .locate(&format!("{object_path}."))
+            .filter(|(object, _)| object.commands.iter().any(|c| c == name))
+            .ok_or_else(|| Fault::no_such_name(command))?;
+        if let Some(arg) = args.keys().next() {
+            return Err(Fault::new(
+                FaultKind::InvalidArguments,
+                format!("{command} takes no argument {arg:?}"),
+            ));
+        }
+        let action = match (object.path.as_str(), name) {
+            (V4_CLIENT, "Renew()") => ClientAction::Renew,
+            (V4_CLIENT, "X_RDK_Release()") => ClientAction::Release,
+            (V4_CLIENT, "X_RDK_Restart()") => ClientAction::Restart,
+            _ => {
+                return Err(Fault::new(
+                    FaultKind::RequestDenied,
+                    format!("{command} is not supported by this build"),
+                ))
+            }
+        };
+        match instances[..] {
+            [i] => Ok(ClientRequest {
+                instance: Instance(i),
+                action,
+            }),
+            _ => Err(Fault::no_such_name(command)),
+        }
+    }
+
+    /// Why AddObject on `path` fails: client rows come from the configuration in this build.
+    pub fn add_object(&self, path: &str) -> Fault {
+        let is_table = self.def.objects().iter().any(|o| {
+            o.is_table()
+                && self
+                    .expand(o.path.trim_end_matches("{i}."))
+                    .iter()
+                    .any(|(p, _)| p == path)
+        });
+        if is_table {
+            Fault::new(
+                FaultKind::RequestDenied,
+                format!(
+                    "{path}: rows come from the configuration file; this build cannot add them"
+                ),
+            )
+        } else {
+            Fault::new(
+                FaultKind::InvalidParameterName,
+                format!(
+                    "{path}: not a table (a table path ends in '.', e.g. Device.DHCPv4.Client.)"
+                ),
+            )
+        }
+    }
+
+    /// Why DeleteObject on `path` fails: client rows come from the configuration in this build.
+    pub fn delete_object(&self, path: &str) -> Fault {
+        match self.locate(path) {
+            Some((object, _)) if object.is_table() => Fault::new(
+                FaultKind::RequestDenied,
+                format!(
+                    "{path}: rows come from the configuration file; this build cannot delete them"
+                ),
+            ),
+            _ => Fault::new(
+                FaultKind::InvalidParameterName,
+                format!("{path}: not a table row (e.g. Device.DHCPv4.Client.1.)"),
+            ),
+        }
+    }
+
+    /// Every object (tables included) and parameter, in definition order.
+    fn render(&self, now: BootSeconds) -> Vec<Node> {
+        let mut nodes = Vec::new();
+        for object in self.def.objects() {
+            if object.is_table() {
+                for (path, _) in self.expand(object.path.trim_end_matches("{i}.")) {
+                    nodes.push(Node::Object {
+                        path,
+                        writable: object.writable,
+                    });
+                }
+            }
+            for (path, instances) in self.expand(&object.path) {
+                nodes.push(Node::Object {
+                    path: path.clone(),
+                    writable: object.is_table() && object.writable,
+                });
+                for param in &object.params {
+                    if let Some(value) = self.value(object, &instances, &param.name, now) {
+                        nodes.push(Node::Param {
+                            path: format!("{path}{}", param.name),
+                            type_name: param.syntax.base.as_str(),
+                            value,
+                            writable: param.writable,
+                            volatile: param.volatile,
+                        });
+                    }
+                }
+            }
+        }
+        nodes
+    }
+
+    /// The concrete paths of a definition path, each with its instance numbers:
+    /// `Device.DHCPv4.Client.{i}.` → `(Device.DHCPv4.Client.1., [1])`, …
+    fn expand(&self, def_path: &str) -> Vec<(String, Vec<u32>)> {
+        let mut out = vec![(String::new(), Vec::new())];
+        let mut done = 0;
+        for (at, marker) in def_path.match_indices("{i}.") {
+            let table = &def_path[..at + marker.len()];
+            let segment = &def_path[done..at];
+            out = out
+                .into_iter()
+                .flat_map(|(path, instances)| {
+                    self.rows(table, &instances).into_iter().map(move |row| {
+                        let mut instances = instances.clone();
+                        instances.push(row);
+                        (format!("{path}{segment}{row}."), instances)
+                    })
+                })
+                .collect();
+            done = at + marker.len();
+        }
+        for (path, _) in &mut out {
+            path.push_str(&def_path[done..]);
+        }
+        out
+    }
+
+    /// Instance numbers of the rows of `table` (a definition path) under the parent rows
+    /// `parent`.
+    fn rows(&self, table: &str, parent: &[u32]) -> Vec<u32> {
+        match (table, parent) {
+            (V4_CLIENT, []) => self.v4_clients.keys().map(|i| i.0).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The definition and instance numbers of a concrete object path such as
+    /// `Device.DHCPv4.Client.1.`; `None` unless that row exists.
+    fn locate(&self, path: &str) -> Option<(&ObjectDef, Vec<u32>)> {
+        self.def.objects().iter().find_map(|object| {
+            self.expand(&object.path)
+                .into_iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, instances)| (object, instances))
+        })
+    }
+
+    /// The object, instance numbers and definition of the parameter with full name `name`.
+    fn param(&self, name: &str) -> Result<(&ObjectDef, Vec<u32>, &ParamDef), Fault> {
+        let (object_path, param) = name
+            .rsplit_once('.')
+            .ok_or_else(|| Fault::no_such_name(name))?;
+        let (object, instances) = self
+            .locate(&format!("{object_path}."))
+            .ok_or_else(|| Fault::no_such_name(name))?;
+        let param = object
+            .param(param)
+            .ok_or_else(|| Fault::no_such_name(name))?;
+        Ok((object, instances, param))
+    }
+
+    /// The value of `param` of the object `object` with instance numbers `instances`.
+    fn value(
+        &self,
+        object: &ObjectDef,
+        instances: &[u32],
+        param: &str,
+        now: BootSeconds,
+    ) -> Option<String> {
+        match (object.path.as_str(), instances, param) {
+            (DHCPV4, [], "ClientNumberOfEntries") => Some(self.v4_clients.len().to_string()),
+            (V4_CLIENT, [i], _) => v4_client_value(self.v4_clients.get(&Instance(*i))?, param, now),
+            _ => None,
+        }
+    }
+}
+
+/// The value of a `Device.DHCPv4.Client.{i}.` parameter.
+fn v4_client_value(client: &V4ClientSnapshot, param: &str, now: BootSeconds) -> Option<String> {
+    let lease = client.lease.as_ref();
+    let addresses = |list: Option<&Vec<Ipv4Addr>>| {
+        list.map(|l| {
+            l.iter()
+                .map(Ipv4Addr::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+    };
+    Some(match param {
+        "Enable" => client.enable.to_string(),
+        "Alias" => client.alias.clone(),
+        // A reference to Device.IP.Interface.{i}., which this build does not model.
+        "Interface" => String::new(),
+        "Status" => client.status.as_tr181().to_string(),
+        "DHCPStatus" => client.dhcp_status.as_tr181().to_string(),
+        "IPAddress" => lease.map(|l| l.address.to_string()).unwrap_or_default(),
+        "SubnetMask" => lease
+            .map(|l| subnet_mask(l.prefix_len).to_string())
+            .unwrap_or_default(),
+        "IPRouters" => addresses(lease.map(|l| &l.routers)),
+        "DNSServers" => addresses(lease.map(|l| &l.dns_servers)),
+        "LeaseTimeRemaining" => client.lease_time_remaining(now).to_string(),
+        "DHCPServer" => lease
+            .and_then(|l| l.server_id)
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        "X_RDK_LinuxInterface" => client.interface.clone(),
+        _ => return None,
+    })
+}
+
+/// The netmask of a prefix length (lengths over 32 count as 32).
+fn subnet_mask(prefix_len: u8) -> Ipv4Addr {
+    let len = u32::from(prefix_len.min(32));
+    Ipv4Addr::from(u32::MAX.checked_shl(32 - len).unwrap_or(0))
+}
+
+/// Parameters of `after` whose value is new or differs from `before`, volatile ones left out.
+fn changes(before: &[Node], after: &[Node]) -> Vec<(String, String)> {
+    let old: HashMap<&str, &str> = before
+        .iter()
+        .filter_map(|n| match n {
+            Node::Param { path, value, .. } => Some((path.as_str(), value.as_str())),
+            Node::Object { .. } => None,
+        })
+        .collect();
+    after
+        .iter()
+        .filter_map(|n| match n {
+            Node::Param {
+                path,
+                value,
+                volatile: false,
+                ..
+            } if old.get(path.as_str()) != Some(&value.as_str()) => {
+                Some((path.clone(), value.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use dhcpmgr_ipc::V4Lease;
+
+    use super::*;
+    use crate::snapshot::{ClientStatus, DhcpStatus};
+
+    const NOW: BootSeconds = BootSeconds(1000);
+
+    fn client(instance: u32, alias: &str) -> V4ClientSnapshot {
+        V4ClientSnapshot {
+            instance: Instance(instance),
+            alias: alias.to_string(),
+            interface: format!("erouter{instance}"),
+            enable: true,
+            status: ClientStatus::Enabled,
+            dhcp_status: DhcpStatus::Selecting,
+            lease: None,
+            lease_expires: None,
+        }
+    }
+
+    fn bound(instance: u32, alias: &str) -> V4ClientSnapshot {
+        let mut lease = V4Lease::new(Ipv4Addr::new(192, 0, 2, 10), 24);
+        lease.routers = vec![Ipv4Addr::new(192, 0, 2, 1)];
+        lease.dns_servers = vec![
+            Ipv4Addr::new(198, 51, 100, 53),
+            Ipv4Addr::new(198, 51, 100, 54),
+        ];
+        lease.server_id = Some(Ipv4Addr::new(192, 0, 2, 254));
+        lease.lease_secs = Some(3600);
+        V4ClientSnapshot {
+            dhcp_status: DhcpStatus::Bound,
+            lease: Some(lease),
+            lease_expires: Some(NOW.after(3600)),
+            ..client(instance, alias)
+        }
+    }
+
+    fn tree(clients: &[V4ClientSnapshot]) -> Tree {
+        let mut tree = Tree::new(Definition::builtin().expect("definition"));
+        for c in clients {
+            tree.apply(&ControllerUpdate::V4Client(Box::new(c.clone())), NOW);
+        }
+        tree
+    }
+
+    fn strings(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn renders_every_defined_client_parameter() {
+        let tree = tree(&[bound(1, "wan")]);
+        let values = tree
+            .get_values(&strings(&["Device.DHCPv4.Client.1."]), NOW)
+            .expect("values");
+        let got: Vec<String> = values
+            .iter()
+            .map(|(n, t, v)| format!("{n} {t} {v}"))
+            .collect();
+        let p = "Device.DHCPv4.Client.1.";
+        let expected = [
+            "Enable boolean true",
+            "Alias string wan",
+            "Interface string ",
+            "Status string Enabled",
+            "DHCPStatus string Bound",
+            "IPAddress string 192.0.2.10",
+            "SubnetMask string 255.255.255.0",
+            "IPRouters string 192.0.2.1",
+            "DNSServers string 198.51.100.53,198.51.100.54",
+            "LeaseTimeRemaining int 3600",
+            "DHCPServer string 192.0.2.254",
+            "X_RDK_LinuxInterface string erouter1",
+        ]
+        .map(|line| format!("{p}{line}"));
+        assert_eq!(got, expected);
+        let def = Definition::builtin().expect("definition");
+        assert_eq!(
+            got.len(),
+            def.object(V4_CLIENT).expect("client").params.len()
+        );
+    }
+
+    #[test]
+    fn get_values_of_full_and_partial_names() {
+        let tree = tree(&[bound(1, "wan"), client(2, "backup")]);
+        let count = |names: &[&str]| tree.get_values(&strings(names), NOW).map(|v| v.len());
+        let value = |name: &str| {
+            tree.get_values(&strings(&[name]), NOW)
+                .map(|v| v.into_iter().map(|(_, _, value)| value).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            value("Device.DHCPv4.ClientNumberOfEntries"),
+            Ok(strings(&["2"]))
+        );
+        assert_eq!(
+            value("Device.DHCPv4.Client.2.IPAddress"),
+            Ok(strings(&[""]))
+        );
+        assert_eq!(
+            value("Device.DHCPv4.Client.2.LeaseTimeRemaining"),
+            Ok(strings(&["0"]))
+        );
+        assert_eq!(
+            value("Device.DHCPv4.Client.2.SubnetMask"),
+            Ok(strings(&[""]))
+        );
+        assert_eq!(count(&["Device."]), Ok(1 + 2 * 12));
+        assert_eq!(count(&["Device.DHCPv4.Client."]), Ok(2 * 12));
+        assert_eq!(
+            count(&["Device.DHCPv4.Client.1.Alias", "Device.DHCPv4."]),
+            Ok(1 + 25)
+        );
+        assert_eq!(count(&[]), Ok(0));
+        for unknown in [
+            "",
+            "Device",
+            "Device.DHCPv4.Client.3.",
+            "Device.DHCPv4.Client.3.Alias",
+            "Device.DHCPv4.Client.01.Alias",
+            "Device.DHCPv4.Client.1.Nope",
+            "Device.DHCPv4.Client.1.Alias.",
+            "Device.DHCPv4.Client.1.Renew()",
+            "Device.DHCPv4.Client.{i}.Alias",
+        ] {
+            let fault = tree
+                .get_values(&strings(&[unknown]), NOW)
+                .expect_err(unknown);
+            assert_eq!(fault.kind, FaultKind::InvalidParameterName, "{unknown}");
+            assert!(fault.message.starts_with(unknown), "{fault}");
+        }
+    }
+
+    #[test]
+    fn lease_time_remaining_counts_down_and_infinite_is_minus_one() {
+        let mut infinite = bound(2, "lan");
+        infinite.lease_expires = None;
+        let tree = tree(&[bound(1, "wan"), infinite]);
+        let names = strings(&[
+            "Device.DHCPv4.Client.1.LeaseTimeRemaining",
+            "Device.DHCPv4.Client.2.LeaseTimeRemaining",
+        ]);
+        let values: Vec<String> = tree
+            .get_values(&names, BootSeconds(1600))
+            .expect("values")
+            .into_iter()
+            .map(|(_, _, v)| v)
+            .collect();
+        assert_eq!(values, ["3000", "-1"]);
+    }
+
+    #[test]
+    fn get_names_follows_cwmp_next_level() {
+        let tree = tree(&[bound(1, "wan"), client(2, "backup")]);
+        let names = |path: &str, next: bool| {
+            tree.get_names(path, next).map(|v| {
+                v.into_iter()
+                    .map(|(n, w)| format!("{n}{}", if w { " w" } else { "" }))
+                    .collect::<Vec<_>>()
+            })
+        };
+        type Names = Result<Vec<&'static str>, FaultKind>;
+        let cases: [(&str, bool, Names); 9] = [
+            ("", true, Ok(vec!["Device."])),
+            ("Device.", true, Ok(vec!["Device.DHCPv4."])),
+            (
+                "Device.DHCPv4.",
+                true,
+                Ok(vec![
+                    "Device.DHCPv4.ClientNumberOfEntries",
+                    "Device.DHCPv4.Client.",
+                ]),
+            ),
+            (
+                "Device.DHCPv4.Client.",
+                true,
+                Ok(vec!["Device.DHCPv4.Client.1.", "Device.DHCPv4.Client.2."]),
+            ),
+            (
+                "Device.DHCPv4.Client.1.Enable",
+                false,
+                Ok(vec!["Device.DHCPv4.Client.1.Enable w"]),
+            ),
+            (
+                "Device.DHCPv4.Client.1.Enable",
+                true,
+                Err(FaultKind::InvalidArguments),
+            ),
+            (
+                "Device.DHCPv4.Client.1.Nope",
+                false,
+                Err(FaultKind::InvalidParameterName),
+            ),
+            (
+                "Device.DHCPv4.Client.7.",
+                true,
+                Err(FaultKind::InvalidParameterName),
+            ),
+            ("Device.IP.", false, Err(FaultKind::InvalidParameterName)),
+        ];
+        for (path, next, expected) in cases {
+            let got = names(path, next).map_err(|f| f.kind);
+            let expected = expected.map(|v| strings(&v));
+            assert_eq!(got, expected, "{path:?} next_level={next}");
+        }
+        let everything = names("", false).expect("all");
+        assert_eq!(everything.len(), 1 + 2 + 1 + 2 * 13);
+        let one = names("Device.DHCPv4.Client.1.", false).expect("row");
+        assert_eq!(
+            one.first().map(String::as_str),
+            Some("Device.DHCPv4.Client.1.")
+        );
+        assert_eq!(one.len(), 13);
+        let child_count = names("Device.DHCPv4.Client.1.", true)
+            .expect("children")
+            .len();
+        assert_eq!(child_count, 12);
+    }
+
+    #[test]
+    fn diffs_leave_out_lease_time_remaining() {
+        let mut tree = tree(&[]);
+        let added = tree.apply(&ControllerUpdate::V4Client(Box::new(client(1, "wan"))), NOW);
+        assert_eq!(
+            added.first(),
+            Some(&("Device.DHCPv4.ClientNumberOfEntries".into(), "1".into()))
+        );
+        assert_eq!(
+            added.len(),
+            1 + 11,
+            "every client parameter but LeaseTimeRemaining"
+        );
+
+        let changed = tree.apply(
+            &ControllerUpdate::V4Client(Box::new(bound(1, "wan"))),
+            BootSeconds(1500),
+        );
+        let names: Vec<&str> = changed.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Device.DHCPv4.Client.1.DHCPStatus",
+                "Device.DHCPv4.Client.1.IPAddress",
+                "Device.DHCPv4.Client.1.SubnetMask",
+                "Device.DHCPv4.Client.1.IPRouters",
+                "Device.DHCPv4.Client.1.DNSServers",
+                "Device.DHCPv4.Client.1.DHCPServer",
+            ]
+        );
+        let same = tree.apply(
+            &ControllerUpdate::V4Client(Box::new(bound(1, "wan"))),
+            BootSeconds(2000),
+        );
+        assert_eq!(same, []);
+
+        let event = ControllerUpdate::Event {
+            object_path: "Device.DHCPv4.Client.1".into(),
+            kind: crate::channels::EventKind::LeaseUpdated,
+            data: BTreeMap::new(),
+        };
+        assert_eq!(tree.apply(&event, NOW), []);
+
+        let removed = tree.apply(&ControllerUpdate::V4ClientRemoved(Instance(1)), NOW);
+        assert_eq!(
+            removed,
+            [("Device.DHCPv4.ClientNumberOfEntries".into(), "0".into())]
+        );
+        assert!(tree
+            .get_values(&strings(&["Device.DHCPv4.Client.1."]), NOW)
+            .is_err());
+    }
+
+    #[test]
+    fn plan_set_checks_everything_first() {
+        let tree = tree(&[bound(1, "wan"), client(2, "backup")]);
+        let set = |pairs: &[(&str, &str)]| {
+            let values: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            tree.plan_set(&values)
+        };
+        let enable = |i, on| ClientRequest {
+            instance: Instance(i),
+            action: ClientAction::SetEnable(on),
+        };
+        assert_eq!(
+            set(&[
+                ("Device.DHCPv4.Client.1.Enable", "false"),
+                ("Device.DHCPv4.Client.2.Enable", "1")
+            ]),
+            Ok(vec![enable(1, false), enable(2, true)])
+        );
+        let e1 = "Device.DHCPv4.Client.1.Enable";
+        use FaultKind::*;
+        let cases: [(&[(&str, &str)], FaultKind); 8] = [
+            (&[(e1, "true"), (e1, "false")], InvalidArguments),
+            (
+                &[(e1, "true"), ("Device.DHCPv4.Client.1.Enable", "maybe")],
+                InvalidArguments,
+            ),
+            (
+                &[(e1, "true"), ("Device.DHCPv4.Client.2.Enable", "maybe")],
+                InvalidParameterType,
+            ),
+            (
+                &[
+                    (e1, "true"),
+                    ("Device.DHCPv4.Client.1.IPAddress", "192.0.2.9"),
+                ],
+                NotWritable,
+            ),
+            (&[("Device.DHCPv4.Client.1.Alias", "x")], NotWritable),
+            (
+                &[("Device.DHCPv4.Client.3.Enable", "true")],
+                InvalidParameterName,
+            ),
+            (&[("Device.DHCPv4.Client.1.", "true")], InvalidParameterName),
+            (&[("Device.DHCPv4.ClientNumberOfEntries", "3")], NotWritable),
+        ];
+        for (pairs, expected) in cases {
+            assert_eq!(set(pairs).map_err(|f| f.kind), Err(expected), "{pairs:?}");
+        }
+        let fault = set(&[("Device.DHCPv4.Client.1.Alias", "x")]).expect_err("alias");
+        assert_eq!(
+            fault.message,
+            "Device.DHCPv4.Client.1.Alias cannot be written in this build"
+        );
+    }
+
+    #[test]
+    fn every_writable_parameter_and_command_is_carried_out() {
+        let tree = tree(&[client(1, "wan")]);
+        let def = Definition::builtin().expect("definition");
+        for object in def.objects() {
+            let path = object.path.replace("{i}", "1");
+            for param in object.params.iter().filter(|p| p.writable) {
+                let value = param.syntax.default.clone().unwrap_or_default();
+                let name = format!("{path}{}", param.name);
+                assert!(tree.plan_set(&[(name.clone(), value)]).is_ok(), "{name}");
+            }
+            for command in &object.commands {
+                let name = format!("{path}{command}");
+                assert!(tree.plan_operate(&name, &HashMap::new()).is_ok(), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn operate_resolves_commands() {
+        let tree = tree(&[client(1, "wan")]);
+        let operate = |command: &str| tree.plan_operate(command, &HashMap::new());
+        let request = |action| {
+            Ok(ClientRequest {
+                instance: Instance(1),
+                action,
+            })
+        };
+        assert_eq!(
+            operate("Device.DHCPv4.Client.1.Renew()"),
+            request(ClientAction::Renew)
+        );
+        assert_eq!(
+            operate("Device.DHCPv4.Client.1.X_RDK_Release()"),
+            request(ClientAction::Release)
+        );
+        assert_eq!(
+            operate("Device.DHCPv4.Client.1.X_RDK_Restart()"),
+            request(ClientAction::Restart)
+        );
+        for bad in [
+            "Device.DHCPv4.Client.2.Renew()",
+            "Device.DHCPv4.Client.1.Renew",
+            "Device.DHCPv4.Client.1.Rebind()",
+            "Device.DHCPv4.Renew()",
+            "Renew()",
+        ] {
+            assert_eq!(
+                operate(bad).map_err(|f| f.kind),
+                Err(FaultKind::InvalidParameterName),
+                "{bad}"
+            );
+        }
+        let args = HashMap::from([("Force".to_string(), "true".to_string())]);
+        let fault = tree
+            .plan_operate("Device.DHCPv4.Client.1.Renew()", &args)
+            .expect_err("args");
+        assert_eq!(fault.kind, FaultKind::InvalidArguments);
+    }
+
+    #[test]
+    fn add_and_delete_are_refused_with_reasons() {
+        let tree = tree(&[client(1, "wan")]);
+        let cases = [
+            (
+                tree.add_object("Device.DHCPv4.Client."),
+                FaultKind::RequestDenied,
+            ),
+            (
+                tree.add_object("Device.DHCPv4."),
+                FaultKind::InvalidParameterName,
+            ),
+            (
+                tree.add_object("Device.DHCPv4.Client.1."),
+                FaultKind::InvalidParameterName,
+            ),
+            (
+                tree.delete_object("Device.DHCPv4.Client.1."),
+                FaultKind::RequestDenied,
+            ),
+            (
+                tree.delete_object("Device.DHCPv4.Client.2."),
+                FaultKind::InvalidParameterName,
+            ),
+            (
+                tree.delete_object("Device.DHCPv4."),
+                FaultKind::InvalidParameterName,
+            ),
+        ];
+        for (fault, kind) in &cases {
+            assert_eq!(fault.kind, *kind, "{fault}");
+            assert!(fault.message.starts_with("Device.DHCPv4."), "{fault}");
+        }
+        assert!(cases[0].0.message.contains("configuration file"));
+    }
+
+    #[test]
+    fn subnet_masks() {
+        for (len, mask) in [
+            (0, "0.0.0.0"),
+            (8, "255.0.0.0"),
+            (24, "255.255.255.0"),
+            (32, "255.255.255.255"),
+            (40, "255.255.255.255"),
+        ] {
+            assert_eq!(subnet_mask(len).to_string(), mask, "/{len}");
+        }
+    }
+}

@@ -1,0 +1,576 @@
+//! The TR-181 thread on a private `dbus-daemon`: values and names, Operate and writes reaching
+//! the controller's channel, signals after updates, the uid check on writes, and `dhcpmgrctl`
+//! against the same bus. Set DHCPMGR_SKIP_LAB=1 to skip when dbus-daemon is not installed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::net::Ipv4Addr;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use dhcpmgr::boottime::BootSeconds;
+use dhcpmgr::channels::{
+    ClientAction, CommandReceiver, ControllerCommand, ControllerUpdate, EventKind, UpdateSender,
+};
+use dhcpmgr::config::BusChoice;
+use dhcpmgr::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
+use dhcpmgr::tr181::{self, DataModel1Proxy, Tr181Settings};
+use dhcpmgr_ipc::V4Lease;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A directory for the bus socket that other users can reach (for the uid test).
+fn bus_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
+/// The address of the bus socket in `dir`.
+fn bus_address(dir: &Path) -> String {
+    format!("unix:path={}/bus.sock", dir.display())
+}
+
+/// A private message bus listening in a directory; killed on drop.
+struct Bus {
+    daemon: Child,
+}
+
+impl Bus {
+    /// Starts `dbus-daemon` on [`bus_address`]`(dir)`; `None` (after saying so) when it is
+    /// missing and DHCPMGR_SKIP_LAB=1.
+    fn start(dir: &Path) -> Option<Self> {
+        let config = dir.join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<busconfig><type>session</type>
+                <listen>unix:path={}/bus.sock</listen><auth>EXTERNAL</auth>
+                <policy context="default"><allow user="*"/>
+                <allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>
+                <allow own="*"/></policy></busconfig>"#,
+                dir.display()
+            ),
+        )
+        .expect("bus config");
+        let spawned = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn();
+        let mut daemon = match spawned {
+            Ok(child) => child,
+            Err(e) if std::env::var("DHCPMGR_SKIP_LAB").as_deref() == Ok("1") => {
+                println!("skipped: cannot run dbus-daemon ({e}) and DHCPMGR_SKIP_LAB=1");
+                return None;
+            }
+            Err(e) => panic!(
+                "these tests need dbus-daemon (apt-get install dbus-daemon), \
+                 or DHCPMGR_SKIP_LAB=1 to skip them: {e}"
+            ),
+        };
+        let mut address = String::new();
+        let stdout = daemon.stdout.take().expect("dbus-daemon stdout");
+        BufReader::new(stdout)
+            .read_line(&mut address)
+            .expect("dbus-daemon prints its address");
+        assert!(
+            address.starts_with("unix:"),
+            "dbus-daemon did not start; try: dbus-daemon --config-file={} --nofork",
+            config.display()
+        );
+        Some(Self { daemon })
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+/// The TR-181 thread on a private bus, with the controller's ends of its channels.
+struct Lab {
+    updates: UpdateSender,
+    commands: CommandReceiver,
+    shutdown: CancellationToken,
+    thread: Option<JoinHandle<()>>,
+    address: String,
+    // Dropped last, in this order: the thread stops before the bus goes away.
+    _bus: Bus,
+    _dir: tempfile::TempDir,
+}
+
+impl Lab {
+    fn start(write_uids: Vec<u32>) -> Option<Self> {
+        let dir = bus_dir();
+        let bus = Bus::start(dir.path())?;
+        let address = bus_address(dir.path());
+        let (updates, updates_rx) = mpsc::unbounded_channel();
+        let (commands_tx, commands) = mpsc::channel(4);
+        let shutdown = CancellationToken::new();
+        let settings = Tr181Settings {
+            bus: BusChoice::Address(address.clone()),
+            write_uids,
+        };
+        let thread = tr181::spawn(settings, updates_rx, commands_tx, shutdown.clone())
+            .expect("TR-181 thread starts");
+        let lab = Self {
+            updates,
+            commands,
+            shutdown,
+            thread: Some(thread),
+            address,
+            _bus: bus,
+            _dir: dir,
+        };
+        lab.update(ControllerUpdate::V4Client(Box::new(bound(1, "wan"))));
+        lab.update(ControllerUpdate::V4Client(Box::new(unbound(2, "backup"))));
+        Some(lab)
+    }
+
+    fn update(&self, update: ControllerUpdate) {
+        self.updates.send(update).expect("TR-181 thread listens");
+    }
+
+    /// A client connection, once the service answers with client 1's address.
+    async fn client(&self) -> (zbus::Connection, DataModel1Proxy<'static>) {
+        client(&self.address).await
+    }
+
+    /// The next command for the controller, answered with `outcome`.
+    async fn answer(&mut self, outcome: Result<(), String>) -> (Instance, ClientAction) {
+        let ControllerCommand {
+            instance,
+            action,
+            reply,
+        } = timeout(WAIT, self.commands.recv())
+            .await
+            .expect("a command in time")
+            .expect("command channel open");
+        reply.send(outcome).expect("caller waits");
+        (instance, action)
+    }
+
+    /// Runs `dhcpmgrctl ARGS…` against the bus, optionally as another user.
+    fn ctl(&self, args: &[&str], uid: Option<u32>) -> impl Future<Output = Output> {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dhcpmgrctl"));
+        command.arg("--bus").arg(&self.address).args(args);
+        if let Some(uid) = uid {
+            command.uid(uid).gid(uid);
+        }
+        let output = tokio::process::Command::from(command).output();
+        async move {
+            timeout(WAIT, output)
+                .await
+                .expect("dhcpmgrctl ends")
+                .expect("dhcpmgrctl runs")
+        }
+    }
+}
+
+impl Lab {
+    /// Stops the TR-181 thread and waits for it.
+    fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("TR-181 thread ends cleanly");
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A client connection to `address`, once the service answers with client 1's address.
+async fn client(address: &str) -> (zbus::Connection, DataModel1Proxy<'static>) {
+    let conn = zbus::connection::Builder::address(address)
+        .expect("address")
+        .build()
+        .await
+        .expect("client connects");
+    let proxy = DataModel1Proxy::new(&conn).await.expect("proxy");
+    let ready = async {
+        loop {
+            let names = ["Device.DHCPv4.Client.1.IPAddress"];
+            match proxy.get_parameter_values(&names).await {
+                Ok(v) if v.first().map(|v| v.2.as_str()) == Some("192.0.2.10") => break,
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    };
+    timeout(WAIT, ready).await.expect("service comes up");
+    (conn, proxy)
+}
+
+fn unbound(instance: u32, alias: &str) -> V4ClientSnapshot {
+    V4ClientSnapshot {
+        instance: Instance(instance),
+        alias: alias.to_string(),
+        interface: format!("wan{instance}"),
+        enable: true,
+        status: ClientStatus::Enabled,
+        dhcp_status: DhcpStatus::Selecting,
+        lease: None,
+        lease_expires: None,
+    }
+}
+
+fn bound(instance: u32, alias: &str) -> V4ClientSnapshot {
+    let mut lease = V4Lease::new(Ipv4Addr::new(192, 0, 2, 10), 24);
+    lease.routers = vec![Ipv4Addr::new(192, 0, 2, 1)];
+    lease.dns_servers = vec![Ipv4Addr::new(198, 51, 100, 53)];
+    lease.server_id = Some(Ipv4Addr::new(192, 0, 2, 254));
+    lease.lease_secs = Some(3600);
+    V4ClientSnapshot {
+        dhcp_status: DhcpStatus::Bound,
+        lease: Some(lease),
+        lease_expires: Some(BootSeconds::now().after(3600)),
+        ..unbound(instance, alias)
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The D-Bus error name of a failed call.
+fn error_name<T: std::fmt::Debug>(result: zbus::Result<T>) -> String {
+    match result {
+        Err(zbus::Error::MethodError(name, _, _)) => name.to_string(),
+        other => panic!("expected a D-Bus error, got {other:?}"),
+    }
+}
+
+#[test]
+fn values_and_names() {
+    let Some(mut lab) = Lab::start(Vec::new()) else {
+        return;
+    };
+    runtime().block_on(async {
+        let (conn, proxy) = lab.client().await;
+        let values = proxy
+            .get_parameter_values(&[
+                "Device.DHCPv4.Client.1.DNSServers",
+                "Device.DHCPv4.Client.1.Enable",
+                "Device.DHCPv4.Client.1.LeaseTimeRemaining",
+            ])
+            .await
+            .expect("values");
+        let (dns, enable, lease) = (&values[0], &values[1], &values[2]);
+        assert_eq!(
+            (dns.1.as_str(), dns.2.as_str()),
+            ("string", "198.51.100.53")
+        );
+        assert_eq!((enable.1.as_str(), enable.2.as_str()), ("boolean", "true"));
+        let left: i64 = lease.2.parse().expect("a number");
+        assert_eq!(lease.1, "int");
+        assert!((3590..=3600).contains(&left), "{left}");
+
+        let all = proxy
+            .get_parameter_values(&["Device.DHCPv4."])
+            .await
+            .expect("partial path");
+        assert_eq!(all.len(), 1 + 2 * 12);
+        assert_eq!(
+            all[0],
+            (
+                "Device.DHCPv4.ClientNumberOfEntries".into(),
+                "unsignedInt".into(),
+                "2".into()
+            )
+        );
+
+        let unknown = proxy
+            .get_parameter_values(&["Device.DHCPv4.Client.3.IPAddress"])
+            .await;
+        assert_eq!(
+            error_name(unknown),
+            "org.dhcpmgr.Error.InvalidParameterName"
+        );
+
+        let names = proxy
+            .get_parameter_names("Device.DHCPv4.Client.", true)
+            .await
+            .expect("names");
+        assert_eq!(
+            names,
+            [
+                ("Device.DHCPv4.Client.1.".to_string(), false),
+                ("Device.DHCPv4.Client.2.".to_string(), false)
+            ]
+        );
+        let row = proxy
+            .get_parameter_names("Device.DHCPv4.Client.1.", true)
+            .await
+            .expect("names");
+        assert_eq!(row.len(), 12);
+        assert!(row.contains(&("Device.DHCPv4.Client.1.Enable".into(), true)));
+        assert!(row.contains(&("Device.DHCPv4.Client.1.Status".into(), false)));
+        let refused = proxy.add_object("Device.DHCPv4.Client.").await;
+        assert_eq!(error_name(refused), "org.dhcpmgr.Error.RequestDenied");
+
+        lab.stop();
+        let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("bus proxy");
+        let name = tr181::BUS_NAME.try_into().expect("bus name");
+        let owned = dbus.name_has_owner(name).await.expect("NameHasOwner");
+        assert!(!owned, "the name is released at shutdown");
+    });
+}
+
+#[test]
+fn operate_and_writes_reach_the_controller() {
+    let Some(mut lab) = Lab::start(Vec::new()) else {
+        return;
+    };
+    runtime().block_on(async {
+        let (_conn, proxy) = lab.client().await;
+        let renew = proxy.operate("Device.DHCPv4.Client.1.Renew()", HashMap::new());
+        let (result, command) = tokio::join!(renew, lab.answer(Ok(())));
+        assert_eq!(result.expect("Renew() returns"), HashMap::new());
+        assert_eq!(command, (Instance(1), ClientAction::Renew));
+
+        let release = proxy.operate("Device.DHCPv4.Client.2.X_RDK_Release()", HashMap::new());
+        let (result, command) = tokio::join!(release, lab.answer(Err("client is stopped".into())));
+        assert_eq!(command, (Instance(2), ClientAction::Release));
+        match result {
+            Err(zbus::Error::MethodError(name, Some(message), _)) => {
+                assert_eq!(name.as_str(), "org.dhcpmgr.Error.RequestDenied");
+                assert!(
+                    message.contains("Device.DHCPv4.Client.2: client is stopped"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected RequestDenied, got {other:?}"),
+        }
+
+        let mixed = proxy
+            .set_parameter_values(&[
+                ("Device.DHCPv4.Client.1.Enable", "false"),
+                ("Device.DHCPv4.Client.2.Enable", "maybe"),
+            ])
+            .await;
+        assert_eq!(error_name(mixed), "org.dhcpmgr.Error.InvalidParameterType");
+        let read_only = proxy
+            .set_parameter_values(&[("Device.DHCPv4.Client.1.IPAddress", "192.0.2.99")])
+            .await;
+        assert_eq!(error_name(read_only), "org.dhcpmgr.Error.NotWritable");
+        assert!(
+            lab.commands.try_recv().is_err(),
+            "a refused write sends nothing"
+        );
+
+        let disable = proxy.set_parameter_values(&[("Device.DHCPv4.Client.1.Enable", "0")]);
+        let (result, command) = tokio::join!(disable, lab.answer(Ok(())));
+        result.expect("Enable written");
+        assert_eq!(command, (Instance(1), ClientAction::SetEnable(false)));
+    });
+}
+
+#[test]
+fn signals_follow_updates() {
+    let Some(lab) = Lab::start(Vec::new()) else {
+        return;
+    };
+    runtime().block_on(async {
+        let (_conn, proxy) = lab.client().await;
+        let mut changes = proxy.receive_values_changed().await.expect("subscribe");
+        let mut events = proxy.receive_event().await.expect("subscribe");
+
+        let mut renewed = bound(1, "wan");
+        if let Some(lease) = renewed.lease.as_mut() {
+            lease.dns_servers.push(Ipv4Addr::new(198, 51, 100, 54));
+        }
+        lab.update(ControllerUpdate::V4Client(Box::new(renewed)));
+        lab.update(ControllerUpdate::Event {
+            object_path: "Device.DHCPv4.Client.1".into(),
+            kind: EventKind::LeaseRenewed,
+            data: BTreeMap::from([("dns".to_string(), "198.51.100.54".to_string())]),
+        });
+
+        let changed = timeout(WAIT, changes.next())
+            .await
+            .expect("ValuesChanged in time");
+        let args = changed.expect("signal").args().expect("args").changes;
+        assert_eq!(
+            args,
+            [(
+                "Device.DHCPv4.Client.1.DNSServers".to_string(),
+                "198.51.100.53,198.51.100.54".to_string()
+            )]
+        );
+        let event = timeout(WAIT, events.next()).await.expect("Event in time");
+        let signal = event.expect("signal");
+        let args = signal.args().expect("args");
+        assert_eq!(args.object_path, "Device.DHCPv4.Client.1");
+        assert_eq!(args.kind, "LeaseRenewed");
+        assert_eq!(
+            args.data.get("dns").map(String::as_str),
+            Some("198.51.100.54")
+        );
+    });
+}
+
+#[test]
+fn dhcpmgrctl_against_the_bus() {
+    let Some(mut lab) = Lab::start(Vec::new()) else {
+        return;
+    };
+    runtime().block_on(async {
+        let _client = lab.client().await;
+        let status = lab.ctl(&["status", "--json"], None).await;
+        assert!(status.status.success(), "{status:?}");
+        let rows: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
+        assert_eq!(rows[0]["client"], "Device.DHCPv4.Client.1");
+        assert_eq!(rows[0]["address"], "192.0.2.10");
+        assert_eq!(rows[0]["prefix_len"], 24);
+        assert_eq!(rows[1]["alias"], "backup");
+
+        let table = lab.ctl(&["status"], None).await;
+        let text = String::from_utf8_lossy(&table.stdout);
+        assert!(text.contains("192.0.2.10/24"), "{text}");
+
+        let renew = lab.ctl(&["renew", "backup"], None);
+        let (renew, command) = tokio::join!(renew, lab.answer(Ok(())));
+        assert!(renew.status.success(), "{renew:?}");
+        assert_eq!(command, (Instance(2), ClientAction::Renew));
+
+        let get = lab
+            .ctl(&["get", "Device.DHCPv4.Client.1.IPRouters"], None)
+            .await;
+        assert_eq!(
+            String::from_utf8_lossy(&get.stdout),
+            "Device.DHCPv4.Client.1.IPRouters string 192.0.2.1\n"
+        );
+
+        let unknown = lab.ctl(&["get", "Device.Nope"], None).await;
+        assert_eq!(unknown.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&unknown.stderr);
+        assert!(
+            stderr.starts_with("org.dhcpmgr.Error.InvalidParameterName: Device.Nope"),
+            "{stderr}"
+        );
+        let usage = lab.ctl(&["frobnicate"], None).await;
+        assert_eq!(usage.status.code(), Some(2));
+    });
+}
+
+#[test]
+fn dhcpmgrctl_events_prints_signals() {
+    let Some(lab) = Lab::start(Vec::new()) else {
+        return;
+    };
+    runtime().block_on(async {
+        let _client = lab.client().await;
+        let mut events = tokio::process::Command::new(env!("CARGO_BIN_EXE_dhcpmgrctl"))
+            .args(["--bus", &lab.address, "events"])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dhcpmgrctl events runs");
+        let stdout = events.stdout.take().expect("stdout");
+        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+        // It subscribes some time after starting: send events until one is printed.
+        let line = timeout(WAIT, async {
+            loop {
+                lab.update(ControllerUpdate::Event {
+                    object_path: "Device.DHCPv4.Client.1".into(),
+                    kind: EventKind::LeaseUpdated,
+                    data: BTreeMap::from([("address".to_string(), "192.0.2.10".to_string())]),
+                });
+                let next = timeout(Duration::from_millis(200), lines.next_line()).await;
+                if let Ok(line) = next {
+                    break line.expect("read").expect("a line");
+                }
+            }
+        })
+        .await
+        .expect("an event line in time");
+        assert_eq!(
+            line,
+            "Event Device.DHCPv4.Client.1 LeaseUpdated address=192.0.2.10"
+        );
+    });
+}
+
+/// Users that exist on Debian (dbus-daemon refuses uids without a passwd entry).
+const DAEMON_UID: u32 = 1;
+const NOBODY_UID: u32 = 65534;
+
+#[test]
+fn writes_need_root_or_a_configured_uid() {
+    if !nix::unistd::geteuid().is_root() {
+        println!("skipped: running another uid's dhcpmgrctl needs root");
+        return;
+    }
+    let Some(mut lab) = Lab::start(vec![DAEMON_UID]) else {
+        return;
+    };
+    runtime().block_on(async {
+        let _client = lab.client().await;
+        let denied = lab.ctl(&["disable", "wan"], Some(NOBODY_UID)).await;
+        assert_eq!(denied.status.code(), Some(1), "{denied:?}");
+        let stderr = String::from_utf8_lossy(&denied.stderr);
+        assert!(
+            stderr.starts_with("org.dhcpmgr.Error.RequestDenied: uid 65534 may not write"),
+            "{stderr}"
+        );
+        let status = lab.ctl(&["status"], Some(NOBODY_UID)).await;
+        assert!(status.status.success(), "anyone may read: {status:?}");
+        assert!(lab.commands.try_recv().is_err(), "nothing was sent");
+
+        let allowed = lab.ctl(&["disable", "wan"], Some(DAEMON_UID));
+        let (allowed, command) = tokio::join!(allowed, lab.answer(Ok(())));
+        assert!(allowed.status.success(), "{allowed:?}");
+        assert_eq!(command, (Instance(1), ClientAction::SetEnable(false)));
+    });
+}
+
+#[test]
+fn serves_once_the_bus_comes_up_and_again_after_it_restarts() {
+    let dir = bus_dir();
+    let address = bus_address(dir.path());
+    let (updates, updates_rx) = mpsc::unbounded_channel();
+    let (commands, _commands_rx) = mpsc::channel(4);
+    let shutdown = CancellationToken::new();
+    let settings = Tr181Settings {
+        bus: BusChoice::Address(address.clone()),
+        write_uids: Vec::new(),
+    };
+    let thread = tr181::spawn(settings, updates_rx, commands, shutdown.clone()).expect("spawn");
+    // Taken in while the bus is away.
+    updates
+        .send(ControllerUpdate::V4Client(Box::new(bound(1, "wan"))))
+        .expect("send");
+    std::thread::sleep(Duration::from_millis(1500));
+    let served = Bus::start(dir.path()).map(|bus| {
+        drop(runtime().block_on(client(&address)));
+        drop(bus);
+        let again = Bus::start(dir.path());
+        drop(runtime().block_on(client(&address)));
+        again
+    });
+    shutdown.cancel();
+    thread.join().expect("TR-181 thread ends cleanly");
+    drop(served);
+}
