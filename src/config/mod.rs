@@ -42,6 +42,22 @@ pub enum BusChoice {
     Address(String),
 }
 
+impl BusChoice {
+    /// `system`, `session` or a D-Bus address (`unix:path=…`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "system" => Ok(Self::System),
+            "session" => Ok(Self::Session),
+            address if address.contains(':') && address.contains('=') => {
+                Ok(Self::Address(address.to_string()))
+            }
+            other => Err(format!(
+                "bus {other:?} is not system, session or a D-Bus address like unix:path=…"
+            )),
+        }
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -159,17 +175,8 @@ impl TryFrom<wire::RawConfig> for Config {
                 "must not be empty",
             ));
         }
-        let bus = match raw.dbus.bus.as_str() {
-            "system" => BusChoice::System,
-            "session" => BusChoice::Session,
-            addr if addr.contains(':') && addr.contains('=') => BusChoice::Address(addr.into()),
-            other => {
-                return Err(ConfigError::invalid(
-                    "dbus.bus",
-                    format!("{other:?} is neither \"system\", \"session\" nor a D-Bus address"),
-                ))
-            }
-        };
+        let bus = BusChoice::parse(&raw.dbus.bus)
+            .map_err(|message| ConfigError::invalid("dbus.bus", message))?;
         let sysevent_command = match raw.sysevent.command.trim() {
             "" => None,
             cmd => Some(PathBuf::from(cmd)),

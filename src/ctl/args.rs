@@ -75,7 +75,7 @@ pub fn parse(
             other => return Err(other.unexpected().to_string()),
         }
     }
-    let bus = parse_bus(bus.as_deref().unwrap_or("system"))?;
+    let bus = BusChoice::parse(bus.as_deref().unwrap_or("system"))?;
     let mut words = words.into_iter();
     let name = words.next().ok_or("no command given")?;
     let rest: Vec<String> = words.collect();
@@ -117,20 +117,6 @@ pub fn parse(
         other => return Err(format!("unknown command {other:?}")),
     };
     Ok(Parsed::Run { bus, command })
-}
-
-/// `system`, `session` or a D-Bus address (`unix:path=…`).
-pub fn parse_bus(text: &str) -> Result<BusChoice, String> {
-    match text {
-        "system" => Ok(BusChoice::System),
-        "session" => Ok(BusChoice::Session),
-        address if address.contains(':') && address.contains('=') => {
-            Ok(BusChoice::Address(address.to_string()))
-        }
-        other => Err(format!(
-            "bus {other:?} is not system, session or a D-Bus address like unix:path=…"
-        )),
-    }
 }
 
 fn text(value: Result<OsString, lexopt::Error>) -> Result<String, String> {
