@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use dhcpmgr_lab::{bin, lab_or_skip, Kea4Options, Lab, Signal, WAN_IF};
+use dhcpmgr_lab::{bin, lab_or_skip, Kea4Options, Lab, Signal, V4Client, WAN_IF};
 
 const LEASE_WAIT: Duration = Duration::from_secs(20);
 
@@ -49,6 +49,15 @@ fn udhcpc_pids(lab: &Lab) -> Vec<i32> {
                 .is_ok_and(|c| String::from_utf8_lossy(&c).contains("udhcpc"))
         })
         .collect()
+}
+
+/// The udhcpc running on `interface`, if any.
+fn udhcpc_on(lab: &Lab, interface: &str) -> Option<i32> {
+    let needle = format!("\0-i\0{interface}\0");
+    lab.cpe().pids().into_iter().find(|pid| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
+    })
 }
 
 /// Kea lease-file records for `address` that are active (bound or renewed).
@@ -460,4 +469,89 @@ fn malformed_ipc_is_rejected_and_changes_nothing() {
         "later valid lease still applied",
         || wan_addresses(&lab) == vec![Ipv4Addr::new(192, 0, 2, 78)],
     );
+}
+
+#[test]
+fn sighup_applies_added_removed_and_changed_clients_only() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    lab.start_kea4(Kea4Options::default());
+    let cfg = lab.daemon_config();
+    let config = lab.write_daemon_config(&cfg);
+    let mut daemon = lab.start_daemon(&config);
+    let address = wait_for_lease(&lab);
+    lab.cpe().ip(&["link", "add", "wan2", "type", "dummy"]);
+    lab.cpe().ip(&["link", "set", "wan2", "up"]);
+    let wan_pid = udhcpc_on(&lab, WAN_IF).expect("udhcpc on erouter0");
+    let monitor = AddressMonitor::start(&lab);
+
+    let mut added = cfg.clone();
+    added.v4_clients.push(V4Client {
+        alias: "wan2".into(),
+        interface: "wan2".into(),
+        ..V4Client::wan()
+    });
+    lab.write_daemon_config(&added);
+    daemon.signal(Signal::SIGHUP);
+    lab.wait_until(
+        Duration::from_secs(10),
+        "a udhcpc for the added client",
+        || udhcpc_on(&lab, "wan2").is_some(),
+    );
+    assert_eq!(
+        udhcpc_on(&lab, WAN_IF),
+        Some(wan_pid),
+        "unchanged client untouched"
+    );
+    let alias = lab.ctl(&["get", "Device.DHCPv4.Client.2.Alias"]);
+    assert!(alias.contains("wan2"), "{alias}");
+
+    let mut changed = cfg.clone();
+    changed.v4_clients[0].request_options.push(33);
+    lab.write_daemon_config(&changed);
+    daemon.signal(Signal::SIGHUP);
+    lab.wait_until(
+        Duration::from_secs(10),
+        "removed client stopped, changed one restarted",
+        || {
+            udhcpc_on(&lab, "wan2").is_none()
+                && udhcpc_on(&lab, WAN_IF).is_some_and(|pid| pid != wan_pid)
+        },
+    );
+    let out = lab
+        .ctl_command()
+        .args(["get", "Device.DHCPv4.Client.2.Alias"])
+        .output()
+        .expect("run dhcpmgrctl");
+    assert!(!out.status.success(), "client 2 is gone");
+    assert_eq!(wan_addresses(&lab), vec![address]);
+    assert!(
+        monitor.events().is_empty(),
+        "address flapped: {:?}",
+        monitor.events()
+    );
+
+    std::fs::write(&config, "[daemon]\nbogus = 1\n").expect("write broken config");
+    daemon.signal(Signal::SIGHUP);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        daemon.is_running(),
+        "a broken config on reload is refused, not fatal"
+    );
+    assert!(udhcpc_on(&lab, WAN_IF).is_some());
+}
+
+#[test]
+fn corrupt_state_file_is_set_aside_and_the_daemon_starts() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    lab.start_kea4(Kea4Options::default());
+    let cfg = lab.daemon_config();
+    let config = lab.write_daemon_config(&cfg);
+    std::fs::write(
+        cfg.state_dir.join("v4-wan.json"),
+        b"{\"held\": {\"lease\": ",
+    )
+    .expect("write");
+    let _daemon = lab.start_daemon(&config);
+    wait_for_lease(&lab);
+    assert!(cfg.state_dir.join("v4-wan.json.corrupt").exists());
 }

@@ -14,13 +14,42 @@ use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep, timeout, Instant};
 
-/// First restart delay; doubles on each quick failure up to [`MAX_BACKOFF`].
-pub const MIN_BACKOFF: Duration = Duration::from_secs(1);
-pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// A client that ran this long is healthy again: its failure count resets.
-pub const STABLE_AFTER: Duration = Duration::from_secs(60);
-/// Consecutive quick failures after which the client is reported as `Error`.
-pub const MAX_QUICK_FAILURES: u32 = 8;
+/// When and how often a dying client is restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestartPolicy {
+    /// First restart delay; doubles on each quick failure up to `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// A client that ran this long is healthy again: its failure count resets.
+    pub stable_after: Duration,
+    /// Consecutive quick failures after which the client is reported as `Error`.
+    pub max_quick_failures: u32,
+}
+
+impl Default for RestartPolicy {
+    /// 1 s doubling to 60 s, reset after a stable minute, give up after 8 quick failures.
+    fn default() -> Self {
+        Self {
+            min_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            stable_after: Duration::from_secs(60),
+            max_quick_failures: 8,
+        }
+    }
+}
+
+impl RestartPolicy {
+    /// The delay before restart number `failures` (1-based).
+    pub fn backoff(&self, failures: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(failures.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.min_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
 /// How long a stopping client gets after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long a releasing client gets to send its RELEASE and run its script.
@@ -74,10 +103,11 @@ impl Supervisor {
     pub fn start<K: Clone + Send + Sync + 'static>(
         key: K,
         spec: SharedLaunchSpec,
+        policy: RestartPolicy,
         reports: mpsc::UnboundedSender<(K, Report)>,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(supervise(spec, rx, move |r| {
+        tokio::spawn(supervise(spec, policy, rx, move |r| {
             let _ = reports.send((key.clone(), r));
         }));
         Self { requests: tx }
@@ -97,14 +127,6 @@ impl Supervisor {
     }
 }
 
-/// The backoff before restart number `failures` (1-based).
-pub fn backoff(failures: u32) -> Duration {
-    let factor = 1u32
-        .checked_shl(failures.saturating_sub(1))
-        .unwrap_or(u32::MAX);
-    MIN_BACKOFF.saturating_mul(factor).min(MAX_BACKOFF)
-}
-
 enum Outcome {
     Exited,
     Restart,
@@ -113,6 +135,7 @@ enum Outcome {
 
 async fn supervise(
     spec: SharedLaunchSpec,
+    policy: RestartPolicy,
     mut requests: mpsc::UnboundedReceiver<Request>,
     report: impl Fn(Report),
 ) {
@@ -127,13 +150,13 @@ async fn supervise(
                 report(Report::Started {
                     pid: child.id().unwrap_or(0),
                 });
-                let outcome = run_until_exit(&mut child, &mut requests, &report).await;
+                let outcome = run_until_exit(&mut child, &mut requests).await;
                 if matches!(outcome, Outcome::Exited) {
                     let status = match child.wait().await {
                         Ok(s) => s.to_string(),
                         Err(e) => format!("unknown ({e})"),
                     };
-                    let quick = started.elapsed() < STABLE_AFTER;
+                    let quick = started.elapsed() < policy.stable_after;
                     tracing::warn!(program = %launch.program.display(), %status, quick, "DHCP client exited");
                     report(Report::Exited { status, quick });
                 }
@@ -157,16 +180,16 @@ async fn supervise(
             }
             Outcome::Restart => failures = 0,
             Outcome::Exited => {
-                failures = if started.elapsed() < STABLE_AFTER {
+                failures = if started.elapsed() < policy.stable_after {
                     failures + 1
                 } else {
                     1
                 };
-                let wait = if failures >= MAX_QUICK_FAILURES {
+                let wait = if failures >= policy.max_quick_failures {
                     report(Report::GaveUp { failures });
                     None
                 } else {
-                    Some(backoff(failures))
+                    Some(policy.backoff(failures))
                 };
                 match idle(wait, &mut requests).await {
                     Some(Outcome::Stop(done)) => {
@@ -203,7 +226,6 @@ fn spawn(launch: &LaunchSpec) -> std::io::Result<Child> {
 async fn run_until_exit(
     child: &mut Child,
     requests: &mut mpsc::UnboundedReceiver<Request>,
-    report: &impl Fn(Report),
 ) -> Outcome {
     loop {
         tokio::select! {
@@ -213,7 +235,6 @@ async fn run_until_exit(
                 Some(Request::ReleaseSeen) => {}
                 Some(Request::Restart) => {
                     terminate(child).await;
-                    report(Report::Exited { status: "restarted on request".into(), quick: false });
                     return Outcome::Restart;
                 }
                 Some(Request::Stop { release, done }) => {
@@ -332,10 +353,11 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_one_second_to_a_minute() {
-        let secs: Vec<u64> = (1..=9).map(|n| backoff(n).as_secs()).collect();
+        let policy = RestartPolicy::default();
+        let secs: Vec<u64> = (1..=9).map(|n| policy.backoff(n).as_secs()).collect();
         assert_eq!(secs, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
-        assert_eq!(backoff(0).as_secs(), 1);
-        assert_eq!(backoff(u32::MAX).as_secs(), 60);
+        assert_eq!(policy.backoff(0).as_secs(), 1);
+        assert_eq!(policy.backoff(u32::MAX).as_secs(), 60);
     }
 
     fn spec(program: &str, args: &[&str], dir: &Path) -> SharedLaunchSpec {
@@ -359,7 +381,12 @@ mod tests {
     async fn restarts_a_dying_client_and_stops_on_request() {
         let dir = tempfile::tempdir().unwrap();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let sup = Supervisor::start((), spec("/bin/sh", &["-c", "exit 3"], dir.path()), tx);
+        let sup = Supervisor::start(
+            (),
+            spec("/bin/sh", &["-c", "exit 3"], dir.path()),
+            RestartPolicy::default(),
+            tx,
+        );
         assert!(matches!(next(&mut rx).await, Report::Started { .. }));
         match next(&mut rx).await {
             Report::Exited { status, quick } => {
@@ -376,7 +403,12 @@ mod tests {
     async fn stop_terminates_a_running_client_and_reaps_it() {
         let dir = tempfile::tempdir().unwrap();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let sup = Supervisor::start((), spec("/bin/sleep", &["30"], dir.path()), tx);
+        let sup = Supervisor::start(
+            (),
+            spec("/bin/sleep", &["30"], dir.path()),
+            RestartPolicy::default(),
+            tx,
+        );
         let Report::Started { pid } = next(&mut rx).await else {
             panic!("expected start");
         };
@@ -384,5 +416,40 @@ mod tests {
         assert_eq!(next(&mut rx).await, Report::Stopped);
         let alive = kill(Pid::from_raw(pid as i32), None).is_ok();
         assert!(!alive, "child {pid} still exists (zombie or running)");
+    }
+
+    #[tokio::test]
+    async fn gives_up_on_a_client_that_keeps_dying_until_restarted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let policy = RestartPolicy {
+            min_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(40),
+            stable_after: Duration::from_secs(60),
+            max_quick_failures: 3,
+        };
+        let sup = Supervisor::start((), spec("/bin/false", &[], dir.path()), policy, tx);
+        let mut starts = 0;
+        loop {
+            match next(&mut rx).await {
+                Report::Started { .. } => starts += 1,
+                Report::Exited { quick, .. } => assert!(quick),
+                Report::GaveUp { failures } => {
+                    assert_eq!(failures, 3);
+                    break;
+                }
+                Report::Stopped => panic!("stopped unexpectedly"),
+            }
+        }
+        assert_eq!(starts, 3);
+        assert!(
+            timeout(Duration::from_millis(300), rx.recv())
+                .await
+                .is_err(),
+            "no restart after giving up"
+        );
+        sup.request(Request::Restart);
+        assert!(matches!(next(&mut rx).await, Report::Started { .. }));
+        sup.stop(false).await;
     }
 }

@@ -12,7 +12,7 @@ use dhcpmgr_ipc::V4Event;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::supervisor::{LaunchSpec, Report, Request, SharedLaunchSpec, Supervisor};
+use super::supervisor::{LaunchSpec, Report, Request, RestartPolicy, SharedLaunchSpec, Supervisor};
 use super::udhcpc::{client_id_from_mac, parse_mac, udhcpc_args, LaunchContext, UdhcpcProgram};
 use crate::boottime::{boot_id, BootSeconds};
 use crate::channels::{ControllerUpdate, EventKind, UpdateSender};
@@ -144,6 +144,7 @@ impl V4Client {
         self.supervisor = Some(Supervisor::start(
             self.instance,
             self.launch.clone(),
+            RestartPolicy::default(),
             svc.reports.clone(),
         ));
         self.publish(svc);
@@ -245,10 +246,7 @@ impl V4Client {
                 EventKind::ClientStarted
             }
             Report::Exited { status, quick } => {
-                tracing::info!(client = %self.config.alias, %status, quick, "DHCP client ended");
-                if !quick {
-                    return;
-                }
+                tracing::warn!(client = %self.config.alias, %status, quick, "DHCP client ended unexpectedly");
                 EventKind::ClientFailed
             }
             Report::GaveUp { failures } => {
