@@ -77,6 +77,16 @@ impl Net {
         })
     }
 
+    /// Makes the kernel promote a secondary address when the primary of its subnet is deleted
+    /// (`promote_secondaries`); without it, removing an old lease's address after adding the
+    /// new one in the same subnet would silently take the new one away too.
+    pub fn promote_secondaries(interface: &str) -> std::io::Result<()> {
+        std::fs::write(
+            format!("/proc/sys/net/ipv4/conf/{interface}/promote_secondaries"),
+            "1",
+        )
+    }
+
     /// Removes `addr` from `interface`; an address (or interface) already gone is success.
     pub async fn del_v4(&self, interface: &str, addr: V4Addr) -> Result<(), NetError> {
         let Ok(index) = Self::index(interface) else {

@@ -479,7 +479,16 @@ fn sighup_applies_added_removed_and_changed_clients_only() {
     let config = lab.write_daemon_config(&cfg);
     let mut daemon = lab.start_daemon(&config);
     let address = wait_for_lease(&lab);
-    lab.cpe().ip(&["link", "add", "wan2", "type", "dummy"]);
+    lab.cpe().ip(&[
+        "link",
+        "add",
+        "wan2",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "wan2-peer",
+    ]);
     lab.cpe().ip(&["link", "set", "wan2", "up"]);
     let wan_pid = udhcpc_on(&lab, WAN_IF).expect("udhcpc on erouter0");
     let monitor = AddressMonitor::start(&lab);

@@ -32,7 +32,7 @@ use ipc_server::IpcRequest;
 use supervisor::{Request, Supervisor};
 use udhcpc::UdhcpcProgram;
 pub use v4_client::V4State;
-use v4_client::{Services, V4Client};
+use v4_client::{EventOrigin, Services, V4Client};
 
 /// Why the controller could not start.
 #[derive(Debug, thiserror::Error)]
@@ -233,7 +233,6 @@ impl Controller {
     }
 
     async fn on_envelope(&mut self, envelope: Envelope, replayed: bool) -> Reply {
-        let created = envelope.created_unix_ms;
         let ClientEvent::V4(ref event) = envelope.event;
         let event = event.clone();
         let Some(client) = Self::find_client(&mut self.clients, &envelope) else {
@@ -250,7 +249,12 @@ impl Controller {
                 client.config.alias, client.config.interface, event.interface
             ));
         }
-        match client.on_event(&event, created, replayed, &self.svc).await {
+        let origin = EventOrigin {
+            created_unix_ms: envelope.created_unix_ms,
+            client_pid: envelope.client_pid,
+            replayed,
+        };
+        match client.on_event(&event, origin, &self.svc).await {
             Ok(()) => Reply::accepted(),
             Err(reason) => Reply::rejected(reason),
         }

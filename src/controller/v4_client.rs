@@ -18,7 +18,7 @@ use crate::boottime::{boot_id, BootSeconds};
 use crate::channels::{ControllerUpdate, EventKind, UpdateSender};
 use crate::config::{HexBytes, V4ClientConfig};
 use crate::lease::v4::{self, HeldLease, Plan, Situation};
-use crate::netlink::Net;
+use crate::netlink::{Net, V4Addr};
 use crate::persist::StateStore;
 use crate::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
 use crate::sysevent::{self, SysEventSender, SysEvents};
@@ -38,6 +38,17 @@ pub struct V4State {
     pub last_event_unix_ms: u64,
     /// System event values last set.
     pub sysevents: SysEvents,
+}
+
+/// Where an event came from.
+#[derive(Debug, Clone, Copy)]
+pub struct EventOrigin {
+    /// When the plugin built it (wall clock, ms since the epoch).
+    pub created_unix_ms: u64,
+    /// The DHCP client process that ran the plugin.
+    pub client_pid: u32,
+    /// Read back from the spool rather than received live.
+    pub replayed: bool,
 }
 
 /// Everything a client needs from the controller to act.
@@ -63,8 +74,9 @@ pub struct V4Client {
     dhcp_status: DhcpStatus,
     /// Enabled at run time (config `enable`, then TR-181 writes, release).
     enabled: bool,
-    /// No event yet from the udhcpc process started last.
-    fresh_client: bool,
+    /// The udhcpc process the last event came from: the first event of another process is
+    /// that process's opening `deconfig`, which must not tear down a valid lease.
+    last_event_pid: Option<u32>,
     releasing: bool,
     supervisor: Option<Supervisor>,
     launch: SharedLaunchSpec,
@@ -109,7 +121,7 @@ impl V4Client {
             state,
             status: ClientStatus::Disabled,
             dhcp_status: DhcpStatus::Init,
-            fresh_client: false,
+            last_event_pid: None,
             releasing: false,
             supervisor: None,
             launch,
@@ -192,22 +204,21 @@ impl V4Client {
     }
 
     /// Applies one event from the plugin. `Err` carries the reason given back to the plugin.
-    /// A `replayed` event (from the spool) older than the last applied one is stale and skipped;
+    /// A replayed event (from the spool) older than the last applied one is stale and skipped;
     /// live events are applied in arrival order whatever the wall clock says.
     pub async fn on_event(
         &mut self,
         event: &V4Event,
-        created_unix_ms: u64,
-        replayed: bool,
+        origin: EventOrigin,
         svc: &Services,
     ) -> Result<(), String> {
-        if replayed && created_unix_ms < self.state.last_event_unix_ms {
+        if origin.replayed && origin.created_unix_ms < self.state.last_event_unix_ms {
             tracing::info!(client = %self.config.alias, kind = event.kind.as_str(), "ignoring an event older than the last applied one");
             return Ok(());
         }
         let situation = Situation {
             held: self.state.held.as_ref(),
-            fresh_client: self.fresh_client,
+            fresh_client: self.last_event_pid != Some(origin.client_pid),
             releasing: self.releasing,
             now: BootSeconds::now(),
         };
@@ -216,8 +227,8 @@ impl V4Client {
             e.to_string()
         })?;
         tracing::info!(client = %self.config.alias, kind = event.kind.as_str(), add = ?plan.add, remove = ?plan.remove, "lease event");
-        self.fresh_client = false;
-        self.state.last_event_unix_ms = created_unix_ms;
+        self.last_event_pid = Some(origin.client_pid);
+        self.state.last_event_unix_ms = origin.created_unix_ms;
         let was_releasing = self.releasing && plan.held.is_none();
         self.execute(plan, svc).await?;
         if was_releasing {
@@ -241,7 +252,6 @@ impl V4Client {
         let event = match report {
             Report::Started { pid } => {
                 tracing::info!(client = %self.config.alias, pid, "DHCP client started");
-                self.fresh_client = true;
                 self.status = ClientStatus::Enabled;
                 EventKind::ClientStarted
             }
@@ -273,9 +283,7 @@ impl V4Client {
             self.apply_link_settings(held, svc).await;
         }
         if let Some(remove) = plan.remove {
-            if let Err(e) = svc.net.del_v4(interface, remove).await {
-                tracing::warn!(client = %self.config.alias, error = %e, "cannot remove old address");
-            }
+            self.remove_old_address(remove, plan.add, svc).await;
         }
         if let Some(held) = &plan.held {
             self.state.remembered_address = Some(held.lease.address);
@@ -294,6 +302,24 @@ impl V4Client {
         }
         self.send_sysevents(svc);
         Ok(())
+    }
+
+    /// Removes the previous lease's address, keeping `kept` (the new one) on the interface.
+    async fn remove_old_address(&self, old: V4Addr, kept: Option<V4Addr>, svc: &Services) {
+        let interface = self.config.interface.as_str();
+        if let Err(e) = Net::promote_secondaries(interface) {
+            tracing::warn!(client = %self.config.alias, error = %e, "cannot enable promote_secondaries");
+        }
+        if let Err(e) = svc.net.del_v4(interface, old).await {
+            tracing::warn!(client = %self.config.alias, error = %e, "cannot remove old address");
+        }
+        let Some(kept) = kept else { return };
+        if let Ok(false) = svc.net.has_v4(interface, kept).await {
+            tracing::warn!(client = %self.config.alias, address = %kept, "new address went with the old one; adding it again");
+            if let Err(e) = svc.net.add_v4(interface, kept).await {
+                tracing::error!(client = %self.config.alias, error = %e, "cannot configure address");
+            }
+        }
     }
 
     async fn apply_link_settings(&self, held: &HeldLease, svc: &Services) {
