@@ -288,6 +288,39 @@ fn killed_udhcpc_is_restarted_and_the_lease_kept() {
         "address flapped: {:?}",
         monitor.events()
     );
+    let zombies: Vec<i32> = lab
+        .cpe()
+        .pids()
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+            })
+        })
+        .collect();
+    assert!(zombies.is_empty(), "zombie processes: {zombies:?}");
+}
+
+#[test]
+fn default_route_is_installed_only_when_configured() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    lab.start_kea4(Kea4Options::default());
+    let mut cfg = lab.daemon_config();
+    cfg.v4_clients[0].extra = "default_route = true".into();
+    let config = lab.write_daemon_config(&cfg);
+    let _daemon = lab.start_daemon(&config);
+    wait_for_lease(&lab);
+    lab.wait_until(
+        Duration::from_secs(5),
+        "default route via the router",
+        || {
+            lab.cpe()
+                .run_ok(&["ip", "-4", "route", "show", "default"])
+                .contains("via 192.0.2.1 dev erouter0")
+        },
+    );
 }
 
 #[test]
