@@ -2,10 +2,11 @@
 //! (temp file, fsync, rename, fsync of the directory) and read back at start. A truncated or
 //! corrupt file is reported, set aside under a `.corrupt` name and treated as absent.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
+
+use dhcpmgr_ipc::write_atomically;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -85,28 +86,6 @@ impl StateStore {
             Err(source) => Err(PersistError::Write { path, source }),
         }
     }
-}
-
-fn write_atomically(path: &Path, body: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no directory"))?;
-    fs::create_dir_all(dir)?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.tmp"));
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    file.write_all(body)?;
-    file.sync_all()?;
-    fs::rename(&tmp, path)?;
-    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -73,6 +73,22 @@ pub struct Syntax {
     pub default: Option<String>,
 }
 
+impl Syntax {
+    /// A value of `base` type with no facets.
+    pub fn new(base: BaseType) -> Self {
+        Self {
+            base,
+            data_type: None,
+            list: None,
+            max_length: None,
+            min: None,
+            max: None,
+            enumeration: Vec::new(),
+            default: None,
+        }
+    }
+}
+
 /// One `<parameter>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamDef {
@@ -287,16 +303,7 @@ fn parse_base(node: Node<'_, '_>) -> Result<Syntax, DefinitionError> {
         "string" => BaseType::String,
         other => return Err(invalid(node, &format!("unsupported type <{other}>"))),
     };
-    let mut syntax = Syntax {
-        base,
-        data_type: None,
-        list: None,
-        max_length: None,
-        min: None,
-        max: None,
-        enumeration: Vec::new(),
-        default: None,
-    };
+    let mut syntax = Syntax::new(base);
     for facet in elements(node) {
         match facet.tag_name().name() {
             "size" => syntax.max_length = max_length_attr(facet)?,

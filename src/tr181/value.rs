@@ -100,16 +100,7 @@ mod tests {
     use super::*;
 
     fn syntax(base: BaseType) -> Syntax {
-        Syntax {
-            base,
-            data_type: None,
-            list: None,
-            max_length: None,
-            min: None,
-            max: None,
-            enumeration: Vec::new(),
-            default: None,
-        }
+        Syntax::new(base)
     }
 
     #[test]

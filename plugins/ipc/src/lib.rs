@@ -5,11 +5,13 @@
 //! big-endian length followed by a JSON body, answered by one framed [`Reply`]. It has no async
 //! runtime so that plugins stay small and start in a few milliseconds.
 
+mod atomic;
 mod client;
 mod frame;
 mod message;
 mod spool;
 
+pub use atomic::write_atomically;
 pub use client::{deliver, Delivery, DELIVERY_TIMEOUT};
 pub use frame::{encode_frame, frame_len, read_frame, write_frame, FrameError, MAX_FRAME_LEN};
 pub use message::{

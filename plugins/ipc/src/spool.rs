@@ -1,11 +1,10 @@
 //! The plugin-side spool: envelopes written atomically to a directory when the daemon cannot
 //! be reached, for the daemon to replay when it starts.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::atomic::write_atomically;
 use crate::message::{encode_envelope, Envelope};
 
 /// File name suffix of a complete spool entry. Temporary files never carry it.
@@ -29,31 +28,22 @@ pub fn spool_message(dir: &Path, envelope: &Envelope) -> Result<PathBuf, SpoolEr
 }
 
 fn write_entry(dir: &Path, envelope: &Envelope) -> io::Result<PathBuf> {
-    fs::create_dir_all(dir)?;
     let stem = format!(
         "{:013}-{}-{}",
         envelope.created_unix_ms,
         envelope.client_pid,
         std::process::id()
     );
-    let tmp = dir.join(format!(".{stem}.tmp"));
     let done = dir.join(format!("{stem}{SPOOL_SUFFIX}"));
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    file.write_all(&encode_envelope(envelope))?;
-    file.sync_all()?;
-    fs::rename(&tmp, &done)?;
-    File::open(dir)?.sync_all()?;
+    write_atomically(&done, &encode_envelope(envelope))?;
     Ok(done)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+
     use crate::message::{decode_envelope, ClientEvent, V4Event, V4EventKind, PROTOCOL_VERSION};
 
     #[test]
