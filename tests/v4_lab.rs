@@ -487,6 +487,28 @@ fn malformed_ipc_is_rejected_and_changes_nothing() {
             "{what}: expected a rejection with a reason, got {reply:?}"
         );
     }
+    // A sender that is neither root nor the daemon's user is refused even if it can connect
+    // (the socket is 0600; open it up here to reach the SO_PEERCRED check).
+    std::fs::set_permissions(&socket, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .expect("chmod socket");
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(bin("dhcpmgr-udhcpc-plugin"))
+        .arg("bound")
+        .env_clear()
+        .env("DHCPMGR_SOCKET", &socket)
+        .env("DHCPMGR_SPOOL_DIR", lab.dir().join("nobody-spool"))
+        .env("DHCPMGR_CLIENT", "wan")
+        .env("interface", WAN_IF)
+        .env("ip", "192.0.2.99")
+        .env("mask", "24")
+        .output()
+        .expect("run the plugin as nobody");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("uid 65534"),
+        "rejection names the uid: {said}"
+    );
     assert!(
         daemon.is_running(),
         "daemon survived:\n{}",

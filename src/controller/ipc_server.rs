@@ -80,6 +80,12 @@ async fn handle(mut stream: UnixStream, requests: mpsc::Sender<IpcRequest>, own_
 }
 
 async fn receive(stream: &mut UnixStream, own_uid: u32) -> Result<Envelope, String> {
+    // Read the whole message first, so that even a refused sender gets its answer rather than
+    // a reset connection.
+    let body = tokio::time::timeout(READ_TIMEOUT, read_body(stream))
+        .await
+        .map_err(|_| "timed out waiting for a whole message".to_string())?
+        .map_err(|e| e.to_string())?;
     let cred = stream
         .peer_cred()
         .map_err(|e| format!("cannot read peer credentials: {e}"))?;
@@ -90,10 +96,6 @@ async fn receive(stream: &mut UnixStream, own_uid: u32) -> Result<Envelope, Stri
             cred.pid()
         ));
     }
-    let body = tokio::time::timeout(READ_TIMEOUT, read_body(stream))
-        .await
-        .map_err(|_| "timed out waiting for a whole message".to_string())?
-        .map_err(|e| e.to_string())?;
     decode_envelope(&body).map_err(|e| e.to_string())
 }
 
