@@ -9,9 +9,12 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
+# tests/init_files.rs needs systemd-analyze (package systemd), dbus-daemon and dbus-send (the
+# policy test) and shellcheck (the SysV script); python3-venv is for the oelint-adv venv below.
 packages=(
     busybox kea-dhcp4-server kea-dhcp6-server dbus iproute2 dnsmasq-base iptables nftables
     dibbler-client procps ca-certificates curl gcc pkg-config
+    systemd dbus-daemon dbus-bin shellcheck python3-venv
 )
 missing=()
 for pkg in "${packages[@]}"; do
@@ -48,6 +51,18 @@ for pidfile in /run/kea/kea-dhcp4.kea-dhcp4.pid /run/kea-dhcp4.kea-dhcp4.pid \
         kill "$pid" || true
     fi
 done
+
+# oelint-adv, the bitbake recipe linter tests/yocto_lint.rs runs, pinned, in its own venv (Debian's
+# python3 refuses system-wide pip installs).
+oelint_version=9.11.2
+tools=/opt/dhcpmgr-tools
+if [ "$("$tools/bin/oelint-adv" --version 2>/dev/null)" != "oelint-adv $oelint_version" ]; then
+    echo "installing oelint-adv $oelint_version into $tools"
+    [ -x "$tools/bin/pip" ] || /usr/bin/python3 -m venv "$tools"
+    "$tools/bin/pip" install --quiet --disable-pip-version-check "oelint-adv==$oelint_version"
+else
+    echo "oelint-adv: $oelint_version present"
+fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
     export PATH="$HOME/.cargo/bin:$PATH"

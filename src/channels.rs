@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::snapshot::{Instance, V4ClientSnapshot};
+use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
 
 /// Kinds of the D-Bus `Event` signal (design §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,10 @@ pub enum ControllerUpdate {
     V4Client(Box<V4ClientSnapshot>),
     /// A DHCPv4 client was removed from the configuration.
     V4ClientRemoved(Instance),
+    /// A DHCPv6 client's settings or status changed (or it was added).
+    V6Client(Box<V6ClientSnapshot>),
+    /// A DHCPv6 client was removed from the configuration.
+    V6ClientRemoved(Instance),
     /// Something happened that WAN Manager listens for.
     Event {
         object_path: String,
@@ -58,10 +62,29 @@ pub enum ClientAction {
     SetEnable(bool),
 }
 
-/// TR-181 thread → controller: an action on a DHCPv4 client, with a channel for the outcome.
+/// A client of either family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ClientKey {
+    /// `Device.DHCPv4.Client.{i}`
+    V4(Instance),
+    /// `Device.DHCPv6.Client.{i}`
+    V6(Instance),
+}
+
+impl ClientKey {
+    /// TR-181 object path without the trailing dot.
+    pub fn object_path(self) -> String {
+        match self {
+            Self::V4(i) => format!("Device.DHCPv4.Client.{i}"),
+            Self::V6(i) => format!("Device.DHCPv6.Client.{i}"),
+        }
+    }
+}
+
+/// TR-181 thread → controller: an action on a client, with a channel for the outcome.
 #[derive(Debug)]
 pub struct ControllerCommand {
-    pub instance: Instance,
+    pub client: ClientKey,
     pub action: ClientAction,
     /// Receives `Ok(())` once the action was carried out, or why it could not be.
     pub reply: oneshot::Sender<Result<(), String>>,

@@ -1,5 +1,8 @@
 //! The main thread: logging, the two long-lived threads, signals (TERM/INT stop, HUP reloads
-//! the configuration) and an orderly shutdown.
+//! the configuration and the log level), systemd notifications (READY, STATUS, STOPPING and
+//! watchdog pings while the controller loop turns) and an orderly shutdown.
+
+mod logging;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,7 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::controller::{self, ControllerChannels};
+use crate::systemd::{self, Heartbeat, SystemdEnv, Watchdog};
 use crate::tr181::{self, Tr181Settings};
+use logging::{LogControl, Sink};
 
 /// Exit codes with a meaning for init systems and integrators.
 pub mod exit {
@@ -31,6 +36,8 @@ pub struct Options {
     pub config: PathBuf,
     /// Check the configuration and exit.
     pub validate: bool,
+    /// Log to syslog (`/dev/log`) instead of stderr.
+    pub syslog: bool,
 }
 
 /// Default configuration file.
@@ -43,6 +50,7 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
     let mut options = Options {
         config: PathBuf::from(DEFAULT_CONFIG),
         validate: false,
+        syslog: false,
     };
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
@@ -50,8 +58,9 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
                 options.config = parser.value().map_err(|e| e.to_string())?.into();
             }
             Long("validate") => options.validate = true,
+            Long("syslog") => options.syslog = true,
             Short('h') | Long("help") => {
-                return Err("usage: dhcpmgr [--config PATH] [--validate]".into())
+                return Err("usage: dhcpmgr [--config PATH] [--validate] [--syslog]".into())
             }
             other => return Err(other.unexpected().to_string()),
         }
@@ -61,6 +70,8 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
 
 /// Runs the daemon until TERM/INT (or a thread failure) and returns the exit code.
 pub fn run(options: &Options) -> ExitCode {
+    // First, while this is the only thread: the environment is process-wide.
+    let systemd = SystemdEnv::take();
     let config = match Config::load(&options.config) {
         Ok(config) => config,
         Err(e) => {
@@ -68,32 +79,44 @@ pub fn run(options: &Options) -> ExitCode {
             return ExitCode::from(exit::CONFIG);
         }
     };
+    if let Err(e) = logging::parse_filter(&config.log_level) {
+        eprintln!("dhcpmgr: invalid configuration: daemon.log_level: {e}");
+        return ExitCode::from(exit::CONFIG);
+    }
     if options.validate {
         println!("{}: configuration is valid", options.config.display());
         return ExitCode::from(exit::OK);
     }
-    init_logging(&config.log_level);
-    match serve(config, &options.config) {
+    let sink = if options.syslog {
+        Sink::Syslog
+    } else if systemd::journal_stream(
+        std::env::var_os("JOURNAL_STREAM").as_deref(),
+        std::io::stderr(),
+    ) {
+        Sink::Journal
+    } else {
+        Sink::Stderr
+    };
+    let log = logging::init(&config.log_level, sink);
+    let notifier = systemd.notifier.clone();
+    match serve(config, &options.config, &log, systemd) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
             tracing::error!(error = %e, "dhcpmgr failed");
+            if let Some(n) = notifier {
+                n.send(&systemd::status(&format!("failed: {e}")));
+            }
             ExitCode::from(exit::FAILURE)
         }
     }
 }
 
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
-}
-
-fn serve(config: Config, config_path: &Path) -> Result<(), String> {
+fn serve(
+    config: Config,
+    config_path: &Path,
+    log: &LogControl,
+    systemd: SystemdEnv,
+) -> Result<(), String> {
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let shutdown = CancellationToken::new();
@@ -101,6 +124,10 @@ fn serve(config: Config, config_path: &Path) -> Result<(), String> {
     let (commands_tx, commands_rx) = mpsc::channel(32);
     let (reload_tx, reload_rx) = mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let watchdog = systemd.watchdog.map(Watchdog::new);
+    let heartbeat = Heartbeat::new(watchdog.map(|w| w.heartbeat_period()));
+    let notifier = systemd.notifier;
+    let clients = client_summary(&config);
 
     let tr181 = tr181::spawn(
         Tr181Settings {
@@ -113,6 +140,8 @@ fn serve(config: Config, config_path: &Path) -> Result<(), String> {
     )
     .map_err(|e| format!("cannot start the TR-181 thread: {e}"))?;
 
+    // The LAN-side DHCP shield: its own threads; dropping it stops them and removes its rules.
+    let _shield = crate::shield::start(&config);
     let signal_handle = signals.handle();
     let controller_thread = controller::spawn(
         config,
@@ -121,6 +150,7 @@ fn serve(config: Config, config_path: &Path) -> Result<(), String> {
             commands: commands_rx,
             reloads: reload_rx,
             ready: ready_tx,
+            heartbeat: heartbeat.clone(),
         },
         shutdown.clone(),
     )
@@ -134,22 +164,54 @@ fn serve(config: Config, config_path: &Path) -> Result<(), String> {
             result
         })
         .map_err(|e| format!("cannot start the controller watcher: {e}"))?;
+    // Dropping `stop_watchdog` (on every return) ends the watchdog thread.
+    let (stop_watchdog, watchdog_stop) = std::sync::mpsc::channel::<()>();
+    let watchdog_thread = match (watchdog, &notifier) {
+        (Some(watchdog), Some(notifier)) => Some(
+            watchdog
+                .spawn(notifier.clone(), heartbeat, watchdog_stop)
+                .map_err(|e| format!("cannot start the watchdog thread: {e}"))?,
+        ),
+        _ => None,
+    };
+    let notify = |state: &str| {
+        if let Some(n) = &notifier {
+            n.send(state);
+        }
+    };
 
     if ready_rx.recv().is_ok() {
         tracing::info!(version = env!("CARGO_PKG_VERSION"), "dhcpmgr ready");
+        notify(&format!(
+            "READY=1\n{}",
+            systemd::status(&format!("running: {clients}"))
+        ));
     }
     for signal in signals.forever() {
         if signal == SIGHUP {
-            reload(config_path, &reload_tx);
+            notify(&systemd::status("reloading configuration"));
+            let status = match reload(config_path, &reload_tx, log) {
+                Ok(clients) => format!("running: {clients}"),
+                Err(e) => format!("running the previous configuration: {e}"),
+            };
+            notify(&systemd::status(&status));
         } else {
             tracing::info!(signal, "stopping");
             break;
         }
     }
+    notify(&format!(
+        "STOPPING=1\n{}",
+        systemd::status("stopping: DHCP clients stop without releasing their leases")
+    ));
     shutdown.cancel();
     let controller_result = controller.join();
     if tr181.join().is_err() {
         tracing::error!("the TR-181 thread panicked");
+    }
+    drop(stop_watchdog);
+    if let Some(thread) = watchdog_thread {
+        let _ = thread.join();
     }
     match controller_result {
         Ok(Ok(Ok(()))) => Ok(()),
@@ -158,14 +220,33 @@ fn serve(config: Config, config_path: &Path) -> Result<(), String> {
     }
 }
 
-fn reload(path: &Path, reloads: &mpsc::UnboundedSender<Config>) {
+/// "N DHCPv4, M DHCPv6 clients" for status lines.
+fn client_summary(config: &Config) -> String {
+    format!(
+        "{} DHCPv4, {} DHCPv6 client(s) configured",
+        config.dhcpv4_clients.len(),
+        config.dhcpv6_clients.len()
+    )
+}
+
+/// Loads the configuration again and hands it to the controller; applies its log level.
+/// Returns the client summary, or why the file was refused.
+fn reload(
+    path: &Path,
+    reloads: &mpsc::UnboundedSender<Config>,
+    log: &LogControl,
+) -> Result<String, String> {
     match Config::load(path) {
         Ok(config) => {
             tracing::info!(path = %path.display(), "reloading configuration");
+            log.apply(&config.log_level);
+            let clients = client_summary(&config);
             let _ = reloads.send(config);
+            Ok(clients)
         }
         Err(e) => {
-            tracing::error!(error = %e, "new configuration is invalid; keeping the running one")
+            tracing::error!(error = %e, "new configuration is invalid; keeping the running one");
+            Err(format!("invalid configuration: {e}"))
         }
     }
 }
@@ -185,9 +266,10 @@ mod tests {
     fn parses_config_and_validate() {
         let o = parse_args(args(&["--config", "/tmp/x.toml", "--validate"])).unwrap();
         assert_eq!(o.config, PathBuf::from("/tmp/x.toml"));
-        assert!(o.validate);
+        assert!(o.validate && !o.syslog);
         let d = parse_args(args(&[])).unwrap();
         assert_eq!(d.config, PathBuf::from(DEFAULT_CONFIG));
+        assert!(parse_args(args(&["--syslog"])).unwrap().syslog);
         assert!(parse_args(args(&["--bogus"])).is_err());
         assert!(parse_args(args(&["--config"])).is_err());
     }

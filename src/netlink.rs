@@ -1,10 +1,10 @@
 //! The process-wide rtnetlink handle and the few interface changes the daemon makes:
 //! IPv4 addresses (adds and deletes both idempotent), MTU, an optional default route.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures_util::TryStreamExt;
-use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
+use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage, CacheInfo};
 use rtnetlink::packet_route::link::LinkAttribute;
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder};
 
@@ -105,6 +105,55 @@ impl Net {
         let result = self.handle.address().del(message).execute().await;
         tolerate(result, &[ENOENT, EADDRNOTAVAIL, ENODEV]).map_err(|source| NetError::Request {
             what: format!("delete {addr}"),
+            interface: interface.to_string(),
+            source,
+        })
+    }
+
+    /// Puts the IPv6 `address`/128 on `interface` with these lifetimes, or refreshes the
+    /// lifetimes of one already there (dibbler-client adds IA_NA addresses itself).
+    pub async fn replace_v6(
+        &self,
+        interface: &str,
+        address: Ipv6Addr,
+        preferred: u32,
+        valid: u32,
+    ) -> Result<(), NetError> {
+        let index = Self::index(interface)?;
+        let mut request = self
+            .handle
+            .address()
+            .add(index, IpAddr::V6(address), 128)
+            .replace();
+        let mut lifetimes = CacheInfo::default();
+        lifetimes.ifa_preferred = preferred;
+        lifetimes.ifa_valid = valid;
+        request
+            .message_mut()
+            .attributes
+            .push(AddressAttribute::CacheInfo(lifetimes));
+        request.execute().await.map_err(|source| NetError::Request {
+            what: format!("configure {address}/128"),
+            interface: interface.to_string(),
+            source,
+        })
+    }
+
+    /// Removes the IPv6 `address`/128 from `interface`; one already gone is success.
+    pub async fn del_v6(&self, interface: &str, address: Ipv6Addr) -> Result<(), NetError> {
+        let Ok(index) = Self::index(interface) else {
+            return Ok(());
+        };
+        let mut message = AddressMessage::default();
+        message.header.family = rtnetlink::packet_route::AddressFamily::Inet6;
+        message.header.prefix_len = 128;
+        message.header.index = index;
+        message
+            .attributes
+            .push(AddressAttribute::Address(IpAddr::V6(address)));
+        let result = self.handle.address().del(message).execute().await;
+        tolerate(result, &[ENOENT, EADDRNOTAVAIL, ENODEV]).map_err(|source| NetError::Request {
+            what: format!("delete {address}/128"),
             interface: interface.to_string(),
             source,
         })

@@ -77,6 +77,18 @@ impl StateStore {
         }
     }
 
+    /// Reads record `name`, or the default when it is absent, corrupt or unreadable (the last
+    /// logged as a warning naming `owner`): losing a state file must never stop the daemon.
+    pub fn load_or_default<T: DeserializeOwned + Default>(&self, name: &str, owner: &str) -> T {
+        match self.load(name) {
+            Ok(value) => value.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(owner, error = %e, "cannot read state; starting without it");
+                T::default()
+            }
+        }
+    }
+
     /// Deletes record `name`; a missing record is not an error.
     pub fn remove(&self, name: &str) -> Result<(), PersistError> {
         let path = self.path(name);

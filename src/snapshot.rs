@@ -97,6 +97,24 @@ impl V4ClientSnapshot {
     }
 }
 
+/// Everything the data model shows about one DHCPv6 client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V6ClientSnapshot {
+    pub instance: Instance,
+    pub alias: String,
+    pub interface: String,
+    pub enable: bool,
+    pub status: ClientStatus,
+    /// Lowercase hex, empty until known.
+    pub duid: String,
+    pub request_addresses: bool,
+    pub request_prefixes: bool,
+    pub rapid_commit: bool,
+    pub suggested_t1: Option<u32>,
+    pub suggested_t2: Option<u32>,
+    pub requested_options: Vec<u16>,
+}
+
 /// TR-181 object path of DHCPv4 client `instance`, without the trailing dot.
 pub fn v4_client_path(instance: Instance) -> String {
     format!("Device.DHCPv4.Client.{instance}")

@@ -7,6 +7,8 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use dhcpmgr_ipc::V4Lease;
+
+use crate::lease::v6::HeldV6;
 use tokio::sync::mpsc;
 
 /// Key/value pairs as WAN Manager reads them.
@@ -41,6 +43,57 @@ pub fn v4_sysevents(interface: &str, lease: Option<&V4Lease>, start_time: u64) -
     out
 }
 
+/// The DHCPv6 values of design §4.5 for `interface` holding `held`, plus `wan6_ns` (the DNS
+/// servers of option 23, space-separated). dibbler-client does not report IAIDs, T1 or T2, so
+/// the `…_iaid` and `…_t1/t2` keys are set from what the daemon asked for when it knows them.
+pub fn v6_sysevents(interface: &str, held: &HeldV6, asked: &V6Asked) -> SysEvents {
+    let key = |suffix: &str| format!("tr_{interface}_dhcpv6_client_{suffix}");
+    let mut out = SysEvents::new();
+    if let Some(a) = held.addresses.first() {
+        out.insert(key("v6addr"), a.lease.address.to_string());
+        out.insert(key("addr_pretm"), a.lease.preferred.to_string());
+        out.insert(key("addr_vldtm"), a.lease.valid.to_string());
+        out.insert(key("addr_iaid"), asked.ia_na_iaid.to_string());
+        if let Some(t1) = asked.t1 {
+            out.insert(key("addr_t1"), t1.to_string());
+        }
+        if let Some(t2) = asked.t2 {
+            out.insert(key("addr_t2"), t2.to_string());
+        }
+    }
+    if let Some(p) = held.prefixes.first() {
+        out.insert(
+            key("v6pref"),
+            format!("{}/{}", p.lease.prefix, p.lease.length),
+        );
+        out.insert(key("pref_pretm"), p.lease.preferred.to_string());
+        out.insert(key("pref_vldtm"), p.lease.valid.to_string());
+        out.insert(key("pref_iaid"), asked.ia_pd_iaid.to_string());
+        if let Some(t1) = asked.t1 {
+            out.insert(key("pref_t1"), t1.to_string());
+        }
+        if let Some(t2) = asked.t2 {
+            out.insert(key("pref_t2"), t2.to_string());
+        }
+    }
+    if let Some(dns) = held.options.get(&23) {
+        let servers: Vec<&str> = dns.split_whitespace().collect();
+        if !servers.is_empty() && !held.is_empty() {
+            out.insert("wan6_ns".into(), servers.join(" "));
+        }
+    }
+    out
+}
+
+/// What the daemon asked dibbler-client for, for the values dibbler does not report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct V6Asked {
+    pub ia_na_iaid: u32,
+    pub ia_pd_iaid: u32,
+    pub t1: Option<u32>,
+    pub t2: Option<u32>,
+}
+
 /// The dotted netmask of a prefix length (0 to 32; larger is treated as 32).
 pub fn netmask(prefix_len: u8) -> Ipv4Addr {
     let bits = u32::from(prefix_len.min(32));
@@ -48,8 +101,8 @@ pub fn netmask(prefix_len: u8) -> Ipv4Addr {
 }
 
 /// What must be set to move from `last` to `next`: changed and new keys with their values,
-/// vanished keys with an empty value, the `dhcp_state` key last so that a listener woken by it
-/// finds every other value already set. `last` becomes `next`.
+/// vanished keys with an empty value, the `dhcp_state` and `mapt_config_flag` keys last so that
+/// a listener woken by them finds every other value already set. `last` becomes `next`.
 pub fn changes(last: &mut SysEvents, next: SysEvents) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = last
         .keys()
@@ -61,7 +114,7 @@ pub fn changes(last: &mut SysEvents, next: SysEvents) -> Vec<(String, String)> {
             .filter(|(k, v)| last.get(*k) != Some(v))
             .map(|(k, v)| (k.clone(), v.clone())),
     );
-    out.sort_by_key(|(k, _)| k.ends_with("_dhcp_state"));
+    out.sort_by_key(|(k, _)| k.ends_with("_dhcp_state") || k == "mapt_config_flag");
     *last = next;
     out
 }
@@ -162,6 +215,55 @@ mod tests {
         let gone = changes(&mut last, v4_sysevents("e", None, 2));
         assert!(gone.contains(&("ipv4_e_ipaddr".into(), String::new())));
         assert!(gone.contains(&("ipv4_e_dhcp_state".into(), "deconfig".into())));
+    }
+
+    #[test]
+    fn v6_lease_maps_to_design_keys() {
+        use crate::boottime::BootSeconds;
+        use crate::lease::v6::{HeldAddress, HeldPrefix};
+        let held = HeldV6 {
+            addresses: vec![HeldAddress {
+                lease: dhcpmgr_ipc::V6Address {
+                    address: "2001:db8:1::100".parse().unwrap(),
+                    preferred: 3000,
+                    valid: 4000,
+                },
+                obtained: BootSeconds(1),
+            }],
+            prefixes: vec![HeldPrefix {
+                lease: dhcpmgr_ipc::V6Prefix {
+                    prefix: "2001:db8:12:3400::".parse().unwrap(),
+                    length: 56,
+                    preferred: 3000,
+                    valid: 4000,
+                },
+                obtained: BootSeconds(1),
+            }],
+            options: BTreeMap::from([(23, "2001:db8:1::53 2001:db8:1::54".to_string())]),
+        };
+        let asked = V6Asked {
+            ia_na_iaid: 1,
+            ia_pd_iaid: 2,
+            t1: Some(1000),
+            t2: None,
+        };
+        let ev = v6_sysevents("erouter0", &held, &asked);
+        let get = |k: &str| ev.get(k).map(String::as_str);
+        assert_eq!(
+            get("tr_erouter0_dhcpv6_client_v6addr"),
+            Some("2001:db8:1::100")
+        );
+        assert_eq!(
+            get("tr_erouter0_dhcpv6_client_v6pref"),
+            Some("2001:db8:12:3400::/56")
+        );
+        assert_eq!(get("tr_erouter0_dhcpv6_client_addr_vldtm"), Some("4000"));
+        assert_eq!(get("tr_erouter0_dhcpv6_client_pref_pretm"), Some("3000"));
+        assert_eq!(get("tr_erouter0_dhcpv6_client_pref_iaid"), Some("2"));
+        assert_eq!(get("tr_erouter0_dhcpv6_client_addr_t1"), Some("1000"));
+        assert_eq!(get("tr_erouter0_dhcpv6_client_addr_t2"), None);
+        assert_eq!(get("wan6_ns"), Some("2001:db8:1::53 2001:db8:1::54"));
+        assert!(v6_sysevents("erouter0", &HeldV6::default(), &asked).is_empty());
     }
 
     #[test]

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use dhcpmgr::boottime::BootSeconds;
 use dhcpmgr::channels::{
-    ClientAction, CommandReceiver, ControllerCommand, ControllerUpdate, EventKind, UpdateSender,
+    ClientAction, ClientKey, CommandReceiver, ControllerCommand, ControllerUpdate, EventKind,
+    UpdateSender,
 };
 use dhcpmgr::config::BusChoice;
 use dhcpmgr::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
@@ -152,7 +153,7 @@ impl Lab {
     /// The next command for the controller, answered with `outcome`.
     async fn answer(&mut self, outcome: Result<(), String>) -> (Instance, ClientAction) {
         let ControllerCommand {
-            instance,
+            client,
             action,
             reply,
         } = timeout(WAIT, self.commands.recv())
@@ -160,6 +161,9 @@ impl Lab {
             .expect("a command in time")
             .expect("command channel open");
         reply.send(outcome).expect("caller waits");
+        let ClientKey::V4(instance) = client else {
+            panic!("expected a DHCPv4 client, got {client:?}");
+        };
         (instance, action)
     }
 

@@ -2,12 +2,14 @@
 //! ([`wire`]), then checked and turned into the validated types the rest of the daemon uses.
 //! Unknown keys are an error, and so is any value the daemon could not honour.
 
+mod shield;
 mod types;
 mod wire;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+pub use shield::{ClientActionConfig, RuleConfig, ShieldConfig, Verdict};
 pub use types::{ClientAlias, HexBytes, InterfaceName, OptionCode, SentOption};
 
 /// Why a configuration was refused. The message names the offending key.
@@ -73,6 +75,8 @@ pub struct Config {
     /// Program run as udhcpc (one named `busybox` is run as `busybox udhcpc`); by default
     /// `udhcpc` from `PATH`, else `busybox udhcpc`.
     pub udhcpc_command: Option<PathBuf>,
+    /// Program run as dibbler-client (`dibbler-client run -w DIR`).
+    pub dibbler_command: PathBuf,
     /// Where the plugin executables live; by default the daemon's own directory.
     pub plugin_dir: Option<PathBuf>,
     pub dhcpv4_clients: Vec<V4ClientConfig>,
@@ -108,14 +112,22 @@ pub struct V6ClientConfig {
     pub request_addresses: bool,
     pub request_prefixes: bool,
     pub rapid_commit: bool,
+    /// Options asked for in the ORO (23 DNS, 24 domain list, 64 AFTR, 94/95/96 S46, …).
     pub requested_options: Vec<u16>,
+    /// Options sent to the server, payload as hex.
+    pub sent_options: Vec<V6SentOption>,
+    /// Suggested T1/T2 for IA_NA and IA_PD, seconds.
+    pub t1: Option<u32>,
+    pub t2: Option<u32>,
+    /// Release address and prefix when the client is disabled (default: keep them).
+    pub release_on_disable: bool,
 }
 
-/// `[shield]`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ShieldConfig {
-    pub enable: bool,
-    pub interfaces: Vec<InterfaceName>,
+/// An option a DHCPv6 client sends, with its payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V6SentOption {
+    pub code: u16,
+    pub value: HexBytes,
 }
 
 impl Config {
@@ -162,13 +174,9 @@ impl TryFrom<wire::RawConfig> for Config {
             .plugin_dir
             .map(|dir| absolute_dir("daemon.plugin_dir", dir))
             .transpose()?;
-        let udhcpc_command = match daemon.udhcpc {
-            Some(cmd) if cmd.trim().is_empty() => {
-                return Err(ConfigError::invalid("daemon.udhcpc", "must not be empty"))
-            }
-            Some(cmd) => Some(PathBuf::from(cmd)),
-            None => None,
-        };
+        let udhcpc_command = program("daemon.udhcpc", daemon.udhcpc)?;
+        let dibbler_command = program("daemon.dibbler", daemon.dibbler)?
+            .unwrap_or_else(|| PathBuf::from("dibbler-client"));
         if daemon.log_level.trim().is_empty() {
             return Err(ConfigError::invalid(
                 "daemon.log_level",
@@ -210,23 +218,12 @@ impl TryFrom<wire::RawConfig> for Config {
             "alias",
             dhcpv6_clients.iter().map(|c| c.alias.as_str()),
         )?;
-        let shield = ShieldConfig {
-            enable: raw.shield.enable,
-            interfaces: raw
-                .shield
-                .interfaces
-                .into_iter()
-                .map(|i| {
-                    InterfaceName::new(&i).map_err(|m| ConfigError::invalid("shield.interfaces", m))
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        if shield.enable {
-            return Err(ConfigError::invalid(
-                "shield.enable",
-                "the DHCP shield is not part of this build yet; set enable = false",
-            ));
-        }
+        unique(
+            "dhcpv6.client",
+            "interface",
+            dhcpv6_clients.iter().map(|c| c.interface.as_str()),
+        )?;
+        let shield = ShieldConfig::from_wire(raw.shield)?;
         Ok(Self {
             state_dir,
             run_dir,
@@ -235,6 +232,7 @@ impl TryFrom<wire::RawConfig> for Config {
             write_uids: raw.dbus.write_uids,
             sysevent_command,
             udhcpc_command,
+            dibbler_command,
             plugin_dir,
             dhcpv4_clients,
             dhcpv6_clients,
@@ -309,6 +307,36 @@ impl V6ClientConfig {
                 format!("{bad} is not a DHCPv6 option code"),
             ));
         }
+        unique(key, "requested_options", raw.requested_options.iter())?;
+        let sent_options = raw
+            .sent_options
+            .into_iter()
+            .map(|o| {
+                if matches!(o.tag, 0..=3 | 5 | 6 | 8 | 13 | 14 | 25 | 26) {
+                    return Err(format!(
+                        "option {} is managed by the DHCP client itself and cannot be sent from configuration",
+                        o.tag
+                    ));
+                }
+                let value = HexBytes::parse(&o.value).map_err(|e| format!("option {}: {e}", o.tag))?;
+                Ok(V6SentOption { code: o.tag, value })
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|m| ConfigError::invalid(format!("{key}.sent_options"), m))?;
+        if let (Some(t1), Some(t2)) = (raw.t1, raw.t2) {
+            if t1 > t2 {
+                return Err(ConfigError::invalid(
+                    format!("{key}.t1"),
+                    format!("T1 {t1} is larger than T2 {t2}"),
+                ));
+            }
+        }
+        if !raw.request_addresses && !raw.request_prefixes {
+            return Err(ConfigError::invalid(
+                key.to_string(),
+                "request_addresses and request_prefixes are both false: nothing to ask for",
+            ));
+        }
         Ok(Self {
             alias,
             interface,
@@ -317,7 +345,18 @@ impl V6ClientConfig {
             request_prefixes: raw.request_prefixes,
             rapid_commit: raw.rapid_commit,
             requested_options: raw.requested_options,
+            sent_options,
+            t1: raw.t1,
+            t2: raw.t2,
+            release_on_disable: raw.release_on_disable,
         })
+    }
+}
+
+fn program(key: &str, command: Option<String>) -> Result<Option<PathBuf>, ConfigError> {
+    match command {
+        Some(cmd) if cmd.trim().is_empty() => Err(ConfigError::invalid(key, "must not be empty")),
+        other => Ok(other.map(PathBuf::from)),
     }
 }
 

@@ -111,7 +111,7 @@ fn rejects_bad_values_naming_the_key() {
         invalid_key(&client("client_id = \"zz\"")),
         "dhcpv4.client[0].client_id"
     );
-    assert_eq!(invalid_key("[shield]\nenable = true"), "shield.enable");
+    assert_eq!(invalid_key("[shield]\nenable = true"), "shield.interfaces");
 }
 
 #[test]
@@ -160,4 +160,38 @@ fn hex_bytes_persist_as_hex_strings() {
         vec![1, 0xab]
     );
     assert!(serde_json::from_str::<HexBytes>("\"0x\"").is_err());
+}
+
+#[test]
+fn dhcpv6_client_settings_are_checked() {
+    let client = |extra: &str| {
+        format!("[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"erouter0\"\n{extra}")
+    };
+    let cfg = Config::parse(&client(
+        "t1 = 1000\nt2 = 2000\nsent_options = [{ tag = 16, value = \"0000118b0004\" }]",
+    ))
+    .unwrap();
+    let v6 = &cfg.dhcpv6_clients[0];
+    assert_eq!((v6.t1, v6.t2), (Some(1000), Some(2000)));
+    assert_eq!(v6.sent_options[0].code, 16);
+    assert_eq!(v6.requested_options, vec![23, 24], "default ORO");
+    assert_eq!(cfg.dibbler_command, PathBuf::from("dibbler-client"));
+    assert_eq!(
+        invalid_key(&client("t1 = 3000\nt2 = 2000")),
+        "dhcpv6.client[0].t1"
+    );
+    assert_eq!(
+        invalid_key(&client("sent_options = [{ tag = 1, value = \"00\" }]")),
+        "dhcpv6.client[0].sent_options"
+    );
+    assert_eq!(
+        invalid_key(&client("requested_options = [23, 23]")),
+        "dhcpv6.client[0]"
+    );
+    assert_eq!(
+        invalid_key(&client(
+            "request_addresses = false\nrequest_prefixes = false"
+        )),
+        "dhcpv6.client[0]"
+    );
 }

@@ -26,6 +26,7 @@ pub struct RawDaemon {
     pub run_dir: String,
     pub log_level: String,
     pub udhcpc: Option<String>,
+    pub dibbler: Option<String>,
     pub plugin_dir: Option<String>,
 }
 
@@ -36,6 +37,7 @@ impl Default for RawDaemon {
             run_dir: "/run/dhcpmgr".into(),
             log_level: "info".into(),
             udhcpc: None,
+            dibbler: None,
             plugin_dir: None,
         }
     }
@@ -124,21 +126,26 @@ pub struct RawV6Client {
     pub request_prefixes: bool,
     #[serde(default)]
     pub rapid_commit: bool,
-    #[serde(default)]
+    #[serde(default = "default_v6_requested_options")]
     pub requested_options: Vec<u16>,
+    #[serde(default)]
+    pub sent_options: Vec<RawSentOption>,
+    #[serde(default)]
+    pub t1: Option<u32>,
+    #[serde(default)]
+    pub t2: Option<u32>,
+    #[serde(default)]
+    pub release_on_disable: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawShield {
-    #[serde(default)]
-    pub enable: bool,
-    #[serde(default)]
-    pub interfaces: Vec<String>,
-}
+pub use super::shield::RawShield;
 
 fn yes() -> bool {
     true
+}
+
+fn default_v6_requested_options() -> Vec<u16> {
+    vec![23, 24]
 }
 
 fn default_v4_request_options() -> Vec<u16> {

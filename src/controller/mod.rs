@@ -5,13 +5,16 @@
 //! Everything runs on one current-thread runtime and events are applied one at a time, so a
 //! client's events are applied in the order they arrive.
 
+mod client_set;
+mod dibbler;
 mod ipc_server;
+mod managed;
 mod spool_replay;
 pub mod supervisor;
 pub mod udhcpc;
 mod v4_client;
+mod v6_client;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 
@@ -20,19 +23,17 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::boottime::BootSeconds;
-use crate::channels::{
-    ClientAction, CommandReceiver, ControllerCommand, ControllerUpdate, UpdateSender,
-};
-use crate::config::{Config, V4ClientConfig};
+use crate::channels::{ClientKey, CommandReceiver, ControllerCommand, UpdateSender};
+use crate::config::Config;
 use crate::netlink::{Net, NetError};
 use crate::persist::StateStore;
-use crate::snapshot::Instance;
 use crate::sysevent::SysEventSender;
+use client_set::ClientSet;
 use ipc_server::IpcRequest;
-use supervisor::{Request, Supervisor};
 use udhcpc::UdhcpcProgram;
 pub use v4_client::V4State;
 use v4_client::{EventOrigin, Services, V4Client};
+use v6_client::V6Client;
 
 /// Why the controller could not start.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,8 @@ pub struct ControllerChannels {
     pub reloads: mpsc::UnboundedReceiver<Config>,
     /// Told once the IPC socket listens and the clients are started.
     pub ready: std::sync::mpsc::Sender<()>,
+    /// Beaten at every loop turn; the loop turns at least once a period (systemd watchdog).
+    pub heartbeat: crate::systemd::Heartbeat,
 }
 
 /// Starts the controller thread.
@@ -82,14 +85,14 @@ pub fn spawn(
 /// Messages the controller sends itself from tasks it spawned.
 enum Internal {
     StopFinished {
-        instance: Instance,
+        client: ClientKey,
         reply: Option<oneshot::Sender<Result<(), String>>>,
     },
 }
 
 struct Controller {
-    clients: BTreeMap<Instance, V4Client>,
-    next_instance: u32,
+    v4: ClientSet<V4Client>,
+    v6: ClientSet<V6Client>,
     svc: Services,
     internal: mpsc::UnboundedSender<Internal>,
 }
@@ -104,6 +107,7 @@ async fn run(
         mut commands,
         mut reloads,
         ready,
+        heartbeat,
     } = channels;
     for dir in [&config.run_dir, &config.state_dir] {
         std::fs::create_dir_all(dir).map_err(|source| ControllerError::Dir {
@@ -127,52 +131,78 @@ async fn run(
         sysevents: SysEventSender::start(config.sysevent_command.clone()),
         updates,
         udhcpc: UdhcpcProgram::resolve(config.udhcpc_command.as_deref()),
-        plugin: plugin_path(&config),
+        plugin: plugin_path(&config, "dhcpmgr-udhcpc-plugin"),
+        dibbler: config.dibbler_command.clone(),
+        dibbler_plugin: plugin_path(&config, "dhcpmgr-dibbler-plugin"),
         spool_dir: config.run_dir.join("spool"),
         run_dir: config.run_dir.clone(),
         socket,
         reports: reports_tx,
     };
     let mut ctl = Controller {
-        clients: BTreeMap::new(),
-        next_instance: 1,
+        v4: ClientSet::new(),
+        v6: ClientSet::new(),
         svc,
         internal: internal_tx,
     };
-    warn_about_unsupported(&config);
     for client in config.dhcpv4_clients {
-        ctl.add_client(client).await;
+        ctl.v4.add(client, &ctl.svc).await;
+    }
+    for client in config.dhcpv6_clients {
+        ctl.v6.add(client, &ctl.svc).await;
     }
     ctl.replay_spool().await;
-    for client in ctl.clients.values_mut() {
-        client.start(&ctl.svc);
-    }
+    ctl.v4.start_all(&ctl.svc);
+    ctl.v6.start_all(&ctl.svc);
     let _ = ready.send(());
-    tracing::info!(clients = ctl.clients.len(), "controller ready");
+    tracing::info!(
+        v4_clients = ctl.v4.len(),
+        v6_clients = ctl.v6.len(),
+        "controller ready"
+    );
 
     loop {
-        let expiry = ctl.next_expiry();
+        heartbeat.beat();
+        let expiry = ctl
+            .v4
+            .next_expiry()
+            .into_iter()
+            .chain(ctl.v6.next_expiry())
+            .min();
         tokio::select! {
             _ = shutdown.cancelled() => break,
+            _ = heartbeat.due() => {}
             Some(req) = ipc_rx.recv() => {
                 let reply = ctl.on_envelope(req.envelope, false).await;
                 let _ = req.reply.send(reply);
             }
-            Some((instance, report)) = reports.recv() => {
-                if let Some(client) = ctl.clients.get_mut(&instance) {
-                    client.on_report(report, &ctl.svc);
+            Some((key, report)) = reports.recv() => match key {
+                ClientKey::V4(i) => ctl.v4.on_report(i, report, &ctl.svc),
+                ClientKey::V6(i) => ctl.v6.on_report(i, report, &ctl.svc),
+            },
+            Some(command) = commands.recv() => ctl.on_command(command),
+            Some(Internal::StopFinished { client, reply }) = internal.recv() => {
+                match client {
+                    ClientKey::V4(i) => ctl.v4.finish_stop(i, &ctl.svc).await,
+                    ClientKey::V6(i) => ctl.v6.finish_stop(i, &ctl.svc).await,
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(Ok(()));
                 }
             }
-            Some(command) = commands.recv() => ctl.on_command(command).await,
-            Some(msg) = internal.recv() => ctl.on_internal(msg).await,
-            Some(new_config) = reloads.recv() => ctl.reload(new_config).await,
-            _ = sleep_until_boot(expiry) => ctl.expire_due().await,
+            Some(new_config) = reloads.recv() => {
+                ctl.v4.reload(new_config.dhcpv4_clients, &ctl.svc).await;
+                ctl.v6.reload(new_config.dhcpv6_clients, &ctl.svc).await;
+            }
+            _ = sleep_until_boot(expiry) => {
+                ctl.v4.expire_due(&ctl.svc).await;
+                ctl.v6.expire_due(&ctl.svc).await;
+            }
         }
     }
-    tracing::info!("controller stopping: DHCP clients stop without releasing; addresses stay");
-    for client in ctl.clients.values_mut() {
-        client.stop(false).await;
-    }
+    tracing::info!("controller stopping: DHCP clients stop without releasing; leases stay");
+    ctl.v4.stop_all().await;
+    ctl.v6.stop_all().await;
     Ok(())
 }
 
@@ -183,31 +213,17 @@ async fn sleep_until_boot(when: Option<BootSeconds>) {
     }
 }
 
-fn plugin_path(config: &Config) -> PathBuf {
+fn plugin_path(config: &Config, name: &str) -> PathBuf {
     let dir = config.plugin_dir.clone().unwrap_or_else(|| {
         std::env::current_exe()
             .ok()
             .and_then(|exe| exe.parent().map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("/usr/bin"))
     });
-    dir.join("dhcpmgr-udhcpc-plugin")
-}
-
-fn warn_about_unsupported(config: &Config) {
-    for client in &config.dhcpv6_clients {
-        tracing::warn!(client = %client.alias, "DHCPv6 clients are not supervised by this build yet; ignored");
-    }
+    dir.join(name)
 }
 
 impl Controller {
-    async fn add_client(&mut self, config: V4ClientConfig) {
-        let instance = Instance(self.next_instance);
-        self.next_instance += 1;
-        let client = V4Client::restore(instance, config, &self.svc).await;
-        client.publish(&self.svc);
-        self.clients.insert(instance, client);
-    }
-
     async fn replay_spool(&mut self) {
         for envelope in spool_replay::drain(&self.svc.spool_dir) {
             tracing::info!(
@@ -221,180 +237,41 @@ impl Controller {
         }
     }
 
-    fn find_client<'a>(
-        clients: &'a mut BTreeMap<Instance, V4Client>,
-        envelope: &Envelope,
-    ) -> Option<&'a mut V4Client> {
-        let ClientEvent::V4(event) = &envelope.event;
-        clients.values_mut().find(|c| match &envelope.client {
-            Some(alias) => c.config.alias.as_str() == alias,
-            None => c.config.interface.as_str() == event.interface,
-        })
-    }
-
     async fn on_envelope(&mut self, envelope: Envelope, replayed: bool) -> Reply {
-        let ClientEvent::V4(ref event) = envelope.event;
-        let event = event.clone();
-        let Some(client) = Self::find_client(&mut self.clients, &envelope) else {
-            let reason = format!(
-                "no DHCPv4 client {} configured",
-                envelope.client.as_deref().unwrap_or(&event.interface)
-            );
-            tracing::warn!(%reason, "lease event for an unknown client");
-            return Reply::rejected(reason);
-        };
-        if client.config.interface.as_str() != event.interface {
-            return Reply::rejected(format!(
-                "client {} runs on {}, not {}",
-                client.config.alias, client.config.interface, event.interface
-            ));
-        }
         let origin = EventOrigin {
             created_unix_ms: envelope.created_unix_ms,
             client_pid: envelope.client_pid,
             replayed,
         };
-        match client.on_event(&event, origin, &self.svc).await {
+        let alias = envelope.client.as_deref();
+        let result = match &envelope.event {
+            ClientEvent::V4(event) => match self.v4.route(alias, &event.interface) {
+                Ok(client) => client.on_event(event, origin, &self.svc).await,
+                Err(e) => Err(e),
+            },
+            ClientEvent::V6(event) => match self.v6.route(alias, &event.interface) {
+                Ok(client) => client.on_event(event, origin, &self.svc).await,
+                Err(e) => Err(e),
+            },
+        };
+        match result {
             Ok(()) => Reply::accepted(),
-            Err(reason) => Reply::rejected(reason),
-        }
-    }
-
-    fn next_expiry(&self) -> Option<BootSeconds> {
-        self.clients.values().filter_map(V4Client::expires).min()
-    }
-
-    async fn expire_due(&mut self) {
-        let now = BootSeconds::now();
-        for client in self.clients.values_mut() {
-            if client.expires().is_some_and(|e| e <= now) {
-                client.on_expiry(&self.svc).await;
+            Err(reason) => {
+                tracing::warn!(%reason, "lease event refused");
+                Reply::rejected(reason)
             }
         }
     }
 
-    async fn on_command(&mut self, command: ControllerCommand) {
+    fn on_command(&mut self, command: ControllerCommand) {
         let ControllerCommand {
-            instance,
+            client,
             action,
             reply,
         } = command;
-        let Some(client) = self.clients.get_mut(&instance) else {
-            let _ = reply.send(Err(format!("no DHCPv4 client {instance}")));
-            return;
-        };
-        tracing::info!(client = %client.config.alias, ?action, "command");
-        match action {
-            ClientAction::Renew => {
-                let result = match client.supervisor() {
-                    Some(sup) => {
-                        sup.request(Request::Signal(nix::sys::signal::Signal::SIGUSR1));
-                        Ok(())
-                    }
-                    None => Err(format!("client {} is not running", client.config.alias)),
-                };
-                let _ = reply.send(result);
-            }
-            ClientAction::Restart => {
-                client.set_enabled(true);
-                match client.supervisor() {
-                    Some(sup) => sup.request(Request::Restart),
-                    None => client.start(&self.svc),
-                }
-                let _ = reply.send(Ok(()));
-            }
-            ClientAction::Release => self.stop_client(instance, true, Some(reply)),
-            ClientAction::SetEnable(true) => {
-                client.set_enabled(true);
-                client.start(&self.svc);
-                let _ = reply.send(Ok(()));
-            }
-            ClientAction::SetEnable(false) => {
-                let release = client.config.release_on_disable;
-                self.stop_client(instance, release, Some(reply));
-            }
-        }
-    }
-
-    /// Stops a client off the loop (a release takes a moment) and finishes in `on_internal`.
-    fn stop_client(
-        &mut self,
-        instance: Instance,
-        release: bool,
-        reply: Option<oneshot::Sender<Result<(), String>>>,
-    ) {
-        let Some(client) = self.clients.get_mut(&instance) else {
-            return;
-        };
-        let supervisor: Option<Supervisor> = client.take_supervisor(release);
-        let internal = self.internal.clone();
-        tokio::spawn(async move {
-            if let Some(sup) = supervisor {
-                sup.stop(release).await;
-            }
-            let _ = internal.send(Internal::StopFinished { instance, reply });
-        });
-    }
-
-    async fn on_internal(&mut self, msg: Internal) {
-        match msg {
-            Internal::StopFinished { instance, reply } => {
-                if let Some(client) = self.clients.get_mut(&instance) {
-                    client.finish_stop(&self.svc).await;
-                }
-                if let Some(reply) = reply {
-                    let _ = reply.send(Ok(()));
-                }
-            }
-        }
-    }
-
-    /// Applies a new configuration: removed clients stop and give up their address, added ones
-    /// start, changed ones restart with their new settings (keeping the lease where the
-    /// interface stays the same), and unchanged ones are not touched.
-    async fn reload(&mut self, config: Config) {
-        let mut wanted: BTreeMap<String, V4ClientConfig> = config
-            .dhcpv4_clients
-            .into_iter()
-            .map(|c| (c.alias.to_string(), c))
-            .collect();
-        let instances: Vec<Instance> = self.clients.keys().copied().collect();
-        for instance in instances {
-            let Some(client) = self.clients.get_mut(&instance) else {
-                continue;
-            };
-            match wanted.remove(client.config.alias.as_str()) {
-                Some(new) if new == client.config => {}
-                Some(new) if new.interface == client.config.interface => {
-                    tracing::info!(client = %new.alias, "configuration changed; restarting client");
-                    client.stop(false).await;
-                    client.config = new;
-                    client.set_enabled(client.config.enable);
-                    client.start(&self.svc);
-                }
-                replaced => {
-                    tracing::info!(client = %client.config.alias, "client removed or moved; stopping it");
-                    client.stop(false).await;
-                    client.finish_stop(&self.svc).await;
-                    client.forget(&self.svc);
-                    self.clients.remove(&instance);
-                    let _ = self
-                        .svc
-                        .updates
-                        .send(ControllerUpdate::V4ClientRemoved(instance));
-                    if let Some(new) = replaced {
-                        wanted.insert(new.alias.to_string(), new);
-                    }
-                }
-            }
-        }
-        for (_, new) in wanted {
-            tracing::info!(client = %new.alias, "client added");
-            let instance = Instance(self.next_instance);
-            self.add_client(new).await;
-            if let Some(client) = self.clients.get_mut(&instance) {
-                client.start(&self.svc);
-            }
+        match client {
+            ClientKey::V4(i) => self.v4.command(i, action, reply, &self.svc, &self.internal),
+            ClientKey::V6(i) => self.v6.command(i, action, reply, &self.svc, &self.internal),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! carry out signals and orderly stops. Children are always reaped: no zombies.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -62,7 +62,23 @@ pub struct LaunchSpec {
     pub program: PathBuf,
     pub args: Vec<OsString>,
     pub env: Vec<(String, OsString)>,
+    /// Where the client writes its pid, so that one left by a killed daemon can be found.
     pub pid_file: PathBuf,
+    /// A word in the command line of such a leftover client (e.g. `udhcpc`), checked before
+    /// the pid from the file is signalled.
+    pub cmdline_marker: String,
+    pub stop: StopStyle,
+}
+
+/// How a client is stopped with and without giving its lease back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopStyle {
+    /// Stops the client and leaves the lease with the server (udhcpc without `-R`: SIGTERM;
+    /// dibbler-client: SIGKILL, because its SIGTERM sends a RELEASE).
+    pub keep_lease: Signal,
+    /// Makes the client release its lease (udhcpc: SIGUSR2, then it idles until stopped;
+    /// dibbler-client: SIGTERM, then it exits by itself).
+    pub release: Signal,
 }
 
 pub type SharedLaunchSpec = Arc<Mutex<LaunchSpec>>;
@@ -93,7 +109,7 @@ pub enum Report {
 }
 
 /// The controller's side of one supervisor.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Supervisor {
     requests: mpsc::UnboundedSender<Request>,
 }
@@ -139,8 +155,7 @@ async fn supervise(
     mut requests: mpsc::UnboundedReceiver<Request>,
     report: impl Fn(Report),
 ) {
-    let pid_file = lock(&spec).pid_file.clone();
-    stop_stale_client(&pid_file).await;
+    stop_stale_client(&lock(&spec)).await;
     let mut failures = 0u32;
     loop {
         let launch = lock(&spec).clone();
@@ -150,7 +165,7 @@ async fn supervise(
                 report(Report::Started {
                     pid: child.id().unwrap_or(0),
                 });
-                let outcome = run_until_exit(&mut child, &mut requests).await;
+                let outcome = run_until_exit(&mut child, launch.stop, &mut requests).await;
                 if matches!(outcome, Outcome::Exited) {
                     let status = match child.wait().await {
                         Ok(s) => s.to_string(),
@@ -225,6 +240,7 @@ fn spawn(launch: &LaunchSpec) -> std::io::Result<Child> {
 /// Serves requests while the child runs; returns when it exits or must stop.
 async fn run_until_exit(
     child: &mut Child,
+    stop: StopStyle,
     requests: &mut mpsc::UnboundedReceiver<Request>,
 ) -> Outcome {
     loop {
@@ -234,19 +250,19 @@ async fn run_until_exit(
                 Some(Request::Signal(signal)) => send_signal(child, signal),
                 Some(Request::ReleaseSeen) => {}
                 Some(Request::Restart) => {
-                    terminate(child).await;
+                    terminate(child, stop.keep_lease).await;
                     return Outcome::Restart;
                 }
                 Some(Request::Stop { release, done }) => {
                     if release {
-                        send_signal(child, Signal::SIGUSR2);
+                        send_signal(child, stop.release);
                         wait_for_release(child, requests).await;
                     }
-                    terminate(child).await;
+                    terminate(child, stop.keep_lease).await;
                     return Outcome::Stop(done);
                 }
                 None => {
-                    terminate(child).await;
+                    terminate(child, stop.keep_lease).await;
                     let (done, _) = oneshot::channel();
                     return Outcome::Stop(done);
                 }
@@ -306,20 +322,21 @@ fn send_signal(child: &Child, signal: Signal) {
     }
 }
 
-/// SIGTERM, then SIGKILL after a grace period; always reaps.
-async fn terminate(child: &mut Child) {
-    send_signal(child, Signal::SIGTERM);
+/// `signal`, then SIGKILL after a grace period; always reaps.
+async fn terminate(child: &mut Child, signal: Signal) {
+    send_signal(child, signal);
     if timeout(STOP_GRACE, child.wait()).await.is_err() {
-        tracing::warn!("DHCP client ignored SIGTERM; killing it");
+        tracing::warn!(?signal, "DHCP client did not stop; killing it");
         let _ = child.start_kill();
         let _ = child.wait().await;
     }
 }
 
 /// A client left running by a previous daemon (killed before it could stop it) would fight
-/// the new one for the interface: stop it first. It is not our child, so poll for its end.
-async fn stop_stale_client(pid_file: &Path) {
-    let Some(pid) = std::fs::read_to_string(pid_file)
+/// the new one for the interface: stop it first, keeping its lease. It is not our child, so
+/// poll for its end.
+async fn stop_stale_client(launch: &LaunchSpec) {
+    let Some(pid) = std::fs::read_to_string(&launch.pid_file)
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok())
         .filter(|&p| p > 1)
@@ -327,12 +344,12 @@ async fn stop_stale_client(pid_file: &Path) {
         return;
     };
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    if !String::from_utf8_lossy(&cmdline).contains("udhcpc") {
+    if !String::from_utf8_lossy(&cmdline).contains(&launch.cmdline_marker) {
         return;
     }
     tracing::info!(pid, "stopping DHCP client left by a previous daemon");
     let target = Pid::from_raw(pid);
-    for signal in [Signal::SIGTERM, Signal::SIGKILL] {
+    for signal in [launch.stop.keep_lease, Signal::SIGKILL] {
         if kill(target, signal).is_err() {
             break;
         }
@@ -344,12 +361,13 @@ async fn stop_stale_client(pid_file: &Path) {
             break;
         }
     }
-    let _ = std::fs::remove_file(pid_file);
+    let _ = std::fs::remove_file(&launch.pid_file);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn backoff_doubles_from_one_second_to_a_minute() {
@@ -366,6 +384,11 @@ mod tests {
             args: args.iter().map(OsString::from).collect(),
             env: Vec::new(),
             pid_file: dir.join("client.pid"),
+            cmdline_marker: program.to_string(),
+            stop: StopStyle {
+                keep_lease: Signal::SIGTERM,
+                release: Signal::SIGUSR2,
+            },
         }))
     }
 

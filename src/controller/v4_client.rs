@@ -12,16 +12,25 @@ use dhcpmgr_ipc::V4Event;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::supervisor::{LaunchSpec, Report, Request, RestartPolicy, SharedLaunchSpec, Supervisor};
+use super::managed::ManagedClient;
+use super::supervisor::{
+    LaunchSpec, Report, Request, RestartPolicy, SharedLaunchSpec, StopStyle, Supervisor,
+};
 use super::udhcpc::{client_id_from_mac, parse_mac, udhcpc_args, LaunchContext, UdhcpcProgram};
 use crate::boottime::{boot_id, BootSeconds};
-use crate::channels::{ControllerUpdate, EventKind, UpdateSender};
+use crate::channels::{ClientKey, ControllerUpdate, EventKind, UpdateSender};
 use crate::config::{HexBytes, V4ClientConfig};
 use crate::lease::v4::{self, HeldLease, Plan, Situation};
 use crate::netlink::{Net, V4Addr};
 use crate::persist::StateStore;
 use crate::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
 use crate::sysevent::{self, SysEventSender, SysEvents};
+
+/// udhcpc keeps its lease on SIGTERM (we never pass `-R`) and releases on SIGUSR2.
+const UDHCPC_STOP: StopStyle = StopStyle {
+    keep_lease: nix::sys::signal::Signal::SIGTERM,
+    release: nix::sys::signal::Signal::SIGUSR2,
+};
 
 /// What survives a daemon restart for one client.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +60,14 @@ pub struct EventOrigin {
     pub replayed: bool,
 }
 
+impl EventOrigin {
+    /// A replayed event older than the last one applied (`last_applied_ms`) is stale; live
+    /// events are applied in arrival order whatever the wall clock says.
+    pub fn is_stale(&self, last_applied_ms: u64) -> bool {
+        self.replayed && self.created_unix_ms < last_applied_ms
+    }
+}
+
 /// Everything a client needs from the controller to act.
 pub struct Services {
     pub net: Net,
@@ -59,10 +76,12 @@ pub struct Services {
     pub updates: UpdateSender,
     pub udhcpc: UdhcpcProgram,
     pub plugin: PathBuf,
+    pub dibbler: PathBuf,
+    pub dibbler_plugin: PathBuf,
     pub run_dir: PathBuf,
     pub socket: PathBuf,
     pub spool_dir: PathBuf,
-    pub reports: mpsc::UnboundedSender<(Instance, Report)>,
+    pub reports: mpsc::UnboundedSender<(ClientKey, Report)>,
 }
 
 /// A DHCPv4 client under the controller's care.
@@ -83,126 +102,6 @@ pub struct V4Client {
 }
 
 impl V4Client {
-    /// Loads the client's persisted state and puts a still-valid lease back on the interface.
-    pub async fn restore(instance: Instance, config: V4ClientConfig, svc: &Services) -> Self {
-        let name = state_name(&config);
-        let mut state: V4State = match svc.store.load(&name) {
-            Ok(state) => state.unwrap_or_default(),
-            Err(e) => {
-                tracing::warn!(client = %config.alias, error = %e, "cannot read client state");
-                V4State::default()
-            }
-        };
-        let this_boot = boot_id();
-        if state.boot_id != this_boot {
-            // Lease times from another boot mean nothing now; ask for the address again.
-            if let Some(held) = state.held.take() {
-                state.remembered_address = Some(held.lease.address);
-            }
-            state.sysevents.clear();
-            state.boot_id = this_boot;
-        }
-        if state.client_id.is_none() {
-            state.client_id = config
-                .client_id
-                .clone()
-                .or_else(|| derive_client_id(&config));
-        }
-        let launch = Arc::new(Mutex::new(LaunchSpec {
-            program: svc.udhcpc.program.clone(),
-            args: Vec::new(),
-            env: Vec::new(),
-            pid_file: svc.run_dir.join(format!("udhcpc-{}.pid", config.alias)),
-        }));
-        let mut client = Self {
-            instance,
-            enabled: config.enable,
-            config,
-            state,
-            status: ClientStatus::Disabled,
-            dhcp_status: DhcpStatus::Init,
-            last_event_pid: None,
-            releasing: false,
-            supervisor: None,
-            launch,
-        };
-        let now = BootSeconds::now();
-        if let Some(held) = client.state.held.clone() {
-            if held.is_expired(now) {
-                tracing::info!(client = %client.config.alias, "persisted lease expired while the daemon was down");
-                let _ = client.execute(v4::expire(&held), svc).await;
-            } else if let Err(e) = svc
-                .net
-                .add_v4(client.config.interface.as_str(), held.addr())
-                .await
-            {
-                tracing::warn!(client = %client.config.alias, error = %e, "cannot restore leased address");
-            } else {
-                client.dhcp_status = DhcpStatus::Bound;
-            }
-        }
-        client.persist(svc);
-        client
-    }
-
-    /// Starts the DHCP client process when enabled.
-    pub fn start(&mut self, svc: &Services) {
-        if !self.enabled || self.supervisor.is_some() {
-            self.publish(svc);
-            return;
-        }
-        self.refresh_launch(svc);
-        self.status = ClientStatus::Enabled;
-        self.supervisor = Some(Supervisor::start(
-            self.instance,
-            self.launch.clone(),
-            RestartPolicy::default(),
-            svc.reports.clone(),
-        ));
-        self.publish(svc);
-    }
-
-    /// Stops the DHCP client process, releasing the lease when asked. The address stays.
-    pub async fn stop(&mut self, release: bool) {
-        if let Some(sup) = self.supervisor.take() {
-            self.releasing = release;
-            sup.stop(release).await;
-        }
-    }
-
-    /// Takes the supervisor out so that stopping (and releasing) can be awaited off the
-    /// controller loop; [`Self::finish_stop`] completes it.
-    pub fn take_supervisor(&mut self, release: bool) -> Option<Supervisor> {
-        self.releasing = release;
-        self.supervisor.take()
-    }
-
-    /// Finishes a release or disable: the lease is gone locally whatever the client did.
-    pub async fn finish_stop(&mut self, svc: &Services) {
-        self.releasing = false;
-        self.enabled = false;
-        self.status = ClientStatus::Disabled;
-        match self.state.held.clone() {
-            Some(held) => {
-                let _ = self.execute(v4::expire(&held), svc).await;
-            }
-            None => self.publish(svc),
-        }
-    }
-
-    pub fn supervisor(&self) -> Option<&Supervisor> {
-        self.supervisor.as_ref()
-    }
-
-    pub fn set_enabled(&mut self, enabled: bool) {
-        self.enabled = enabled;
-    }
-
-    /// When the held lease runs out, if it can.
-    pub fn expires(&self) -> Option<BootSeconds> {
-        self.state.held.as_ref().and_then(|h| h.expires)
-    }
-
     /// Applies one event from the plugin. `Err` carries the reason given back to the plugin.
     /// A replayed event (from the spool) older than the last applied one is stale and skipped;
     /// live events are applied in arrival order whatever the wall clock says.
@@ -212,7 +111,7 @@ impl V4Client {
         origin: EventOrigin,
         svc: &Services,
     ) -> Result<(), String> {
-        if origin.replayed && origin.created_unix_ms < self.state.last_event_unix_ms {
+        if origin.is_stale(self.state.last_event_unix_ms) {
             tracing::info!(client = %self.config.alias, kind = event.kind.as_str(), "ignoring an event older than the last applied one");
             return Ok(());
         }
@@ -239,37 +138,6 @@ impl V4Client {
         Ok(())
     }
 
-    /// The held lease ran out: take the address away.
-    pub async fn on_expiry(&mut self, svc: &Services) {
-        if let Some(held) = self.state.held.clone() {
-            tracing::warn!(client = %self.config.alias, address = %held.addr(), "lease expired without renewal");
-            let _ = self.execute(v4::expire(&held), svc).await;
-        }
-    }
-
-    /// Handles what the supervisor says about the process.
-    pub fn on_report(&mut self, report: Report, svc: &Services) {
-        let event = match report {
-            Report::Started { pid } => {
-                tracing::info!(client = %self.config.alias, pid, "DHCP client started");
-                self.status = ClientStatus::Enabled;
-                EventKind::ClientStarted
-            }
-            Report::Exited { status, quick } => {
-                tracing::warn!(client = %self.config.alias, %status, quick, "DHCP client ended unexpectedly");
-                EventKind::ClientFailed
-            }
-            Report::GaveUp { failures } => {
-                tracing::error!(client = %self.config.alias, failures, "DHCP client keeps dying; giving up until restarted");
-                self.status = ClientStatus::Error;
-                EventKind::ClientFailed
-            }
-            Report::Stopped => EventKind::ClientStopped,
-        };
-        self.emit(event, BTreeMap::new(), svc);
-        self.publish(svc);
-    }
-
     /// Carries out `plan`: add before remove, then persist, publish, and report.
     async fn execute(&mut self, plan: Plan, svc: &Services) -> Result<(), String> {
         let interface = self.config.interface.as_str();
@@ -294,13 +162,14 @@ impl V4Client {
         if lease_changed {
             self.refresh_launch(svc);
         }
+        let sysevents = self.sysevent_changes();
         self.persist(svc);
         self.publish(svc);
         if let Some(kind) = plan.event {
             let data = self.event_data();
             self.emit(kind, data, svc);
         }
-        self.send_sysevents(svc);
+        svc.sysevents.send(sysevents);
         Ok(())
     }
 
@@ -343,17 +212,14 @@ impl V4Client {
         }
     }
 
-    fn send_sysevents(&mut self, svc: &Services) {
+    /// The system events to set now; remembered as set (and persisted with the state).
+    fn sysevent_changes(&mut self) -> Vec<(String, String)> {
         let next = sysevent::v4_sysevents(
             self.config.interface.as_str(),
             self.state.held.as_ref().map(|h| &h.lease),
             self.state.held.as_ref().map_or(0, |h| h.obtained.0),
         );
-        let batch = sysevent::changes(&mut self.state.sysevents, next);
-        if !batch.is_empty() {
-            svc.sysevents.send(batch);
-            self.persist(svc);
-        }
+        sysevent::changes(&mut self.state.sysevents, next)
     }
 
     fn event_data(&self) -> BTreeMap<String, String> {
@@ -404,13 +270,6 @@ impl V4Client {
     fn persist(&self, svc: &Services) {
         if let Err(e) = svc.store.save(&state_name(&self.config), &self.state) {
             tracing::error!(client = %self.config.alias, error = %e, "cannot persist client state");
-        }
-    }
-
-    /// Forgets the client's persisted state (it was removed from the configuration).
-    pub fn forget(&self, svc: &Services) {
-        if let Err(e) = svc.store.remove(&state_name(&self.config)) {
-            tracing::warn!(client = %self.config.alias, error = %e, "cannot delete client state");
         }
     }
 
@@ -467,4 +326,185 @@ fn derive_client_id(config: &V4ClientConfig) -> Option<HexBytes> {
         tracing::warn!(client = %config.alias, interface = %config.interface, "no MAC address yet; udhcpc will choose the client identifier");
     }
     mac.map(client_id_from_mac)
+}
+
+impl ManagedClient for V4Client {
+    type Settings = V4ClientConfig;
+    const FAMILY: &'static str = "DHCPv4";
+
+    fn key(instance: Instance) -> ClientKey {
+        ClientKey::V4(instance)
+    }
+
+    fn settings(&self) -> &V4ClientConfig {
+        &self.config
+    }
+
+    fn replace_settings(&mut self, settings: V4ClientConfig) {
+        self.config = settings;
+    }
+
+    /// udhcpc renews on SIGUSR1.
+    fn renew_request() -> Request {
+        Request::Signal(nix::sys::signal::Signal::SIGUSR1)
+    }
+
+    fn announce_removal(&self, svc: &Services) {
+        let _ = svc
+            .updates
+            .send(ControllerUpdate::V4ClientRemoved(self.instance));
+    }
+
+    /// Loads the client's persisted state and puts a still-valid lease back on the interface.
+    async fn restore(instance: Instance, config: V4ClientConfig, svc: &Services) -> Self {
+        let name = state_name(&config);
+        let mut state: V4State = svc.store.load_or_default(&name, config.alias.as_str());
+        let this_boot = boot_id();
+        if state.boot_id != this_boot {
+            // Lease times from another boot mean nothing now; ask for the address again.
+            if let Some(held) = state.held.take() {
+                state.remembered_address = Some(held.lease.address);
+            }
+            state.sysevents.clear();
+            state.boot_id = this_boot;
+        }
+        if state.client_id.is_none() {
+            state.client_id = config
+                .client_id
+                .clone()
+                .or_else(|| derive_client_id(&config));
+        }
+        let launch = Arc::new(Mutex::new(LaunchSpec {
+            program: svc.udhcpc.program.clone(),
+            args: Vec::new(),
+            env: Vec::new(),
+            pid_file: svc.run_dir.join(format!("udhcpc-{}.pid", config.alias)),
+            cmdline_marker: "udhcpc".into(),
+            stop: UDHCPC_STOP,
+        }));
+        let mut client = Self {
+            instance,
+            enabled: config.enable,
+            config,
+            state,
+            status: ClientStatus::Disabled,
+            dhcp_status: DhcpStatus::Init,
+            last_event_pid: None,
+            releasing: false,
+            supervisor: None,
+            launch,
+        };
+        let now = BootSeconds::now();
+        if let Some(held) = client.state.held.clone() {
+            if held.is_expired(now) {
+                tracing::info!(client = %client.config.alias, "persisted lease expired while the daemon was down");
+                let _ = client.execute(v4::expire(&held), svc).await;
+            } else if let Err(e) = svc
+                .net
+                .add_v4(client.config.interface.as_str(), held.addr())
+                .await
+            {
+                tracing::warn!(client = %client.config.alias, error = %e, "cannot restore leased address");
+            } else {
+                client.dhcp_status = DhcpStatus::Bound;
+            }
+        }
+        client.persist(svc);
+        client
+    }
+
+    /// Starts the DHCP client process when enabled.
+    fn start(&mut self, svc: &Services) {
+        if !self.enabled || self.supervisor.is_some() {
+            self.publish(svc);
+            return;
+        }
+        self.refresh_launch(svc);
+        self.status = ClientStatus::Enabled;
+        self.supervisor = Some(Supervisor::start(
+            ClientKey::V4(self.instance),
+            self.launch.clone(),
+            RestartPolicy::default(),
+            svc.reports.clone(),
+        ));
+        self.publish(svc);
+    }
+
+    /// Stops the DHCP client process, releasing the lease when asked. The address stays.
+    async fn stop(&mut self, release: bool) {
+        if let Some(sup) = self.supervisor.take() {
+            self.releasing = release;
+            sup.stop(release).await;
+        }
+    }
+
+    fn begin_stop(&mut self, release: bool) -> Option<Supervisor> {
+        self.releasing = release;
+        self.supervisor.clone()
+    }
+
+    /// Finishes a release or disable: the lease is gone locally whatever the client did.
+    async fn finish_stop(&mut self, svc: &Services) {
+        self.supervisor = None;
+        self.releasing = false;
+        self.enabled = false;
+        self.status = ClientStatus::Disabled;
+        match self.state.held.clone() {
+            Some(held) => {
+                let _ = self.execute(v4::expire(&held), svc).await;
+            }
+            None => self.publish(svc),
+        }
+    }
+
+    fn supervisor(&self) -> Option<&Supervisor> {
+        self.supervisor.as_ref()
+    }
+
+    fn set_enabled(&mut self, enabled: bool) {
+        self.enabled = enabled;
+    }
+
+    /// When the held lease runs out, if it can.
+    fn expires(&self) -> Option<BootSeconds> {
+        self.state.held.as_ref().and_then(|h| h.expires)
+    }
+
+    /// The held lease ran out: take the address away.
+    async fn on_expiry(&mut self, svc: &Services) {
+        if let Some(held) = self.state.held.clone() {
+            tracing::warn!(client = %self.config.alias, address = %held.addr(), "lease expired without renewal");
+            let _ = self.execute(v4::expire(&held), svc).await;
+        }
+    }
+
+    /// Handles what the supervisor says about the process.
+    fn on_report(&mut self, report: Report, svc: &Services) {
+        let event = match report {
+            Report::Started { pid } => {
+                tracing::info!(client = %self.config.alias, pid, "DHCP client started");
+                self.status = ClientStatus::Enabled;
+                EventKind::ClientStarted
+            }
+            Report::Exited { status, quick } => {
+                tracing::warn!(client = %self.config.alias, %status, quick, "DHCP client ended unexpectedly");
+                EventKind::ClientFailed
+            }
+            Report::GaveUp { failures } => {
+                tracing::error!(client = %self.config.alias, failures, "DHCP client keeps dying; giving up until restarted");
+                self.status = ClientStatus::Error;
+                EventKind::ClientFailed
+            }
+            Report::Stopped => EventKind::ClientStopped,
+        };
+        self.emit(event, BTreeMap::new(), svc);
+        self.publish(svc);
+    }
+
+    /// Forgets the client's persisted state (it was removed from the configuration).
+    fn forget(&self, svc: &Services) {
+        if let Err(e) = svc.store.remove(&state_name(&self.config)) {
+            tracing::warn!(client = %self.config.alias, error = %e, "cannot delete client state");
+        }
+    }
 }

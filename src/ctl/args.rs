@@ -19,6 +19,7 @@ commands:
   get NAME...                  print `name type value` (a NAME ending in '.' means all below)
   set NAME=VALUE...            write parameters, all or none
   events                       print lease events and value changes until interrupted
+  shield COMMAND [ARG...]      the LAN-side DHCP shield (dhcpmgrctl shield --help)
 
 CLIENT is a TR-181 path (Device.DHCPv4.Client.1) or a client alias.
 --bus defaults to $DHCPMGR_BUS, else the system bus; ADDRESS is a D-Bus address
@@ -47,13 +48,20 @@ pub enum Command {
         values: Vec<(String, String)>,
     },
     Events,
+    /// `shield …`: talks to the shield's control socket, not D-Bus.
+    Shield(super::shield::ShieldCommand),
 }
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {
     Help,
-    Run { bus: BusChoice, command: Command },
+    /// `shield --help`.
+    ShieldHelp,
+    Run {
+        bus: BusChoice,
+        command: Command,
+    },
 }
 
 /// Parses the arguments (without the program name); `env_bus` is `$DHCPMGR_BUS`. The error is
@@ -71,6 +79,19 @@ pub fn parse(
             Arg::Short('h') | Arg::Long("help") => return Ok(Parsed::Help),
             Arg::Long("bus") => bus = Some(text(parser.value())?),
             Arg::Long("json") => json = true,
+            Arg::Value(word) if words.is_empty() && word == "shield" => {
+                let rest: Vec<OsString> = parser.raw_args().map_err(|e| e.to_string())?.collect();
+                if rest.iter().any(|a| a == "--help" || a == "-h") {
+                    return Ok(Parsed::ShieldHelp);
+                }
+                let env = std::env::var("DHCPMGR_SHIELD_SOCKET").ok();
+                let command = super::shield::parse(rest, env)?;
+                let bus = BusChoice::parse(bus.as_deref().unwrap_or("system"))?;
+                return Ok(Parsed::Run {
+                    bus,
+                    command: Command::Shield(command),
+                });
+            }
             Arg::Value(word) => words.push(text(Ok(word))?),
             other => return Err(other.unexpected().to_string()),
         }
@@ -137,7 +158,7 @@ mod tests {
     fn command(args: &str) -> Result<Command, String> {
         match run(args, None)? {
             Parsed::Run { command, .. } => Ok(command),
-            Parsed::Help => Err("help".into()),
+            Parsed::Help | Parsed::ShieldHelp => Err("help".into()),
         }
     }
 

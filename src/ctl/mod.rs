@@ -4,6 +4,7 @@
 
 mod args;
 mod events;
+mod shield;
 mod status;
 
 use std::collections::HashMap;
@@ -21,7 +22,7 @@ use args::{Command, Parsed};
 pub enum CtlError {
     #[error("{}", describe(.0))]
     Bus(#[from] zbus::Error),
-    #[error("dhcpmgrctl: no DHCPv4 client has the alias {0:?}")]
+    #[error("dhcpmgrctl: no DHCP client has the alias {0:?}")]
     UnknownClient(String),
     #[error("dhcpmgrctl: the bus connection closed")]
     Closed,
@@ -41,6 +42,14 @@ pub fn main() -> ExitCode {
             print!("{}", args::USAGE);
             return ExitCode::SUCCESS;
         }
+        Ok(Parsed::ShieldHelp) => {
+            print!("{}", shield::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::Run {
+            command: Command::Shield(cmd),
+            ..
+        }) => return shield::main(cmd),
         Ok(Parsed::Run { bus, command }) => (bus, command),
         Err(usage) => {
             eprintln!("dhcpmgrctl: {usage}\n\n{}", args::USAGE);
@@ -100,6 +109,12 @@ async fn run(bus: &BusChoice, command: Command, out: &mut impl Write) -> Result<
             proxy.set_parameter_values(&values).await?;
         }
         Command::Events => events::follow(&proxy, out).await?,
+        // Dispatched in `main` before any bus connection.
+        Command::Shield(_) => {
+            return Err(CtlError::Io(io::Error::other(
+                "shield commands do not use D-Bus",
+            )))
+        }
     }
     Ok(())
 }
@@ -109,15 +124,16 @@ async fn client_rows(proxy: &DataModel1Proxy<'_>) -> Result<Vec<status::ClientRo
     Ok(status::rows(&values))
 }
 
-/// The object path of a CLIENT argument (a path, or an alias looked up on the daemon).
+/// The object path of a CLIENT argument: a path as it is, or the DHCPv4 or DHCPv6 client whose
+/// `Alias` it is.
 async fn client_path(proxy: &DataModel1Proxy<'_>, client: &str) -> Result<String, CtlError> {
-    let rows = if client.starts_with("Device.") {
-        Vec::new()
-    } else {
-        client_rows(proxy).await?
-    };
-    status::resolve(client, &rows)
-        .map(str::to_string)
+    if client.starts_with("Device.") {
+        return Ok(client.trim_end_matches('.').to_string());
+    }
+    let values = proxy
+        .get_parameter_values(&[status::CLIENT_TABLE, status::V6_CLIENT_TABLE])
+        .await?;
+    status::resolve_alias(client, &values)
         .ok_or_else(|| CtlError::UnknownClient(client.to_string()))
 }
 

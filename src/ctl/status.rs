@@ -8,6 +8,8 @@ use serde::Serialize;
 
 /// The table whose rows `status` shows.
 pub const CLIENT_TABLE: &str = "Device.DHCPv4.Client.";
+/// The DHCPv6 client table, searched too when resolving an alias.
+pub const V6_CLIENT_TABLE: &str = "Device.DHCPv6.Client.";
 
 /// One DHCPv4 client as `status` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -76,15 +78,13 @@ pub fn rows(values: &[(String, String, String)]) -> Vec<ClientRow> {
         .collect()
 }
 
-/// The object path of CLIENT: a path is taken as it is (without a trailing dot), an alias is
-/// looked up in `rows`.
-pub fn resolve<'a>(client: &'a str, rows: &'a [ClientRow]) -> Option<&'a str> {
-    if client.starts_with("Device.") {
-        return Some(client.trim_end_matches('.'));
-    }
-    rows.iter()
-        .find(|row| row.alias == client)
-        .map(|row| row.client.as_str())
+/// The object path of the client whose `Alias` is `alias`, from `(name, type, value)` triples.
+pub fn resolve_alias(alias: &str, values: &[(String, String, String)]) -> Option<String> {
+    values
+        .iter()
+        .find(|(name, _, value)| value == alias && name.ends_with(".Alias"))
+        .and_then(|(name, ..)| name.strip_suffix(".Alias"))
+        .map(str::to_string)
 }
 
 /// The rows as an aligned table with a header line.
@@ -266,14 +266,23 @@ mod tests {
     }
 
     #[test]
-    fn clients_resolve_by_path_or_alias() {
-        let rows = sample();
-        assert_eq!(resolve("backup", &rows), Some("Device.DHCPv4.Client.2"));
+    fn aliases_resolve_in_either_table() {
+        let value =
+            |name: &str, value: &str| (name.to_string(), "string".to_string(), value.to_string());
+        let values = [
+            value("Device.DHCPv4.Client.2.Alias", "backup"),
+            value("Device.DHCPv4.Client.2.X_RDK_LinuxInterface", "wan6"),
+            value("Device.DHCPv6.Client.1.Alias", "wan6"),
+        ];
         assert_eq!(
-            resolve("Device.DHCPv4.Client.7.", &rows),
-            Some("Device.DHCPv4.Client.7")
+            resolve_alias("backup", &values).as_deref(),
+            Some("Device.DHCPv4.Client.2")
         );
-        assert_eq!(resolve("lan", &rows), None);
+        assert_eq!(
+            resolve_alias("wan6", &values).as_deref(),
+            Some("Device.DHCPv6.Client.1")
+        );
+        assert_eq!(resolve_alias("lan", &values), None);
     }
 
     #[test]

@@ -2,3 +2,4 @@
 //! and deciding what the interface must look like afterwards.
 
 pub mod v4;
+pub mod v6;

@@ -40,6 +40,8 @@ pub enum BaseType {
     Int,
     UnsignedInt,
     String,
+    /// Bytes as hex digits; `size` counts bytes.
+    HexBinary,
 }
 
 impl BaseType {
@@ -50,6 +52,7 @@ impl BaseType {
             Self::Int => "int",
             Self::UnsignedInt => "unsignedInt",
             Self::String => "string",
+            Self::HexBinary => "hexBinary",
         }
     }
 }
@@ -301,6 +304,7 @@ fn parse_base(node: Node<'_, '_>) -> Result<Syntax, DefinitionError> {
         "int" => BaseType::Int,
         "unsignedInt" => BaseType::UnsignedInt,
         "string" => BaseType::String,
+        "hexBinary" => BaseType::HexBinary,
         other => return Err(invalid(node, &format!("unsupported type <{other}>"))),
     };
     let mut syntax = Syntax::new(base);
@@ -397,7 +401,16 @@ mod tests {
     fn builtin_definition_has_the_client_table() {
         let def = builtin();
         let paths: Vec<&str> = def.objects().iter().map(|o| o.path.as_str()).collect();
-        assert_eq!(paths, ["Device.", "Device.DHCPv4.", CLIENT]);
+        assert_eq!(
+            paths,
+            [
+                "Device.",
+                "Device.DHCPv4.",
+                CLIENT,
+                "Device.DHCPv6.",
+                "Device.DHCPv6.Client.{i}."
+            ]
+        );
         let client = def.object(CLIENT).expect("client table");
         assert!(client.is_table());
         assert!(!client.writable, "rows come from the configuration");
@@ -419,13 +432,23 @@ mod tests {
                 "X_RDK_LinuxInterface",
             ]
         );
-        let writable: Vec<&str> = def
+        let writable: Vec<String> = def
             .objects()
             .iter()
-            .flat_map(|o| o.params.iter().filter(|p| p.writable))
-            .map(|p| p.name.as_str())
+            .flat_map(|o| {
+                o.params
+                    .iter()
+                    .filter(|p| p.writable)
+                    .map(move |p| format!("{}{}", o.path, p.name))
+            })
             .collect();
-        assert_eq!(writable, ["Enable"]);
+        assert_eq!(
+            writable,
+            [
+                "Device.DHCPv4.Client.{i}.Enable",
+                "Device.DHCPv6.Client.{i}.Enable"
+            ]
+        );
         assert_eq!(
             client.commands,
             ["Renew()", "X_RDK_Release()", "X_RDK_Restart()"]
@@ -497,7 +520,7 @@ mod tests {
     fn rejects_what_it_cannot_honour() {
         let cases = [
             ("<object", "not well-formed"),
-            (&param("<hexBinary/>"), "unsupported type <hexBinary>"),
+            (&param("<dateTime/>"), "unsupported type <dateTime>"),
             (
                 &param(r#"<dataType ref="MACAddress"/>"#),
                 "unknown data type",
@@ -592,8 +615,26 @@ mod tests {
     const COMPONENTS: [(&str, Access, &str); 1] = [("Alias", Access::ReadWrite, "Alias")];
 
     #[test]
-    fn standard_parameters_match_the_bbf_reference() {
-        let text = read_reference(REFERENCE);
+    fn standard_dhcpv4_parameters_match_the_bbf_reference() {
+        check_against_reference(REFERENCE, CLIENT, "Device.DHCPv4.", 11);
+    }
+
+    #[test]
+    fn standard_dhcpv6_parameters_match_the_bbf_reference() {
+        check_against_reference(V6_REFERENCE, V6_CLIENT, "Device.DHCPv6.", 11);
+    }
+
+    /// The BBF reference of the DHCPv6 client section.
+    const V6_REFERENCE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/reference/tr181/tr181-2.19-DHCPv6.Client.section.xml"
+    );
+    const V6_CLIENT: &str = "Device.DHCPv6.Client.{i}.";
+
+    /// Checks every standard parameter and command of our `client` table (and the entry count
+    /// in `parent`) against the BBF `reference` section, name by name.
+    fn check_against_reference(reference: &str, client_path: &str, parent: &str, expected: usize) {
+        let text = read_reference(reference);
         // The section is a run of <object> fragments: give it a root and the dmr namespace.
         let wrapped = format!(
             r#"<section xmlns:dmr="urn:broadband-forum-org:cwmp:datamodel-report-0-1">{text}</section>"#
@@ -602,25 +643,26 @@ mod tests {
         let ours = builtin();
         let builtin = roxmltree::Document::parse(BUILTIN).expect("parses");
         let data_types = parse_data_types(builtin.root_element()).expect("data types");
-        let client = ours.object(CLIENT).expect("client table");
+        let client = ours.object(client_path).expect("client table");
         let fragments: Vec<Node> = reference
             .root_element()
             .children()
             .filter(|n| {
                 n.has_tag_name("object")
-                    && (n.attribute("name") == Some(CLIENT) || n.attribute("base") == Some(CLIENT))
+                    && (n.attribute("name") == Some(client_path)
+                        || n.attribute("base") == Some(client_path))
             })
             .collect();
         let table = fragments
             .iter()
-            .find(|n| n.attribute("name") == Some(CLIENT))
+            .find(|n| n.attribute("name") == Some(client_path))
             .expect("the reference defines the client table");
         assert_eq!(parse_access(*table).expect("access"), client.access);
         let entries = table
             .attribute("numEntriesParameter")
             .expect("numEntriesParameter");
         let count = ours
-            .object("Device.DHCPv4.")
+            .object(parent)
             .and_then(|o| o.param(entries))
             .expect("our Device.DHCPv4. has the table's entry count");
         assert_eq!(
@@ -667,7 +709,7 @@ mod tests {
             assert_eq!(ours.volatile, volatile, "activeNotify of {}", ours.name);
             checked += 1;
         }
-        assert_eq!(checked, 11);
+        assert_eq!(checked, expected);
         for command in client.commands.iter().filter(|c| !c.starts_with("X_")) {
             let found = fragments
                 .iter()
@@ -691,6 +733,13 @@ mod tests {
 
     #[test]
     fn vendor_names_are_rdk_dhcp_manager_parameters() {
+        check_vendor_names("DHCPv4", CLIENT);
+        check_vendor_names("DHCPv6", "Device.DHCPv6.Client.{i}.");
+    }
+
+    /// Every `X_*` parameter and command of our `client_path` table is a parameter of RDK's
+    /// `Device.<family>.Client` object.
+    fn check_vendor_names(family: &str, client_path: &str) {
         let text = read_reference(RDK_REFERENCE);
         let rdk = roxmltree::Document::parse(&text).expect("RDK data model parses");
         let is_object =
@@ -698,16 +747,16 @@ mod tests {
         let rdk_client = rdk
             .descendants()
             .find(|n| {
-                is_object(n, "Client") && n.ancestors().skip(1).any(|a| is_object(&a, "DHCPv4"))
+                is_object(n, "Client") && n.ancestors().skip(1).any(|a| is_object(&a, family))
             })
-            .expect("RDK data model has Device.DHCPv4.Client");
+            .unwrap_or_else(|| panic!("RDK data model has Device.{family}.Client"));
         let rdk_names: Vec<&str> = elements(rdk_client)
             .filter(|n| n.has_tag_name("parameters"))
             .flat_map(elements)
             .filter_map(|p| child_text(p, "name"))
             .collect();
         let ours = builtin();
-        let client = ours.object(CLIENT).expect("client table");
+        let client = ours.object(client_path).expect("client table");
         let vendor = client
             .params
             .iter()
@@ -717,7 +766,7 @@ mod tests {
         for name in vendor {
             assert!(
                 rdk_names.contains(&name),
-                "{name} is not an RDK DHCPv4 client parameter"
+                "{name} is not an RDK {family} client parameter"
             );
         }
     }

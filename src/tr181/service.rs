@@ -106,7 +106,7 @@ impl DataModel {
         let denied = |why: &str| Fault::new(FaultKind::RequestDenied, format!("{object}: {why}"));
         let (reply, outcome) = oneshot::channel();
         let command = ControllerCommand {
-            instance: request.instance,
+            client: request.client,
             action: request.action,
             reply,
         };

@@ -11,23 +11,34 @@ use super::definition::{Access, Definition, ObjectDef, ParamDef};
 use super::fault::{Fault, FaultKind};
 use super::value;
 use crate::boottime::BootSeconds;
-use crate::channels::{ClientAction, ControllerUpdate};
-use crate::snapshot::{v4_client_path, Instance, V4ClientSnapshot};
+use crate::channels::{ClientAction, ClientKey, ControllerUpdate};
+use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
 
 const DHCPV4: &str = "Device.DHCPv4.";
 const V4_CLIENT: &str = "Device.DHCPv4.Client.{i}.";
+const DHCPV6: &str = "Device.DHCPv6.";
+const V6_CLIENT: &str = "Device.DHCPv6.Client.{i}.";
 
 /// What a write or a command asks of the controller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientRequest {
-    pub instance: Instance,
+    pub client: ClientKey,
     pub action: ClientAction,
 }
 
 impl ClientRequest {
     /// TR-181 path of the client, for messages: `Device.DHCPv4.Client.1`.
     pub fn object_path(&self) -> String {
-        v4_client_path(self.instance)
+        self.client.object_path()
+    }
+}
+
+/// The client a client-table definition path and its instance number stand for.
+fn client_key(table: &str, instance: u32) -> Option<ClientKey> {
+    match table {
+        V4_CLIENT => Some(ClientKey::V4(Instance(instance))),
+        V6_CLIENT => Some(ClientKey::V6(Instance(instance))),
+        _ => None,
     }
 }
 
@@ -66,6 +77,7 @@ impl Node {
 pub struct Tree {
     def: Definition,
     v4_clients: BTreeMap<Instance, V4ClientSnapshot>,
+    v6_clients: BTreeMap<Instance, V6ClientSnapshot>,
 }
 
 impl Tree {
@@ -74,6 +86,7 @@ impl Tree {
         Self {
             def,
             v4_clients: BTreeMap::new(),
+            v6_clients: BTreeMap::new(),
         }
     }
 
@@ -88,6 +101,13 @@ impl Tree {
             }
             ControllerUpdate::V4ClientRemoved(instance) => {
                 self.v4_clients.remove(instance);
+            }
+            ControllerUpdate::V6Client(snapshot) => {
+                self.v6_clients
+                    .insert(snapshot.instance, (**snapshot).clone());
+            }
+            ControllerUpdate::V6ClientRemoved(instance) => {
+                self.v6_clients.remove(instance);
             }
             ControllerUpdate::Event { .. } => return Vec::new(),
         }
@@ -180,9 +200,13 @@ impl Tree {
                 return Err(Fault::new(FaultKind::NotWritable, format!("{name} {why}")));
             }
             let value = value::check(name, &param.syntax, value)?;
-            let request = match (object.path.as_str(), param.name.as_str(), &instances[..]) {
-                (V4_CLIENT, "Enable", [i]) => ClientRequest {
-                    instance: Instance(*i),
+            let client = match &instances[..] {
+                [i] => client_key(&object.path, *i),
+                _ => None,
+            };
+            let request = match (client, param.name.as_str()) {
+                (Some(client), "Enable") => ClientRequest {
+                    client,
                     action: ClientAction::SetEnable(value == "true"),
                 },
                 _ => {
@@ -218,10 +242,10 @@ impl Tree {
                 format!("{command} takes no argument {arg:?}"),
             ));
         }
-        let action = match (object.path.as_str(), name) {
-            (V4_CLIENT, "Renew()") => ClientAction::Renew,
-            (V4_CLIENT, "X_RDK_Release()") => ClientAction::Release,
-            (V4_CLIENT, "X_RDK_Restart()") => ClientAction::Restart,
+        let action = match name {
+            "Renew()" => ClientAction::Renew,
+            "X_RDK_Release()" => ClientAction::Release,
+            "X_RDK_Restart()" => ClientAction::Restart,
             _ => {
                 return Err(Fault::new(
                     FaultKind::RequestDenied,
@@ -230,10 +254,14 @@ impl Tree {
             }
         };
         match instances[..] {
-            [i] => Ok(ClientRequest {
-                instance: Instance(i),
-                action,
-            }),
+            [i] => client_key(&object.path, i)
+                .map(|client| ClientRequest { client, action })
+                .ok_or_else(|| {
+                    Fault::new(
+                        FaultKind::RequestDenied,
+                        format!("{command} is not supported by this build"),
+                    )
+                }),
             _ => Err(Fault::no_such_name(command)),
         }
     }
@@ -344,6 +372,7 @@ impl Tree {
     fn rows(&self, table: &str, parent: &[u32]) -> Vec<u32> {
         match (table, parent) {
             (V4_CLIENT, []) => self.v4_clients.keys().map(|i| i.0).collect(),
+            (V6_CLIENT, []) => self.v6_clients.keys().map(|i| i.0).collect(),
             _ => Vec::new(),
         }
     }
@@ -384,6 +413,8 @@ impl Tree {
         match (object.path.as_str(), instances, param) {
             (DHCPV4, [], "ClientNumberOfEntries") => Some(self.v4_clients.len().to_string()),
             (V4_CLIENT, [i], _) => v4_client_value(self.v4_clients.get(&Instance(*i))?, param, now),
+            (DHCPV6, [], "ClientNumberOfEntries") => Some(self.v6_clients.len().to_string()),
+            (V6_CLIENT, [i], _) => v6_client_value(self.v6_clients.get(&Instance(*i))?, param),
             _ => None,
         }
     }
@@ -419,6 +450,32 @@ fn v4_client_value(client: &V4ClientSnapshot, param: &str, now: BootSeconds) -> 
             .and_then(|l| l.server_id)
             .map(|a| a.to_string())
             .unwrap_or_default(),
+        "X_RDK_LinuxInterface" => client.interface.clone(),
+        _ => return None,
+    })
+}
+
+/// The value of a `Device.DHCPv6.Client.{i}.` parameter.
+fn v6_client_value(client: &V6ClientSnapshot, param: &str) -> Option<String> {
+    let suggested = |t: Option<u32>| t.map_or_else(|| "-1".to_string(), |t| t.to_string());
+    Some(match param {
+        "Enable" => client.enable.to_string(),
+        "Alias" => client.alias.clone(),
+        // A reference to Device.IP.Interface.{i}., which this build does not model.
+        "Interface" => String::new(),
+        "Status" => client.status.as_tr181().to_string(),
+        "DUID" => client.duid.clone(),
+        "RequestAddresses" => client.request_addresses.to_string(),
+        "RequestPrefixes" => client.request_prefixes.to_string(),
+        "RapidCommit" => client.rapid_commit.to_string(),
+        "SuggestedT1" => suggested(client.suggested_t1),
+        "SuggestedT2" => suggested(client.suggested_t2),
+        "RequestedOptions" => client
+            .requested_options
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
         "X_RDK_LinuxInterface" => client.interface.clone(),
         _ => return None,
     })
@@ -502,6 +559,90 @@ mod tests {
         tree
     }
 
+    fn v6_client(instance: u32, alias: &str) -> V6ClientSnapshot {
+        V6ClientSnapshot {
+            instance: Instance(instance),
+            alias: alias.to_string(),
+            interface: "erouter0".into(),
+            enable: true,
+            status: ClientStatus::Enabled,
+            duid: "00010001aabbccdd02000000020a".into(),
+            request_addresses: true,
+            request_prefixes: true,
+            rapid_commit: false,
+            suggested_t1: Some(1000),
+            suggested_t2: None,
+            requested_options: vec![23, 24, 95],
+        }
+    }
+
+    /// A tree with DHCPv4 `clients` and one DHCPv6 client `wan6`.
+    fn tree_with_v6(clients: &[V4ClientSnapshot]) -> Tree {
+        let mut tree = tree(clients);
+        tree.apply(
+            &ControllerUpdate::V6Client(Box::new(v6_client(1, "wan6"))),
+            NOW,
+        );
+        tree
+    }
+
+    #[test]
+    fn renders_dhcpv6_clients_and_their_commands() {
+        let tree = tree_with_v6(&[]);
+        let values = tree
+            .get_values(&strings(&["Device.DHCPv6."]), NOW)
+            .expect("values");
+        let get = |name: &str| {
+            values
+                .iter()
+                .find(|(n, ..)| n == name)
+                .map(|(_, t, v)| (t.as_str(), v.as_str()))
+        };
+        assert_eq!(
+            get("Device.DHCPv6.ClientNumberOfEntries"),
+            Some(("unsignedInt", "1"))
+        );
+        assert_eq!(
+            get("Device.DHCPv6.Client.1.Alias"),
+            Some(("string", "wan6"))
+        );
+        assert_eq!(
+            get("Device.DHCPv6.Client.1.DUID"),
+            Some(("hexBinary", "00010001aabbccdd02000000020a"))
+        );
+        assert_eq!(
+            get("Device.DHCPv6.Client.1.SuggestedT1"),
+            Some(("int", "1000"))
+        );
+        assert_eq!(
+            get("Device.DHCPv6.Client.1.SuggestedT2"),
+            Some(("int", "-1"))
+        );
+        assert_eq!(
+            get("Device.DHCPv6.Client.1.RequestedOptions"),
+            Some(("unsignedInt", "23,24,95"))
+        );
+        assert_eq!(
+            tree.plan_operate("Device.DHCPv6.Client.1.X_RDK_Release()", &HashMap::new()),
+            Ok(ClientRequest {
+                client: ClientKey::V6(Instance(1)),
+                action: ClientAction::Release,
+            })
+        );
+        assert_eq!(
+            tree.plan_set(&[("Device.DHCPv6.Client.1.Enable".into(), "false".into())]),
+            Ok(vec![ClientRequest {
+                client: ClientKey::V6(Instance(1)),
+                action: ClientAction::SetEnable(false),
+            }])
+        );
+        assert_eq!(
+            tree.plan_set(&[("Device.DHCPv6.Client.1.RapidCommit".into(), "true".into())])
+                .map_err(|f| f.kind),
+            Err(FaultKind::NotWritable)
+        );
+    }
+
     fn strings(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
     }
@@ -564,7 +705,8 @@ mod tests {
             value("Device.DHCPv4.Client.2.SubnetMask"),
             Ok(strings(&[""]))
         );
-        assert_eq!(count(&["Device."]), Ok(1 + 2 * 12));
+        // DHCPv4's entry count and 12 values per client, and DHCPv6's entry count.
+        assert_eq!(count(&["Device."]), Ok(1 + 2 * 12 + 1));
         assert_eq!(count(&["Device.DHCPv4.Client."]), Ok(2 * 12));
         assert_eq!(
             count(&["Device.DHCPv4.Client.1.Alias", "Device.DHCPv4."]),
@@ -621,7 +763,11 @@ mod tests {
         type Names = Result<Vec<&'static str>, FaultKind>;
         let cases: [(&str, bool, Names); 9] = [
             ("", true, Ok(vec!["Device."])),
-            ("Device.", true, Ok(vec!["Device.DHCPv4."])),
+            (
+                "Device.",
+                true,
+                Ok(vec!["Device.DHCPv4.", "Device.DHCPv6."]),
+            ),
             (
                 "Device.DHCPv4.",
                 true,
@@ -663,7 +809,8 @@ mod tests {
             assert_eq!(got, expected, "{path:?} next_level={next}");
         }
         let everything = names("", false).expect("all");
-        assert_eq!(everything.len(), 1 + 2 + 1 + 2 * 13);
+        // Device., DHCPv4. and its table, its count, two rows of 13; DHCPv6., its count, table.
+        assert_eq!(everything.len(), 1 + 2 + 1 + 2 * 13 + 3);
         let one = names("Device.DHCPv4.Client.1.", false).expect("row");
         assert_eq!(
             one.first().map(String::as_str),
@@ -740,7 +887,7 @@ mod tests {
             tree.plan_set(&values)
         };
         let enable = |i, on| ClientRequest {
-            instance: Instance(i),
+            client: ClientKey::V4(Instance(i)),
             action: ClientAction::SetEnable(on),
         };
         assert_eq!(
@@ -789,7 +936,7 @@ mod tests {
 
     #[test]
     fn every_writable_parameter_and_command_is_carried_out() {
-        let tree = tree(&[client(1, "wan")]);
+        let tree = tree_with_v6(&[client(1, "wan")]);
         let def = Definition::builtin().expect("definition");
         for object in def.objects() {
             let path = object.path.replace("{i}", "1");
@@ -811,7 +958,7 @@ mod tests {
         let operate = |command: &str| tree.plan_operate(command, &HashMap::new());
         let request = |action| {
             Ok(ClientRequest {
-                instance: Instance(1),
+                client: ClientKey::V4(Instance(1)),
                 action,
             })
         };

@@ -50,6 +50,7 @@ fn check_item(name: &str, syntax: &Syntax, value: &str) -> Result<String, Fault>
             let n: u32 = value.parse().map_err(|_| wrong_type())?;
             check_range(name, syntax, n.into())
         }
+        BaseType::HexBinary => check_hex(name, syntax, value),
         BaseType::String => {
             if let Some(max) = syntax.max_length {
                 if value.chars().count() > max as usize {
@@ -72,6 +73,22 @@ fn check_item(name: &str, syntax: &Syntax, value: &str) -> Result<String, Fault>
             Ok(value.to_string())
         }
     }
+}
+
+/// hexBinary: hex digits, either case, written back in lowercase; `size` counts bytes.
+fn check_hex(name: &str, syntax: &Syntax, value: &str) -> Result<String, Fault> {
+    if value.len() % 2 != 0 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Fault::new(
+            FaultKind::InvalidParameterType,
+            format!("{name}: {value:?} is not of type hexBinary (an even number of hex digits)"),
+        ));
+    }
+    if let Some(max) = syntax.max_length {
+        if value.len() / 2 > max as usize {
+            return Err(invalid_value(name, format!("longer than {max} bytes")));
+        }
+    }
+    Ok(value.to_ascii_lowercase())
 }
 
 fn check_range(name: &str, syntax: &Syntax, n: i64) -> Result<String, Fault> {
@@ -131,8 +148,16 @@ mod tests {
             list: Some(Some(20)),
             ..ipv4.clone()
         };
+        let duid = Syntax {
+            max_length: Some(2),
+            ..syntax(BaseType::HexBinary)
+        };
         use FaultKind::{InvalidParameterType as Type, InvalidParameterValue as Value};
-        let cases: [(&Syntax, &str, Result<&str, FaultKind>); 20] = [
+        let cases: [(&Syntax, &str, Result<&str, FaultKind>); 24] = [
+            (&duid, "0A1b", Ok("0a1b")),
+            (&duid, "0a1", Err(Type)),
+            (&duid, "0g", Err(Type)),
+            (&duid, "0a1b2c", Err(Value)),
             (&boolean, "true", Ok("true")),
             (&boolean, "1", Ok("true")),
             (&boolean, "0", Ok("false")),

@@ -9,6 +9,7 @@ mod atomic;
 mod client;
 mod frame;
 mod message;
+pub mod plugin;
 mod spool;
 
 pub use atomic::write_atomically;
@@ -16,7 +17,7 @@ pub use client::{deliver, Delivery, DELIVERY_TIMEOUT};
 pub use frame::{encode_frame, frame_len, read_frame, write_frame, FrameError, MAX_FRAME_LEN};
 pub use message::{
     decode_envelope, encode_envelope, ClientEvent, DecodeError, Envelope, Reply, StaticRoute,
-    V4Event, V4EventKind, V4Lease, PROTOCOL_VERSION,
+    V4Event, V4EventKind, V4Lease, V6Address, V6Event, V6EventKind, V6Prefix, PROTOCOL_VERSION,
 };
 pub use spool::{spool_message, SpoolError, SPOOL_SUFFIX};
 

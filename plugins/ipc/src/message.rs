@@ -1,7 +1,7 @@
 //! The typed, versioned message a plugin sends for one lease event, and the daemon's reply.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,7 @@ pub struct Envelope {
 #[serde(rename_all = "lowercase")]
 pub enum ClientEvent {
     V4(V4Event),
+    V6(V6Event),
 }
 
 /// An event from busybox udhcpc.
@@ -148,6 +149,81 @@ pub struct StaticRoute {
     pub gateway: Ipv4Addr,
 }
 
+/// An event from dibbler-client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V6Event {
+    /// `IFACE`.
+    pub interface: String,
+    pub kind: V6EventKind,
+    /// IA_NA addresses in the server's reply (`ADDRn*`), duplicates removed. Empty in an
+    /// `update` that renewed only the prefix: that is not a lost address.
+    pub addresses: Vec<V6Address>,
+    /// Delegated prefixes in the server's reply (`PREFIXn*`), duplicates removed. Empty in an
+    /// `update` that renewed only the address: that is not a lost prefix.
+    pub prefixes: Vec<V6Prefix>,
+    /// `SRV_OPTIONn` values as dibbler renders them (trimmed): address and domain lists
+    /// space-separated, DUIDs and unknown options colon-separated lowercase hex of the payload.
+    /// `[generic]` placeholders are left out.
+    pub server_options: BTreeMap<u16, String>,
+    /// `REMOTE_ADDR`: the server (or multicast group) the reply answered.
+    pub remote_addr: Option<Ipv6Addr>,
+    /// `CLNT_MESSAGE` and `SRV_MESSAGE`, e.g. `REQUEST` and `REPLY`.
+    pub client_message: Option<String>,
+    pub server_message: Option<String>,
+}
+
+/// dibbler-client's script events (its argv[1]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum V6EventKind {
+    /// REPLY to REQUEST or CONFIRM (also a rapid-commit SOLICIT).
+    Add,
+    /// REPLY to RENEW, REBIND or INFORMATION-REQUEST.
+    Update,
+    /// REPLY to RELEASE.
+    Delete,
+}
+
+impl V6EventKind {
+    /// Parses dibbler's argv[1].
+    pub fn from_arg(arg: &str) -> Option<Self> {
+        Some(match arg {
+            "add" => Self::Add,
+            "update" => Self::Update,
+            "delete" => Self::Delete,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Add => "add",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+/// An IA_NA address with its lifetimes in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V6Address {
+    pub address: Ipv6Addr,
+    pub preferred: u32,
+    pub valid: u32,
+}
+
+/// A delegated prefix with its lifetimes in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V6Prefix {
+    pub prefix: Ipv6Addr,
+    pub length: u8,
+    pub preferred: u32,
+    pub valid: u32,
+}
+
 /// The daemon's answer to one envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,6 +308,37 @@ mod tests {
     fn round_trips() {
         let env = sample();
         assert_eq!(decode_envelope(&encode_envelope(&env)).unwrap(), env);
+    }
+
+    #[test]
+    fn v6_events_round_trip() {
+        let env = Envelope {
+            event: ClientEvent::V6(V6Event {
+                interface: "erouter0".into(),
+                kind: V6EventKind::Add,
+                addresses: vec![V6Address {
+                    address: "2001:db8:1::100".parse().unwrap(),
+                    preferred: 3000,
+                    valid: 4000,
+                }],
+                prefixes: vec![V6Prefix {
+                    prefix: "2001:db8:12:3400::".parse().unwrap(),
+                    length: 56,
+                    preferred: 3000,
+                    valid: 4000,
+                }],
+                server_options: BTreeMap::from([(23, "2001:db8:1::53".to_string())]),
+                remote_addr: Some("ff02::1:2".parse().unwrap()),
+                client_message: Some("REQUEST".into()),
+                server_message: Some("REPLY".into()),
+            }),
+            ..sample()
+        };
+        assert_eq!(decode_envelope(&encode_envelope(&env)).unwrap(), env);
+        for kind in [V6EventKind::Add, V6EventKind::Update, V6EventKind::Delete] {
+            assert_eq!(V6EventKind::from_arg(kind.as_str()), Some(kind));
+        }
+        assert_eq!(V6EventKind::from_arg("expire"), None);
     }
 
     #[test]

@@ -12,8 +12,9 @@
 //! * When both `mask` and `subnet` are set they must agree, and `subnet` must be contiguous.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::net::Ipv4Addr;
+
+use dhcpmgr_ipc::plugin::{clip, is_valid_ifname};
 
 pub use dhcpmgr_ipc::{StaticRoute, V4Event, V4EventKind, V4Lease};
 
@@ -61,9 +62,6 @@ pub const OTHER_VARS: &[&str] = &[
     "rebindingtime",
 ];
 
-/// Longest value echoed back in an error message.
-const SHOWN_MAX: usize = 64;
-
 /// Why udhcpc's invocation could not be turned into an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvError {
@@ -87,23 +85,6 @@ fn invalid(var: &str, value: &str, why: impl Into<String>) -> EnvError {
         value: clip(value),
         why: why.into(),
     }
-}
-
-/// At most [`SHOWN_MAX`] characters of `value`, marking the cut.
-fn clip(value: &str) -> String {
-    match value.char_indices().nth(SHOWN_MAX) {
-        Some((cut, _)) => format!("{}…", &value[..cut]),
-        None => value.to_owned(),
-    }
-}
-
-/// Keeps the UTF-8 entries of an environment (e.g. [`std::env::vars_os`]), silently dropping
-/// the others: udhcpc never produces non-UTF-8 names, and a non-UTF-8 value of a variable we
-/// need then reads as missing.
-pub fn utf8_vars(vars: impl IntoIterator<Item = (OsString, OsString)>) -> BTreeMap<String, String> {
-    vars.into_iter()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect()
 }
 
 /// Parses udhcpc's argv\[1\] and environment into an event. `bound` and `renew` carry a lease;
@@ -149,12 +130,9 @@ pub fn parse_lease(env: &BTreeMap<String, String>) -> Result<V4Lease, EnvError> 
     Ok(lease)
 }
 
-/// Linux's `dev_valid_name`: 1..=15 bytes, not `.`/`..`, no `/`, `:` or whitespace.
+/// Linux's `dev_valid_name`, as the `interface` variable.
 fn check_ifname(name: &str) -> Result<(), EnvError> {
-    let bad_char = name
-        .chars()
-        .any(|c| c == '/' || c == ':' || c.is_whitespace());
-    if name.is_empty() || name.len() > 15 || name == "." || name == ".." || bad_char {
+    if !is_valid_ifname(name) {
         return Err(invalid(
             "interface",
             name,

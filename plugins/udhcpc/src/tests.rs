@@ -1,7 +1,6 @@
 //! Unit tests for [`parse_event`], anchored on a real udhcpc environment dump.
 
 use super::*;
-use std::os::unix::ffi::OsStringExt;
 
 /// `bound` env observed from busybox 1.35.0 against Kea 2.2
 /// (shared/reference/client_script_env.md), verbatim.
@@ -371,22 +370,6 @@ fn error_values_are_clipped_to_one_short_line() {
         .unwrap_err()
         .to_string();
     assert!(msg.len() < 400);
-}
-
-#[test]
-fn non_utf8_environment_entries_are_dropped() {
-    let vars = vec![
-        (OsString::from("interface"), OsString::from("eth0")),
-        (
-            OsString::from("ip"),
-            OsString::from_vec(b"10.0.0.\xff".to_vec()),
-        ),
-        (
-            OsString::from_vec(b"opt\xfe".to_vec()),
-            OsString::from("00"),
-        ),
-    ];
-    assert_eq!(utf8_vars(vars), env(&[("interface", "eth0")]));
 }
 
 /// xorshift64*: enough randomness to shake the parsers without a dependency.

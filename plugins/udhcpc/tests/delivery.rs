@@ -95,7 +95,9 @@ fn check_bound(envelope: &Envelope) {
     // The test process is the plugin's parent, as udhcpc would be.
     assert_eq!(envelope.client_pid, std::process::id());
     assert!(envelope.created_unix_ms > 1_700_000_000_000);
-    let ClientEvent::V4(event) = &envelope.event;
+    let ClientEvent::V4(event) = &envelope.event else {
+        panic!("expected a DHCPv4 event, got {:?}", envelope.event);
+    };
     assert_eq!(event.interface, "veth-c");
     assert_eq!(event.kind, V4EventKind::Bound);
     let lease = event.lease.as_ref().unwrap();

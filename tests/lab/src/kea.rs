@@ -153,35 +153,50 @@ pub(crate) fn config(options: &Kea4Options, leases: &Path, log: &Path) -> Value 
     }})
 }
 
-/// Parses a Kea 2.2 `leases4.csv` by its header, skipping lines it cannot read.
-pub(crate) fn parse_leases(csv: &str) -> Vec<Kea4Lease> {
+/// The `columns` of every record of a Kea memfile CSV, found by its header; lines too short to
+/// have them all are skipped. Nothing when the header lacks a column.
+pub(crate) fn csv_records<'a>(csv: &'a str, columns: &[&str]) -> Vec<Vec<&'a str>> {
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name);
-    let (Some(addr), Some(hw), Some(cid), Some(valid), Some(exp), Some(host), Some(state)) = (
-        col("address"),
-        col("hwaddr"),
-        col("client_id"),
-        col("valid_lifetime"),
-        col("expire"),
-        col("hostname"),
-        col("state"),
-    ) else {
+    let Some(indices) = columns
+        .iter()
+        .map(|c| header.iter().position(|h| h == c))
+        .collect::<Option<Vec<usize>>>()
+    else {
         return Vec::new();
     };
     lines
         .filter_map(|line| {
-            let f: Vec<&str> = line.split(',').collect();
-            let get = |i: usize| f.get(i).copied();
-            Some(Kea4Lease {
-                address: get(addr)?.parse().ok()?,
-                hwaddr: get(hw)?.to_owned(),
-                client_id: get(cid)?.to_owned(),
-                valid_lifetime: get(valid)?.parse().ok()?,
-                expire: get(exp)?.parse().ok()?,
-                hostname: get(host)?.to_owned(),
-                state: get(state)?.parse().ok()?,
-            })
+            let fields: Vec<&str> = line.split(',').collect();
+            indices.iter().map(|&i| fields.get(i).copied()).collect()
+        })
+        .collect()
+}
+
+/// Parses a Kea 2.2 `leases4.csv` by its header, skipping lines it cannot read.
+pub(crate) fn parse_leases(csv: &str) -> Vec<Kea4Lease> {
+    let columns = [
+        "address",
+        "hwaddr",
+        "client_id",
+        "valid_lifetime",
+        "expire",
+        "hostname",
+        "state",
+    ];
+    csv_records(csv, &columns)
+        .into_iter()
+        .filter_map(|f| match f[..] {
+            [addr, hw, cid, valid, exp, host, state] => Some(Kea4Lease {
+                address: addr.parse().ok()?,
+                hwaddr: hw.to_owned(),
+                client_id: cid.to_owned(),
+                valid_lifetime: valid.parse().ok()?,
+                expire: exp.parse().ok()?,
+                hostname: host.to_owned(),
+                state: state.parse().ok()?,
+            }),
+            _ => None,
         })
         .collect()
 }

@@ -30,6 +30,8 @@ mod daemon;
 mod dbus;
 mod host;
 mod kea;
+mod kea6;
+mod lan;
 mod netns;
 mod process;
 mod sysevent;
@@ -46,6 +48,8 @@ use std::time::{Duration, Instant};
 pub use daemon::{DaemonConfig, DaemonProcess, SentOption, V4Client};
 pub use host::{bin, bin_dir};
 pub use kea::{HostId, Kea4Lease, Kea4Options, Reservation};
+pub use kea6::{Kea6Lease, Kea6Options};
+pub use lan::{Lan, LanHost, LanLease, LAN_BRIDGE, LAN_GW};
 pub use netns::Netns;
 pub use nix::sys::signal::Signal;
 
@@ -77,10 +81,19 @@ pub fn lab_or_skip() -> Option<Lab> {
     Some(Lab::new())
 }
 
+/// Which Kea server.
+#[derive(Clone, Copy)]
+enum KeaKind {
+    V4,
+    V6,
+}
+
 /// One lab; see the [crate docs](crate). Fields drop in order: Kea, namespaces, bus, temp dir.
 pub struct Lab {
     kea4: Option<Guarded>,
     kea4_options: Option<Kea4Options>,
+    kea6: Option<Guarded>,
+    kea6_options: Option<Kea6Options>,
     cpe: Netns,
     isp: Netns,
     dbus: DbusDaemon,
@@ -122,6 +135,18 @@ impl Lab {
             ISP_IF,
             "nodad",
         ]);
+        // No duplicate address detection in the lab: a tentative link-local address keeps Kea
+        // DHCPv6 and dibbler-client from binding their sockets for a second or two.
+        isp.run_ok(&[
+            "sysctl",
+            "-qw",
+            &format!("net.ipv6.conf.{ISP_IF}.accept_dad=0"),
+        ]);
+        cpe.run_ok(&[
+            "sysctl",
+            "-qw",
+            &format!("net.ipv6.conf.{WAN_IF}.accept_dad=0"),
+        ]);
         isp.ip(&["link", "set", ISP_IF, "up"]);
         cpe.ip(&["link", "set", WAN_IF, "address", WAN_MAC, "up"]);
 
@@ -136,6 +161,8 @@ impl Lab {
         Lab {
             kea4: None,
             kea4_options: None,
+            kea6: None,
+            kea6_options: None,
             cpe,
             isp,
             dbus,
@@ -208,18 +235,35 @@ impl Lab {
     pub fn start_kea4(&mut self, options: Kea4Options) {
         self.stop_kea4();
         let dir = self.dir.path();
-        let config = dir.join("kea4.json");
-        let log = dir.join("kea4.log");
-        let json = kea::config(&options, &dir.join("kea4-leases.csv"), &log);
+        let json = kea::config(
+            &options,
+            &dir.join("kea4-leases.csv"),
+            &dir.join("kea4.log"),
+        );
+        self.kea4 = Some(self.spawn_kea(KeaKind::V4, &json));
+        self.kea4_options = Some(options);
+    }
+
+    /// Starts `kea-dhcp4`/`kea-dhcp6` in the ISP namespace with `json` and waits until it
+    /// announces itself in its log and listens on its port.
+    fn spawn_kea(&self, kind: KeaKind, json: &serde_json::Value) -> Guarded {
+        let (name, tag, marker, port) = match kind {
+            KeaKind::V4 => ("kea-dhcp4", "kea4", &b"DHCP4_STARTED"[..], "sport = :67"),
+            KeaKind::V6 => ("kea-dhcp6", "kea6", &b"DHCP6_STARTED"[..], "sport = :547"),
+        };
+        let dir = self.dir.path();
+        let config = dir.join(format!("{tag}.json"));
+        let log = dir.join(format!("{tag}.log"));
+        let output = dir.join(format!("{tag}.out"));
         fs::write(&config, format!("{json:#}")).expect("write Kea config into the lab dir");
         // A pid file left by a killed Kea makes the next one refuse to start.
-        let _ = fs::remove_file(dir.join("kea4.kea-dhcp4.pid"));
+        let _ = fs::remove_file(dir.join(format!("{tag}.{name}.pid")));
         let log_start = fs::metadata(&log).map_or(0, |m| m.len() as usize);
-        let out = fs::File::create(dir.join("kea4.out")).expect("create Kea output file");
+        let out = fs::File::create(&output).expect("create Kea output file");
         let err = out.try_clone().expect("clone Kea output file");
         let mut kea = Guarded::spawn(
             self.isp
-                .command("kea-dhcp4")
+                .command(name)
                 .arg("-c")
                 .arg(&config)
                 .env("KEA_PIDFILE_DIR", dir)
@@ -228,22 +272,14 @@ impl Lab {
                 .stdin(Stdio::null())
                 .stdout(out)
                 .stderr(err),
-            "kea-dhcp4",
+            name,
         );
         let mut exited = None;
         let ready = poll(Duration::from_secs(10), || {
             exited = kea.exited();
-            let started = fs::read(&log).is_ok_and(|l| {
-                l.get(log_start..)
-                    .is_some_and(|new| contains(new, b"DHCP4_STARTED"))
-            });
-            let listening = || {
-                !self
-                    .isp
-                    .run_ok(&["ss", "-Hlun", "sport = :67"])
-                    .trim()
-                    .is_empty()
-            };
+            let started = fs::read(&log)
+                .is_ok_and(|l| l.get(log_start..).is_some_and(|new| contains(new, marker)));
+            let listening = || !self.isp.run_ok(&["ss", "-Hlun", port]).trim().is_empty();
             exited.is_some() || (started && listening())
         });
         if !ready || exited.is_some() {
@@ -251,13 +287,12 @@ impl Lab {
                 format!("exited ({s})")
             });
             panic!(
-                "kea-dhcp4 {why}\n{}\n{}",
-                log_tail(&dir.join("kea4.out"), 20),
+                "{name} {why}\n{}\n{}",
+                log_tail(&output, 20),
                 log_tail(&log, 20)
             );
         }
-        self.kea4 = Some(kea);
-        self.kea4_options = Some(options);
+        kea
     }
 
     /// Stops Kea (SIGTERM, SIGKILL after 5 s) if it runs.
@@ -294,6 +329,70 @@ impl Lab {
     /// Kea's log (all starts in this lab).
     pub fn kea4_log(&self) -> String {
         fs::read_to_string(self.dir().join("kea4.log")).unwrap_or_default()
+    }
+
+    // ---- Kea DHCPv6 ----
+
+    /// (Re)starts Kea DHCPv6 in the ISP namespace with `options` and waits until it serves on
+    /// port 547; panics with Kea's log if it fails. The lease file survives restarts.
+    pub fn start_kea6(&mut self, options: Kea6Options) {
+        self.stop_kea6();
+        let dir = self.dir.path();
+        let json = kea6::config(
+            &options,
+            &dir.join("kea6-leases.csv"),
+            &dir.join("kea6.log"),
+        );
+        self.kea6 = Some(self.spawn_kea(KeaKind::V6, &json));
+        self.kea6_options = Some(options);
+    }
+
+    /// Stops Kea DHCPv6 (SIGTERM, SIGKILL after 5 s) if it runs.
+    pub fn stop_kea6(&mut self) {
+        if let Some(mut kea) = self.kea6.take() {
+            if kea.stop(SIGTERM, Duration::from_secs(5)).is_none() {
+                kea.stop(SIGKILL, Duration::from_secs(5));
+            }
+        }
+    }
+
+    /// The options Kea DHCPv6 last started with.
+    pub fn kea6_options(&self) -> Option<&Kea6Options> {
+        self.kea6_options.as_ref()
+    }
+
+    /// Every record of Kea's DHCPv6 lease file so far, oldest first.
+    pub fn kea6_leases(&self) -> Vec<Kea6Lease> {
+        kea6::parse_leases(
+            &fs::read_to_string(self.dir().join("kea6-leases.csv")).unwrap_or_default(),
+        )
+    }
+
+    /// A `dibbler-client` stand-in for `[daemon] dibbler`: runs the real one in a private mount
+    /// namespace with `/etc` on an overlay in the lab dir, because dibbler-client rewrites
+    /// `/etc/resolv.conf` when it gets DNS servers and the machine's own must stay untouched.
+    pub fn dibbler_command(&self) -> PathBuf {
+        let script = self.dir().join("bin").join("dibbler-client");
+        // Inside: /etc on an overlay whose resolv.conf is a plain file (the machine's may be a
+        // symlink into /run, which writes would follow), and resolvconf's /run state on a
+        // tmpfs, in case dibbler-client hands the servers to resolvconf.
+        let inner = "mount -t overlay overlay -o lowerdir=/etc,upperdir=\"$0/upper\",workdir=\"$0/work\" /etc \
+             && rm -f /etc/resolv.conf && : > /etc/resolv.conf \
+             && { [ ! -d /run/resolvconf ] || mount -t tmpfs tmpfs /run/resolvconf; } \
+             && exec dibbler-client \"$@\"";
+        let text = format!(
+            "#!/bin/sh\n\
+             # dibbler-client with /etc on an overlay (lab only): its resolv.conf stays here.\n\
+             d=$(mktemp -d {dir}/dibbler-etc.XXXXXX) || exit 1\n\
+             mkdir \"$d/upper\" \"$d/work\" || exit 1\n\
+             exec unshare --mount --propagation private sh -c '{inner}' \"$d\" \"$@\"\n",
+            dir = self.dir().display()
+        );
+        fs::create_dir_all(self.dir().join("bin")).expect("create the lab's bin dir");
+        fs::write(&script, text).expect("write the dibbler-client wrapper");
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755))
+            .expect("make the dibbler-client wrapper executable");
+        script
     }
 
     // ---- the daemon ----

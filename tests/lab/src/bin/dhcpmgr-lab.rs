@@ -1,17 +1,18 @@
-//! `dhcpmgr-lab demo [--keep]`: builds the lab, lets dhcpmgr acquire a lease from Kea, shows
-//! the result, stops the daemon and tears everything down. Run as root after
-//! `cargo build --workspace`.
+//! `dhcpmgr-lab demo [--keep]`: builds the lab, lets dhcpmgr acquire a DHCPv4 lease and a
+//! DHCPv6 address, delegated prefix and MAP-T configuration from Kea, shows the result, stops
+//! the daemon and tears everything down. Run as root after `cargo build --workspace`.
 
 use std::panic;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use dhcpmgr_lab::{Kea4Options, Lab, Signal, WAN_IF};
+use dhcpmgr_lab::{Kea4Options, Kea6Options, Lab, Signal, WAN_IF};
 use nix::sys::signal::SigSet;
 
 const USAGE: &str = "usage: dhcpmgr-lab demo [--keep]\n\n\
-    Builds the lab (Kea DHCPv4 in an `isp` netns, dhcpmgr on erouter0 in a `cpe` netns, a private\n\
-    D-Bus), waits for the lease, prints the interface, `dhcpmgrctl status` and the sysevents,\n\
+    Builds the lab (Kea DHCPv4 and DHCPv6 in an `isp` netns, dhcpmgr on erouter0 in a `cpe`\n\
+    netns with udhcpc and dibbler-client, a private D-Bus), waits for the leases, prints the\n\
+    interface, `dhcpmgrctl status`, the DHCPv6 client and the sysevents,\n\
     then stops everything. --keep leaves it running until Ctrl-C. Needs root and a built\n\
     workspace (cargo build --workspace).";
 
@@ -69,7 +70,27 @@ fn demo(keep: bool) {
         pool.end(),
         lab.isp().name()
     ));
-    let config = lab.write_daemon_config(&lab.daemon_config());
+    // Option 95, MAP-T: rule 2001:db8::/40 → 192.0.2.0/24, EA length 16, DMR 2001:db8:ffff::/64.
+    lab.start_kea6(Kea6Options {
+        raw_options: vec![(
+            95,
+            "00590015011018c00002002820010db800005d000406000000005b00094020010db8ffff0000".into(),
+        )],
+        ..Kea6Options::default()
+    });
+    step(&format!(
+        "Kea DHCPv6 serving 2001:db8:1::/64, /56 prefixes and option 95 in {}",
+        lab.isp().name()
+    ));
+    let mut cfg = lab.daemon_config();
+    cfg.daemon_extra = format!(
+        "dibbler = {:?}",
+        lab.dibbler_command().display().to_string()
+    );
+    cfg.extra_toml = "[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"erouter0\"\n\
+                      requested_options = [23, 24, 95]\n"
+        .into();
+    let config = lab.write_daemon_config(&cfg);
     let daemon = lab.start_daemon(&config);
     step(&format!(
         "dhcpmgr running (pid {}), config {}",
@@ -87,6 +108,12 @@ fn demo(keep: bool) {
         },
     );
 
+    lab.wait_until(
+        Duration::from_secs(30),
+        "a delegated prefix and the MAP-T configuration",
+        || lab.sysevent("mapt_config_flag").as_deref() == Some("set"),
+    );
+
     section(&format!(
         "ip addr show {WAN_IF} (netns {})",
         lab.cpe().name()
@@ -94,6 +121,8 @@ fn demo(keep: bool) {
     print!("{}", lab.cpe().ip(&["addr", "show", WAN_IF]));
     section("dhcpmgrctl status");
     print!("{}", lab.ctl(&["status"]));
+    section("dhcpmgrctl get Device.DHCPv6.Client.1.");
+    print!("{}", lab.ctl(&["get", "Device.DHCPv6.Client.1."]));
     section("sysevents");
     for (key, value) in lab.sysevents() {
         println!("{key} = {value}");

@@ -1,0 +1,86 @@
+//! What the controller needs from a client of either family, so that starting, stopping,
+//! commands, expiry timers and reloads are written once for DHCPv4 and DHCPv6.
+
+use std::future::Future;
+
+use super::supervisor::{Report, Request, Supervisor};
+use super::v4_client::Services;
+use crate::boottime::BootSeconds;
+use crate::channels::ClientKey;
+use crate::config::{ClientAlias, InterfaceName, V4ClientConfig, V6ClientConfig};
+use crate::snapshot::Instance;
+
+/// A client's configuration, as far as the controller handles it generically.
+pub trait ClientSettings: PartialEq + Clone {
+    fn alias(&self) -> &ClientAlias;
+    fn interface(&self) -> &InterfaceName;
+    fn enable(&self) -> bool;
+    fn release_on_disable(&self) -> bool;
+}
+
+/// A supervised DHCP client.
+pub trait ManagedClient: Sized {
+    type Settings: ClientSettings;
+    /// `DHCPv4` or `DHCPv6`, for messages.
+    const FAMILY: &'static str;
+
+    /// The key of instance `instance` of this family.
+    fn key(instance: Instance) -> ClientKey;
+    fn restore(
+        instance: Instance,
+        settings: Self::Settings,
+        svc: &Services,
+    ) -> impl Future<Output = Self>;
+    fn settings(&self) -> &Self::Settings;
+    fn replace_settings(&mut self, settings: Self::Settings);
+    fn set_enabled(&mut self, enabled: bool);
+    /// Starts the DHCP client process when enabled.
+    fn start(&mut self, svc: &Services);
+    /// Stops the process, releasing only when asked; the local lease stays.
+    fn stop(&mut self, release: bool) -> impl Future<Output = ()>;
+    /// The supervisor to stop off the controller loop (the client keeps it until
+    /// [`Self::finish_stop`], so that a release can still be followed).
+    fn begin_stop(&mut self, release: bool) -> Option<Supervisor>;
+    fn supervisor(&self) -> Option<&Supervisor>;
+    /// After a stop for release or disable: the lease is dropped locally.
+    fn finish_stop(&mut self, svc: &Services) -> impl Future<Output = ()>;
+    /// What makes the running client renew now.
+    fn renew_request() -> Request;
+    fn expires(&self) -> Option<BootSeconds>;
+    fn on_expiry(&mut self, svc: &Services) -> impl Future<Output = ()>;
+    fn on_report(&mut self, report: Report, svc: &Services);
+    /// Drops the client's persisted state; it was removed from the configuration.
+    fn forget(&self, svc: &Services);
+    /// Tells the rest of the daemon that the client is gone.
+    fn announce_removal(&self, svc: &Services);
+}
+
+impl ClientSettings for V4ClientConfig {
+    fn alias(&self) -> &ClientAlias {
+        &self.alias
+    }
+    fn interface(&self) -> &InterfaceName {
+        &self.interface
+    }
+    fn enable(&self) -> bool {
+        self.enable
+    }
+    fn release_on_disable(&self) -> bool {
+        self.release_on_disable
+    }
+}
+
+impl ClientSettings for V6ClientConfig {
+    fn alias(&self) -> &ClientAlias {
+        &self.alias
+    }
+    fn interface(&self) -> &InterfaceName {
+        &self.interface
+    }
+    fn enable(&self) -> bool {
+        self.enable
+    }
+    fn release_on_disable(&self) -> bool {
+        self.release_on_disable
+    }
+}

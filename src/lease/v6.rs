@@ -1,0 +1,280 @@
+//! DHCPv6 lease decisions. dibbler-client reports IA_NA addresses and IA_PD prefixes in
+//! separate transactions and never reports expiry, so [`plan`] merges each event into the
+//! lease held so far and [`expire`] is driven by the daemon's own lifetime timers.
+
+use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
+
+use dhcpmgr_ipc::{V6Address, V6Event, V6EventKind, V6Prefix};
+use serde::{Deserialize, Serialize};
+
+use crate::boottime::BootSeconds;
+use crate::channels::EventKind;
+use crate::s46::{self, Ipv6Prefix, MapConfig, S46Container};
+
+/// An IA_NA address the daemon holds, with when it was (re)confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldAddress {
+    pub lease: V6Address,
+    pub obtained: BootSeconds,
+}
+
+/// A delegated prefix the daemon holds, with when it was (re)confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldPrefix {
+    pub lease: V6Prefix,
+    pub obtained: BootSeconds,
+}
+
+/// Lifetime `secs` from `obtained`; `None` when infinite (0xffffffff).
+fn expiry(obtained: BootSeconds, secs: u32) -> Option<BootSeconds> {
+    (secs != u32::MAX).then(|| obtained.after(u64::from(secs)))
+}
+
+impl HeldAddress {
+    pub fn expires(&self) -> Option<BootSeconds> {
+        expiry(self.obtained, self.lease.valid)
+    }
+}
+
+impl HeldPrefix {
+    pub fn expires(&self) -> Option<BootSeconds> {
+        expiry(self.obtained, self.lease.valid)
+    }
+}
+
+/// Everything DHCPv6 gave a client.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldV6 {
+    pub addresses: Vec<HeldAddress>,
+    pub prefixes: Vec<HeldPrefix>,
+    /// Options of the last reply that carried any, as dibbler rendered them.
+    pub options: BTreeMap<u16, String>,
+}
+
+impl HeldV6 {
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty() && self.prefixes.is_empty()
+    }
+
+    /// The earliest time an address or prefix runs out.
+    pub fn next_expiry(&self) -> Option<BootSeconds> {
+        let addrs = self.addresses.iter().filter_map(HeldAddress::expires);
+        let prefixes = self.prefixes.iter().filter_map(HeldPrefix::expires);
+        addrs.chain(prefixes).min()
+    }
+
+    /// The same leases, ignoring when they were confirmed and their lifetimes.
+    fn same_bindings(&self, other: &Self) -> bool {
+        let addrs = |h: &Self| {
+            h.addresses
+                .iter()
+                .map(|a| a.lease.address)
+                .collect::<Vec<_>>()
+        };
+        let prefixes = |h: &Self| {
+            h.prefixes
+                .iter()
+                .map(|p| (p.lease.prefix, p.lease.length))
+                .collect::<Vec<_>>()
+        };
+        addrs(self) == addrs(other)
+            && prefixes(self) == prefixes(other)
+            && self.options == other.options
+    }
+}
+
+/// Why a DHCPv6 event was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum V6LeaseError {
+    #[error("{0} is not a usable global address")]
+    BadAddress(Ipv6Addr),
+    #[error("{prefix}/{length} is not a usable delegated prefix")]
+    BadPrefix { prefix: Ipv6Addr, length: u8 },
+    #[error("preferred lifetime {preferred} exceeds valid lifetime {valid} for {what}")]
+    Lifetimes {
+        what: String,
+        preferred: u32,
+        valid: u32,
+    },
+}
+
+fn usable(address: Ipv6Addr) -> bool {
+    let first = address.segments()[0];
+    !(address.is_unspecified()
+        || address.is_loopback()
+        || address.is_multicast()
+        || (first & 0xffc0) == 0xfe80)
+}
+
+/// Checks every address and prefix of `event`.
+pub fn validate(event: &V6Event) -> Result<(), V6LeaseError> {
+    for a in &event.addresses {
+        if !usable(a.address) {
+            return Err(V6LeaseError::BadAddress(a.address));
+        }
+        if a.preferred > a.valid {
+            return Err(V6LeaseError::Lifetimes {
+                what: a.address.to_string(),
+                preferred: a.preferred,
+                valid: a.valid,
+            });
+        }
+    }
+    for p in &event.prefixes {
+        let host_bits_clear = u128::from(p.prefix)
+            .checked_shl(u32::from(p.length))
+            .unwrap_or(0)
+            == 0;
+        if !(1..=128).contains(&p.length) || !usable(p.prefix) || !host_bits_clear {
+            return Err(V6LeaseError::BadPrefix {
+                prefix: p.prefix,
+                length: p.length,
+            });
+        }
+        if p.preferred > p.valid {
+            return Err(V6LeaseError::Lifetimes {
+                what: format!("{}/{}", p.prefix, p.length),
+                preferred: p.preferred,
+                valid: p.valid,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The MAP-T (option 95) or MAP-E (option 94) configuration the held lease implies, if the
+/// server sent either: `Err` with the reason when the option or its combination with the
+/// delegated prefix is invalid (then nothing of it may be applied).
+pub fn map_config(held: &HeldV6) -> Option<Result<MapConfig, String>> {
+    let (code, text) = [95u16, 94]
+        .iter()
+        .find_map(|code| held.options.get(code).map(|text| (*code, text)))?;
+    Some((|| {
+        let container = match s46::decode_colon_hex(code, text) {
+            Ok(S46Container::Map(container)) => container,
+            Ok(S46Container::Lw4o6(_)) => {
+                return Err(format!("option {code} is not a MAP container"))
+            }
+            Err(e) => return Err(format!("option {code}: {e}")),
+        };
+        let delegated = held
+            .prefixes
+            .first()
+            .ok_or_else(|| format!("option {code} came without a delegated prefix"))?;
+        let prefix = Ipv6Prefix::new(delegated.lease.prefix, delegated.lease.length)
+            .map_err(|e| format!("delegated prefix: {e}"))?;
+        s46::compute(&container, prefix).map_err(|e| format!("MAP: {e}"))
+    })())
+}
+
+/// What to do for one event or expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V6Plan {
+    /// Addresses to put on the interface or refresh (lifetimes), in order.
+    pub configure: Vec<V6Address>,
+    /// Addresses to take off the interface, after `configure`.
+    pub remove: Vec<Ipv6Addr>,
+    /// The lease to hold afterwards.
+    pub held: HeldV6,
+    /// The `Event` to report, if any.
+    pub event: Option<EventKind>,
+}
+
+/// Merges `event` into `held`. An `update` without addresses keeps the held addresses (IA_NA
+/// and IA_PD renew separately); likewise for prefixes. Addresses with a valid lifetime of 0
+/// are withdrawn by the server.
+pub fn plan(event: &V6Event, held: &HeldV6, now: BootSeconds) -> Result<V6Plan, V6LeaseError> {
+    validate(event)?;
+    if event.kind == V6EventKind::Delete {
+        return Ok(V6Plan {
+            configure: Vec::new(),
+            remove: held.addresses.iter().map(|a| a.lease.address).collect(),
+            held: HeldV6::default(),
+            event: (!held.is_empty()).then_some(EventKind::LeaseDeleted),
+        });
+    }
+    let mut next = held.clone();
+    if !event.addresses.is_empty() {
+        next.addresses = event
+            .addresses
+            .iter()
+            .filter(|a| a.valid > 0)
+            .map(|&lease| HeldAddress {
+                lease,
+                obtained: now,
+            })
+            .collect();
+    }
+    if !event.prefixes.is_empty() {
+        next.prefixes = event
+            .prefixes
+            .iter()
+            .filter(|p| p.valid > 0)
+            .map(|&lease| HeldPrefix {
+                lease,
+                obtained: now,
+            })
+            .collect();
+    }
+    if !event.server_options.is_empty() {
+        next.options = event.server_options.clone();
+    }
+    let remove = held
+        .addresses
+        .iter()
+        .map(|a| a.lease.address)
+        .filter(|old| !next.addresses.iter().any(|a| a.lease.address == *old))
+        .collect();
+    let configure = if event.addresses.is_empty() {
+        Vec::new()
+    } else {
+        next.addresses.iter().map(|a| a.lease).collect()
+    };
+    let event_kind = if next.is_empty() && held.is_empty() {
+        None
+    } else if next.same_bindings(held) {
+        Some(EventKind::LeaseRenewed)
+    } else if next.is_empty() {
+        Some(EventKind::LeaseDeleted)
+    } else {
+        Some(EventKind::LeaseUpdated)
+    };
+    Ok(V6Plan {
+        configure,
+        remove,
+        held: next,
+        event: event_kind,
+    })
+}
+
+/// Drops whatever ran out by `now`.
+pub fn expire(held: &HeldV6, now: BootSeconds) -> V6Plan {
+    let alive = |e: Option<BootSeconds>| e.is_none_or(|e| e > now);
+    let mut next = held.clone();
+    next.addresses.retain(|a| alive(a.expires()));
+    next.prefixes.retain(|p| alive(p.expires()));
+    if next.is_empty() {
+        next.options.clear();
+    }
+    let remove = held
+        .addresses
+        .iter()
+        .filter(|a| !alive(a.expires()))
+        .map(|a| a.lease.address)
+        .collect();
+    let event = (next != *held).then_some(if next.is_empty() {
+        EventKind::LeaseDeleted
+    } else {
+        EventKind::LeaseUpdated
+    });
+    V6Plan {
+        configure: Vec::new(),
+        remove,
+        held: next,
+        event,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,236 @@
+use std::collections::BTreeMap;
+
+use dhcpmgr_ipc::{V6Address, V6Event, V6EventKind, V6Prefix};
+
+use super::*;
+
+fn addr(last: u16, valid: u32) -> V6Address {
+    V6Address {
+        address: Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, last),
+        preferred: valid / 2,
+        valid,
+    }
+}
+
+fn prefix(third: u16, valid: u32) -> V6Prefix {
+    V6Prefix {
+        prefix: Ipv6Addr::new(0x2001, 0xdb8, 0x12, third, 0, 0, 0, 0),
+        length: 56,
+        preferred: valid / 2,
+        valid,
+    }
+}
+
+fn event(kind: V6EventKind, addresses: Vec<V6Address>, prefixes: Vec<V6Prefix>) -> V6Event {
+    V6Event {
+        interface: "erouter0".into(),
+        kind,
+        addresses,
+        prefixes,
+        server_options: BTreeMap::new(),
+        remote_addr: None,
+        client_message: None,
+        server_message: None,
+    }
+}
+
+const T0: BootSeconds = BootSeconds(100);
+
+#[test]
+fn add_binds_address_and_prefix() {
+    let p = plan(
+        &event(
+            V6EventKind::Add,
+            vec![addr(0x100, 4000)],
+            vec![prefix(0x3400, 4000)],
+        ),
+        &HeldV6::default(),
+        T0,
+    )
+    .unwrap();
+    assert_eq!(p.configure, vec![addr(0x100, 4000)]);
+    assert!(p.remove.is_empty());
+    assert_eq!(p.held.prefixes[0].lease, prefix(0x3400, 4000));
+    assert_eq!(p.held.next_expiry(), Some(BootSeconds(4100)));
+    assert_eq!(p.event, Some(EventKind::LeaseUpdated));
+}
+
+#[test]
+fn prefix_only_update_keeps_the_address_and_is_a_renewal() {
+    let held = plan(
+        &event(
+            V6EventKind::Add,
+            vec![addr(0x100, 4000)],
+            vec![prefix(0x3400, 4000)],
+        ),
+        &HeldV6::default(),
+        T0,
+    )
+    .unwrap()
+    .held;
+    let later = BootSeconds(1100);
+    let p = plan(
+        &event(V6EventKind::Update, vec![], vec![prefix(0x3400, 4000)]),
+        &held,
+        later,
+    )
+    .unwrap();
+    assert!(
+        p.configure.is_empty(),
+        "no address work for a PD-only renew"
+    );
+    assert!(p.remove.is_empty());
+    assert_eq!(p.held.addresses, held.addresses);
+    assert_eq!(p.held.prefixes[0].obtained, later);
+    assert_eq!(p.event, Some(EventKind::LeaseRenewed));
+}
+
+#[test]
+fn duplicate_event_changes_nothing_but_lifetimes() {
+    let e = event(
+        V6EventKind::Update,
+        vec![addr(0x100, 4000)],
+        vec![prefix(0x3400, 4000)],
+    );
+    let first = plan(&e, &HeldV6::default(), T0).unwrap().held;
+    let again = plan(&e, &first, T0).unwrap();
+    assert_eq!(again.held, first);
+    assert!(again.remove.is_empty());
+    assert_eq!(again.event, Some(EventKind::LeaseRenewed));
+}
+
+#[test]
+fn new_address_replaces_old_after_configuring() {
+    let held = plan(
+        &event(V6EventKind::Add, vec![addr(0x100, 4000)], vec![]),
+        &HeldV6::default(),
+        T0,
+    )
+    .unwrap()
+    .held;
+    let p = plan(
+        &event(V6EventKind::Update, vec![addr(0x101, 4000)], vec![]),
+        &held,
+        T0,
+    )
+    .unwrap();
+    assert_eq!(p.configure, vec![addr(0x101, 4000)]);
+    assert_eq!(p.remove, vec![addr(0x100, 4000).address]);
+    assert_eq!(p.event, Some(EventKind::LeaseUpdated));
+}
+
+#[test]
+fn zero_valid_lifetime_withdraws() {
+    let held = plan(
+        &event(V6EventKind::Add, vec![addr(0x100, 4000)], vec![]),
+        &HeldV6::default(),
+        T0,
+    )
+    .unwrap()
+    .held;
+    let p = plan(
+        &event(V6EventKind::Update, vec![addr(0x100, 0)], vec![]),
+        &held,
+        T0,
+    )
+    .unwrap();
+    assert_eq!(p.remove, vec![addr(0x100, 0).address]);
+    assert!(p.held.addresses.is_empty());
+    assert_eq!(p.event, Some(EventKind::LeaseDeleted));
+}
+
+#[test]
+fn delete_drops_everything() {
+    let held = plan(
+        &event(
+            V6EventKind::Add,
+            vec![addr(0x100, 4000)],
+            vec![prefix(0x3400, 4000)],
+        ),
+        &HeldV6::default(),
+        T0,
+    )
+    .unwrap()
+    .held;
+    let p = plan(&event(V6EventKind::Delete, vec![], vec![]), &held, T0).unwrap();
+    assert_eq!(p.remove, vec![addr(0x100, 4000).address]);
+    assert!(p.held.is_empty());
+    assert_eq!(p.event, Some(EventKind::LeaseDeleted));
+}
+
+#[test]
+fn expiry_removes_what_ran_out_only() {
+    let held = plan(
+        &event(
+            V6EventKind::Add,
+            vec![addr(0x100, 100)],
+            vec![prefix(0x3400, 4000)],
+        ),
+        &HeldV6::default(),
+        T0,
+    )
+    .unwrap()
+    .held;
+    assert!(expire(&held, BootSeconds(199)).event.is_none());
+    let p = expire(&held, BootSeconds(200));
+    assert_eq!(p.remove, vec![addr(0x100, 100).address]);
+    assert_eq!(p.held.prefixes.len(), 1);
+    assert_eq!(p.event, Some(EventKind::LeaseUpdated));
+    let all = expire(&p.held, BootSeconds(4100));
+    assert!(all.held.is_empty());
+    assert_eq!(all.event, Some(EventKind::LeaseDeleted));
+}
+
+#[test]
+fn refuses_unusable_addresses_prefixes_and_lifetimes() {
+    let link_local = V6Address {
+        address: "fe80::1".parse().unwrap(),
+        preferred: 1,
+        valid: 2,
+    };
+    let mut sloppy = prefix(0x3400, 10);
+    sloppy.prefix = "2001:db8:12:3401::".parse().unwrap();
+    let mut inverted = addr(0x100, 10);
+    inverted.preferred = 20;
+    for e in [
+        event(V6EventKind::Add, vec![link_local], vec![]),
+        event(V6EventKind::Add, vec![], vec![sloppy]),
+        event(V6EventKind::Add, vec![inverted], vec![]),
+    ] {
+        assert!(plan(&e, &HeldV6::default(), T0).is_err(), "{e:?}");
+    }
+}
+
+/// Kea's option 95 from the lab: BMR 2001:db8::/40 → 192.0.2.0/24, EA 16, offset 6, DMR /64.
+const OPTION_95: &str = "00:59:00:15:01:10:18:c0:00:02:00:28:20:01:0d:b8:00:00:5d:00:04:06:00:00:00:00:5b:00:09:40:20:01:0d:b8:ff:ff:00:00";
+
+fn with_option_95(prefix: Option<V6Prefix>, option: &str) -> HeldV6 {
+    let mut e = event(V6EventKind::Add, vec![], prefix.into_iter().collect());
+    e.server_options.insert(95, option.to_string());
+    plan(&e, &HeldV6::default(), T0).unwrap().held
+}
+
+#[test]
+fn map_t_is_computed_from_option_95_and_the_delegated_prefix() {
+    let held = with_option_95(Some(prefix(0x3400, 4000)), OPTION_95);
+    let map = map_config(&held)
+        .expect("option 95 present")
+        .expect("valid");
+    // EA bits are bits 40..56 of 2001:db8:12:3400::/56: 0x1234 → IPv4 suffix 0x12, PSID 0x34.
+    assert_eq!(map.ipv4_address.to_string(), "192.0.2.18");
+    assert_eq!(map.psid.value(), 0x34);
+    assert!(map_config(&HeldV6::default()).is_none());
+}
+
+#[test]
+fn invalid_map_configuration_is_refused_with_a_reason() {
+    let truncated = &OPTION_95[..OPTION_95.len() - 3];
+    let reason = map_config(&with_option_95(Some(prefix(0x3400, 4000)), truncated))
+        .expect("option present")
+        .expect_err("truncated option");
+    assert!(reason.starts_with("option 95"), "{reason}");
+    let reason = map_config(&with_option_95(None, OPTION_95))
+        .expect("option present")
+        .expect_err("no prefix");
+    assert!(reason.contains("without a delegated prefix"), "{reason}");
+}

@@ -1,0 +1,221 @@
+//! The packet thread: receive from the queue, inspect, decide, give the verdict, then record and
+//! publish. Nothing per packet is logged at the default level; counters say what happened.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::config::{ShieldConfig, Verdict};
+use crate::persist::StateStore;
+use crate::shield::action::{ClientKey, Lifetime};
+use crate::shield::actions::Actions;
+use crate::shield::audit::Audit;
+use crate::shield::clients::ClientTable;
+use crate::shield::decide::{decide, Policy};
+use crate::shield::event::rfc3339;
+use crate::shield::hub::Hub;
+use crate::shield::inspect::{inspect, PacketMeta};
+use crate::shield::journal::Journal;
+use crate::shield::nfqueue::{wire, Queue, QueuedPacket};
+use crate::shield::ring::Ring;
+use crate::shield::state::{unix_now, CounterSnapshot, Counters, Shared};
+
+/// Per-packet processing, apart from the socket so the benchmark and tests can drive it.
+pub struct Engine {
+    shared: Arc<Shared>,
+    policy: Policy,
+    clients: ClientTable,
+    interfaces: HashMap<u32, String>,
+    journal: Option<Journal>,
+    seq: u64,
+}
+
+/// The verdict to hand the kernel for one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelVerdict {
+    pub verdict: u32,
+    pub mark: Option<u32>,
+}
+
+impl Engine {
+    /// `interfaces`: ifindex → name, for the events' `interface` field.
+    pub fn new(shared: Arc<Shared>, interfaces: HashMap<u32, String>) -> Engine {
+        let cfg = &shared.config;
+        let policy = Policy {
+            rules: cfg.rules.clone(),
+            malformed: cfg.malformed,
+            mark_base: cfg.mark_base,
+            starvation_chaddrs: cfg.starvation_chaddrs,
+            starvation_new_macs: cfg.starvation_new_macs,
+        };
+        let clients = ClientTable::new(cfg.max_clients, cfg.starvation_chaddrs as usize);
+        Engine {
+            shared,
+            policy,
+            clients,
+            interfaces,
+            journal: None,
+            seq: 0,
+        }
+    }
+
+    /// An engine with no queue, threads or kernel rules, its state files in `state_dir`: for
+    /// benchmarks and tests. Actions it assigns are kept but never reach the kernel.
+    pub fn standalone(cfg: &ShieldConfig, state_dir: &Path) -> Engine {
+        let (enforce, _) = std::sync::mpsc::channel();
+        let shared = Arc::new(Shared {
+            config: cfg.clone(),
+            counters: Counters::default(),
+            ring: Mutex::new(Ring::new(cfg.ring_size)),
+            actions: Mutex::new(Actions::new(cfg.max_clients)),
+            hub: Hub::new(cfg.max_subscribers),
+            audit: Mutex::new(Audit::new(None)),
+            filters: Mutex::new(Default::default()),
+            store: StateStore::new(state_dir),
+            enforce: Mutex::new(enforce),
+            stop: AtomicBool::new(false),
+            queue_in_nft: AtomicBool::new(false),
+        });
+        Engine::new(shared, HashMap::new())
+    }
+
+    /// The counters this engine updates.
+    pub fn counters(&self) -> CounterSnapshot {
+        self.shared.counters.snapshot()
+    }
+
+    /// Tracked MACs right now.
+    pub fn tracked(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Also writes every recorded event to `journal`.
+    pub fn with_journal(mut self, journal: Journal) -> Engine {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// Inspects and decides one queued packet; records and publishes its event.
+    pub fn process(&mut self, p: &QueuedPacket) -> KernelVerdict {
+        let start = Instant::now();
+        let counters = &self.shared.counters;
+        Counters::add(&counters.packets);
+        let meta = PacketMeta {
+            source_mac: p.source_mac,
+            dest_mac: None,
+            interface: p.indev.map(|i| {
+                self.interfaces
+                    .get(&i)
+                    .cloned()
+                    .unwrap_or_else(|| i.to_string())
+            }),
+        };
+        let (mut event, facts) = inspect(&meta, &p.payload);
+        let (now_s, now_ms) = unix_now();
+        let obs = self
+            .clients
+            .observe(facts.source_mac, facts.client_mac, now_ms);
+        let action = {
+            let actions = self.shared.actions();
+            let by_client = facts.client.as_ref().and_then(|c| actions.get(c, now_s));
+            let by_source = facts
+                .source_mac
+                .and_then(|m| actions.get(&ClientKey::Mac(m), now_s));
+            by_client.or(by_source).map(|r| r.action)
+        };
+        let d = decide(&self.policy, &event, &facts, action, &obs);
+        if event.malformed.is_some() {
+            Counters::add(&counters.malformed);
+        }
+        for det in &d.detections {
+            Counters::add(&counters.detections[det.index()]);
+        }
+        if let (Some(assign), Some(rule), Some(client)) = (d.assign, d.rule, facts.client.clone()) {
+            let name = &self.policy.rules[rule].name;
+            if let Err(e) = self.shared.set_action(
+                client,
+                assign,
+                Lifetime::Default,
+                &format!("rule:{name}"),
+                "matched a config rule",
+            ) {
+                tracing::warn!(error = %e, rule = %name, "cannot assign a rule's action");
+            }
+        }
+        let verdict = match d.verdict {
+            Verdict::Accept => {
+                Counters::add(&counters.accepted);
+                wire::NF_ACCEPT
+            }
+            Verdict::Drop => {
+                Counters::add(&counters.dropped);
+                wire::NF_DROP
+            }
+        };
+        counters
+            .clients_tracked
+            .store(self.clients.len() as u64, Ordering::Relaxed);
+        counters
+            .clients_evicted
+            .store(self.clients.evicted(), Ordering::Relaxed);
+        if d.record {
+            self.seq += 1;
+            event.seq = self.seq;
+            event.time = rfc3339(now_ms);
+            event.verdict = match d.verdict {
+                Verdict::Accept => "accept",
+                Verdict::Drop => "drop",
+            };
+            event.mark = d.mark.unwrap_or(0);
+            if let Some(rule) = d.rule {
+                event.matched_rule = self.policy.rules[rule].name.clone();
+            }
+            event.action = d.action;
+            event.detections = d.detections.iter().map(|d| d.name()).collect();
+            event.processing_time_ms = start.elapsed().as_secs_f64() * 1000.0;
+            if let Some(journal) = self.journal.as_mut() {
+                if let Ok(json) = serde_json::to_string(&event) {
+                    journal.append(&json);
+                }
+            }
+            let event = Arc::new(event);
+            self.shared.hub.publish(&event, Instant::now());
+            self.shared.ring().push(event);
+            Counters::add(&counters.recorded);
+        }
+        KernelVerdict {
+            verdict,
+            mark: d.mark,
+        }
+    }
+}
+
+/// Runs the queue until the shield stops.
+pub fn run(mut engine: Engine, mut queue: Queue) {
+    let shared = engine.shared.clone();
+    while !shared.stopping() {
+        let received = match queue.recv() {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "shield queue receive failed; the kernel fails open");
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                continue;
+            }
+        };
+        if let Some(journal) = engine.journal.as_mut() {
+            journal.tick();
+        }
+        if received.overrun {
+            Counters::add(&shared.counters.overruns);
+            tracing::warn!("shield queue overrun: packets were accepted uninspected");
+        }
+        for p in &received.packets {
+            let v = engine.process(p);
+            if queue.verdict(p.id, v.verdict, v.mark).is_err() {
+                Counters::add(&shared.counters.verdict_errors);
+            }
+        }
+    }
+}

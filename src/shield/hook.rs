@@ -1,0 +1,439 @@
+//! The kernel side of the shield: which packets go to userspace and what is enforced before
+//! that. [`plan`] and [`elements_script`] produce the rule text (pure, tested); [`Hook`] applies
+//! it with `nft -f -` and `iptables`/`ip6tables` at start and removes it at stop.
+//!
+//! Layout (one nftables table of our own, plus one iptables chain of our own where nftables has
+//! no `queue` statement):
+//!
+//! ```text
+//! table inet dhcpmgr_shield            prerouting, priority mangle - 5 (before iptables' mangle)
+//!   iifname {LAN} udp dport {67,68[,546,547]} → chain dhcp:
+//!     ether saddr @deny   drop            Block/Deny: the client costs userspace nothing
+//!     ether saddr @throttle + per-MAC meter (N/minute) over → drop
+//!     per-MAC meter (mac_rate/s, burst) over → drop        one flooding MAC hurts only itself
+//!     [nft queue available:] global meter, queue num N bypass
+//! mangle PREROUTING -i LAN -p udp --dports … -j DHCPMGR_SHIELD   (iptables and ip6tables)
+//!   DHCPMGR_SHIELD: -m limit queue_rate/s -j NFQUEUE --queue-num N --queue-bypass
+//!                   (over the global limit: RETURN, i.e. accepted without inspection)
+//! ```
+//!
+//! Over the global limit packets are accepted uninspected (the shield fails open: DHCP service
+//! matters more than the record), over the per-MAC limit they are dropped (only the flooding
+//! MAC loses, and a well-behaved client sends a few packets a minute). `--queue-bypass` accepts
+//! packets while no daemon is bound; the queue's fail-open flag accepts them when it is full.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use crate::shield::action::Mac;
+
+/// Our nftables table (family inet) and iptables chain.
+pub const TABLE: &str = "dhcpmgr_shield";
+pub const CHAIN: &str = "DHCPMGR_SHIELD";
+const COMMENT: &str = "dhcpmgr-shield";
+
+/// What the rules are built from (the `[shield]` values that concern the kernel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookConfig {
+    pub interfaces: Vec<String>,
+    pub ipv6: bool,
+    pub queue_num: u16,
+    pub queue_rate: u32,
+    pub queue_burst: u32,
+    pub mac_rate: u32,
+    pub mac_burst: u32,
+    pub throttle_per_minute: u32,
+}
+
+/// Which kernel sets hold enforced clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelSet {
+    /// Block and Deny: dropped before the queue.
+    Deny,
+    /// Throttle: a small per-MAC rate.
+    Throttle,
+}
+
+impl KernelSet {
+    fn name(self) -> &'static str {
+        match self {
+            KernelSet::Deny => "deny",
+            KernelSet::Throttle => "throttle",
+        }
+    }
+}
+
+/// One command line to run (program and arguments).
+pub type Cmdline = Vec<String>;
+
+/// The rules for `cfg`: the nft script (atomic: recreates our table) and the iptables commands
+/// (empty when the queue statement lives in nftables).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub nft: String,
+    pub iptables: Vec<Cmdline>,
+}
+
+fn families(ipv6: bool) -> Vec<(&'static str, &'static str)> {
+    let mut f = vec![("iptables", "67,68")];
+    if ipv6 {
+        f.push(("ip6tables", "546,547"));
+    }
+    f
+}
+
+fn cmd(program: &str, args: &[&str]) -> Cmdline {
+    std::iter::once(program)
+        .chain(args.iter().copied())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The install plan.
+pub fn plan(cfg: &HookConfig, queue_in_nft: bool) -> Plan {
+    let ifs: Vec<String> = cfg.interfaces.iter().map(|i| format!("\"{i}\"")).collect();
+    let ports = if cfg.ipv6 {
+        "67, 68, 546, 547"
+    } else {
+        "67, 68"
+    };
+    let mut nft = String::new();
+    // Creating then deleting makes the load work whether or not a previous run left the table.
+    let _ = writeln!(nft, "table inet {TABLE} {{}}\ndelete table inet {TABLE}");
+    let _ = writeln!(nft, "table inet {TABLE} {{");
+    let _ = writeln!(nft, "  set deny {{ type ether_addr; flags timeout; }}");
+    let _ = writeln!(nft, "  set throttle {{ type ether_addr; flags timeout; }}");
+    let _ = writeln!(
+        nft,
+        "  set mac_meter {{ type ether_addr; size 65536; flags dynamic,timeout; timeout 1m; }}"
+    );
+    let _ = writeln!(
+        nft,
+        "  set throttle_meter {{ type ether_addr; size 65536; flags dynamic,timeout; timeout 10m; }}"
+    );
+    let _ = writeln!(nft, "  chain prerouting {{");
+    let _ = writeln!(
+        nft,
+        "    type filter hook prerouting priority mangle - 5; policy accept;"
+    );
+    let _ = writeln!(
+        nft,
+        "    iifname {{ {} }} udp dport {{ {ports} }} jump dhcp",
+        ifs.join(", ")
+    );
+    let _ = writeln!(nft, "  }}");
+    let _ = writeln!(nft, "  chain dhcp {{");
+    let _ = writeln!(nft, "    ether saddr @deny counter drop");
+    let _ = writeln!(
+        nft,
+        "    ether saddr @throttle update @throttle_meter {{ ether saddr limit rate over {n}/minute burst {n} packets }} counter drop",
+        n = cfg.throttle_per_minute
+    );
+    let _ = writeln!(
+        nft,
+        "    update @mac_meter {{ ether saddr limit rate over {}/second burst {} packets }} counter drop",
+        cfg.mac_rate, cfg.mac_burst
+    );
+    if queue_in_nft {
+        let limit = match cfg.queue_rate {
+            0 => String::new(),
+            rate => format!(
+                "limit rate {rate}/second burst {} packets ",
+                cfg.queue_burst
+            ),
+        };
+        let _ = writeln!(nft, "    {limit}queue num {} bypass", cfg.queue_num);
+    }
+    let _ = writeln!(nft, "  }}\n}}");
+    let mut iptables = Vec::new();
+    if !queue_in_nft {
+        let limit = match cfg.queue_rate {
+            0 => String::new(),
+            rate => format!(
+                "-m limit --limit {rate}/second --limit-burst {} ",
+                cfg.queue_burst
+            ),
+        };
+        for (program, ports) in families(cfg.ipv6) {
+            let words = |line: String| -> Cmdline {
+                std::iter::once(program.to_string())
+                    .chain(line.split_whitespace().map(str::to_string))
+                    .collect()
+            };
+            iptables.push(words(format!("-w -t mangle -N {CHAIN}")));
+            iptables.push(words(format!(
+                "-w -t mangle -A {CHAIN} {limit}-j NFQUEUE --queue-num {} --queue-bypass",
+                cfg.queue_num
+            )));
+            for interface in &cfg.interfaces {
+                iptables.push(words(format!(
+                    "-w -t mangle -I PREROUTING -i {interface} -p udp -m multiport --dports {ports} \
+                     -m comment --comment {COMMENT} -j {CHAIN}"
+                )));
+            }
+        }
+    }
+    Plan { nft, iptables }
+}
+
+/// Commands that remove our iptables rules: each jump (deleted repeatedly until none is left,
+/// found by listing), then our chain. Only rules carrying our comment or jumping to our chain.
+pub fn iptables_removal(listing: &str, program: &str) -> Vec<Cmdline> {
+    let mut out = Vec::new();
+    for line in listing.lines() {
+        if let Some(rule) = line.strip_prefix("-A PREROUTING ") {
+            if rule.contains(&format!("-j {CHAIN}")) {
+                let mut args = vec!["-w", "-t", "mangle", "-D", "PREROUTING"];
+                args.extend(rule.split_whitespace());
+                out.push(cmd(program, &args));
+            }
+        }
+    }
+    if listing.lines().any(|l| l == format!("-N {CHAIN}")) {
+        out.push(cmd(program, &["-w", "-t", "mangle", "-F", CHAIN]));
+        out.push(cmd(program, &["-w", "-t", "mangle", "-X", CHAIN]));
+    }
+    out
+}
+
+/// An nft script adding and deleting set elements in one transaction. `None` duration:
+/// indefinite.
+pub fn elements_script(
+    add: &[(KernelSet, Mac, Option<u64>)],
+    delete: &[(KernelSet, Mac)],
+) -> String {
+    let mut s = String::new();
+    for (set, mac, secs) in add {
+        // Re-adding an element does not change its timeout: delete first (ignored if absent
+        // through the preceding add of the same element without timeout).
+        let _ = writeln!(s, "add element inet {TABLE} {} {{ {mac} }}", set.name());
+        let _ = writeln!(s, "delete element inet {TABLE} {} {{ {mac} }}", set.name());
+        match secs {
+            Some(secs) => {
+                let _ = writeln!(
+                    s,
+                    "add element inet {TABLE} {} {{ {mac} timeout {secs}s }}",
+                    set.name()
+                );
+            }
+            None => {
+                let _ = writeln!(s, "add element inet {TABLE} {} {{ {mac} }}", set.name());
+            }
+        }
+    }
+    for (set, mac) in delete {
+        let _ = writeln!(s, "add element inet {TABLE} {} {{ {mac} }}", set.name());
+        let _ = writeln!(s, "delete element inet {TABLE} {} {{ {mac} }}", set.name());
+    }
+    s
+}
+
+/// Why the rules could not be put in place.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error("cannot run {program}: {source} (install nftables and iptables)")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{command} failed: {stderr}")]
+    Failed { command: String, stderr: String },
+}
+
+fn run(argv: &[String], stdin: Option<&str>) -> Result<String, HookError> {
+    let (program, args) = argv
+        .split_first()
+        .map_or(("", &[][..]), |(p, a)| (p.as_str(), a));
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| HookError::Spawn {
+            program: program.to_string(),
+            source,
+        })?;
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let _ = pipe.write_all(text.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|source| HookError::Spawn {
+            program: program.to_string(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(HookError::Failed {
+            command: argv.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs an nft script (`nft -f -`).
+pub fn nft(script: &str) -> Result<(), HookError> {
+    run(&cmd("nft", &["-f", "-"]), Some(script)).map(|_| ())
+}
+
+/// Whether this kernel has nftables' `queue` statement (nft_queue), checked without changing
+/// anything (`nft --check`).
+pub fn nft_has_queue(queue_num: u16) -> bool {
+    let probe = format!(
+        "table inet dhcpmgr_probe {{\n chain c {{\n  type filter hook prerouting priority 0;\n  udp dport 9 queue num {queue_num} bypass\n }}\n}}\n"
+    );
+    run(&cmd("nft", &["--check", "-f", "-"]), Some(&probe)).is_ok()
+}
+
+/// The installed rules; [`Hook::remove`] (also on drop) takes them away again.
+#[derive(Debug)]
+pub struct Hook {
+    ipv6: bool,
+    /// Whether the queue statement lives in nftables (else iptables).
+    pub queue_in_nft: bool,
+    removed: bool,
+}
+
+impl Hook {
+    /// Removes leftovers of an earlier run, then installs the rules for `cfg`.
+    pub fn install(cfg: &HookConfig) -> Result<Hook, HookError> {
+        let queue_in_nft = nft_has_queue(cfg.queue_num);
+        // Leftovers of a killed earlier run, whatever its settings.
+        remove_iptables(true);
+        let plan = plan(cfg, queue_in_nft);
+        let mut hook = Hook {
+            ipv6: cfg.ipv6,
+            queue_in_nft,
+            removed: false,
+        };
+        nft(&plan.nft)?;
+        for argv in &plan.iptables {
+            if let Err(e) = run(argv, None) {
+                hook.remove();
+                return Err(e);
+            }
+        }
+        Ok(hook)
+    }
+
+    /// Removes our table and chains; idempotent, never touches other rules.
+    pub fn remove(&mut self) {
+        if self.removed {
+            return;
+        }
+        self.removed = true;
+        remove_iptables(self.ipv6);
+        let _ = nft(&format!(
+            "table inet {TABLE} {{}}\ndelete table inet {TABLE}\n"
+        ));
+    }
+}
+
+impl Drop for Hook {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+fn remove_iptables(ipv6: bool) {
+    for (program, _) in families(ipv6) {
+        let Ok(listing) = run(&cmd(program, &["-w", "-t", "mangle", "-S"]), None) else {
+            continue;
+        };
+        for argv in iptables_removal(&listing, program) {
+            if let Err(e) = run(&argv, None) {
+                tracing::warn!(error = %e, "removing a shield rule failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> HookConfig {
+        HookConfig {
+            interfaces: vec!["brlan0".into(), "wl0".into()],
+            ipv6: true,
+            queue_num: 67,
+            queue_rate: 2000,
+            queue_burst: 4000,
+            mac_rate: 20,
+            mac_burst: 40,
+            throttle_per_minute: 10,
+        }
+    }
+
+    #[test]
+    fn iptables_plan_queues_dhcp_only_on_lan_interfaces() {
+        let p = plan(&cfg(), false);
+        assert!(p
+            .nft
+            .contains("iifname { \"brlan0\", \"wl0\" } udp dport { 67, 68, 546, 547 } jump dhcp"));
+        assert!(p.nft.contains("ether saddr @deny counter drop"));
+        assert!(p.nft.contains("limit rate over 20/second burst 40 packets"));
+        assert!(!p.nft.contains("queue"));
+        let lines: Vec<String> = p.iptables.iter().map(|c| c.join(" ")).collect();
+        assert!(lines.contains(&"iptables -w -t mangle -N DHCPMGR_SHIELD".to_string()));
+        assert!(lines.contains(&"iptables -w -t mangle -A DHCPMGR_SHIELD -m limit --limit 2000/second --limit-burst 4000 -j NFQUEUE --queue-num 67 --queue-bypass".to_string()));
+        assert!(lines.contains(&"ip6tables -w -t mangle -I PREROUTING -i wl0 -p udp -m multiport --dports 546,547 -m comment --comment dhcpmgr-shield -j DHCPMGR_SHIELD".to_string()));
+        assert_eq!(lines.len(), 2 * (2 + 2));
+        let nft_queue = plan(&cfg(), true);
+        assert!(nft_queue.nft.contains("queue num 67 bypass"));
+        assert!(nft_queue.iptables.is_empty());
+        let v4only = plan(
+            &HookConfig {
+                ipv6: false,
+                ..cfg()
+            },
+            false,
+        );
+        assert!(v4only.iptables.iter().all(|c| c[0] == "iptables"));
+        assert!(v4only.nft.contains("udp dport { 67, 68 }"));
+    }
+
+    #[test]
+    fn removal_touches_only_our_rules() {
+        let listing = "-P PREROUTING ACCEPT\n-N DHCPMGR_SHIELD\n-N OTHER\n\
+            -A PREROUTING -i brlan0 -p udp -m multiport --dports 67,68 -m comment --comment dhcpmgr-shield -j DHCPMGR_SHIELD\n\
+            -A PREROUTING -i eth0 -j OTHER\n\
+            -A DHCPMGR_SHIELD -m limit --limit 2000/sec --limit-burst 4000 -j NFQUEUE --queue-num 67 --queue-bypass\n";
+        let cmds: Vec<String> = iptables_removal(listing, "iptables")
+            .iter()
+            .map(|c| c.join(" "))
+            .collect();
+        assert_eq!(
+            cmds,
+            vec![
+                "iptables -w -t mangle -D PREROUTING -i brlan0 -p udp -m multiport --dports 67,68 -m comment --comment dhcpmgr-shield -j DHCPMGR_SHIELD",
+                "iptables -w -t mangle -F DHCPMGR_SHIELD",
+                "iptables -w -t mangle -X DHCPMGR_SHIELD",
+            ]
+        );
+        assert!(iptables_removal("-P PREROUTING ACCEPT\n", "iptables").is_empty());
+    }
+
+    #[test]
+    fn element_batches() {
+        let mac = Mac([2, 0, 0, 0, 0, 1]);
+        let s = elements_script(
+            &[
+                (KernelSet::Deny, mac, Some(7200)),
+                (KernelSet::Throttle, mac, None),
+            ],
+            &[(KernelSet::Deny, mac)],
+        );
+        assert!(
+            s.contains("add element inet dhcpmgr_shield deny { 02:00:00:00:00:01 timeout 7200s }")
+        );
+        assert!(s.contains("add element inet dhcpmgr_shield throttle { 02:00:00:00:00:01 }"));
+        assert!(s.ends_with("delete element inet dhcpmgr_shield deny { 02:00:00:00:00:01 }\n"));
+    }
+}

@@ -1,0 +1,243 @@
+//! Inspection: an IP packet (plus the link-layer addresses the kernel or a capture gives) turned
+//! into one [`Event`] and the few [`Facts`] the decision needs. Pure; a packet that does not
+//! parse becomes an event with `malformed` set, never a panic.
+
+use std::net::IpAddr;
+
+use crate::shield::action::{ClientKey, Mac};
+use crate::shield::event::{option_text, Event};
+use crate::shield::hex;
+use crate::shield::packet::dhcp4::{self, Dhcp4};
+use crate::shield::packet::dhcp6::{self, Dhcp6};
+use crate::shield::packet::{parse_ip, DhcpKind};
+
+/// What came with the packet besides its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct PacketMeta {
+    pub source_mac: Option<Mac>,
+    pub dest_mac: Option<Mac>,
+    pub interface: Option<String>,
+}
+
+/// What the decision needs to know, beyond the event's text fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Who the packet is about: chaddr (v4) or the client DUID (v6).
+    pub client: Option<ClientKey>,
+    /// The MAC of the client (chaddr, or the MAC inside a v6 DUID-LL/LLT).
+    pub client_mac: Option<Mac>,
+    /// The frame's source MAC.
+    pub source_mac: Option<Mac>,
+    /// A server-to-client message (OFFER/ACK/NAK, ADVERTISE/REPLY/RECONFIGURE, BOOTREPLY).
+    pub from_server: bool,
+    /// Relayed: giaddr set or hops > 0 (v4), or a RELAY-FORW (v6).
+    pub relayed: bool,
+    /// Option 82 (v4) present.
+    pub has_option82: bool,
+    /// Message type code (v4 option 53 or the innermost v6 type).
+    pub message_type: Option<u8>,
+    pub v6: bool,
+}
+
+/// Inspects one IP packet. `event.seq`, `time`, verdict fields and timings are left for the
+/// caller.
+pub fn inspect(meta: &PacketMeta, ip_packet: &[u8]) -> (Event, Facts) {
+    let mut event = Event {
+        proto: "unknown",
+        interface: meta.interface.clone(),
+        source_mac: meta.source_mac.map(|m| m.to_string()),
+        dest_mac: meta.dest_mac.map(|m| m.to_string()),
+        matched_rule: "unknown".into(),
+        verdict: "accept",
+        ..Event::default()
+    };
+    let mut facts = Facts {
+        source_mac: meta.source_mac,
+        ..Facts::default()
+    };
+    let datagram = match parse_ip(ip_packet) {
+        Ok(d) => d,
+        Err(e) => {
+            event.malformed = Some(e.to_string());
+            return (event, facts);
+        }
+    };
+    event.source_ip = Some(datagram.src_ip.to_string());
+    event.dest_ip = Some(datagram.dst_ip.to_string());
+    event.source_port = Some(datagram.src_port);
+    event.dest_port = Some(datagram.dst_port);
+    match datagram.dhcp_kind() {
+        Ok(DhcpKind::V4) => {
+            event.proto = "v4";
+            match Dhcp4::parse(datagram.payload) {
+                Ok(m) => fill_v4(&mut event, &mut facts, &m),
+                Err(e) => event.malformed = Some(e),
+            }
+        }
+        Ok(DhcpKind::V6) => {
+            event.proto = "v6";
+            facts.v6 = true;
+            match Dhcp6::parse(datagram.payload) {
+                Ok(m) => fill_v6(&mut event, &mut facts, &m),
+                Err(e) => event.malformed = Some(e),
+            }
+        }
+        Err(e) => event.malformed = Some(e.to_string()),
+    }
+    (event, facts)
+}
+
+fn fill_v4(e: &mut Event, f: &mut Facts, m: &Dhcp4) {
+    let ip = |a: std::net::Ipv4Addr| (!a.is_unspecified()).then(|| a.to_string());
+    e.message_type = Some(m.message_type_name());
+    e.op_code = Some(match m.op {
+        1 => "BOOTREQUEST".into(),
+        2 => "BOOTREPLY".into(),
+        n => n.to_string(),
+    });
+    e.hw_type = Some(match m.htype {
+        1 => "ethernet".into(),
+        n => n.to_string(),
+    });
+    e.xid = Some(format!("0x{:08x}", m.xid));
+    let mac = (m.htype == 1 && m.hlen == 6)
+        .then(|| Mac::from_slice(&m.chaddr))
+        .flatten();
+    e.client_mac = Some(match mac {
+        Some(mac) => mac.to_string(),
+        None => hex::encode(&m.chaddr),
+    });
+    e.hostname = m.option(12).map(option_text);
+    e.vendor_class = m.option(60).map(option_text);
+    e.client_identifier = m.option(61).map(hex::encode);
+    e.server_ip = m
+        .option_ip(54)
+        .map(|a| a.to_string())
+        .or_else(|| ip(m.siaddr));
+    e.relay_ip = ip(m.giaddr);
+    e.gateway_ip = m.option_ip(3).map(|a| a.to_string());
+    e.client_ip = ip(m.ciaddr);
+    e.your_ip = ip(m.yiaddr);
+    e.requested_ip = m.option_ip(50).map(|a| a.to_string());
+    e.lease_time = m.option_u32(51);
+    e.renewal_time = m.option_u32(58);
+    e.rebinding_time = m.option_u32(59);
+    e.option_count = u32::try_from(m.options.len()).unwrap_or(u32::MAX);
+    e.dhcp_options = m
+        .options
+        .iter()
+        .map(|(c, v)| (u16::from(*c), option_text(v)))
+        .collect();
+    if m.truncated_options {
+        e.malformed = Some("DHCPv4 options cut short".into());
+    }
+    f.client_mac = mac;
+    f.client = mac
+        .map(ClientKey::Mac)
+        .or_else(|| (!m.chaddr.is_empty()).then(|| ClientKey::Duid(m.chaddr.clone())));
+    f.message_type = m.message_type();
+    f.from_server = match m.message_type() {
+        Some(t) => matches!(t, 2 | 5 | 6),
+        None => m.op == 2,
+    };
+    f.relayed = !m.giaddr.is_unspecified() || m.hops > 0;
+    f.has_option82 = m.option(82).is_some();
+    let _ = dhcp4::type_name;
+}
+
+fn fill_v6(e: &mut Event, f: &mut Facts, m: &Dhcp6) {
+    let name = |t: u8| {
+        dhcp6::type_name(t)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("TYPE{t}"))
+    };
+    e.message_type = Some(name(m.msg_type));
+    e.inner_message_type = m.inner_type.map(name);
+    e.xid = m.xid.map(|x| format!("0x{x:06x}"));
+    e.relay_ip = m.relay_link.map(|a| a.to_string());
+    let client_duid = m.option(1);
+    e.client_duid = client_duid.map(hex::encode);
+    e.server_duid = m.option(2).map(hex::encode);
+    e.duid_type = client_duid.and_then(Dhcp6::duid_type);
+    let duid_mac = client_duid.and_then(Dhcp6::duid_mac).map(Mac);
+    e.client_mac = duid_mac.map(|m| m.to_string()).or(e.source_mac.clone());
+    e.client_identifier = e.client_duid.clone();
+    // Client FQDN (39): flags byte then a DNS name in wire format.
+    e.hostname = m.option(39).and_then(|v| dns_name(v.get(1..)?));
+    // Vendor class (16): enterprise number, then length-prefixed data items.
+    e.vendor_class = m.option(16).and_then(|v| {
+        let data = v.get(4..)?;
+        let len = usize::from(u16::from_be_bytes(data.get(..2)?.try_into().ok()?));
+        Some(option_text(data.get(2..2 + len)?))
+    });
+    e.option_count = u32::try_from(m.options.len()).unwrap_or(u32::MAX);
+    e.dhcp_options = m
+        .options
+        .iter()
+        .map(|(c, v)| (*c, option_text(v)))
+        .collect();
+    if !m.ias.is_empty() {
+        let kinds: Vec<&str> = m.ias.iter().map(|ia| ia.kind).collect();
+        e.ia_type = Some(kinds.join(","));
+        e.iaid = m.ias.first().map(|ia| ia.iaid);
+        e.renewal_time = m.ias.iter().find_map(|ia| ia.t1);
+        e.rebinding_time = m.ias.iter().find_map(|ia| ia.t2);
+    }
+    for ia in &m.ias {
+        for lease in &ia.leases {
+            match lease.prefix_len {
+                Some(len) => e.delegated_prefixes.push(format!("{}/{len}", lease.addr)),
+                None => e.ia_addresses.push(lease.addr.to_string()),
+            }
+            e.preferred_lifetime.get_or_insert(lease.preferred);
+            e.valid_lifetime.get_or_insert(lease.valid);
+        }
+    }
+    e.requested_ip = e.ia_addresses.first().cloned();
+    e.lease_time = e.valid_lifetime;
+    if m.truncated {
+        e.malformed = Some("DHCPv6 options cut short".into());
+    }
+    f.client_mac = duid_mac;
+    f.client = client_duid.map(|d| ClientKey::Duid(d.to_vec()));
+    let t = m.client_type();
+    f.message_type = Some(t);
+    f.from_server = matches!(t, 2 | 7 | 10) || m.msg_type == 13;
+    f.relayed = m.msg_type == 12;
+}
+
+/// A DNS name in wire format as dotted text (no compression in DHCPv6).
+fn dns_name(mut b: &[u8]) -> Option<String> {
+    let mut labels = Vec::new();
+    while let [len, rest @ ..] = b {
+        if *len == 0 {
+            break;
+        }
+        let label = rest.get(..usize::from(*len))?;
+        labels.push(String::from_utf8_lossy(label).into_owned());
+        b = &rest[usize::from(*len)..];
+    }
+    (!labels.is_empty()).then(|| labels.join("."))
+}
+
+/// Whether `ip` is the unspecified address (used by detections on v4 sources).
+pub fn unspecified(ip: &IpAddr) -> bool {
+    ip.is_unspecified()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        let (e, f) = inspect(&PacketMeta::default(), &[0x45, 0, 0]);
+        assert!(e.malformed.is_some());
+        assert_eq!(f, Facts::default());
+        assert_eq!(
+            dns_name(&[4, b'h', b'o', b's', b't', 3, b'l', b'a', b'n', 0]).as_deref(),
+            Some("host.lan")
+        );
+        assert_eq!(dns_name(&[9, b'x']), None);
+    }
+}

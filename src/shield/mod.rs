@@ -1,0 +1,250 @@
+//! The LAN-side DHCP shield (design §2, §4.6; modelled on `shield-architecture.txt`): inspect in
+//! userspace, enforce in the kernel, keep the record on the box, fail open.
+//!
+//! Pure parts, tested apart from I/O:
+//! - [`packet`] and [`inspect`]: IP/UDP/DHCPv4/DHCPv6 parsing into one [`event::Event`];
+//! - [`filter`]: the stream's filter language; [`decide`]: rules, actions, detections, marks;
+//! - [`action`], [`actions`]: the per-client actions and the table of those in force;
+//! - [`clients`]: bounded per-MAC tracking; [`ring`]: recent events; [`hub`]: the live stream;
+//! - [`pcap`]: a small pcap/pcapng reader for tests, fuzzing and benchmarks;
+//! - [`hook`] (rule text) and [`nfqueue::wire`] (netlink messages).
+//!
+//! Threads ([`start`]): `shield-packets` ([`engine`]: queue → inspect → decide → verdict →
+//! record), `shield-control` ([`server`]: the control socket), `shield-enforce` ([`enforce`]:
+//! kernel set updates, action expiry). [`Shield`] stops them and removes the rules when dropped.
+
+pub mod action;
+pub mod actions;
+pub mod audit;
+pub mod clients;
+pub mod decide;
+pub mod enforce;
+pub mod engine;
+pub mod event;
+pub mod filter;
+pub mod fuzzing;
+pub mod hex;
+pub mod hook;
+pub mod hub;
+pub mod inspect;
+pub mod journal;
+pub mod nfqueue;
+pub mod packet;
+pub mod pcap;
+pub mod proto;
+pub mod ring;
+pub mod server;
+pub mod state;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::config::{Config, ShieldConfig};
+use crate::persist::StateStore;
+use actions::{ActionRecord, Actions};
+use audit::Audit;
+use hook::{Hook, HookConfig};
+use hub::Hub;
+use ring::Ring;
+use state::{unix_now, Counters, Shared, ACTIONS_FILE, FILTERS_FILE};
+
+/// Why the shield could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ShieldError {
+    #[error(transparent)]
+    Queue(#[from] nfqueue::QueueError),
+    #[error("kernel rules: {0}")]
+    Hook(#[from] hook::HookError),
+    #[error("control socket {path}: {source}")]
+    Socket {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot start a thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// The running shield; dropping it stops the threads and removes the kernel rules.
+pub struct Shield {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    hook: Option<Hook>,
+}
+
+/// Starts the shield if `[shield] enable` is set. A shield that cannot start is logged and left
+/// out: the LAN's DHCP keeps working without inspection (fail open), the WAN side is unaffected.
+pub fn start(config: &Config) -> Option<Shield> {
+    if !config.shield.enable {
+        return None;
+    }
+    match Shield::start(&config.shield, &config.run_dir, &config.state_dir) {
+        Ok(shield) => Some(shield),
+        Err(e) => {
+            tracing::error!(error = %e, "the DHCP shield could not start; LAN DHCP passes uninspected");
+            None
+        }
+    }
+}
+
+impl Shield {
+    pub fn start(
+        cfg: &ShieldConfig,
+        run_dir: &Path,
+        state_dir: &Path,
+    ) -> Result<Shield, ShieldError> {
+        let store = StateStore::new(state_dir);
+        let _ = std::fs::create_dir_all(state_dir);
+        let _ = std::fs::create_dir_all(run_dir);
+        let (enforce_tx, enforce_rx) = mpsc::channel();
+        let mut actions = Actions::new(cfg.max_clients);
+        let (now, _) = unix_now();
+        for record in store
+            .load::<Vec<ActionRecord>>(ACTIONS_FILE)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+        {
+            if record.until.is_none_or(|u| u > now) {
+                let _ = actions.set(record);
+            }
+        }
+        let filters = store
+            .load::<BTreeMap<String, Value>>(FILTERS_FILE)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let shared = Arc::new(Shared {
+            config: cfg.clone(),
+            counters: Counters::default(),
+            ring: Mutex::new(Ring::new(cfg.ring_size)),
+            actions: Mutex::new(actions),
+            hub: Hub::new(cfg.max_subscribers),
+            audit: Mutex::new(Audit::new(Some(state_dir.join("shield-audit.jsonl")))),
+            filters: Mutex::new(filters),
+            store,
+            enforce: Mutex::new(enforce_tx.clone()),
+            stop: AtomicBool::new(false),
+            queue_in_nft: AtomicBool::new(false),
+        });
+        // Actions that survived a restart go back into the kernel; config actions are set anew.
+        for record in shared.actions().list() {
+            let _ = enforce_tx.send(enforce::Enforce::Apply(record));
+        }
+        for c in &cfg.clients {
+            let reason = if c.reason.is_empty() {
+                "configured"
+            } else {
+                &c.reason
+            };
+            if let Err(e) =
+                shared.set_action(c.client.clone(), c.action, c.duration, "config", reason)
+            {
+                tracing::warn!(client = %c.client, error = %e, "cannot set a configured shield action");
+            }
+        }
+
+        let queue =
+            nfqueue::Queue::open(cfg.queue_num, cfg.queue_maxlen, Duration::from_millis(200))?;
+        let hook = Hook::install(&HookConfig {
+            interfaces: cfg.interfaces.iter().map(|i| i.to_string()).collect(),
+            ipv6: cfg.ipv6,
+            queue_num: cfg.queue_num,
+            queue_rate: cfg.queue_rate,
+            queue_burst: cfg.queue_burst,
+            mac_rate: cfg.mac_rate,
+            mac_burst: cfg.mac_burst,
+            throttle_per_minute: cfg.throttle_per_minute,
+        })?;
+        shared
+            .queue_in_nft
+            .store(hook.queue_in_nft, Ordering::Relaxed);
+        let socket_path = run_dir.join(proto::SOCKET);
+        let listener = server::bind(&socket_path).map_err(|source| ShieldError::Socket {
+            path: socket_path.display().to_string(),
+            source,
+        })?;
+        let mut shield = Shield {
+            shared: shared.clone(),
+            threads: Vec::new(),
+            hook: Some(hook),
+        };
+        let interfaces: HashMap<u32, String> = cfg
+            .interfaces
+            .iter()
+            .filter_map(|i| {
+                Some((
+                    nix::net::if_::if_nametoindex(i.as_str()).ok()?,
+                    i.to_string(),
+                ))
+            })
+            .collect();
+        let mut engine = engine::Engine::new(shared.clone(), interfaces);
+        if cfg.journal {
+            let retention = journal::Retention {
+                max_bytes: cfg.journal_max_bytes,
+                max_age: Duration::from_secs(cfg.journal_max_age_secs),
+            };
+            match journal::Journal::open(&state_dir.join("shield-journal"), retention) {
+                Ok(j) => engine = engine.with_journal(j),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the shield journal cannot be opened; events stay in memory only")
+                }
+            }
+        }
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(ShieldError::Thread)
+        };
+        let s = shared.clone();
+        shield.threads.push(spawn(
+            "shield-enforce",
+            Box::new(move || enforce::run(s, enforce_rx)),
+        )?);
+        shield.threads.push(spawn(
+            "shield-packets",
+            Box::new(move || engine::run(engine, queue)),
+        )?);
+        let s = shared.clone();
+        shield.threads.push(spawn(
+            "shield-control",
+            Box::new(move || server::run(s, listener, socket_path)),
+        )?);
+        tracing::info!(
+            interfaces = ?cfg.interfaces.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+            queue = cfg.queue_num,
+            hook = if shield.hook.as_ref().is_some_and(|h| h.queue_in_nft) { "nftables" } else { "iptables" },
+            "DHCP shield started"
+        );
+        Ok(shield)
+    }
+
+    /// Counters as `dhcpmgrctl shield status` reports them.
+    pub fn counters(&self) -> state::CounterSnapshot {
+        self.shared.counters.snapshot()
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        if let Some(mut hook) = self.hook.take() {
+            hook.remove();
+            tracing::info!("DHCP shield stopped; its kernel rules are removed");
+        }
+    }
+}
+
+impl Drop for Shield {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,323 @@
+//! The control socket (`run_dir/shield.sock`, mode 0660): accepts connections from root, the
+//! daemon's own user and `control_uids` (SO_PEERCRED), reads one [`Request`] line (≤ 64 KiB,
+//! 5 s), answers it; a `stream` keeps the connection and forwards the subscriber's events until
+//! the peer hangs up or the shield stops. One thread per connection, bounded: at most
+//! `max_subscribers` streams plus 8 short requests at a time.
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nix::sys::socket::{getsockopt, sockopt};
+use serde_json::{json, Value};
+
+use crate::shield::action::{Action, ClientKey, Lifetime};
+use crate::shield::filter::Filter;
+use crate::shield::proto::{Dropped, Request};
+use crate::shield::state::{Counters, Shared};
+
+const MAX_REQUEST: u64 = 64 * 1024;
+const MAX_SHORT: usize = 8;
+const MAX_SAVED_FILTERS: usize = 64;
+
+/// Binds the socket (replacing a stale one).
+pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Accepts until the shield stops, then removes the socket.
+pub fn run(shared: Arc<Shared>, listener: UnixListener, path: PathBuf) {
+    let short = Arc::new(AtomicUsize::new(0));
+    while !shared.stopping() {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if !authorized(&shared, &stream) {
+                    let _ = reply(&stream, &json!({"ok": false, "error": "permission denied"}));
+                    continue;
+                }
+                if short.load(Ordering::Acquire) >= MAX_SHORT + shared.config.max_subscribers {
+                    let _ = reply(
+                        &stream,
+                        &json!({"ok": false, "error": "too many connections"}),
+                    );
+                    continue;
+                }
+                short.fetch_add(1, Ordering::AcqRel);
+                let (shared, short) = (shared.clone(), short.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("shield-conn".into())
+                    .spawn(move || {
+                        connection(&shared, stream);
+                        short.fetch_sub(1, Ordering::AcqRel);
+                    });
+                if let Err(e) = spawned {
+                    tracing::warn!(error = %e, "cannot start a shield connection thread");
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "shield socket accept failed");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+fn peer_uid(stream: &UnixStream) -> Option<u32> {
+    getsockopt(stream, sockopt::PeerCredentials)
+        .ok()
+        .map(|c| c.uid())
+}
+
+fn authorized(shared: &Shared, stream: &UnixStream) -> bool {
+    match peer_uid(stream) {
+        Some(uid) => {
+            let allowed = uid == 0
+                || uid == nix::unistd::geteuid().as_raw()
+                || shared.config.control_uids.contains(&uid);
+            if !allowed {
+                tracing::warn!(
+                    uid,
+                    "shield socket: connection from an unauthorised user refused"
+                );
+            }
+            allowed
+        }
+        None => false,
+    }
+}
+
+fn reply(mut stream: &UnixStream, value: &Value) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(value).unwrap_or_default();
+    line.push(b'\n');
+    stream.write_all(&line)
+}
+
+fn error(message: impl std::fmt::Display) -> Value {
+    json!({"ok": false, "error": message.to_string()})
+}
+
+fn connection(shared: &Shared, stream: UnixStream) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    let mut line = String::new();
+    let read = match stream.try_clone() {
+        Ok(s) => BufReader::new(s.take(MAX_REQUEST)).read_line(&mut line),
+        Err(e) => Err(e),
+    };
+    if read.is_err() || line.trim().is_empty() {
+        let _ = reply(&stream, &error("expected one JSON request line"));
+        return;
+    }
+    let request: Request = match serde_json::from_str(line.trim()) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = reply(&stream, &error(format!("bad request: {e}")));
+            return;
+        }
+    };
+    let who = peer_uid(&stream).map_or("uid:?".to_string(), |uid| format!("uid:{uid}"));
+    let answer = match request {
+        Request::Stream { filter, saved } => return stream_events(shared, stream, filter, saved),
+        other => handle(shared, other, &who),
+    };
+    let _ = reply(&stream, &answer);
+}
+
+fn filter_of(
+    shared: &Shared,
+    filter: Option<Value>,
+    saved: Option<String>,
+) -> Result<Filter, String> {
+    match (filter, saved) {
+        (Some(_), Some(_)) => Err("give a filter or a saved filter's name, not both".into()),
+        (Some(f), None) => Filter::from_json(&f).map_err(|e| format!("invalid filter: {e}")),
+        (None, Some(name)) => {
+            let f = shared
+                .filters()
+                .get(&name)
+                .cloned()
+                .ok_or_else(|| format!("no saved filter named {name:?}"))?;
+            Filter::from_json(&f).map_err(|e| format!("saved filter {name:?}: {e}"))
+        }
+        (None, None) => Ok(Filter::all()),
+    }
+}
+
+/// Answers every request but `stream`; `who` (`uid:<n>`) goes into the audit log.
+pub fn handle(shared: &Shared, request: Request, who: &str) -> Value {
+    match request {
+        Request::Stream { .. } => error("stream needs its own connection"),
+        Request::Events { filter, limit } => match filter_of(shared, filter, None) {
+            Ok(f) => {
+                let events = shared
+                    .ring()
+                    .recent(limit.unwrap_or(100).min(100_000), |e| f.matches(e));
+                json!({"ok": true, "events": events.iter().map(|e| e.as_ref()).collect::<Vec<_>>()})
+            }
+            Err(e) => error(e),
+        },
+        Request::Status => {
+            let counters = shared.counters.snapshot();
+            json!({
+                "ok": true,
+                "interfaces": shared.config.interfaces.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+                "queue_num": shared.config.queue_num,
+                "queue_hook": if shared.queue_in_nft.load(Ordering::Relaxed) { "nftables" } else { "iptables" },
+                "counters": counters,
+                "ring": shared.ring().len(),
+                "actions": shared.actions().len(),
+                "subscribers": shared.hub.len(),
+            })
+        }
+        Request::Actions => json!({"ok": true, "actions": shared.actions().list()}),
+        Request::Set {
+            client,
+            action,
+            duration,
+            reason,
+        } => {
+            let parsed = (|| {
+                let client = ClientKey::parse(&client)?;
+                let action = Action::parse(&action)?;
+                let lifetime = match duration.as_deref() {
+                    Some(d) => Lifetime::parse(d)?,
+                    None => Lifetime::Default,
+                };
+                Ok::<_, String>((client, action, lifetime))
+            })();
+            match parsed {
+                Ok((client, action, lifetime)) => {
+                    let reason = reason.as_deref().unwrap_or("set by an operator");
+                    match shared.set_action(client, action, lifetime, who, reason) {
+                        Ok(record) => json!({"ok": true, "action": record}),
+                        Err(e) => error(e),
+                    }
+                }
+                Err(e) => error(e),
+            }
+        }
+        Request::Clear { client } => match ClientKey::parse(&client) {
+            Ok(key) => match shared.clear_action(&key, who, "cleared by an operator") {
+                Some(record) => json!({"ok": true, "cleared": record}),
+                None => error(format!("{key} has no action")),
+            },
+            Err(e) => error(e),
+        },
+        Request::Audit { limit } => {
+            json!({"ok": true, "audit": shared.audit().recent(limit.unwrap_or(50))})
+        }
+        Request::Filters => json!({"ok": true, "filters": *shared.filters()}),
+        Request::SaveFilter { name, filter } => {
+            if name.trim().is_empty() || name.len() > 64 {
+                return error("a filter name has 1 to 64 characters");
+            }
+            if let Err(e) = Filter::from_json(&filter) {
+                return error(format!("invalid filter: {e}"));
+            }
+            {
+                let mut filters = shared.filters();
+                if !filters.contains_key(&name) && filters.len() >= MAX_SAVED_FILTERS {
+                    return error(format!("at most {MAX_SAVED_FILTERS} saved filters"));
+                }
+                filters.insert(name.clone(), filter);
+            }
+            shared.persist_filters();
+            json!({"ok": true, "saved": name})
+        }
+        Request::DeleteFilter { name } => {
+            let removed = shared.filters().remove(&name).is_some();
+            if !removed {
+                return error(format!("no saved filter named {name:?}"));
+            }
+            shared.persist_filters();
+            json!({"ok": true, "deleted": name})
+        }
+    }
+}
+
+fn stream_events(
+    shared: &Shared,
+    stream: UnixStream,
+    filter: Option<Value>,
+    saved: Option<String>,
+) {
+    let filter = match filter_of(shared, filter, saved) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = reply(&stream, &error(e));
+            return;
+        }
+    };
+    let source = filter.source().clone();
+    let cfg = &shared.config;
+    let sub = match shared
+        .hub
+        .subscribe(filter, cfg.stream_rate, cfg.stream_burst)
+    {
+        Ok(sub) => sub,
+        Err(e) => {
+            Counters::add(&shared.counters.subscribers_refused);
+            let _ = reply(&stream, &error(e));
+            return;
+        }
+    };
+    tracing::info!(subscriber = sub.id, filter = %source, "stream subscriber joined");
+    let hello = json!({"ok": true, "subscribed": {"filter": source, "rate": cfg.stream_rate, "burst": cfg.stream_burst}});
+    let mut reported = Dropped {
+        rate_limited: 0,
+        overflow: 0,
+    };
+    let mut probe = stream.try_clone().ok();
+    if let Some(p) = &probe {
+        let _ = p.set_nonblocking(true);
+    }
+    let mut ok = reply(&stream, &hello).is_ok();
+    while ok && !shared.stopping() {
+        let dropped = Dropped {
+            rate_limited: sub.stats.rate_limited.load(Ordering::Relaxed),
+            overflow: sub.stats.overflow.load(Ordering::Relaxed),
+        };
+        if dropped != reported {
+            ok = reply(&stream, &json!({ "dropped": dropped })).is_ok();
+            reported = dropped;
+        }
+        match sub.rx.recv_timeout(Duration::from_millis(250)) {
+            Ok(line) => {
+                let mut text = String::with_capacity(line.len() + 12);
+                text.push_str("{\"event\":");
+                text.push_str(&line);
+                text.push_str("}\n");
+                ok = (&stream).write_all(text.as_bytes()).is_ok();
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                // The peer hung up? A read of 0 bytes says so.
+                if let Some(p) = probe.as_mut() {
+                    let mut buf = [0u8; 64];
+                    match p.read(&mut buf) {
+                        Ok(0) => ok = false,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                        Err(_) => ok = false,
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => ok = false,
+        }
+    }
+    shared.hub.unsubscribe(sub.id);
+    tracing::info!(subscriber = sub.id, "stream subscriber left");
+}

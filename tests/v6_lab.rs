@@ -1,0 +1,277 @@
+//! DHCPv6 end to end in the lab: real Kea DHCPv6, real dibbler-client 1.0.1 (in a private mount
+//! namespace, so it cannot touch the machine's /etc/resolv.conf), the real daemon and plugin.
+
+use std::net::Ipv6Addr;
+use std::time::Duration;
+
+use dhcpmgr_lab::{lab_or_skip, DaemonConfig, Kea6Options, Lab, Signal, WAN_IF};
+
+const WAIT: Duration = Duration::from_secs(30);
+const PREF: &str = "tr_erouter0_dhcpv6_client_v6pref";
+const ADDR: &str = "tr_erouter0_dhcpv6_client_v6addr";
+
+/// Option 95 (S46 MAP-T container): one rule (F flag set) 2001:db8::/40 → 192.0.2.0/24, EA
+/// length 16, PSID offset 6, and a DMR 2001:db8:ffff::/64.
+const OPTION_95: &str =
+    "0059 0015 01 10 18 c0000200 28 20010db800 005d 0004 06 00 0000 005b 0009 40 20010db8ffff0000";
+
+fn option_95() -> String {
+    OPTION_95.replace(' ', "")
+}
+
+/// A daemon config with only the DHCPv6 client `wan6` on erouter0.
+fn v6_config(lab: &Lab, client_extra: &str) -> DaemonConfig {
+    let mut cfg = lab.daemon_config();
+    cfg.v4_clients.clear();
+    cfg.daemon_extra = format!(
+        "dibbler = {}",
+        serde_json::Value::from(lab.dibbler_command().to_string_lossy().as_ref())
+    );
+    cfg.extra_toml = format!(
+        "[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"erouter0\"\nrequested_options = [23, 24, 95]\n{client_extra}\n"
+    );
+    cfg
+}
+
+fn global_v6(lab: &Lab) -> Vec<Ipv6Addr> {
+    lab.cpe()
+        .addrs(WAN_IF)
+        .into_iter()
+        .filter_map(|(a, _)| match a {
+            std::net::IpAddr::V6(a) if a.segments()[0] == 0x2001 => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
+fn wait_for_binding(lab: &Lab) -> (Ipv6Addr, String) {
+    lab.wait_until(WAIT, "an IA_NA address and a delegated prefix", || {
+        !global_v6(lab).is_empty() && lab.sysevent(PREF).is_some_and(|p| !p.is_empty())
+    });
+    (global_v6(lab)[0], lab.sysevent(PREF).unwrap_or_default())
+}
+
+fn dibbler_pids(lab: &Lab) -> Vec<i32> {
+    lab.cpe()
+        .pids()
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "dibbler-client")
+        })
+        .collect()
+}
+
+/// Distinct prefixes Kea ever delegated.
+fn delegated_prefixes(lab: &Lab) -> Vec<Ipv6Addr> {
+    let mut seen: Vec<Ipv6Addr> = lab
+        .kea6_leases()
+        .iter()
+        .filter(|l| l.is_prefix())
+        .map(|l| l.address)
+        .collect();
+    seen.sort();
+    seen.dedup();
+    seen
+}
+
+#[test]
+fn address_prefix_options_and_map_t_are_reported() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    lab.start_kea6(Kea6Options {
+        raw_options: vec![(95, option_95())],
+        ..Kea6Options::default()
+    });
+    let config = lab.write_daemon_config(&v6_config(&lab, ""));
+    let _daemon = lab.start_daemon(&config);
+    let (address, prefix) = wait_for_binding(&lab);
+    assert!(
+        address.to_string().starts_with("2001:db8:1::1"),
+        "{address}"
+    );
+    assert!(
+        prefix.starts_with("2001:db8:12:") && prefix.ends_with("/56"),
+        "{prefix}"
+    );
+    assert_eq!(lab.sysevent(ADDR), Some(address.to_string()));
+    assert_eq!(lab.sysevent("wan6_ns").as_deref(), Some("2001:db8:1::53"));
+    assert_eq!(
+        lab.sysevent("tr_erouter0_dhcpv6_client_pref_vldtm")
+            .as_deref(),
+        Some("4000")
+    );
+    // MAP-T: the EA bits are bits 40..56 of the delegated prefix: IPv4 suffix, then PSID.
+    let delegated: Ipv6Addr = prefix
+        .split('/')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("prefix parses");
+    let segments = delegated.segments();
+    let (suffix, psid) = (segments[2] & 0xff, segments[3] >> 8);
+    for (key, want) in [
+        ("mapt_config_flag", "set".to_string()),
+        ("map_transport_mode", "MAPT".into()),
+        ("map_rule_ipv6_address", "2001:db8::/40".into()),
+        ("map_rule_ip_address", "192.0.2.0/24".into()),
+        ("map_ea_length", "16".into()),
+        ("map_is_fmr", "TRUE".into()),
+        ("map_br_ipv6_prefix", "2001:db8:ffff::/64".into()),
+        ("mapt_psid_offset", "6".into()),
+        ("mapt_psid_length", "8".into()),
+        ("mapt_psid_value", psid.to_string()),
+        ("mapt_ip_address", format!("192.0.2.{suffix}")),
+        ("mapt_ratio", "256".into()),
+    ] {
+        assert_eq!(lab.sysevent(key), Some(want), "{key}");
+    }
+    let duid = lab.ctl(&["get", "Device.DHCPv6.Client.1.DUID"]);
+    assert!(duid.contains("00010001"), "a DUID-LLT: {duid}");
+    // The resolv.conf dibbler-client wrote stayed in the lab.
+    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    assert!(
+        !resolv.contains("2001:db8:1::53"),
+        "the machine's resolv.conf was touched"
+    );
+}
+
+/// dibbler-client 1.0.1 runs no script for the REPLY to a rapid-commit SOLICIT; the daemon
+/// learns the bindings from the first RENEW's REPLY (the IA_NA and the IA_PD renew apart).
+#[test]
+fn rapid_commit_binds_without_advertise_and_is_reported_at_the_first_renew() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    lab.start_kea6(Kea6Options {
+        rapid_commit: true,
+        renew_timer: 4,
+        rebind_timer: 6,
+        ..Kea6Options::default()
+    });
+    let config = lab.write_daemon_config(&v6_config(&lab, "rapid_commit = true"));
+    let _daemon = lab.start_daemon(&config);
+    wait_for_binding(&lab);
+    let conf = std::fs::read_to_string(lab.dir().join("run/dibbler-wan6/client.conf"))
+        .expect("generated client.conf");
+    assert!(conf.contains("rapid-commit yes"), "{conf}");
+    let log = std::fs::read_to_string(lab.dir().join("kea6.log")).unwrap_or_default();
+    assert!(log.contains("DHCP6_LEASE_ALLOC"), "{log}");
+    assert!(
+        !log.contains("DHCP6_LEASE_ADVERT"),
+        "a rapid-commit exchange has no ADVERTISE:\n{log}"
+    );
+}
+
+#[test]
+fn prefix_survives_daemon_sigkill_and_dibbler_crash() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    lab.start_kea6(Kea6Options::default());
+    let config = lab.write_daemon_config(&v6_config(&lab, ""));
+    let daemon = lab.start_daemon(&config);
+    let (address, prefix) = wait_for_binding(&lab);
+
+    daemon.sigkill();
+    let _daemon = lab.start_daemon(&config);
+    lab.wait_until(WAIT, "one dibbler-client after the daemon restart", || {
+        dibbler_pids(&lab).len() == 1
+    });
+    let pid = dibbler_pids(&lab)[0];
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL).expect("kill dibbler");
+    lab.wait_until(WAIT, "dibbler-client restarted", || {
+        dibbler_pids(&lab).first().is_some_and(|p| *p != pid)
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(delegated_prefixes(&lab).len(), 1, "{:?}", lab.kea6_leases());
+    assert_eq!(lab.sysevent(PREF), Some(prefix));
+    assert_eq!(global_v6(&lab), vec![address]);
+}
+
+#[test]
+fn release_on_request_returns_address_and_prefix_to_the_server() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    lab.start_kea6(Kea6Options::default());
+    let config = lab.write_daemon_config(&v6_config(&lab, ""));
+    let _daemon = lab.start_daemon(&config);
+    wait_for_binding(&lab);
+    lab.ctl(&["release", "Device.DHCPv6.Client.1"]);
+    lab.wait_until(
+        WAIT,
+        "Kea recorded the release of address and prefix",
+        || {
+            let leases = lab.kea6_leases();
+            let released = |prefix: bool| {
+                leases
+                    .iter()
+                    .rev()
+                    .find(|l| l.is_prefix() == prefix)
+                    .is_some_and(|l| !l.is_active())
+            };
+            released(true) && released(false)
+        },
+    );
+    lab.wait_until(WAIT, "address and sysevents gone", || {
+        global_v6(&lab).is_empty() && lab.sysevent(PREF).as_deref() == Some("")
+    });
+    assert!(dibbler_pids(&lab).is_empty(), "dibbler-client stopped");
+}
+
+#[test]
+fn leases_expire_when_the_server_is_gone() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    lab.start_kea6(Kea6Options {
+        preferred_lifetime: 6,
+        valid_lifetime: 10,
+        renew_timer: 3,
+        rebind_timer: 5,
+        ..Kea6Options::default()
+    });
+    let config = lab.write_daemon_config(&v6_config(&lab, ""));
+    let _daemon = lab.start_daemon(&config);
+    wait_for_binding(&lab);
+    lab.stop_kea6();
+    lab.wait_until(WAIT, "address and prefix expired", || {
+        global_v6(&lab).is_empty() && lab.sysevent(PREF).as_deref() == Some("")
+    });
+    assert_eq!(lab.sysevent(ADDR).as_deref(), Some(""));
+}
+
+/// Option 94 (S46 MAP-E container): BR 2001:db8::abcd and one rule 2001:db8::/40 →
+/// 198.51.100.0/24, EA length 16, PSID offset 6.
+const OPTION_94: &str = "005a 0010 20010db800000000000000000000abcd \
+     0059 0015 00 10 18 c6336400 28 20010db800 005d 0004 06 00 0000";
+/// Option 64 (AFTR-Name, DS-Lite): aftr.lab.example in DNS wire format.
+const OPTION_64: &str = "04 61667472 03 6c6162 07 6578616d706c65 00";
+
+#[test]
+fn map_e_and_aftr_name_are_taken_from_options_94_and_64() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    let hex = |s: &str| s.split_whitespace().collect::<String>();
+    lab.start_kea6(Kea6Options {
+        raw_options: vec![(94, hex(OPTION_94)), (64, hex(OPTION_64))],
+        ..Kea6Options::default()
+    });
+    let mut cfg = v6_config(&lab, "");
+    cfg.extra_toml = cfg.extra_toml.replace("[23, 24, 95]", "[23, 24, 64, 94]");
+    let config = lab.write_daemon_config(&cfg);
+    let _daemon = lab.start_daemon(&config);
+    let (_, prefix) = wait_for_binding(&lab);
+    let delegated: Ipv6Addr = prefix
+        .split('/')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("prefix parses");
+    let segments = delegated.segments();
+    let (suffix, psid) = (segments[2] & 0xff, segments[3] >> 8);
+    for (key, want) in [
+        ("map_transport_mode", "MAPE".to_string()),
+        ("map_br_ipv6_prefix", "2001:db8::abcd/128".into()),
+        ("map_rule_ip_address", "198.51.100.0/24".into()),
+        ("map_is_fmr", "FALSE".into()),
+        ("mapt_ip_address", format!("198.51.100.{suffix}")),
+        ("mapt_psid_value", psid.to_string()),
+    ] {
+        assert_eq!(lab.sysevent(key), Some(want), "{key}");
+    }
+    let state = std::fs::read_to_string(lab.dir().join("state/v6-wan6.json")).expect("state");
+    assert!(
+        state.contains("aftr.lab.example"),
+        "option 64 kept: {state}"
+    );
+}
