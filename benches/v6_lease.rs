@@ -22,8 +22,11 @@
 //!    use Kea T1 = 4 s.
 //! 3. **Prefix continuity**: `V6_RESTARTS` (default 20) daemon restarts, alternately after
 //!    SIGTERM (orderly stop) and SIGKILL, each time until the new dibbler-client has talked to
-//!    Kea again (a new record in Kea's lease file); the delegated prefixes seen in Kea's lease
-//!    file and in the `…_v6pref` sysevent are counted. More than one is a FAIL (exit code 1).
+//!    Kea again (a new record in Kea's lease file) and then nothing changed for 1.5 s (Kea's
+//!    lease file and log, sysevents, addresses on `erouter0`). The delegated prefixes seen in
+//!    Kea's lease file and log and in the `…_v6pref` sysevent are counted: more than one is a
+//!    FAIL (exit code 1). Withdrawals of the IA_NA address (`…_v6addr` emptied, the address
+//!    taken off `erouter0`, and for how long) are counted too, but only reported.
 //! 4. **Daemon memory** with one DHCPv4 and one DHCPv6 client idle, leases from Kea.
 //!
 //! Run it as root (network namespaces, busybox, Kea DHCPv4/v6, dibbler-client, dbus-daemon):

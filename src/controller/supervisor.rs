@@ -332,6 +332,17 @@ async fn terminate(child: &mut Child, signal: Signal) {
     }
 }
 
+/// Whether `pid` still runs: a zombie (dead, waiting for its new parent, often init, to reap
+/// it) does not.
+fn running(pid: i32) -> bool {
+    let alive = kill(Pid::from_raw(pid), None).is_ok();
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    });
+    alive && !zombie
+}
+
 /// A client left running by a previous daemon (killed before it could stop it) would fight
 /// the new one for the interface: stop it first, keeping its lease. It is not our child, so
 /// poll for its end.
@@ -354,10 +365,10 @@ async fn stop_stale_client(launch: &LaunchSpec) {
             break;
         }
         let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline && kill(target, None).is_ok() {
+        while Instant::now() < deadline && running(pid) {
             sleep(Duration::from_millis(20)).await;
         }
-        if kill(target, None).is_err() {
+        if !running(pid) {
             break;
         }
     }

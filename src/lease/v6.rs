@@ -183,9 +183,27 @@ pub struct V6Plan {
 
 /// Merges `event` into `held`. An `update` without addresses keeps the held addresses (IA_NA
 /// and IA_PD renew separately); likewise for prefixes. Addresses with a valid lifetime of 0
-/// are withdrawn by the server.
+/// are withdrawn by the server, except in the answer to a CONFIRM: its REPLY carries no IA, so
+/// dibbler-client reports the addresses of its own CONFIRM, whose lifetimes are 0 by RFC 8415
+/// §18.2.3; those confirm what is held and change nothing.
 pub fn plan(event: &V6Event, held: &HeldV6, now: BootSeconds) -> Result<V6Plan, V6LeaseError> {
     validate(event)?;
+    let confirm = event.client_message.as_deref() == Some("CONFIRM");
+    let event = &V6Event {
+        addresses: event
+            .addresses
+            .iter()
+            .filter(|a| !(confirm && a.valid == 0))
+            .copied()
+            .collect(),
+        prefixes: event
+            .prefixes
+            .iter()
+            .filter(|p| !(confirm && p.valid == 0))
+            .copied()
+            .collect(),
+        ..event.clone()
+    };
     if event.kind == V6EventKind::Delete {
         return Ok(V6Plan {
             configure: Vec::new(),

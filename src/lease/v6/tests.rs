@@ -234,3 +234,25 @@ fn invalid_map_configuration_is_refused_with_a_reason() {
         .expect_err("no prefix");
     assert!(reason.contains("without a delegated prefix"), "{reason}");
 }
+
+#[test]
+fn reply_to_confirm_with_the_clients_zero_lifetimes_keeps_the_lease() {
+    let held = plan(
+        &event(
+            V6EventKind::Add,
+            vec![addr(0x100, 4000)],
+            vec![prefix(0x3400, 4000)],
+        ),
+        &HeldV6::default(),
+        T0,
+    )
+    .unwrap()
+    .held;
+    let mut confirm = event(V6EventKind::Add, vec![addr(0x100, 0)], vec![]);
+    confirm.client_message = Some("CONFIRM".into());
+    let p = plan(&confirm, &held, BootSeconds(500)).unwrap();
+    assert!(p.remove.is_empty(), "a CONFIRM must not withdraw: {p:?}");
+    assert!(p.configure.is_empty());
+    assert_eq!(p.held, held);
+    assert_eq!(p.event, Some(EventKind::LeaseRenewed));
+}
