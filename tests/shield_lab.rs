@@ -258,6 +258,21 @@ fn lan_client_gets_a_lease_while_events_are_recorded_and_streamed() {
     );
     let saved = std::fs::read_to_string(state.join("shield-filters.json")).expect("saved filters");
     assert!(saved.contains("mine"));
+    // Read back from the journal through a new daemon.
+    let daemon = s.start();
+    let history = s.ctl_ok(&[
+        "events",
+        "--journal",
+        "--limit",
+        "10",
+        "--filter",
+        &mac_filter(CLIENT_MAC),
+    ]);
+    assert!(
+        history.lines().any(|l| l.contains("\"REQUEST\"")),
+        "{history}"
+    );
+    daemon.terminate();
 }
 
 #[test]
@@ -267,7 +282,7 @@ fn dhcp_keeps_flowing_when_the_daemon_is_stopped_or_killed() {
         return;
     };
     let mut daemon = s.start();
-    s.must_lease(&s.client, 3, "with the daemon running");
+    s.must_lease(&s.client, 5, "with the daemon running");
 
     daemon.signal(Signal::SIGSTOP);
     let stopped = s.lease(&s.client, 8);
@@ -280,12 +295,12 @@ fn dhcp_keeps_flowing_when_the_daemon_is_stopped_or_killed() {
 
     let status = daemon.sigkill();
     assert!(!status.success());
-    s.must_lease(&s.client, 3, "after the daemon was SIGKILLed");
+    s.must_lease(&s.client, 5, "after the daemon was SIGKILLed");
     // The killed daemon's rules are still there; the next start replaces them, its stop
     // removes them.
     assert!(!rules_gone(&s.rules()));
     let daemon = s.start();
-    s.must_lease(&s.client, 3, "after a restart");
+    s.must_lease(&s.client, 5, "after a restart");
     daemon.terminate();
     let rules = s.rules();
     assert!(rules_gone(&rules), "rules left:\n{rules}");
@@ -335,7 +350,7 @@ fn denied_client_gets_nothing_and_costs_userspace_nothing() {
                 .run(&["nft", "list", "set", "inet", "dhcpmgr_shield", "deny"]);
             !String::from_utf8_lossy(&out.stdout).contains(CLIENT_MAC)
         });
-    s.must_lease(&s.client, 3, "after the deny was cleared");
+    s.must_lease(&s.client, 5, "after the deny was cleared");
     let audit = s.ctl_ok(&["audit"]);
     assert!(
         audit.contains("\"who\":\"config\"") && audit.contains("\"what\":\"clear\""),
@@ -466,6 +481,89 @@ fn dhcpv6_from_the_lan_is_inspected() {
     assert_eq!(e["ia_type"], "IA_NA");
     assert_eq!(e["interface"], LAN_BRIDGE);
     assert_eq!(e["xid"], "0x123456");
+}
+
+#[test]
+fn a_denied_duid_is_dropped_in_the_kernel_after_its_first_packet() {
+    let Some(s) = setup("", "") else { return };
+    let _daemon = s.start();
+    s.ctl_ok(&[
+        "set",
+        "duid:00030001020000000a01",
+        "deny",
+        "--reason",
+        "lab",
+    ]);
+    let v6 = r#"{"logic":"AND","rules":[{"field":"proto","operator":"eq","value":"v6"}]}"#;
+    send_solicit(
+        s.lan.ns().name(),
+        &s.client.ifname,
+        [2, 0, 0, 0, 0x0a, 0x01],
+    );
+    s.lab.wait_until(
+        Duration::from_secs(5),
+        "the DUID's MAC is in the deny set",
+        || {
+            let out = s
+                .lab
+                .cpe()
+                .run(&["nft", "list", "set", "inet", "dhcpmgr_shield", "deny"]);
+            String::from_utf8_lossy(&out.stdout).contains(CLIENT_MAC)
+        },
+    );
+    let before = s.status()["counters"]["packets"].as_u64().unwrap_or(0);
+    assert!(
+        (1..=3).contains(&before),
+        "{before} packets reached userspace"
+    );
+    send_solicit(
+        s.lan.ns().name(),
+        &s.client.ifname,
+        [2, 0, 0, 0, 0x0a, 0x01],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        s.status()["counters"]["packets"].as_u64(),
+        Some(before),
+        "the kernel let the denied MAC through"
+    );
+    assert!(s.events(v6).is_empty(), "a denied DUID generated events");
+    s.ctl_ok(&["clear", "duid:00030001020000000a01"]);
+    s.lab
+        .wait_until(Duration::from_secs(5), "the MAC left the deny set", || {
+            let out = s
+                .lab
+                .cpe()
+                .run(&["nft", "list", "set", "inet", "dhcpmgr_shield", "deny"]);
+            !String::from_utf8_lossy(&out.stdout).contains(CLIENT_MAC)
+        });
+}
+
+#[test]
+fn a_config_rule_assigns_its_action() {
+    let rule = r#"[[shield.rule]]
+name = "busybox-clients"
+action = "monitor"
+filter = { logic = "AND", rules = [{ field = "vendor_class", operator = "startswith", value = "udhcp" }] }
+"#;
+    let Some(s) = setup("", rule) else { return };
+    let _daemon = s.start();
+    s.must_lease(&s.client, 5, "a monitored client");
+    let events = s.events(&mac_filter(CLIENT_MAC));
+    let first = events.first().expect("events for the client");
+    assert_eq!(first["matched_rule"], "busybox-clients", "{first}");
+    assert!(
+        events.iter().all(|e| e["action"] == "monitor"),
+        "{events:?}"
+    );
+    assert!(events
+        .iter()
+        .all(|e| e["mark"].as_u64().is_some_and(|m| m & 0xff == 3)));
+    let actions = s.ctl_ok(&["actions"]);
+    assert!(
+        actions.contains("monitor") && actions.contains("rule:busybox-clients"),
+        "{actions}"
+    );
 }
 
 #[test]

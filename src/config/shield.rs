@@ -145,7 +145,7 @@ impl Default for RawShield {
             interfaces: Vec::new(),
             ipv6: true,
             queue_num: 67,
-            queue_maxlen: 64,
+            queue_maxlen: 16,
             queue_rate: 2000,
             queue_burst: 4000,
             mac_rate: 20,

@@ -20,8 +20,9 @@ commands:
   status                          counters, detections, hook, table sizes
   stream [--filter JSON | --saved NAME]
                                   follow events live as JSON lines, filtered by the daemon
-  events [--filter JSON] [--limit N]
-                                  export recent events as JSON lines (default 100)
+  events [--filter JSON] [--limit N] [--journal]
+                                  export recent events as JSON lines (default 100), from
+                                  memory or, with --journal, from the on-disk journal
   actions                         per-client actions in force
   set CLIENT ACTION [--duration D] [--reason TEXT]
                                   ACTION: block, deny, throttle, allow, monitor;
@@ -50,6 +51,7 @@ pub fn parse(args: Vec<OsString>, env_socket: Option<String>) -> Result<ShieldCo
     let mut socket = env_socket.map(PathBuf::from);
     let (mut filter, mut saved, mut limit, mut duration, mut reason) =
         (None, None, None, None, None);
+    let mut journal = false;
     let mut words: Vec<String> = Vec::new();
     let text =
         |v: Result<OsString, lexopt::Error>| v.and_then(|v| v.string()).map_err(|e| e.to_string());
@@ -73,6 +75,7 @@ pub fn parse(args: Vec<OsString>, env_socket: Option<String>) -> Result<ShieldCo
             }
             Arg::Long("duration") => duration = Some(text(parser.value())?),
             Arg::Long("reason") => reason = Some(text(parser.value())?),
+            Arg::Long("journal") => journal = true,
             Arg::Value(v) => words.push(text(Ok(v))?),
             other => return Err(other.unexpected().to_string()),
         }
@@ -86,6 +89,7 @@ pub fn parse(args: Vec<OsString>, env_socket: Option<String>) -> Result<ShieldCo
             ("limit", limit.is_some()),
             ("duration", duration.is_some()),
             ("reason", reason.is_some()),
+            ("journal", journal),
         ];
         match given.iter().find(|(n, set)| *set && !allowed.contains(n)) {
             Some((n, _)) => Err(format!("--{n} does not go with shield {name}")),
@@ -102,8 +106,12 @@ pub fn parse(args: Vec<OsString>, env_socket: Option<String>) -> Result<ShieldCo
             Request::Stream { filter, saved }
         }
         ("events", []) => {
-            only(&["filter", "limit"])?;
-            Request::Events { filter, limit }
+            only(&["filter", "limit", "journal"])?;
+            Request::Events {
+                filter,
+                limit,
+                journal,
+            }
         }
         ("actions", []) => {
             only(&[])?;
@@ -290,7 +298,16 @@ mod tests {
             r("events --limit 5"),
             Ok(Request::Events {
                 filter: None,
-                limit: Some(5)
+                limit: Some(5),
+                journal: false,
+            })
+        );
+        assert_eq!(
+            r("events --journal"),
+            Ok(Request::Events {
+                filter: None,
+                limit: None,
+                journal: true,
             })
         );
         assert_eq!(
@@ -331,6 +348,7 @@ mod tests {
             "status x",
             "stream --filter {bad",
             "stream --limit 3",
+            "stream --journal",
             "events --limit many",
             "set aa:bb:cc:dd:ee:ff",
             "clear",

@@ -1,6 +1,6 @@
 //! The enforcer thread: turns action changes into kernel set elements (Block/Deny → `deny`,
 //! Throttle → `throttle`, with the action's remaining time as the element's timeout), batched:
-//! whatever arrives within 20 ms goes to the kernel in one `nft -f -` transaction. Clients named
+//! whatever arrives within 20 ms goes to the kernel in one nftables netlink transaction. Clients named
 //! by DUID are enforced in userspace only (their packets get a drop verdict). Also expires
 //! actions once a second.
 
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::shield::action::{Action, ClientKey};
 use crate::shield::actions::ActionRecord;
 use crate::shield::hook::{self, KernelSet};
+use crate::shield::nftnl::{self, Change};
 use crate::shield::state::{unix_now, Shared};
 
 /// A change for the kernel.
@@ -28,26 +29,31 @@ fn kernel_set(action: Action) -> Option<KernelSet> {
     }
 }
 
-/// The nft script for a batch of changes (`now`: unix seconds).
-pub fn batch_script(batch: &[Enforce], now: u64) -> String {
-    let mut add = Vec::new();
-    let mut delete = Vec::new();
+/// The kernel set changes for a batch of action changes (`now`: unix seconds).
+pub fn batch_changes(batch: &[Enforce], now: u64) -> Vec<Change> {
+    let mut out = Vec::new();
     for cmd in batch {
         match cmd {
             Enforce::Apply(r) => {
                 if let (ClientKey::Mac(mac), Some(set)) = (&r.client, kernel_set(r.action)) {
-                    let secs = r.until.map(|u| u.saturating_sub(now).max(1));
-                    add.push((set, *mac, secs));
+                    out.push(Change::Add {
+                        set: set.name().to_string(),
+                        mac: *mac,
+                        timeout_secs: r.until.map(|u| u.saturating_sub(now).max(1)),
+                    });
                 }
             }
             Enforce::Clear(r) => {
                 if let (ClientKey::Mac(mac), Some(set)) = (&r.client, kernel_set(r.action)) {
-                    delete.push((set, *mac));
+                    out.push(Change::Delete {
+                        set: set.name().to_string(),
+                        mac: *mac,
+                    });
                 }
             }
         }
     }
-    hook::elements_script(&add, &delete)
+    out
 }
 
 /// Runs until the shield stops.
@@ -68,10 +74,10 @@ pub fn run(shared: Arc<Shared>, rx: Receiver<Enforce>) {
                     Err(_) => break,
                 }
             }
-            let script = batch_script(&batch, unix_now().0);
-            if !script.is_empty() {
-                match hook::nft(&script) {
-                    Ok(()) => tracing::debug!(changes = batch.len(), "kernel sets updated"),
+            let changes = batch_changes(&batch, unix_now().0);
+            if !changes.is_empty() {
+                match nftnl::apply(hook::TABLE, &changes) {
+                    Ok(()) => tracing::debug!(changes = changes.len(), "kernel sets updated"),
                     Err(e) => tracing::error!(error = %e, "cannot update the shield's kernel sets"),
                 }
             }
@@ -90,15 +96,16 @@ mod tests {
 
     #[test]
     fn batches_map_actions_to_sets() {
+        let mac = Mac([2, 0, 0, 0, 0, 1]);
         let rec = |action, until| ActionRecord {
-            client: ClientKey::Mac(Mac([2, 0, 0, 0, 0, 1])),
+            client: ClientKey::Mac(mac),
             action,
             since: 0,
             until,
             by: "t".into(),
             reason: String::new(),
         };
-        let s = batch_script(
+        let changes = batch_changes(
             &[
                 Enforce::Apply(rec(Action::Block, Some(7300))),
                 Enforce::Apply(rec(Action::Throttle, None)),
@@ -107,13 +114,29 @@ mod tests {
             ],
             100,
         );
-        assert!(s.contains("deny { 02:00:00:00:00:01 timeout 7200s }"));
-        assert!(s.contains("throttle { 02:00:00:00:00:01 }"));
-        assert!(s.ends_with("delete element inet dhcpmgr_shield deny { 02:00:00:00:00:01 }\n"));
+        assert_eq!(
+            changes,
+            vec![
+                Change::Add {
+                    set: "deny".into(),
+                    mac,
+                    timeout_secs: Some(7200)
+                },
+                Change::Add {
+                    set: "throttle".into(),
+                    mac,
+                    timeout_secs: None
+                },
+                Change::Delete {
+                    set: "deny".into(),
+                    mac
+                },
+            ]
+        );
         let duid = ActionRecord {
             client: ClientKey::Duid(vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1]),
             ..rec(Action::Deny, None)
         };
-        assert_eq!(batch_script(&[Enforce::Apply(duid)], 0), "");
+        assert!(batch_changes(&[Enforce::Apply(duid)], 0).is_empty());
     }
 }

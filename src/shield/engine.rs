@@ -75,6 +75,7 @@ impl Engine {
             filters: Mutex::new(Default::default()),
             store: StateStore::new(state_dir),
             enforce: Mutex::new(enforce),
+            learned: Mutex::new(Default::default()),
             stop: AtomicBool::new(false),
             queue_in_nft: AtomicBool::new(false),
         });
@@ -117,14 +118,22 @@ impl Engine {
         let obs = self
             .clients
             .observe(facts.source_mac, facts.client_mac, now_ms);
-        let action = {
+        let record = {
             let actions = self.shared.actions();
             let by_client = facts.client.as_ref().and_then(|c| actions.get(c, now_s));
             let by_source = facts
                 .source_mac
                 .and_then(|m| actions.get(&ClientKey::Mac(m), now_s));
-            by_client.or(by_source).map(|r| r.action)
+            by_client.or(by_source).cloned()
         };
+        // A DUID's Block/Deny also goes to the kernel, on the MAC it is sent from (not when
+        // relayed: the relay's MAC speaks for many clients).
+        if let (Some(r), Some(src)) = (&record, facts.source_mac) {
+            if matches!(r.client, ClientKey::Duid(_)) && r.action.drops() && !facts.relayed {
+                self.shared.learn_duid_mac(r, src);
+            }
+        }
+        let action = record.map(|r| r.action);
         let d = decide(&self.policy, &event, &facts, action, &obs);
         if event.malformed.is_some() {
             Counters::add(&counters.malformed);
@@ -195,15 +204,24 @@ impl Engine {
 /// Runs the queue until the shield stops.
 pub fn run(mut engine: Engine, mut queue: Queue) {
     let shared = engine.shared.clone();
+    let mut failing = false;
     while !shared.stopping() {
         let received = match queue.recv() {
             Ok(r) => r,
             Err(e) => {
-                tracing::error!(error = %e, "shield queue receive failed; the kernel fails open");
+                // Logged once per run of failures; the kernel fails open meanwhile.
+                if !failing {
+                    tracing::error!(error = %e, "shield queue receive failed; the kernel fails open");
+                    failing = true;
+                }
                 std::thread::sleep(std::time::Duration::from_millis(200));
                 continue;
             }
         };
+        if failing {
+            tracing::info!("shield queue receiving again");
+            failing = false;
+        }
         if let Some(journal) = engine.journal.as_mut() {
             journal.tick();
         }

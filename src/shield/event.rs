@@ -253,6 +253,47 @@ impl Event {
     }
 }
 
+/// Anything the filter language can look at: a live [`Event`], or one read back as JSON from
+/// the journal.
+pub trait Fields {
+    fn field(&self, name: &str) -> FieldValue<'_>;
+}
+
+impl Fields for Event {
+    fn field(&self, name: &str) -> FieldValue<'_> {
+        Event::field(self, name)
+    }
+}
+
+impl Fields for serde_json::Value {
+    /// The same values as [`Event::field`] gives, from the event's JSON form.
+    fn field(&self, name: &str) -> FieldValue<'_> {
+        use serde_json::Value;
+        let Some(kind) = field_kind(name) else {
+            return FieldValue::Missing;
+        };
+        let raw = match name.strip_prefix("dhcp_options.") {
+            Some(code) => &self["dhcp_options"][code],
+            None => &self[name],
+        };
+        match kind {
+            FieldKind::Numeric => raw.as_f64().map_or(FieldValue::Missing, FieldValue::Num),
+            FieldKind::String => FieldValue::Str(match raw {
+                Value::String(s) => Cow::Borrowed(s.as_str()),
+                Value::Null => Cow::Borrowed(""),
+                Value::Array(items) => Cow::Owned(
+                    items
+                        .iter()
+                        .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                other => Cow::Owned(other.to_string()),
+            }),
+        }
+    }
+}
+
 /// `bytes` as text when printable ASCII (a trailing NUL dropped), else lowercase hex.
 pub fn option_text(bytes: &[u8]) -> String {
     let trimmed = bytes.strip_suffix(&[0]).unwrap_or(bytes);
@@ -312,6 +353,33 @@ mod tests {
         assert_eq!(field_kind("dhcp_options.82"), Some(FieldKind::String));
         assert_eq!(field_kind("dhcp_options.x"), None);
         assert_eq!(field_kind("nope"), None);
+    }
+
+    #[test]
+    fn json_form_gives_the_same_fields() {
+        let e = Event {
+            proto: "v6",
+            message_type: Some("SOLICIT".into()),
+            lease_time: Some(7200),
+            ia_addresses: vec!["2001:db8::1".into(), "2001:db8::2".into()],
+            detections: vec!["rogue_server"],
+            matched_rule: "unknown".into(),
+            verdict: "accept",
+            dhcp_options: [(1u16, "0003".to_string())].into(),
+            ..Event::default()
+        };
+        let json = serde_json::to_value(&e).unwrap();
+        for (name, _) in FIELDS {
+            assert_eq!(Fields::field(&json, name), e.field(name), "{name}");
+        }
+        assert_eq!(
+            Fields::field(&json, "dhcp_options.1"),
+            e.field("dhcp_options.1")
+        );
+        assert_eq!(
+            Fields::field(&json, "dhcp_options.2"),
+            e.field("dhcp_options.2")
+        );
     }
 
     #[test]

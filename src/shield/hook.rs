@@ -1,6 +1,7 @@
 //! The kernel side of the shield: which packets go to userspace and what is enforced before
-//! that. [`plan`] and [`elements_script`] produce the rule text (pure, tested); [`Hook`] applies
-//! it with `nft -f -` and `iptables`/`ip6tables` at start and removes it at stop.
+//! that. [`plan`] produces the rule text (pure, tested); [`Hook`] applies it with `nft -f -` and
+//! `iptables`/`ip6tables` at start and removes it at stop. Set elements change at run time
+//! through `nftnl` (netlink), not here.
 //!
 //! Layout (one nftables table of our own, plus one iptables chain of our own where nftables has
 //! no `queue` statement):
@@ -25,8 +26,6 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
-
-use crate::shield::action::Mac;
 
 /// Our nftables table (family inet) and iptables chain.
 pub const TABLE: &str = "dhcpmgr_shield";
@@ -56,7 +55,8 @@ pub enum KernelSet {
 }
 
 impl KernelSet {
-    fn name(self) -> &'static str {
+    /// The set's name in our table.
+    pub fn name(self) -> &'static str {
         match self {
             KernelSet::Deny => "deny",
             KernelSet::Throttle => "throttle",
@@ -195,38 +195,6 @@ pub fn iptables_removal(listing: &str, program: &str) -> Vec<Cmdline> {
         out.push(cmd(program, &["-w", "-t", "mangle", "-X", CHAIN]));
     }
     out
-}
-
-/// An nft script adding and deleting set elements in one transaction. `None` duration:
-/// indefinite.
-pub fn elements_script(
-    add: &[(KernelSet, Mac, Option<u64>)],
-    delete: &[(KernelSet, Mac)],
-) -> String {
-    let mut s = String::new();
-    for (set, mac, secs) in add {
-        // Re-adding an element does not change its timeout: delete first (ignored if absent
-        // through the preceding add of the same element without timeout).
-        let _ = writeln!(s, "add element inet {TABLE} {} {{ {mac} }}", set.name());
-        let _ = writeln!(s, "delete element inet {TABLE} {} {{ {mac} }}", set.name());
-        match secs {
-            Some(secs) => {
-                let _ = writeln!(
-                    s,
-                    "add element inet {TABLE} {} {{ {mac} timeout {secs}s }}",
-                    set.name()
-                );
-            }
-            None => {
-                let _ = writeln!(s, "add element inet {TABLE} {} {{ {mac} }}", set.name());
-            }
-        }
-    }
-    for (set, mac) in delete {
-        let _ = writeln!(s, "add element inet {TABLE} {} {{ {mac} }}", set.name());
-        let _ = writeln!(s, "delete element inet {TABLE} {} {{ {mac} }}", set.name());
-    }
-    s
 }
 
 /// Why the rules could not be put in place.
@@ -418,22 +386,5 @@ mod tests {
             ]
         );
         assert!(iptables_removal("-P PREROUTING ACCEPT\n", "iptables").is_empty());
-    }
-
-    #[test]
-    fn element_batches() {
-        let mac = Mac([2, 0, 0, 0, 0, 1]);
-        let s = elements_script(
-            &[
-                (KernelSet::Deny, mac, Some(7200)),
-                (KernelSet::Throttle, mac, None),
-            ],
-            &[(KernelSet::Deny, mac)],
-        );
-        assert!(
-            s.contains("add element inet dhcpmgr_shield deny { 02:00:00:00:00:01 timeout 7200s }")
-        );
-        assert!(s.contains("add element inet dhcpmgr_shield throttle { 02:00:00:00:00:01 }"));
-        assert!(s.ends_with("delete element inet dhcpmgr_shield deny { 02:00:00:00:00:01 }\n"));
     }
 }

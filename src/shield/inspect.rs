@@ -2,12 +2,10 @@
 //! into one [`Event`] and the few [`Facts`] the decision needs. Pure; a packet that does not
 //! parse becomes an event with `malformed` set, never a panic.
 
-use std::net::IpAddr;
-
 use crate::shield::action::{ClientKey, Mac};
 use crate::shield::event::{option_text, Event};
 use crate::shield::hex;
-use crate::shield::packet::dhcp4::{self, Dhcp4};
+use crate::shield::packet::dhcp4::Dhcp4;
 use crate::shield::packet::dhcp6::{self, Dhcp6};
 use crate::shield::packet::{parse_ip, DhcpKind};
 
@@ -142,7 +140,6 @@ fn fill_v4(e: &mut Event, f: &mut Facts, m: &Dhcp4) {
     };
     f.relayed = !m.giaddr.is_unspecified() || m.hops > 0;
     f.has_option82 = m.option(82).is_some();
-    let _ = dhcp4::type_name;
 }
 
 fn fill_v6(e: &mut Event, f: &mut Facts, m: &Dhcp6) {
@@ -218,11 +215,6 @@ fn dns_name(mut b: &[u8]) -> Option<String> {
         b = &rest[usize::from(*len)..];
     }
     (!labels.is_empty()).then(|| labels.join("."))
-}
-
-/// Whether `ip` is the unspecified address (used by detections on v4 sources).
-pub fn unspecified(ip: &IpAddr) -> bool {
-    ip.is_unspecified()
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+/// The journal's directory in `state_dir`.
+pub const JOURNAL_DIR: &str = "shield-journal";
 const PREFIX: &str = "events-";
 const SUFFIX: &str = ".jsonl";
 
@@ -148,6 +150,44 @@ impl Journal {
     }
 }
 
+/// The last `limit` events in the journal under `dir` passing `keep`, oldest first (unreadable
+/// lines are skipped).
+pub fn read_recent(
+    dir: &Path,
+    limit: usize,
+    keep: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<serde_json::Value> {
+    let mut segments: Vec<PathBuf> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy())
+                .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(SUFFIX))
+        })
+        .collect();
+    segments.sort();
+    let mut out = Vec::new();
+    for segment in segments.iter().rev() {
+        let Ok(text) = fs::read_to_string(segment) else {
+            continue;
+        };
+        for line in text.lines().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(line) {
+                if keep(&value) {
+                    out.push(value);
+                }
+            }
+        }
+    }
+    out.reverse();
+    out
+}
+
 impl Drop for Journal {
     fn drop(&mut self) {
         self.flush();
@@ -181,5 +221,25 @@ mod tests {
         assert!(j.segments().len() > 1);
         let text = fs::read_to_string(&j.segments().last().unwrap().0).unwrap();
         assert!(text.lines().all(|l| l == line));
+    }
+
+    #[test]
+    fn reads_back_the_newest_first_then_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let retention = Retention {
+            max_bytes: 64 * 1024,
+            max_age: Duration::from_secs(3600),
+        };
+        let mut j = Journal::open(dir.path(), retention).unwrap();
+        for i in 0..3000 {
+            j.append(&format!("{{\"seq\":{i}}}"));
+        }
+        j.flush();
+        let odd = read_recent(dir.path(), 3, |v| {
+            v["seq"].as_u64().is_some_and(|n| n % 2 == 1)
+        });
+        let seqs: Vec<u64> = odd.iter().filter_map(|v| v["seq"].as_u64()).collect();
+        assert_eq!(seqs, vec![2995, 2997, 2999]);
+        assert!(read_recent(&dir.path().join("none"), 5, |_| true).is_empty());
     }
 }

@@ -29,6 +29,7 @@ pub mod hub;
 pub mod inspect;
 pub mod journal;
 pub mod nfqueue;
+pub mod nftnl;
 pub mod packet;
 pub mod pcap;
 pub mod proto;
@@ -115,7 +116,7 @@ impl Shield {
             }
         }
         let filters = store
-            .load::<BTreeMap<String, Value>>(FILTERS_FILE)
+            .load::<BTreeMap<String, BTreeMap<String, Value>>>(FILTERS_FILE)
             .ok()
             .flatten()
             .unwrap_or_default();
@@ -129,6 +130,7 @@ impl Shield {
             filters: Mutex::new(filters),
             store,
             enforce: Mutex::new(enforce_tx.clone()),
+            learned: Mutex::new(Default::default()),
             stop: AtomicBool::new(false),
             queue_in_nft: AtomicBool::new(false),
         });
@@ -190,7 +192,7 @@ impl Shield {
                 max_bytes: cfg.journal_max_bytes,
                 max_age: Duration::from_secs(cfg.journal_max_age_secs),
             };
-            match journal::Journal::open(&state_dir.join("shield-journal"), retention) {
+            match journal::Journal::open(&state_dir.join(journal::JOURNAL_DIR), retention) {
                 Ok(j) => engine = engine.with_journal(j),
                 Err(e) => {
                     tracing::warn!(error = %e, "the shield journal cannot be opened; events stay in memory only")

@@ -21,12 +21,14 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         saved: Option<String>,
     },
-    /// Recent events from the ring (oldest first).
+    /// Recent events (oldest first) from the ring, or from the on-disk journal.
     Events {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         filter: Option<Value>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<usize>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        journal: bool,
     },
     /// Counters, detections, hook and table sizes.
     Status,

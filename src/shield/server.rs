@@ -18,11 +18,13 @@ use serde_json::{json, Value};
 
 use crate::shield::action::{Action, ClientKey, Lifetime};
 use crate::shield::filter::Filter;
+use crate::shield::journal::{read_recent, JOURNAL_DIR};
 use crate::shield::proto::{Dropped, Request};
 use crate::shield::state::{Counters, Shared};
 
 const MAX_REQUEST: u64 = 64 * 1024;
 const MAX_SHORT: usize = 8;
+/// Saved filters per user.
 const MAX_SAVED_FILTERS: usize = 64;
 
 /// Binds the socket (replacing a stale one).
@@ -131,16 +133,20 @@ fn connection(shared: &Shared, stream: UnixStream) {
     };
     let who = peer_uid(&stream).map_or("uid:?".to_string(), |uid| format!("uid:{uid}"));
     let answer = match request {
-        Request::Stream { filter, saved } => return stream_events(shared, stream, filter, saved),
+        Request::Stream { filter, saved } => {
+            return stream_events(shared, stream, filter, saved, &who)
+        }
         other => handle(shared, other, &who),
     };
     let _ = reply(&stream, &answer);
 }
 
+/// The filter given, or the caller's (`who`) saved filter of that name, or all events.
 fn filter_of(
     shared: &Shared,
     filter: Option<Value>,
     saved: Option<String>,
+    who: &str,
 ) -> Result<Filter, String> {
     match (filter, saved) {
         (Some(_), Some(_)) => Err("give a filter or a saved filter's name, not both".into()),
@@ -148,7 +154,8 @@ fn filter_of(
         (None, Some(name)) => {
             let f = shared
                 .filters()
-                .get(&name)
+                .get(who)
+                .and_then(|mine| mine.get(&name))
                 .cloned()
                 .ok_or_else(|| format!("no saved filter named {name:?}"))?;
             Filter::from_json(&f).map_err(|e| format!("saved filter {name:?}: {e}"))
@@ -161,12 +168,21 @@ fn filter_of(
 pub fn handle(shared: &Shared, request: Request, who: &str) -> Value {
     match request {
         Request::Stream { .. } => error("stream needs its own connection"),
-        Request::Events { filter, limit } => match filter_of(shared, filter, None) {
+        Request::Events {
+            filter,
+            limit,
+            journal,
+        } => match filter_of(shared, filter, None, who) {
             Ok(f) => {
-                let events = shared
-                    .ring()
-                    .recent(limit.unwrap_or(100).min(100_000), |e| f.matches(e));
-                json!({"ok": true, "events": events.iter().map(|e| e.as_ref()).collect::<Vec<_>>()})
+                let limit = limit.unwrap_or(100).min(100_000);
+                if journal {
+                    let dir = shared.store.dir().join(JOURNAL_DIR);
+                    let events = read_recent(&dir, limit, |e| f.matches(e));
+                    json!({"ok": true, "events": events})
+                } else {
+                    let events = shared.ring().recent(limit, |e| f.matches(e));
+                    json!({"ok": true, "events": events.iter().map(|e| e.as_ref()).collect::<Vec<_>>()})
+                }
             }
             Err(e) => error(e),
         },
@@ -220,7 +236,10 @@ pub fn handle(shared: &Shared, request: Request, who: &str) -> Value {
         Request::Audit { limit } => {
             json!({"ok": true, "audit": shared.audit().recent(limit.unwrap_or(50))})
         }
-        Request::Filters => json!({"ok": true, "filters": *shared.filters()}),
+        Request::Filters => {
+            let mine = shared.filters().get(who).cloned().unwrap_or_default();
+            json!({"ok": true, "filters": mine})
+        }
         Request::SaveFilter { name, filter } => {
             if name.trim().is_empty() || name.len() > 64 {
                 return error("a filter name has 1 to 64 characters");
@@ -229,7 +248,8 @@ pub fn handle(shared: &Shared, request: Request, who: &str) -> Value {
                 return error(format!("invalid filter: {e}"));
             }
             {
-                let mut filters = shared.filters();
+                let mut all = shared.filters();
+                let filters = all.entry(who.to_string()).or_default();
                 if !filters.contains_key(&name) && filters.len() >= MAX_SAVED_FILTERS {
                     return error(format!("at most {MAX_SAVED_FILTERS} saved filters"));
                 }
@@ -239,7 +259,11 @@ pub fn handle(shared: &Shared, request: Request, who: &str) -> Value {
             json!({"ok": true, "saved": name})
         }
         Request::DeleteFilter { name } => {
-            let removed = shared.filters().remove(&name).is_some();
+            let removed = shared
+                .filters()
+                .get_mut(who)
+                .and_then(|mine| mine.remove(&name))
+                .is_some();
             if !removed {
                 return error(format!("no saved filter named {name:?}"));
             }
@@ -254,8 +278,9 @@ fn stream_events(
     stream: UnixStream,
     filter: Option<Value>,
     saved: Option<String>,
+    who: &str,
 ) {
-    let filter = match filter_of(shared, filter, saved) {
+    let filter = match filter_of(shared, filter, saved, who) {
         Ok(f) => f,
         Err(e) => {
             let _ = reply(&stream, &error(e));

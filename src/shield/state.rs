@@ -3,7 +3,7 @@
 //! changes all go through [`Shared::set_action`] / [`Shared::clear_action`], so each one is
 //! audited, persisted and enforced the same way whoever made it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Mutex, MutexGuard};
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::config::ShieldConfig;
 use crate::persist::StateStore;
-use crate::shield::action::{Action, ClientKey, Lifetime};
+use crate::shield::action::{Action, ClientKey, Lifetime, Mac};
 use crate::shield::actions::{ActionError, ActionRecord, Actions};
 use crate::shield::audit::{Audit, AuditEntry};
 use crate::shield::decide::Detection;
@@ -106,9 +106,12 @@ pub struct Shared {
     pub actions: Mutex<Actions>,
     pub hub: Hub,
     pub audit: Mutex<Audit>,
-    pub filters: Mutex<BTreeMap<String, Value>>,
+    /// Saved stream filters per user (`uid:N`), by name.
+    pub filters: Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
     pub store: StateStore,
     pub enforce: Mutex<Sender<Enforce>>,
+    /// The MAC each DUID with a dropping action was last seen from (enforced in the kernel).
+    pub learned: Mutex<HashMap<Vec<u8>, Mac>>,
     pub stop: AtomicBool,
     pub queue_in_nft: AtomicBool,
 }
@@ -130,7 +133,7 @@ impl Shared {
         lock(&self.audit)
     }
 
-    pub fn filters(&self) -> MutexGuard<'_, BTreeMap<String, Value>> {
+    pub fn filters(&self) -> MutexGuard<'_, BTreeMap<String, BTreeMap<String, Value>>> {
         lock(&self.filters)
     }
 
@@ -159,6 +162,7 @@ impl Shared {
         };
         let previous = self.actions().set(record.clone())?;
         if let Some(previous) = previous.filter(|p| p.action != action) {
+            self.forget_duid_mac(&previous);
             self.send(Enforce::Clear(previous));
         }
         self.send(Enforce::Apply(record.clone()));
@@ -179,6 +183,7 @@ impl Shared {
     pub fn clear_action(&self, client: &ClientKey, by: &str, why: &str) -> Option<ActionRecord> {
         let removed = self.actions().clear(client)?;
         self.send(Enforce::Clear(removed.clone()));
+        self.forget_duid_mac(&removed);
         let (now, _) = unix_now();
         self.audit().record(AuditEntry {
             time: rfc3339(now * 1000),
@@ -202,6 +207,7 @@ impl Shared {
         }
         for record in ended {
             self.send(Enforce::Clear(record.clone()));
+            self.forget_duid_mac(&record);
             self.audit().record(AuditEntry {
                 time: rfc3339(now * 1000),
                 who: "expiry".into(),
@@ -213,6 +219,44 @@ impl Shared {
             });
         }
         self.persist_actions();
+    }
+
+    /// Enforces a DUID's dropping action in the kernel on `mac`, the MAC it was seen from (once
+    /// per DUID and MAC).
+    pub fn learn_duid_mac(&self, record: &ActionRecord, mac: Mac) {
+        let ClientKey::Duid(duid) = &record.client else {
+            return;
+        };
+        let previous = {
+            let mut learned = lock(&self.learned);
+            if learned.get(duid) == Some(&mac) {
+                return;
+            }
+            learned.insert(duid.clone(), mac)
+        };
+        if let Some(old) = previous {
+            self.send(Enforce::Clear(ActionRecord {
+                client: ClientKey::Mac(old),
+                ..record.clone()
+            }));
+        }
+        tracing::info!(client = %record.client, mac = %mac, action = %record.action, "DUID action enforced on its MAC");
+        self.send(Enforce::Apply(ActionRecord {
+            client: ClientKey::Mac(mac),
+            ..record.clone()
+        }));
+    }
+
+    fn forget_duid_mac(&self, record: &ActionRecord) {
+        let ClientKey::Duid(duid) = &record.client else {
+            return;
+        };
+        if let Some(mac) = lock(&self.learned).remove(duid) {
+            self.send(Enforce::Clear(ActionRecord {
+                client: ClientKey::Mac(mac),
+                ..record.clone()
+            }));
+        }
     }
 
     fn persist_actions(&self) {

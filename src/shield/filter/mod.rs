@@ -17,7 +17,7 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::syntax;
 use serde_json::Value;
 
-use crate::shield::event::{field_kind, Event, FieldKind, FieldValue};
+use crate::shield::event::{field_kind, FieldKind, FieldValue, Fields};
 
 /// Nesting depth of groups, conditions per filter, bytes per text value, items per `in` list.
 pub const MAX_DEPTH: usize = 8;
@@ -165,13 +165,13 @@ impl Filter {
     }
 
     /// Whether `event` passes the filter.
-    pub fn matches(&self, event: &Event) -> bool {
+    pub fn matches<F: Fields + ?Sized>(&self, event: &F) -> bool {
         self.root.matches(event)
     }
 }
 
 impl Group {
-    fn matches(&self, e: &Event) -> bool {
+    fn matches<F: Fields + ?Sized>(&self, e: &F) -> bool {
         let node = |n: &Node| match n {
             Node::Group(g) => g.matches(e),
             Node::Cond(c) => c.matches(e),
@@ -193,7 +193,7 @@ fn val_eq(field: &FieldValue<'_>, v: &Val) -> bool {
 }
 
 impl Cond {
-    fn matches(&self, e: &Event) -> bool {
+    fn matches<F: Fields + ?Sized>(&self, e: &F) -> bool {
         let value = e.field(&self.field);
         let text = || match &value {
             FieldValue::Str(s) => Some(s.as_ref()),
