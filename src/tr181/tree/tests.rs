@@ -1,0 +1,528 @@
+use dhcpmgr_ipc::V4Lease;
+
+use super::*;
+use crate::snapshot::{ClientStatus, DhcpStatus};
+
+const NOW: BootSeconds = BootSeconds(1000);
+
+fn client(instance: u32, alias: &str) -> V4ClientSnapshot {
+    V4ClientSnapshot {
+        instance: Instance(instance),
+        alias: alias.to_string(),
+        interface: format!("erouter{instance}"),
+        enable: true,
+        status: ClientStatus::Enabled,
+        dhcp_status: DhcpStatus::Selecting,
+        lease: None,
+        lease_expires: None,
+    }
+}
+
+fn bound(instance: u32, alias: &str) -> V4ClientSnapshot {
+    let mut lease = V4Lease::new(Ipv4Addr::new(192, 0, 2, 10), 24);
+    lease.routers = vec![Ipv4Addr::new(192, 0, 2, 1)];
+    lease.dns_servers = vec![
+        Ipv4Addr::new(198, 51, 100, 53),
+        Ipv4Addr::new(198, 51, 100, 54),
+    ];
+    lease.server_id = Some(Ipv4Addr::new(192, 0, 2, 254));
+    lease.lease_secs = Some(3600);
+    V4ClientSnapshot {
+        dhcp_status: DhcpStatus::Bound,
+        lease: Some(lease),
+        lease_expires: Some(NOW.after(3600)),
+        ..client(instance, alias)
+    }
+}
+
+fn tree(clients: &[V4ClientSnapshot]) -> Tree {
+    let mut tree = Tree::new(Definition::builtin().expect("definition"));
+    for c in clients {
+        tree.apply(&ControllerUpdate::V4Client(Box::new(c.clone())), NOW);
+    }
+    tree
+}
+
+fn v6_client(instance: u32, alias: &str) -> V6ClientSnapshot {
+    V6ClientSnapshot {
+        instance: Instance(instance),
+        alias: alias.to_string(),
+        interface: "erouter0".into(),
+        enable: true,
+        status: ClientStatus::Enabled,
+        duid: "00010001aabbccdd02000000020a".into(),
+        request_addresses: true,
+        request_prefixes: true,
+        rapid_commit: false,
+        suggested_t1: Some(1000),
+        suggested_t2: None,
+        requested_options: vec![23, 24, 95],
+    }
+}
+
+/// A tree with DHCPv4 `clients` and one DHCPv6 client `wan6`.
+fn tree_with_v6(clients: &[V4ClientSnapshot]) -> Tree {
+    let mut tree = tree(clients);
+    tree.apply(
+        &ControllerUpdate::V6Client(Box::new(v6_client(1, "wan6"))),
+        NOW,
+    );
+    tree
+}
+
+#[test]
+fn renders_dhcpv6_clients_and_their_commands() {
+    let tree = tree_with_v6(&[]);
+    let values = tree
+        .get_values(&strings(&["Device.DHCPv6."]), NOW)
+        .expect("values");
+    let get = |name: &str| {
+        values
+            .iter()
+            .find(|(n, ..)| n == name)
+            .map(|(_, t, v)| (t.as_str(), v.as_str()))
+    };
+    assert_eq!(
+        get("Device.DHCPv6.ClientNumberOfEntries"),
+        Some(("unsignedInt", "1"))
+    );
+    assert_eq!(
+        get("Device.DHCPv6.Client.1.Alias"),
+        Some(("string", "wan6"))
+    );
+    assert_eq!(
+        get("Device.DHCPv6.Client.1.DUID"),
+        Some(("hexBinary", "00010001aabbccdd02000000020a"))
+    );
+    assert_eq!(
+        get("Device.DHCPv6.Client.1.SuggestedT1"),
+        Some(("int", "1000"))
+    );
+    assert_eq!(
+        get("Device.DHCPv6.Client.1.SuggestedT2"),
+        Some(("int", "-1"))
+    );
+    assert_eq!(
+        get("Device.DHCPv6.Client.1.RequestedOptions"),
+        Some(("unsignedInt", "23,24,95"))
+    );
+    assert_eq!(
+        tree.plan_operate("Device.DHCPv6.Client.1.X_RDK_Release()", &HashMap::new()),
+        Ok(ClientRequest {
+            client: ClientKey::V6(Instance(1)),
+            action: ClientAction::Release,
+        })
+    );
+    assert_eq!(
+        tree.plan_set(&[("Device.DHCPv6.Client.1.Enable".into(), "false".into())]),
+        Ok(vec![ClientRequest {
+            client: ClientKey::V6(Instance(1)),
+            action: ClientAction::SetEnable(false),
+        }])
+    );
+    assert_eq!(
+        tree.plan_set(&[("Device.DHCPv6.Client.1.RapidCommit".into(), "true".into())])
+            .map_err(|f| f.kind),
+        Err(FaultKind::NotWritable)
+    );
+}
+
+fn strings(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn renders_every_defined_client_parameter() {
+    let tree = tree(&[bound(1, "wan")]);
+    let values = tree
+        .get_values(&strings(&["Device.DHCPv4.Client.1."]), NOW)
+        .expect("values");
+    let got: Vec<String> = values
+        .iter()
+        .map(|(n, t, v)| format!("{n} {t} {v}"))
+        .collect();
+    let p = "Device.DHCPv4.Client.1.";
+    let expected = [
+        "Enable boolean true",
+        "Alias string wan",
+        "Interface string ",
+        "Status string Enabled",
+        "DHCPStatus string Bound",
+        "IPAddress string 192.0.2.10",
+        "SubnetMask string 255.255.255.0",
+        "IPRouters string 192.0.2.1",
+        "DNSServers string 198.51.100.53,198.51.100.54",
+        "LeaseTimeRemaining int 3600",
+        "DHCPServer string 192.0.2.254",
+        "X_RDK_LinuxInterface string erouter1",
+    ]
+    .map(|line| format!("{p}{line}"));
+    assert_eq!(got, expected);
+    let def = Definition::builtin().expect("definition");
+    assert_eq!(
+        got.len(),
+        def.object(V4_CLIENT).expect("client").params.len()
+    );
+}
+
+#[test]
+fn get_values_of_full_and_partial_names() {
+    let tree = tree(&[bound(1, "wan"), client(2, "backup")]);
+    let count = |names: &[&str]| tree.get_values(&strings(names), NOW).map(|v| v.len());
+    let value = |name: &str| {
+        tree.get_values(&strings(&[name]), NOW)
+            .map(|v| v.into_iter().map(|(_, _, value)| value).collect::<Vec<_>>())
+    };
+    assert_eq!(
+        value("Device.DHCPv4.ClientNumberOfEntries"),
+        Ok(strings(&["2"]))
+    );
+    assert_eq!(
+        value("Device.DHCPv4.Client.2.IPAddress"),
+        Ok(strings(&[""]))
+    );
+    assert_eq!(
+        value("Device.DHCPv4.Client.2.LeaseTimeRemaining"),
+        Ok(strings(&["0"]))
+    );
+    assert_eq!(
+        value("Device.DHCPv4.Client.2.SubnetMask"),
+        Ok(strings(&[""]))
+    );
+    // DHCPv4's entry count and 12 values per client, and DHCPv6's entry count.
+    assert_eq!(count(&["Device."]), Ok(1 + 2 * 12 + 1));
+    assert_eq!(count(&["Device.DHCPv4.Client."]), Ok(2 * 12));
+    assert_eq!(
+        count(&["Device.DHCPv4.Client.1.Alias", "Device.DHCPv4."]),
+        Ok(1 + 25)
+    );
+    assert_eq!(count(&[]), Ok(0));
+    for unknown in [
+        "",
+        "Device",
+        "Device.DHCPv4.Client.3.",
+        "Device.DHCPv4.Client.3.Alias",
+        "Device.DHCPv4.Client.01.Alias",
+        "Device.DHCPv4.Client.1.Nope",
+        "Device.DHCPv4.Client.1.Alias.",
+        "Device.DHCPv4.Client.1.Renew()",
+        "Device.DHCPv4.Client.{i}.Alias",
+    ] {
+        let fault = tree
+            .get_values(&strings(&[unknown]), NOW)
+            .expect_err(unknown);
+        assert_eq!(fault.kind, FaultKind::InvalidParameterName, "{unknown}");
+        assert!(fault.message.starts_with(unknown), "{fault}");
+    }
+}
+
+#[test]
+fn lease_time_remaining_counts_down_and_infinite_is_minus_one() {
+    let mut infinite = bound(2, "lan");
+    infinite.lease_expires = None;
+    let tree = tree(&[bound(1, "wan"), infinite]);
+    let names = strings(&[
+        "Device.DHCPv4.Client.1.LeaseTimeRemaining",
+        "Device.DHCPv4.Client.2.LeaseTimeRemaining",
+    ]);
+    let values: Vec<String> = tree
+        .get_values(&names, BootSeconds(1600))
+        .expect("values")
+        .into_iter()
+        .map(|(_, _, v)| v)
+        .collect();
+    assert_eq!(values, ["3000", "-1"]);
+}
+
+#[test]
+fn get_names_follows_cwmp_next_level() {
+    let tree = tree(&[bound(1, "wan"), client(2, "backup")]);
+    let names = |path: &str, next: bool| {
+        tree.get_names(path, next).map(|v| {
+            v.into_iter()
+                .map(|(n, w)| format!("{n}{}", if w { " w" } else { "" }))
+                .collect::<Vec<_>>()
+        })
+    };
+    type Names = Result<Vec<&'static str>, FaultKind>;
+    let cases: [(&str, bool, Names); 9] = [
+        ("", true, Ok(vec!["Device."])),
+        (
+            "Device.",
+            true,
+            Ok(vec!["Device.DHCPv4.", "Device.DHCPv6."]),
+        ),
+        (
+            "Device.DHCPv4.",
+            true,
+            Ok(vec![
+                "Device.DHCPv4.ClientNumberOfEntries",
+                "Device.DHCPv4.Client.",
+            ]),
+        ),
+        (
+            "Device.DHCPv4.Client.",
+            true,
+            Ok(vec!["Device.DHCPv4.Client.1.", "Device.DHCPv4.Client.2."]),
+        ),
+        (
+            "Device.DHCPv4.Client.1.Enable",
+            false,
+            Ok(vec!["Device.DHCPv4.Client.1.Enable w"]),
+        ),
+        (
+            "Device.DHCPv4.Client.1.Enable",
+            true,
+            Err(FaultKind::InvalidArguments),
+        ),
+        (
+            "Device.DHCPv4.Client.1.Nope",
+            false,
+            Err(FaultKind::InvalidParameterName),
+        ),
+        (
+            "Device.DHCPv4.Client.7.",
+            true,
+            Err(FaultKind::InvalidParameterName),
+        ),
+        ("Device.IP.", false, Err(FaultKind::InvalidParameterName)),
+    ];
+    for (path, next, expected) in cases {
+        let got = names(path, next).map_err(|f| f.kind);
+        let expected = expected.map(|v| strings(&v));
+        assert_eq!(got, expected, "{path:?} next_level={next}");
+    }
+    let everything = names("", false).expect("all");
+    // Device., DHCPv4. and its table, its count, two rows of 13; DHCPv6., its count, table.
+    assert_eq!(everything.len(), 1 + 2 + 1 + 2 * 13 + 3);
+    let one = names("Device.DHCPv4.Client.1.", false).expect("row");
+    assert_eq!(
+        one.first().map(String::as_str),
+        Some("Device.DHCPv4.Client.1.")
+    );
+    assert_eq!(one.len(), 13);
+    let child_count = names("Device.DHCPv4.Client.1.", true)
+        .expect("children")
+        .len();
+    assert_eq!(child_count, 12);
+}
+
+#[test]
+fn diffs_leave_out_lease_time_remaining() {
+    let mut tree = tree(&[]);
+    let added = tree.apply(&ControllerUpdate::V4Client(Box::new(client(1, "wan"))), NOW);
+    assert_eq!(
+        added.first(),
+        Some(&("Device.DHCPv4.ClientNumberOfEntries".into(), "1".into()))
+    );
+    assert_eq!(
+        added.len(),
+        1 + 11,
+        "every client parameter but LeaseTimeRemaining"
+    );
+
+    let changed = tree.apply(
+        &ControllerUpdate::V4Client(Box::new(bound(1, "wan"))),
+        BootSeconds(1500),
+    );
+    let names: Vec<&str> = changed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Device.DHCPv4.Client.1.DHCPStatus",
+            "Device.DHCPv4.Client.1.IPAddress",
+            "Device.DHCPv4.Client.1.SubnetMask",
+            "Device.DHCPv4.Client.1.IPRouters",
+            "Device.DHCPv4.Client.1.DNSServers",
+            "Device.DHCPv4.Client.1.DHCPServer",
+        ]
+    );
+    let same = tree.apply(
+        &ControllerUpdate::V4Client(Box::new(bound(1, "wan"))),
+        BootSeconds(2000),
+    );
+    assert_eq!(same, []);
+
+    let event = ControllerUpdate::Event {
+        object_path: "Device.DHCPv4.Client.1".into(),
+        kind: crate::channels::EventKind::LeaseUpdated,
+        data: BTreeMap::new(),
+    };
+    assert_eq!(tree.apply(&event, NOW), []);
+
+    let removed = tree.apply(&ControllerUpdate::V4ClientRemoved(Instance(1)), NOW);
+    assert_eq!(
+        removed,
+        [("Device.DHCPv4.ClientNumberOfEntries".into(), "0".into())]
+    );
+    assert!(tree
+        .get_values(&strings(&["Device.DHCPv4.Client.1."]), NOW)
+        .is_err());
+}
+
+#[test]
+fn plan_set_checks_everything_first() {
+    let tree = tree(&[bound(1, "wan"), client(2, "backup")]);
+    let set = |pairs: &[(&str, &str)]| {
+        let values: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        tree.plan_set(&values)
+    };
+    let enable = |i, on| ClientRequest {
+        client: ClientKey::V4(Instance(i)),
+        action: ClientAction::SetEnable(on),
+    };
+    assert_eq!(
+        set(&[
+            ("Device.DHCPv4.Client.1.Enable", "false"),
+            ("Device.DHCPv4.Client.2.Enable", "1")
+        ]),
+        Ok(vec![enable(1, false), enable(2, true)])
+    );
+    let e1 = "Device.DHCPv4.Client.1.Enable";
+    use FaultKind::*;
+    let cases: [(&[(&str, &str)], FaultKind); 8] = [
+        (&[(e1, "true"), (e1, "false")], InvalidArguments),
+        (
+            &[(e1, "true"), ("Device.DHCPv4.Client.1.Enable", "maybe")],
+            InvalidArguments,
+        ),
+        (
+            &[(e1, "true"), ("Device.DHCPv4.Client.2.Enable", "maybe")],
+            InvalidParameterType,
+        ),
+        (
+            &[
+                (e1, "true"),
+                ("Device.DHCPv4.Client.1.IPAddress", "192.0.2.9"),
+            ],
+            NotWritable,
+        ),
+        (&[("Device.DHCPv4.Client.1.Alias", "x")], NotWritable),
+        (
+            &[("Device.DHCPv4.Client.3.Enable", "true")],
+            InvalidParameterName,
+        ),
+        (&[("Device.DHCPv4.Client.1.", "true")], InvalidParameterName),
+        (&[("Device.DHCPv4.ClientNumberOfEntries", "3")], NotWritable),
+    ];
+    for (pairs, expected) in cases {
+        assert_eq!(set(pairs).map_err(|f| f.kind), Err(expected), "{pairs:?}");
+    }
+    let fault = set(&[("Device.DHCPv4.Client.1.Alias", "x")]).expect_err("alias");
+    assert_eq!(
+        fault.message,
+        "Device.DHCPv4.Client.1.Alias cannot be written in this build"
+    );
+}
+
+#[test]
+fn every_writable_parameter_and_command_is_carried_out() {
+    let tree = tree_with_v6(&[client(1, "wan")]);
+    let def = Definition::builtin().expect("definition");
+    for object in def.objects() {
+        let path = object.path.replace("{i}", "1");
+        for param in object.params.iter().filter(|p| p.writable) {
+            let value = param.syntax.default.clone().unwrap_or_default();
+            let name = format!("{path}{}", param.name);
+            assert!(tree.plan_set(&[(name.clone(), value)]).is_ok(), "{name}");
+        }
+        for command in &object.commands {
+            let name = format!("{path}{command}");
+            assert!(tree.plan_operate(&name, &HashMap::new()).is_ok(), "{name}");
+        }
+    }
+}
+
+#[test]
+fn operate_resolves_commands() {
+    let tree = tree(&[client(1, "wan")]);
+    let operate = |command: &str| tree.plan_operate(command, &HashMap::new());
+    let request = |action| {
+        Ok(ClientRequest {
+            client: ClientKey::V4(Instance(1)),
+            action,
+        })
+    };
+    assert_eq!(
+        operate("Device.DHCPv4.Client.1.Renew()"),
+        request(ClientAction::Renew)
+    );
+    assert_eq!(
+        operate("Device.DHCPv4.Client.1.X_RDK_Release()"),
+        request(ClientAction::Release)
+    );
+    assert_eq!(
+        operate("Device.DHCPv4.Client.1.X_RDK_Restart()"),
+        request(ClientAction::Restart)
+    );
+    for bad in [
+        "Device.DHCPv4.Client.2.Renew()",
+        "Device.DHCPv4.Client.1.Renew",
+        "Device.DHCPv4.Client.1.Rebind()",
+        "Device.DHCPv4.Renew()",
+        "Renew()",
+    ] {
+        assert_eq!(
+            operate(bad).map_err(|f| f.kind),
+            Err(FaultKind::InvalidParameterName),
+            "{bad}"
+        );
+    }
+    let args = HashMap::from([("Force".to_string(), "true".to_string())]);
+    let fault = tree
+        .plan_operate("Device.DHCPv4.Client.1.Renew()", &args)
+        .expect_err("args");
+    assert_eq!(fault.kind, FaultKind::InvalidArguments);
+}
+
+#[test]
+fn add_and_delete_are_refused_with_reasons() {
+    let tree = tree(&[client(1, "wan")]);
+    let cases = [
+        (
+            tree.add_object("Device.DHCPv4.Client."),
+            FaultKind::RequestDenied,
+        ),
+        (
+            tree.add_object("Device.DHCPv4."),
+            FaultKind::InvalidParameterName,
+        ),
+        (
+            tree.add_object("Device.DHCPv4.Client.1."),
+            FaultKind::InvalidParameterName,
+        ),
+        (
+            tree.delete_object("Device.DHCPv4.Client.1."),
+            FaultKind::RequestDenied,
+        ),
+        (
+            tree.delete_object("Device.DHCPv4.Client.2."),
+            FaultKind::InvalidParameterName,
+        ),
+        (
+            tree.delete_object("Device.DHCPv4."),
+            FaultKind::InvalidParameterName,
+        ),
+    ];
+    for (fault, kind) in &cases {
+        assert_eq!(fault.kind, *kind, "{fault}");
+        assert!(fault.message.starts_with("Device.DHCPv4."), "{fault}");
+    }
+    assert!(cases[0].0.message.contains("configuration file"));
+}
+
+#[test]
+fn subnet_masks() {
+    for (len, mask) in [
+        (0, "0.0.0.0"),
+        (8, "255.0.0.0"),
+        (24, "255.255.255.0"),
+        (32, "255.255.255.255"),
+        (40, "255.255.255.255"),
+    ] {
+        assert_eq!(subnet_mask(len).to_string(), mask, "/{len}");
+    }
+}
