@@ -3,7 +3,9 @@
 #   scripts/cross-build.sh [TARGET...]    default: aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf
 # Installs Debian's cross gcc for linking (as root; .cargo/config.toml names the linkers), makes
 # sure the target's Rust standard library is there (`rustup target add`), then builds release
-# binaries into target/TARGET/release. Idempotent. Exits 1 naming what is missing.
+# binaries into target/TARGET/release. Where qemu-user is installed (apt-get install qemu-user)
+# it also runs them: the daemon validates init/dhcpmgr.toml and the udhcpc plugin spools a
+# `bound` event. Idempotent. Exits 1 naming what is missing or failing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -14,8 +16,12 @@ fi
 failed=()
 for target in "${targets[@]}"; do
     case "$target" in
-        aarch64-unknown-linux-gnu) linker=aarch64-linux-gnu-gcc; debs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
-        armv7-unknown-linux-gnueabihf) linker=arm-linux-gnueabihf-gcc; debs=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross) ;;
+        aarch64-unknown-linux-gnu)
+            linker=aarch64-linux-gnu-gcc qemu=qemu-aarch64 sysroot=/usr/aarch64-linux-gnu
+            debs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
+        armv7-unknown-linux-gnueabihf)
+            linker=arm-linux-gnueabihf-gcc qemu=qemu-arm sysroot=/usr/arm-linux-gnueabihf
+            debs=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross) ;;
         *) echo "cross-build: unknown target $target (add it here and to .cargo/config.toml)" >&2; exit 64 ;;
     esac
     if ! command -v "$linker" >/dev/null 2>&1; then
@@ -38,11 +44,25 @@ for target in "${targets[@]}"; do
         fi
     fi
     cargo build --release --target "$target" --workspace --exclude dhcpmgr-lab
+    bins="${CARGO_TARGET_DIR:-target}/$target/release"
     for bin in dhcpmgr dhcpmgrctl dhcpmgr-udhcpc-plugin dhcpmgr-dibbler-plugin; do
-        path="target/$target/release/$bin"
-        [ -f "$path" ] && printf '%-28s %9d bytes  %s\n' "$bin" "$(stat -c %s "$path")" \
-            "$(file -b "$path" | cut -d, -f1-2)"
+        [ -f "$bins/$bin" ] && printf '%-28s %9d bytes  %s\n' "$bin" "$(stat -c %s "$bins/$bin")" \
+            "$(file -b "$bins/$bin" | cut -d, -f1-2)"
     done
+    if command -v "$qemu" >/dev/null 2>&1; then
+        scratch="$(mktemp -d)"
+        if "$qemu" -L "$sysroot" "$bins/dhcpmgr" --validate --config init/dhcpmgr.toml &&
+            env -i PATH=/usr/bin:/bin DHCPMGR_SOCKET="$scratch/none" DHCPMGR_SPOOL_DIR="$scratch/spool" \
+                DHCPMGR_CLIENT=wan interface=erouter0 ip=192.0.2.10 subnet=255.255.255.0 lease=3600 \
+                "$qemu" -L "$sysroot" "$bins/dhcpmgr-udhcpc-plugin" bound 2>/dev/null &&
+            compgen -G "$scratch/spool/*.msg" >/dev/null; then
+            echo "$target: runs under $qemu (config validated, plugin spooled a bound event)"
+        else
+            echo "cross-build: $target binaries do not run under $qemu" >&2
+            failed+=("$target")
+        fi
+        rm -rf "$scratch"
+    fi
 done
 
 if [ "${#failed[@]}" -gt 0 ]; then

@@ -2,7 +2,9 @@
 # Measures dhcpmgr against the budgets of design §6 and prints a table for the README's "Budget"
 # section:
 #   - stripped sizes of the release binaries (plugins <= 600 KiB);
-#   - daemon memory idle (one DHCPv4 client holding a lease from Kea): VmRSS, Pss (<= 6 MiB);
+#   - daemon memory idle: one DHCPv4 client holding a lease from Kea (the benchmark), and the
+#     design's configuration, one DHCPv4 + one DHCPv6 client and the shield (here): VmRSS, Pss
+#     (<= 6 MiB);
 #   - daemon memory under a lease storm: VmHWM (peak) and VmRSS after LEASE_HOP_N back-to-back
 #     lease changes delivered by the real plugin;
 #   - plugin exec-to-exit time (<= 3 ms), delivering to the daemon and spooling without it;
@@ -52,10 +54,75 @@ if [ ! -s "$out/lease_hop.json" ]; then
     exit 1
 fi
 
-python3 - "$sizes" "$out/lease_hop.json" <<'EOF' | tee "$out/budget.md"
+# The design's idle configuration (§6: one DHCPv4 and one DHCPv6 client, the shield on), which
+# the benchmark does not run: the daemon in a scratch network namespace (two veth pairs, no DHCP
+# server: the clients keep soliciting), connected to a private D-Bus, read after it settled.
+echo "== idle memory with one DHCPv4 client, one DHCPv6 client and the shield" >&2
+ns="dhcpmgr-budget-$$"
+scratch="$(mktemp -d)"
+bus_pid=""
+daemon_pid=""
+cleanup() {
+    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+    [ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null
+    ip netns del "$ns" 2>/dev/null
+    rm -rf "$scratch"
+}
+trap cleanup EXIT
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ip -n "$ns" link add erouter0 type veth peer name isp0
+ip -n "$ns" link add brlan0 type veth peer name lan0
+for link in erouter0 isp0 brlan0 lan0; do ip -n "$ns" link set "$link" up; done
+cat >"$scratch/bus.conf" <<BUS
+<busconfig><listen>unix:path=$scratch/bus</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*"/></policy>
+</busconfig>
+BUS
+dbus-daemon --config-file="$scratch/bus.conf" --nofork --nopidfile >/dev/null 2>&1 &
+bus_pid=$!
+cat >"$scratch/dhcpmgr.toml" <<CONF
+[daemon]
+state_dir = "$scratch/state"
+run_dir = "$scratch/run"
+[dbus]
+bus = "unix:path=$scratch/bus"
+[sysevent]
+command = ""
+[[dhcpv4.client]]
+alias = "wan"
+interface = "erouter0"
+[[dhcpv6.client]]
+alias = "wan6"
+interface = "erouter0"
+[shield]
+enable = true
+interfaces = ["brlan0"]
+CONF
+ip netns exec "$ns" "$target_dir/release/dhcpmgr" --config "$scratch/dhcpmgr.toml" \
+    >"$out/design-idle.log" 2>&1 &
+daemon_pid=$!
+sleep 5
+if ! kill -0 "$daemon_pid" 2>/dev/null; then
+    cat "$out/design-idle.log" >&2
+    echo "measure-budget: the daemon did not stay up (log above)" >&2
+    exit 1
+fi
+design="$out/design-idle.txt"
+{
+    grep -E '^(VmRSS|VmHWM|Threads):' "/proc/$daemon_pid/status"
+    grep -E '^Pss:' "/proc/$daemon_pid/smaps_rollup"
+    { grep -c 'shield started' "$out/design-idle.log" || true; } | sed 's/^/ShieldStarted: /'
+} | tr -s ' \t' ' ' >"$design"
+cleanup
+trap - EXIT
+
+python3 - "$sizes" "$out/lease_hop.json" "$design" <<'EOF' | tee "$out/budget.md"
 import json, sys
 
-sizes_path, bench_path = sys.argv[1], sys.argv[2]
+sizes_path, bench_path, design_path = sys.argv[1], sys.argv[2], sys.argv[3]
+design = dict(line.split(":", 1) for line in open(design_path) if ":" in line)
+design = {k.strip(): int(v.split()[0]) for k, v in design.items()}
 bench = json.load(open(bench_path))
 rows, missed = [], []
 
@@ -92,6 +159,11 @@ rss = idle.get("vm_rss_kib")
 row("daemon idle VmRSS (one DHCPv4 client, lease held)", mib(rss), "≤ 6 MiB",
     None if rss is None else rss <= 6 * 1024)
 row("daemon idle Pss", mib(idle.get("pss_kib")))
+full = design.get("VmRSS")
+row("daemon idle VmRSS, one DHCPv4 + one DHCPv6 client, shield on"
+    + ("" if design.get("ShieldStarted") else " (shield did NOT start)"),
+    mib(full), "≤ 6 MiB", None if full is None else full <= 6 * 1024)
+row("… its Pss, threads", f"{mib(design.get('Pss'))}, {design.get('Threads', 'n/a')} threads")
 row(f"daemon peak VmHWM over a {n}-lease storm", mib(storm.get("vm_hwm_kib")))
 row(f"daemon VmRSS after the {n}-lease storm", mib(storm.get("vm_rss_kib")))
 row("daemon threads", str(idle.get("threads", "n/a")))

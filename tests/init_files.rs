@@ -179,11 +179,15 @@ fn unit_matches_the_daemon_and_its_default_config() {
         )
     );
     assert_eq!(
-        one("ExecStartPre"),
-        format!(
-            "/usr/bin/dhcpmgr --validate --config {}",
-            dhcpmgr::daemon::DEFAULT_CONFIG
-        )
+        service["ExecStartPre"].first().map(String::as_str),
+        Some(
+            format!(
+                "/usr/bin/dhcpmgr --validate --config {}",
+                dhcpmgr::daemon::DEFAULT_CONFIG
+            )
+            .as_str()
+        ),
+        "the configuration is validated first"
     );
     assert_eq!(one("ExecReload"), "/bin/kill -HUP $MAINPID");
     let mut caps: Vec<&str> = one("CapabilityBoundingSet").split_whitespace().collect();
@@ -228,6 +232,42 @@ fn shipped_config_validates() {
         .args(["--validate", "--config"])
         .arg(init_file("dhcpmgr.toml")));
     assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn shipped_config_examples_validate_when_uncommented() {
+    let shipped = fs::read_to_string(init_file("dhcpmgr.toml")).unwrap();
+    let mut uncommented = 0;
+    let all: String = shipped
+        .lines()
+        .map(|line| {
+            let example = line.strip_prefix("# ").filter(|rest| {
+                let table = rest.starts_with("[[") || rest.starts_with("[shield");
+                table
+                    || rest.split_once(" = ").is_some_and(|(key, _)| {
+                        !key.is_empty()
+                            && key
+                                .chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    })
+            });
+            if example.is_some() {
+                uncommented += 1;
+            }
+            format!("{}\n", example.unwrap_or(line))
+        })
+        .collect();
+    assert!(
+        uncommented >= 8,
+        "only {uncommented} commented-out settings found"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("all.toml");
+    fs::write(&path, &all).unwrap();
+    let out = run(Command::new(DAEMON)
+        .args(["--validate", "--config"])
+        .arg(&path));
+    assert!(out.status.success(), "{}\n{all}", text(&out));
 }
 
 /// A config for a daemon with no clients, everything under `dir`, no bus to reach.

@@ -232,7 +232,8 @@ impl Queue {
         if setsockopt(&fd, sockopt::RcvBufForce, &(4 << 20)).is_err() {
             let _ = setsockopt(&fd, sockopt::RcvBuf, &(1 << 20));
         }
-        let tv = TimeVal::new(poll.as_secs() as i64, i64::from(poll.subsec_micros()));
+        // time_t and suseconds_t are 32-bit on armv7: let the target decide the widths.
+        let tv = TimeVal::new(poll.as_secs() as _, poll.subsec_micros() as _);
         setsockopt(&fd, sockopt::ReceiveTimeout, &tv).map_err(QueueError::Socket)?;
         let mut q = Queue {
             fd,

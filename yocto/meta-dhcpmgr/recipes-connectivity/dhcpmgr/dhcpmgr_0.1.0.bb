@@ -44,12 +44,12 @@ CARGO_BUILD_FLAGS:append = " --workspace --exclude dhcpmgr-lab"
 export CARGO_PROFILE_RELEASE_STRIP = "false"
 
 # What the gateway image needs at run time besides the binaries.
-#   dhcpv6:   dibbler-client (meta-networking) runs DHCPv6; without it only DHCPv4 works.
-#   nftables / iptables: the LAN-side shield's enforcement; pick one.
-PACKAGECONFIG ??= "dhcpv6 nftables"
+#   dhcpv6: dibbler-client (meta-networking) runs DHCPv6; without it only DHCPv4 works.
+#   shield: the LAN-side DHCP shield runs `nft` (its table and sets) and `iptables`/`ip6tables`
+#           (the NFQUEUE rule, where nft has no queue statement).
+PACKAGECONFIG ??= "dhcpv6 shield"
 PACKAGECONFIG[dhcpv6] = ",,,dibbler-client"
-PACKAGECONFIG[nftables] = ",,,nftables"
-PACKAGECONFIG[iptables] = ",,,iptables"
+PACKAGECONFIG[shield] = ",,,nftables iptables"
 
 # The binaries the workspace builds. dhcpmgr-dibbler-plugin is the DHCPv6 client's script
 # (plugins/dibbler); a checkout from before DHCPv6 does not have it: drop it from this list.
