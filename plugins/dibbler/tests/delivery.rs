@@ -3,19 +3,20 @@
 //! once behind the generated `#!/bin/sh` wrapper that supplies the `DHCPMGR_*` variables.
 
 use std::fs;
-use std::io::ErrorKind;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
 
 use dhcpmgr_ipc::{
-    decode_envelope, read_frame, write_frame, ClientEvent, Envelope, V6Address, V6EventKind,
-    V6Prefix, PROTOCOL_VERSION, SPOOL_SUFFIX,
+    decode_envelope, ClientEvent, Envelope, V6Address, V6EventKind, V6Prefix, PROTOCOL_VERSION,
+    SPOOL_SUFFIX,
 };
+
+#[path = "../../ipc/tests/support/mod.rs"]
+mod support;
+
+use support::{daemon, setup, spooled, Setup};
 
 const PLUGIN: &str = env!("CARGO_BIN_EXE_dhcpmgr-dibbler-plugin");
 
@@ -43,21 +44,6 @@ const ADD: &[(&str, &str)] = &[
     ("SRV_OPTION2", "00:01:00:01:32:98:17:4a:86:06:d3:e2:cd:f7"),
 ];
 
-struct Setup {
-    dir: tempfile::TempDir,
-    socket: PathBuf,
-    spool: PathBuf,
-}
-
-fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    Setup {
-        socket: dir.path().join("ipc.sock"),
-        spool: dir.path().join("spool"),
-        dir,
-    }
-}
-
 /// Runs `program` with only `vars`, dibbler's `PATH` and a non-UTF-8 stray variable.
 fn run_with(program: &Path, arg: Option<&str>, vars: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(program);
@@ -82,37 +68,6 @@ fn run(setup: &Setup, arg: Option<&str>, vars: &[(&str, &str)]) -> Output {
         ("DHCPMGR_CLIENT", "wan"),
     ]);
     run_with(Path::new(PLUGIN), arg, &vars)
-}
-
-/// A one-shot daemon: accepts one connection (or gives up after 10 s), decodes the envelope and
-/// answers with `reply` (raw JSON, to pin the wire format).
-fn daemon(socket: &Path, reply: &'static str) -> JoinHandle<Option<Envelope>> {
-    let listener = UnixListener::bind(socket).unwrap();
-    listener.set_nonblocking(true).unwrap();
-    thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let stream = loop {
-            match listener.accept() {
-                Ok((stream, _)) => break stream,
-                Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
-                    thread::sleep(Duration::from_millis(5));
-                }
-                Err(_) => return None,
-            }
-        };
-        stream.set_nonblocking(false).unwrap();
-        let envelope = decode_envelope(&read_frame(&stream).unwrap()).unwrap();
-        write_frame(&stream, reply.as_bytes()).unwrap();
-        Some(envelope)
-    })
-}
-
-fn spooled(spool: &Path) -> Vec<PathBuf> {
-    match fs::read_dir(spool) {
-        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
-        Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
-        Err(e) => panic!("{e}"),
-    }
 }
 
 fn check_add(envelope: &Envelope) {

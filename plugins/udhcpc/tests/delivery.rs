@@ -2,19 +2,18 @@
 //! stand-in daemon socket, a missing daemon, and a daemon that rejects.
 
 use std::fs;
-use std::io::ErrorKind;
 use std::net::Ipv4Addr;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
 
 use dhcpmgr_ipc::{
-    decode_envelope, read_frame, write_frame, ClientEvent, Envelope, V4EventKind, PROTOCOL_VERSION,
-    SPOOL_SUFFIX,
+    decode_envelope, ClientEvent, Envelope, V4EventKind, PROTOCOL_VERSION, SPOOL_SUFFIX,
 };
+
+#[path = "../../ipc/tests/support/mod.rs"]
+mod support;
+
+use support::{daemon, setup, spooled, Setup};
 
 const BOUND: &[(&str, &str)] = &[
     ("interface", "veth-c"),
@@ -27,21 +26,6 @@ const BOUND: &[(&str, &str)] = &[
     ("opt58", "00000006"),
     ("opt59", "00000014"),
 ];
-
-struct Setup {
-    _dir: tempfile::TempDir,
-    socket: PathBuf,
-    spool: PathBuf,
-}
-
-fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    Setup {
-        socket: dir.path().join("ipc.sock"),
-        spool: dir.path().join("spool"),
-        _dir: dir,
-    }
-}
 
 fn run(setup: &Setup, arg: Option<&str>, vars: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dhcpmgr-udhcpc-plugin"));
@@ -56,37 +40,6 @@ fn run(setup: &Setup, arg: Option<&str>, vars: &[(&str, &str)]) -> Output {
         cmd.arg(arg);
     }
     cmd.output().unwrap()
-}
-
-/// A one-shot daemon: accepts one connection (or gives up after 10 s), decodes the envelope and
-/// answers with `reply` (raw JSON, to pin the wire format).
-fn daemon(socket: &Path, reply: &'static str) -> JoinHandle<Option<Envelope>> {
-    let listener = UnixListener::bind(socket).unwrap();
-    listener.set_nonblocking(true).unwrap();
-    thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let stream = loop {
-            match listener.accept() {
-                Ok((stream, _)) => break stream,
-                Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
-                    thread::sleep(Duration::from_millis(5));
-                }
-                Err(_) => return None,
-            }
-        };
-        stream.set_nonblocking(false).unwrap();
-        let envelope = decode_envelope(&read_frame(&stream).unwrap()).unwrap();
-        write_frame(&stream, reply.as_bytes()).unwrap();
-        Some(envelope)
-    })
-}
-
-fn spooled(spool: &Path) -> Vec<PathBuf> {
-    match fs::read_dir(spool) {
-        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
-        Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
-        Err(e) => panic!("{e}"),
-    }
 }
 
 fn check_bound(envelope: &Envelope) {
