@@ -141,7 +141,8 @@ fn serve(
     .map_err(|e| format!("cannot start the TR-181 thread: {e}"))?;
 
     // The LAN-side DHCP shield: its own threads; dropping it stops them and removes its rules.
-    let _shield = crate::shield::start(&config);
+    let mut shield_config = config.shield.clone();
+    let mut shield = crate::shield::start(&config);
     let signal_handle = signals.handle();
     let controller_thread = controller::spawn(
         config,
@@ -191,7 +192,16 @@ fn serve(
         if signal == SIGHUP {
             notify(&systemd::status("reloading configuration"));
             let status = match reload(config_path, &reload_tx, log) {
-                Ok(clients) => format!("running: {clients}"),
+                Ok(new) => {
+                    if new.shield != shield_config {
+                        tracing::info!("shield configuration changed; restarting the shield");
+                        // Stop first: the old rules go before the new ones are installed.
+                        drop(shield.take());
+                        shield = crate::shield::start(&new);
+                        shield_config = new.shield.clone();
+                    }
+                    format!("running: {}", client_summary(&new))
+                }
                 Err(e) => format!("running the previous configuration: {e}"),
             };
             notify(&systemd::status(&status));
@@ -229,20 +239,19 @@ fn client_summary(config: &Config) -> String {
     )
 }
 
-/// Loads the configuration again and hands it to the controller; applies its log level.
-/// Returns the client summary, or why the file was refused.
+/// Loads the configuration again, hands it to the controller and applies its log level.
+/// Returns the new configuration, or why the file was refused.
 fn reload(
     path: &Path,
     reloads: &mpsc::UnboundedSender<Config>,
     log: &LogControl,
-) -> Result<String, String> {
+) -> Result<Config, String> {
     match Config::load(path) {
         Ok(config) => {
             tracing::info!(path = %path.display(), "reloading configuration");
             log.apply(&config.log_level);
-            let clients = client_summary(&config);
-            let _ = reloads.send(config);
-            Ok(clients)
+            let _ = reloads.send(config.clone());
+            Ok(config)
         }
         Err(e) => {
             tracing::error!(error = %e, "new configuration is invalid; keeping the running one");

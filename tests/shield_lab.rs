@@ -588,3 +588,28 @@ fn rogue_server_on_the_lan_is_detected() {
         .as_array()
         .is_some_and(|d| d.iter().any(|d| d == "rogue_server"))));
 }
+
+#[test]
+fn sighup_applies_a_changed_shield_section() {
+    let Some(s) = setup("", "") else {
+        return;
+    };
+    let mut daemon = s.start();
+    assert!(s.rules().contains("-j DHCPMGR_SHIELD"));
+    let text = std::fs::read_to_string(&s.config).expect("config");
+    std::fs::write(&s.config, text.replace("enable = true", "enable = false")).expect("write");
+    daemon.signal(Signal::SIGHUP);
+    s.lab
+        .wait_until(Duration::from_secs(10), "the shield stopped", || {
+            rules_gone(&s.rules())
+        });
+    s.must_lease(&s.client, 5, "with the shield off");
+    std::fs::write(&s.config, text).expect("write");
+    daemon.signal(Signal::SIGHUP);
+    s.lab
+        .wait_until(Duration::from_secs(10), "the shield started again", || {
+            s.rules().contains("-j DHCPMGR_SHIELD")
+        });
+    s.must_lease(&s.client, 5, "with the shield on again");
+    assert!(daemon.is_running());
+}
