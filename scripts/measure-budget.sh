@@ -9,7 +9,7 @@
 #     lease changes delivered by the real plugin;
 #   - plugin exec-to-exit time (<= 3 ms), delivering to the daemon and spooling without it;
 #   - lease hop p99 (<= 5 ms).
-# Memory, plugin and hop figures come from the lease_hop benchmark (benches/lease_hop.rs), run on
+# Memory, plugin and hop figures come from the lease_hop benchmark (benches/lease_hop/), run on
 # the release binaries; this script adds the sizes and the budget check.
 #
 #   bash scripts/measure-budget.sh            as root (the benchmark's lab uses network namespaces)
