@@ -1,6 +1,7 @@
 //! What the controller tells the rest of the daemon about a client: a plain, cloneable picture
 //! of its state and lease. The TR-181 thread renders these as parameter values.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use dhcpmgr_ipc::V4Lease;
@@ -79,6 +80,10 @@ pub struct V4ClientSnapshot {
     pub lease: Option<V4Lease>,
     /// When that lease expires, on CLOCK_BOOTTIME; `None` for an infinite lease or no lease.
     pub lease_expires: Option<BootSeconds>,
+    /// Option codes the client asks for (`request_options`), in the order configured.
+    pub request_options: Vec<u8>,
+    /// Options the client sends (`sent_options`): code and payload as lowercase hex.
+    pub sent_options: Vec<(u8, String)>,
 }
 
 impl V4ClientSnapshot {
@@ -113,6 +118,8 @@ pub struct V6ClientSnapshot {
     pub suggested_t1: Option<u32>,
     pub suggested_t2: Option<u32>,
     pub requested_options: Vec<u16>,
+    /// Options of the last reply that carried any, as dibbler-client rendered them.
+    pub received_options: BTreeMap<u16, String>,
 }
 
 /// TR-181 object path of DHCPv4 client `instance`, without the trailing dot.

@@ -234,6 +234,8 @@ fn unbound(instance: u32, alias: &str) -> V4ClientSnapshot {
         dhcp_status: DhcpStatus::Selecting,
         lease: None,
         lease_expires: None,
+        request_options: Vec::new(),
+        sent_options: Vec::new(),
     }
 }
 
@@ -295,7 +297,7 @@ fn values_and_names() {
             .get_parameter_values(&["Device.DHCPv4."])
             .await
             .expect("partial path");
-        assert_eq!(all.len(), 1 + 2 * 12);
+        assert_eq!(all.len(), 1 + 2 * 17);
         assert_eq!(
             all[0],
             (
@@ -328,7 +330,8 @@ fn values_and_names() {
             .get_parameter_names("Device.DHCPv4.Client.1.", true)
             .await
             .expect("names");
-        assert_eq!(row.len(), 12);
+        // 17 parameters and the SentOption and ReqOption tables.
+        assert_eq!(row.len(), 19);
         assert!(row.contains(&("Device.DHCPv4.Client.1.Enable".into(), true)));
         assert!(row.contains(&("Device.DHCPv4.Client.1.Status".into(), false)));
         let refused = proxy.add_object("Device.DHCPv4.Client.").await;
@@ -388,6 +391,27 @@ fn operate_and_writes_reach_the_controller() {
         let (result, command) = tokio::join!(disable, lab.answer(Ok(())));
         result.expect("Enable written");
         assert_eq!(command, (Instance(1), ClientAction::SetEnable(false)));
+
+        // RDK's command booleans: true does what the command does, false nothing.
+        let release =
+            proxy.set_parameter_values(&[("Device.DHCPv4.Client.2.X_RDK_Release", "true")]);
+        let (result, command) = tokio::join!(release, lab.answer(Ok(())));
+        result.expect("X_RDK_Release written");
+        assert_eq!(command, (Instance(2), ClientAction::Release));
+        proxy
+            .set_parameter_values(&[("Device.DHCPv4.Client.2.X_RDK_Restart", "false")])
+            .await
+            .expect("false is accepted");
+        assert!(
+            lab.commands.try_recv().is_err(),
+            "writing false sends nothing"
+        );
+        let read_back = proxy
+            .get_parameter_values(&["Device.DHCPv4.Client.2.X_RDK_Release"])
+            .await
+            .expect("value");
+        assert_eq!(read_back[0].1, "boolean");
+        assert_eq!(read_back[0].2, "false");
     });
 }
 

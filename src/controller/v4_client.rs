@@ -264,6 +264,13 @@ impl V4Client {
             dhcp_status: self.dhcp_status,
             lease: self.state.held.as_ref().map(|h| h.lease.clone()),
             lease_expires: self.expires(),
+            request_options: self.config.request_options.iter().map(|c| c.0).collect(),
+            sent_options: self
+                .config
+                .sent_options
+                .iter()
+                .map(|o| (o.code.0, o.value.to_hex()))
+                .collect(),
         }
     }
 

@@ -237,6 +237,7 @@ impl V6Client {
             suggested_t1: self.config.t1,
             suggested_t2: self.config.t2,
             requested_options: self.config.requested_options.clone(),
+            received_options: self.state.held.options.clone(),
         };
         let _ = svc
             .updates

@@ -5,7 +5,9 @@
 //! Pure: no I/O, and the time is passed in.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use dhcpmgr_ipc::V4Lease;
 
 use super::definition::{Access, Definition, ObjectDef, ParamDef};
 use super::fault::{Fault, FaultKind};
@@ -16,8 +18,11 @@ use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
 
 const DHCPV4: &str = "Device.DHCPv4.";
 const V4_CLIENT: &str = "Device.DHCPv4.Client.{i}.";
+const V4_SENT_OPTION: &str = "Device.DHCPv4.Client.{i}.SentOption.{i}.";
+const V4_REQ_OPTION: &str = "Device.DHCPv4.Client.{i}.ReqOption.{i}.";
 const DHCPV6: &str = "Device.DHCPv6.";
 const V6_CLIENT: &str = "Device.DHCPv6.Client.{i}.";
+const V6_RECEIVED_OPTION: &str = "Device.DHCPv6.Client.{i}.ReceivedOption.{i}.";
 
 /// What a write or a command asks of the controller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,19 +209,18 @@ impl Tree {
                 [i] => client_key(&object.path, *i),
                 _ => None,
             };
-            let request = match (client, param.name.as_str()) {
-                (Some(client), "Enable") => ClientRequest {
-                    client,
-                    action: ClientAction::SetEnable(value == "true"),
-                },
+            match (client, write_action(&param.name, &value)) {
+                (Some(client), Some(Some(action))) => {
+                    requests.push(ClientRequest { client, action })
+                }
+                (Some(_), Some(None)) => {}
                 _ => {
                     return Err(Fault::new(
                         FaultKind::NotWritable,
                         format!("{name} cannot be written in this build"),
                     ))
                 }
-            };
-            requests.push(request);
+            }
         }
         Ok(requests)
     }
@@ -373,6 +377,20 @@ impl Tree {
         match (table, parent) {
             (V4_CLIENT, []) => self.v4_clients.keys().map(|i| i.0).collect(),
             (V6_CLIENT, []) => self.v6_clients.keys().map(|i| i.0).collect(),
+            (V4_SENT_OPTION, [c]) => self
+                .v4_clients
+                .get(&Instance(*c))
+                .map_or_else(Vec::new, |client| row_numbers(client.sent_options.len())),
+            (V4_REQ_OPTION, [c]) => self
+                .v4_clients
+                .get(&Instance(*c))
+                .map_or_else(Vec::new, |client| row_numbers(client.request_options.len())),
+            (V6_RECEIVED_OPTION, [c]) => self
+                .v6_clients
+                .get(&Instance(*c))
+                .map_or_else(Vec::new, |client| {
+                    row_numbers(received_options(&client.received_options).len())
+                }),
             _ => Vec::new(),
         }
     }
@@ -415,9 +433,136 @@ impl Tree {
             (V4_CLIENT, [i], _) => v4_client_value(self.v4_clients.get(&Instance(*i))?, param, now),
             (DHCPV6, [], "ClientNumberOfEntries") => Some(self.v6_clients.len().to_string()),
             (V6_CLIENT, [i], _) => v6_client_value(self.v6_clients.get(&Instance(*i))?, param),
+            (V4_SENT_OPTION, [c, row], _) => {
+                let client = self.v4_clients.get(&Instance(*c))?;
+                sent_option_value(client.sent_options.get(row_index(*row)?)?, param)
+            }
+            (V4_REQ_OPTION, [c, row], _) => {
+                let client = self.v4_clients.get(&Instance(*c))?;
+                let tag = *client.request_options.get(row_index(*row)?)?;
+                req_option_value(tag, *row, client.lease.as_ref(), param)
+            }
+            (V6_RECEIVED_OPTION, [c, row], _) => {
+                let client = self.v6_clients.get(&Instance(*c))?;
+                let options = received_options(&client.received_options);
+                let (tag, hex) = options.get(row_index(*row)?)?;
+                Some(match param {
+                    "Tag" => tag.to_string(),
+                    "Value" => hex.clone(),
+                    // A reference to the Server table, which this build does not model.
+                    "Server" => String::new(),
+                    _ => return None,
+                })
+            }
             _ => None,
         }
     }
+}
+
+/// The `ReceivedOption` rows of the options dibbler-client rendered: `(code, data as lowercase
+/// hex)` in code order, leaving out options whose rendering cannot be read back.
+fn received_options(rendered: &BTreeMap<u16, String>) -> Vec<(u16, String)> {
+    rendered
+        .iter()
+        .filter_map(|(code, text)| Some((*code, option_data(*code, text)?)))
+        .collect()
+}
+
+/// The data of DHCPv6 option `code` as lowercase hex, from dibbler-client's rendering:
+/// space-separated IPv6 addresses for address-list options, space-separated names for
+/// domain-list options (RFC 1035 wire form), colon-separated hex octets for the rest.
+fn option_data(code: u16, text: &str) -> Option<String> {
+    // SIP servers, DNS servers, NIS servers, NIS+ servers, SNTP servers.
+    const ADDRESS_LISTS: [u16; 5] = [22, 23, 27, 28, 31];
+    // SIP domains, domain search list, NIS domain, NIS+ domain, AFTR name.
+    const DOMAIN_LISTS: [u16; 5] = [21, 24, 29, 30, 64];
+    let bytes = if ADDRESS_LISTS.contains(&code) {
+        address_list(text).or_else(|| crate::s46::parse_colon_hex(text).ok())?
+    } else if DOMAIN_LISTS.contains(&code) {
+        domain_list(text).or_else(|| crate::s46::parse_colon_hex(text).ok())?
+    } else {
+        crate::s46::parse_colon_hex(text).ok()?
+    };
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Space-separated IPv6 addresses as their 16-byte forms one after another.
+fn address_list(text: &str) -> Option<Vec<u8>> {
+    let addresses = text
+        .split_ascii_whitespace()
+        .map(|a| a.parse::<Ipv6Addr>().ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some(addresses.iter().flat_map(|a| a.octets()).collect())
+}
+
+/// Space-separated domain names in RFC 1035 wire form (labels of 1 to 63 octets, each name
+/// ending with the root label).
+fn domain_list(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for name in text.split_ascii_whitespace() {
+        let name = name.strip_suffix('.').unwrap_or(name);
+        for label in name.split('.') {
+            let len = u8::try_from(label.len())
+                .ok()
+                .filter(|l| (1..=63).contains(l))?;
+            out.push(len);
+            out.extend_from_slice(label.as_bytes());
+        }
+        out.push(0);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// What writing `value` (already checked) to the client parameter `param` asks of the
+/// controller: `None` if the parameter cannot be written, `Some(None)` if the write does nothing
+/// (a command-style boolean set to false).
+fn write_action(param: &str, value: &str) -> Option<Option<ClientAction>> {
+    let on = value == "true";
+    let command = match param {
+        "Enable" => return Some(Some(ClientAction::SetEnable(on))),
+        "Renew" => ClientAction::Renew,
+        "X_RDK_Release" => ClientAction::Release,
+        "X_RDK_Restart" => ClientAction::Restart,
+        _ => return None,
+    };
+    Some(on.then_some(command))
+}
+
+/// Instance numbers 1..=`len` of rows made from a list.
+fn row_numbers(len: usize) -> Vec<u32> {
+    (1..=len).filter_map(|n| u32::try_from(n).ok()).collect()
+}
+
+/// The list index of row instance `row` (instance numbers start at 1).
+fn row_index(row: u32) -> Option<usize> {
+    usize::try_from(row).ok()?.checked_sub(1)
+}
+
+/// The value of a `Device.DHCPv4.Client.{i}.SentOption.{i}.` parameter of the configured
+/// option `(tag, hex)`.
+fn sent_option_value((tag, hex): &(u8, String), param: &str) -> Option<String> {
+    Some(match param {
+        "Enable" => "true".to_string(),
+        "Tag" => tag.to_string(),
+        "Value" => hex.to_ascii_lowercase(),
+        _ => return None,
+    })
+}
+
+/// The value of a `Device.DHCPv4.Client.{i}.ReqOption.{i}.` parameter of the requested option
+/// `tag` in position `order`; `Value` is what the lease carries for it (udhcpc passes as hex the
+/// options it has no name for), or empty.
+fn req_option_value(tag: u8, order: u32, lease: Option<&V4Lease>, param: &str) -> Option<String> {
+    Some(match param {
+        "Enable" => "true".to_string(),
+        "Order" => order.to_string(),
+        "Tag" => tag.to_string(),
+        "Value" => lease
+            .and_then(|l| l.raw_options.get(&tag))
+            .map(|hex| hex.to_ascii_lowercase())
+            .unwrap_or_default(),
+        _ => return None,
+    })
 }
 
 /// The value of a `Device.DHCPv4.Client.{i}.` parameter.
@@ -439,6 +584,8 @@ fn v4_client_value(client: &V4ClientSnapshot, param: &str, now: BootSeconds) -> 
         "Interface" => String::new(),
         "Status" => client.status.as_tr181().to_string(),
         "DHCPStatus" => client.dhcp_status.as_tr181().to_string(),
+        // Command-style booleans read back false.
+        "Renew" | "X_RDK_Release" | "X_RDK_Restart" => "false".to_string(),
         "IPAddress" => lease.map(|l| l.address.to_string()).unwrap_or_default(),
         "SubnetMask" => lease
             .map(|l| subnet_mask(l.prefix_len).to_string())
@@ -450,6 +597,8 @@ fn v4_client_value(client: &V4ClientSnapshot, param: &str, now: BootSeconds) -> 
             .and_then(|l| l.server_id)
             .map(|a| a.to_string())
             .unwrap_or_default(),
+        "SentOptionNumberOfEntries" => client.sent_options.len().to_string(),
+        "ReqOptionNumberOfEntries" => client.request_options.len().to_string(),
         "X_RDK_LinuxInterface" => client.interface.clone(),
         _ => return None,
     })
@@ -468,8 +617,13 @@ fn v6_client_value(client: &V6ClientSnapshot, param: &str) -> Option<String> {
         "RequestAddresses" => client.request_addresses.to_string(),
         "RequestPrefixes" => client.request_prefixes.to_string(),
         "RapidCommit" => client.rapid_commit.to_string(),
+        // Command-style booleans read back false.
+        "Renew" | "X_RDK_Release" | "X_RDK_Restart" => "false".to_string(),
         "SuggestedT1" => suggested(client.suggested_t1),
         "SuggestedT2" => suggested(client.suggested_t2),
+        "ReceivedOptionNumberOfEntries" => {
+            received_options(&client.received_options).len().to_string()
+        }
         "RequestedOptions" => client
             .requested_options
             .iter()

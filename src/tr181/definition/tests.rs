@@ -16,13 +16,22 @@ fn builtin_definition_has_the_client_table() {
             "Device.",
             "Device.DHCPv4.",
             CLIENT,
+            "Device.DHCPv4.Client.{i}.SentOption.{i}.",
+            "Device.DHCPv4.Client.{i}.ReqOption.{i}.",
             "Device.DHCPv6.",
-            "Device.DHCPv6.Client.{i}."
+            "Device.DHCPv6.Client.{i}.",
+            "Device.DHCPv6.Client.{i}.ReceivedOption.{i}.",
         ]
     );
     let client = def.object(CLIENT).expect("client table");
     assert!(client.is_table());
     assert!(!client.writable, "rows come from the configuration");
+    for table in ["SentOption.{i}.", "ReqOption.{i}."] {
+        let options = def
+            .object(&format!("{CLIENT}{table}"))
+            .expect("option table");
+        assert!(!options.writable, "{table} is read-only in this build");
+    }
     let names: Vec<&str> = client.params.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(
         names,
@@ -32,13 +41,18 @@ fn builtin_definition_has_the_client_table() {
             "Interface",
             "Status",
             "DHCPStatus",
+            "Renew",
             "IPAddress",
             "SubnetMask",
             "IPRouters",
             "DNSServers",
             "LeaseTimeRemaining",
             "DHCPServer",
+            "SentOptionNumberOfEntries",
+            "ReqOptionNumberOfEntries",
             "X_RDK_LinuxInterface",
+            "X_RDK_Release",
+            "X_RDK_Restart",
         ]
     );
     let writable: Vec<String> = def
@@ -55,7 +69,13 @@ fn builtin_definition_has_the_client_table() {
         writable,
         [
             "Device.DHCPv4.Client.{i}.Enable",
-            "Device.DHCPv6.Client.{i}.Enable"
+            "Device.DHCPv4.Client.{i}.Renew",
+            "Device.DHCPv4.Client.{i}.X_RDK_Release",
+            "Device.DHCPv4.Client.{i}.X_RDK_Restart",
+            "Device.DHCPv6.Client.{i}.Enable",
+            "Device.DHCPv6.Client.{i}.Renew",
+            "Device.DHCPv6.Client.{i}.X_RDK_Release",
+            "Device.DHCPv6.Client.{i}.X_RDK_Restart",
         ]
     );
     assert_eq!(
@@ -223,12 +243,14 @@ const COMPONENTS: [(&str, Access, &str); 1] = [("Alias", Access::ReadWrite, "Ali
 
 #[test]
 fn standard_dhcpv4_parameters_match_the_bbf_reference() {
-    check_against_reference(REFERENCE, CLIENT, "Device.DHCPv4.", 11);
+    // Client: 14 standard parameters; SentOption: 3; ReqOption: 4.
+    check_against_reference(REFERENCE, CLIENT, 14 + 3 + 4);
 }
 
 #[test]
 fn standard_dhcpv6_parameters_match_the_bbf_reference() {
-    check_against_reference(V6_REFERENCE, V6_CLIENT, "Device.DHCPv6.", 11);
+    // Client: 13 standard parameters; ReceivedOption: 3.
+    check_against_reference(V6_REFERENCE, V6_CLIENT, 13 + 3);
 }
 
 /// The BBF reference of the DHCPv6 client section.
@@ -238,9 +260,10 @@ const V6_REFERENCE: &str = concat!(
 );
 const V6_CLIENT: &str = "Device.DHCPv6.Client.{i}.";
 
-/// Checks every standard parameter and command of our `client` table (and the entry count
-/// in `parent`) against the BBF `reference` section, name by name.
-fn check_against_reference(reference: &str, client_path: &str, parent: &str, expected: usize) {
+/// Checks every standard parameter and command of our `client_path` table and of the objects
+/// below it (and each table's entry count in its parent) against the BBF `reference` section,
+/// name by name; `expected` is the number of standard parameters checked.
+fn check_against_reference(reference: &str, client_path: &str, expected: usize) {
     let text = read_reference(reference);
     // The section is a run of <object> fragments: give it a root and the dmr namespace.
     let wrapped = format!(
@@ -248,37 +271,54 @@ fn check_against_reference(reference: &str, client_path: &str, parent: &str, exp
     );
     let reference = roxmltree::Document::parse(&wrapped).expect("reference parses");
     let ours = builtin();
+    let mut checked = 0;
+    for object in ours
+        .objects()
+        .iter()
+        .filter(|o| o.path.starts_with(client_path))
+    {
+        checked += check_object(&reference, &ours, object);
+    }
+    assert_eq!(checked, expected);
+}
+
+/// Checks one of our objects against the reference; returns how many parameters it checked.
+fn check_object(reference: &roxmltree::Document, ours: &Definition, object: &ObjectDef) -> usize {
     let builtin = roxmltree::Document::parse(BUILTIN).expect("parses");
     let data_types = parse_data_types(builtin.root_element()).expect("data types");
-    let client = ours.object(client_path).expect("client table");
+    let path = object.path.as_str();
     let fragments: Vec<Node> = reference
         .root_element()
         .children()
         .filter(|n| {
             n.has_tag_name("object")
-                && (n.attribute("name") == Some(client_path)
-                    || n.attribute("base") == Some(client_path))
+                && (n.attribute("name") == Some(path) || n.attribute("base") == Some(path))
         })
         .collect();
     let table = fragments
         .iter()
-        .find(|n| n.attribute("name") == Some(client_path))
-        .expect("the reference defines the client table");
-    assert_eq!(parse_access(*table).expect("access"), client.access);
-    let entries = table
-        .attribute("numEntriesParameter")
-        .expect("numEntriesParameter");
-    let count = ours
-        .object(parent)
-        .and_then(|o| o.param(entries))
-        .expect("our Device.DHCPv4. has the table's entry count");
+        .find(|n| n.attribute("name") == Some(path))
+        .unwrap_or_else(|| panic!("the reference defines {path}"));
     assert_eq!(
-        (count.access, count.syntax.base),
-        (Access::ReadOnly, BaseType::UnsignedInt)
+        parse_access(*table).expect("access"),
+        object.access,
+        "{path}"
     );
+    if let Some(entries) = table.attribute("numEntriesParameter") {
+        let parent = parent_path(path).expect("a table has a parent");
+        let count = ours
+            .object(parent)
+            .and_then(|o| o.param(entries))
+            .unwrap_or_else(|| panic!("{parent} has {entries}"));
+        assert_eq!(
+            (count.access, count.syntax.base),
+            (Access::ReadOnly, BaseType::UnsignedInt),
+            "{parent}{entries}"
+        );
+    }
 
     let mut checked = 0;
-    for ours in client.params.iter().filter(|p| !p.name.starts_with("X_")) {
+    for ours in object.params.iter().filter(|p| !p.name.starts_with("X_")) {
         let found = fragments
             .iter()
             .flat_map(|f| elements(*f))
@@ -297,12 +337,12 @@ fn check_against_reference(reference: &str, client_path: &str, parent: &str, exp
                 let (_, access, data_type) = COMPONENTS
                     .iter()
                     .find(|(name, ..)| *name == ours.name)
-                    .unwrap_or_else(|| panic!("{} is not in the BBF reference", ours.name));
+                    .unwrap_or_else(|| panic!("{path}{} is not in the BBF reference", ours.name));
                 let component = elements(*table)
                     .any(|n| n.has_tag_name("component") && n.attribute("ref") == Some(&ours.name));
                 assert!(
                     component,
-                    "{} is not a component of the reference table",
+                    "{} is not a component of the reference table {path}",
                     ours.name
                 );
                 let mut syntax = data_types[*data_type].clone();
@@ -310,19 +350,23 @@ fn check_against_reference(reference: &str, client_path: &str, parent: &str, exp
                 (*access, syntax, false)
             }
         };
-        assert_eq!(ours.access, access, "access of {}", ours.name);
-        assert_eq!(ours.syntax, syntax, "syntax of {}", ours.name);
-        assert_eq!(ours.volatile, volatile, "activeNotify of {}", ours.name);
+        assert_eq!(ours.access, access, "access of {path}{}", ours.name);
+        assert_eq!(ours.syntax, syntax, "syntax of {path}{}", ours.name);
+        assert_eq!(
+            ours.volatile, volatile,
+            "activeNotify of {path}{}",
+            ours.name
+        );
         checked += 1;
     }
-    assert_eq!(checked, expected);
-    for command in client.commands.iter().filter(|c| !c.starts_with("X_")) {
+    for command in object.commands.iter().filter(|c| !c.starts_with("X_")) {
         let found = fragments
             .iter()
             .flat_map(|f| elements(*f))
             .any(|n| n.has_tag_name("command") && n.attribute("name") == Some(command));
-        assert!(found, "{command} is not in the BBF reference");
+        assert!(found, "{path}{command} is not in the BBF reference");
     }
+    checked
 }
 
 /// RDK-B's DHCP Manager data model, where the X_RDK_* names come from.
@@ -354,10 +398,13 @@ fn check_vendor_names(family: &str, client_path: &str) {
         .descendants()
         .find(|n| is_object(n, "Client") && n.ancestors().skip(1).any(|a| is_object(&a, family)))
         .unwrap_or_else(|| panic!("RDK data model has Device.{family}.Client"));
-    let rdk_names: Vec<&str> = elements(rdk_client)
+    let rdk_params: Vec<Node> = elements(rdk_client)
         .filter(|n| n.has_tag_name("parameters"))
         .flat_map(elements)
-        .filter_map(|p| child_text(p, "name"))
+        .collect();
+    let rdk_names: Vec<&str> = rdk_params
+        .iter()
+        .filter_map(|p| child_text(*p, "name"))
         .collect();
     let ours = builtin();
     let client = ours.object(client_path).expect("client table");
@@ -371,6 +418,26 @@ fn check_vendor_names(family: &str, client_path: &str) {
         assert!(
             rdk_names.contains(&name),
             "{name} is not an RDK {family} client parameter"
+        );
+    }
+    // Vendor parameters have RDK's type and access.
+    for param in client.params.iter().filter(|p| p.name.starts_with("X_")) {
+        let theirs = rdk_params
+            .iter()
+            .find(|p| child_text(**p, "name") == Some(param.name.as_str()))
+            .unwrap_or_else(|| panic!("{} is in RDK's model", param.name));
+        let rdk_type = child_text(*theirs, "type").unwrap_or_default();
+        let ours_type = match param.syntax.max_length {
+            Some(max) => format!("{}({max})", param.syntax.base.as_str()),
+            None => param.syntax.base.as_str().to_string(),
+        };
+        assert_eq!(ours_type, rdk_type, "type of {family} {}", param.name);
+        let writable = child_text(*theirs, "writable") == Some("true");
+        assert_eq!(
+            param.access == Access::ReadWrite,
+            writable,
+            "access of {family} {}",
+            param.name
         );
     }
 }

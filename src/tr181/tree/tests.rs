@@ -15,6 +15,8 @@ fn client(instance: u32, alias: &str) -> V4ClientSnapshot {
         dhcp_status: DhcpStatus::Selecting,
         lease: None,
         lease_expires: None,
+        request_options: Vec::new(),
+        sent_options: Vec::new(),
     }
 }
 
@@ -57,6 +59,7 @@ fn v6_client(instance: u32, alias: &str) -> V6ClientSnapshot {
         suggested_t1: Some(1000),
         suggested_t2: None,
         requested_options: vec![23, 24, 95],
+        received_options: BTreeMap::new(),
     }
 }
 
@@ -148,13 +151,18 @@ fn renders_every_defined_client_parameter() {
         "Interface string ",
         "Status string Enabled",
         "DHCPStatus string Bound",
+        "Renew boolean false",
         "IPAddress string 192.0.2.10",
         "SubnetMask string 255.255.255.0",
         "IPRouters string 192.0.2.1",
         "DNSServers string 198.51.100.53,198.51.100.54",
         "LeaseTimeRemaining int 3600",
         "DHCPServer string 192.0.2.254",
+        "SentOptionNumberOfEntries unsignedInt 0",
+        "ReqOptionNumberOfEntries unsignedInt 0",
         "X_RDK_LinuxInterface string erouter1",
+        "X_RDK_Release boolean false",
+        "X_RDK_Restart boolean false",
     ]
     .map(|line| format!("{p}{line}"));
     assert_eq!(got, expected);
@@ -189,12 +197,12 @@ fn get_values_of_full_and_partial_names() {
         value("Device.DHCPv4.Client.2.SubnetMask"),
         Ok(strings(&[""]))
     );
-    // DHCPv4's entry count and 12 values per client, and DHCPv6's entry count.
-    assert_eq!(count(&["Device."]), Ok(1 + 2 * 12 + 1));
-    assert_eq!(count(&["Device.DHCPv4.Client."]), Ok(2 * 12));
+    // DHCPv4's entry count and 17 values per client, and DHCPv6's entry count.
+    assert_eq!(count(&["Device."]), Ok(1 + 2 * 17 + 1));
+    assert_eq!(count(&["Device.DHCPv4.Client."]), Ok(2 * 17));
     assert_eq!(
         count(&["Device.DHCPv4.Client.1.Alias", "Device.DHCPv4."]),
-        Ok(1 + 25)
+        Ok(1 + 35)
     );
     assert_eq!(count(&[]), Ok(0));
     for unknown in [
@@ -293,18 +301,19 @@ fn get_names_follows_cwmp_next_level() {
         assert_eq!(got, expected, "{path:?} next_level={next}");
     }
     let everything = names("", false).expect("all");
-    // Device., DHCPv4. and its table, its count, two rows of 13; DHCPv6., its count, table.
-    assert_eq!(everything.len(), 1 + 2 + 1 + 2 * 13 + 3);
+    // Device., DHCPv4. and its table, its count, two rows (the row, 17 parameters, two option
+    // tables); DHCPv6., its count, table.
+    assert_eq!(everything.len(), 1 + 2 + 1 + 2 * 20 + 3);
     let one = names("Device.DHCPv4.Client.1.", false).expect("row");
     assert_eq!(
         one.first().map(String::as_str),
         Some("Device.DHCPv4.Client.1.")
     );
-    assert_eq!(one.len(), 13);
+    assert_eq!(one.len(), 20);
     let child_count = names("Device.DHCPv4.Client.1.", true)
         .expect("children")
         .len();
-    assert_eq!(child_count, 12);
+    assert_eq!(child_count, 19);
 }
 
 #[test]
@@ -317,7 +326,7 @@ fn diffs_leave_out_lease_time_remaining() {
     );
     assert_eq!(
         added.len(),
-        1 + 11,
+        1 + 16,
         "every client parameter but LeaseTimeRemaining"
     );
 
@@ -524,5 +533,300 @@ fn subnet_masks() {
         (40, "255.255.255.255"),
     ] {
         assert_eq!(subnet_mask(len).to_string(), mask, "/{len}");
+    }
+}
+
+/// A bound client that requests options 121 and 125 (the lease carries 125) and sends 60.
+fn with_options(instance: u32, alias: &str) -> V4ClientSnapshot {
+    let mut client = bound(instance, alias);
+    client.request_options = vec![121, 125];
+    client.sent_options = vec![(60, "6463".into())];
+    if let Some(lease) = client.lease.as_mut() {
+        lease.raw_options.insert(125, "00000DE9AB".into());
+    }
+    client
+}
+
+#[test]
+fn option_tables_show_the_configured_options() {
+    let tree = tree(&[with_options(1, "wan"), client(2, "backup")]);
+    let values = tree
+        .get_values(
+            &strings(&[
+                "Device.DHCPv4.Client.1.SentOption.",
+                "Device.DHCPv4.Client.1.ReqOption.",
+                "Device.DHCPv4.Client.1.SentOptionNumberOfEntries",
+                "Device.DHCPv4.Client.1.ReqOptionNumberOfEntries",
+                "Device.DHCPv4.Client.2.ReqOptionNumberOfEntries",
+            ]),
+            NOW,
+        )
+        .expect("values");
+    let got: Vec<String> = values
+        .iter()
+        .map(|(n, t, v)| format!("{} {t} {v}", n.trim_start_matches("Device.DHCPv4.Client.")))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "1.SentOption.1.Enable boolean true",
+            "1.SentOption.1.Tag unsignedInt 60",
+            "1.SentOption.1.Value hexBinary 6463",
+            "1.ReqOption.1.Enable boolean true",
+            "1.ReqOption.1.Order unsignedInt 1",
+            "1.ReqOption.1.Tag unsignedInt 121",
+            "1.ReqOption.1.Value hexBinary ",
+            "1.ReqOption.2.Enable boolean true",
+            "1.ReqOption.2.Order unsignedInt 2",
+            "1.ReqOption.2.Tag unsignedInt 125",
+            "1.ReqOption.2.Value hexBinary 00000de9ab",
+            "1.SentOptionNumberOfEntries unsignedInt 1",
+            "1.ReqOptionNumberOfEntries unsignedInt 2",
+            "2.ReqOptionNumberOfEntries unsignedInt 0",
+        ]
+    );
+    let names = tree
+        .get_names("Device.DHCPv4.Client.1.ReqOption.", true)
+        .expect("names");
+    assert_eq!(
+        names,
+        [
+            ("Device.DHCPv4.Client.1.ReqOption.1.".to_string(), false),
+            ("Device.DHCPv4.Client.1.ReqOption.2.".to_string(), false),
+        ]
+    );
+    for missing in [
+        "Device.DHCPv4.Client.1.ReqOption.3.Tag",
+        "Device.DHCPv4.Client.1.ReqOption.0.Tag",
+        "Device.DHCPv4.Client.1.SentOption.2.",
+        "Device.DHCPv4.Client.2.SentOption.1.",
+    ] {
+        let fault = tree
+            .get_values(&strings(&[missing]), NOW)
+            .expect_err(missing);
+        assert_eq!(fault.kind, FaultKind::InvalidParameterName, "{missing}");
+    }
+}
+
+#[test]
+fn option_tables_refuse_writes() {
+    let tree = tree(&[with_options(1, "wan")]);
+    for (name, value) in [
+        ("Device.DHCPv4.Client.1.SentOption.1.Value", "6464"),
+        ("Device.DHCPv4.Client.1.SentOption.1.Enable", "false"),
+        ("Device.DHCPv4.Client.1.ReqOption.2.Tag", "43"),
+        ("Device.DHCPv4.Client.1.ReqOption.1.Order", "2"),
+        ("Device.DHCPv4.Client.1.ReqOption.1.Value", "00"),
+        ("Device.DHCPv4.Client.1.ReqOptionNumberOfEntries", "1"),
+    ] {
+        let fault = tree
+            .plan_set(&[(name.into(), value.into())])
+            .expect_err(name);
+        assert_eq!(fault.kind, FaultKind::NotWritable, "{name}");
+    }
+    for fault in [
+        tree.add_object("Device.DHCPv4.Client.1.SentOption."),
+        tree.add_object("Device.DHCPv4.Client.1.ReqOption."),
+        tree.delete_object("Device.DHCPv4.Client.1.ReqOption.1."),
+    ] {
+        assert_eq!(fault.kind, FaultKind::RequestDenied, "{fault}");
+    }
+}
+
+#[test]
+fn command_booleans_act_on_true_and_read_back_false() {
+    let tree = tree_with_v6(&[client(1, "wan")]);
+    let set = |pairs: &[(&str, &str)]| {
+        let values: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        tree.plan_set(&values)
+    };
+    let v4 = |action| ClientRequest {
+        client: ClientKey::V4(Instance(1)),
+        action,
+    };
+    let v6 = |action| ClientRequest {
+        client: ClientKey::V6(Instance(1)),
+        action,
+    };
+    type Case<'a> = (&'a [(&'a str, &'a str)], Vec<ClientRequest>);
+    let cases: [Case; 7] = [
+        (
+            &[("Device.DHCPv4.Client.1.X_RDK_Release", "true")],
+            vec![v4(ClientAction::Release)],
+        ),
+        (
+            &[("Device.DHCPv4.Client.1.X_RDK_Restart", "1")],
+            vec![v4(ClientAction::Restart)],
+        ),
+        (
+            &[("Device.DHCPv4.Client.1.Renew", "true")],
+            vec![v4(ClientAction::Renew)],
+        ),
+        (&[("Device.DHCPv4.Client.1.X_RDK_Release", "false")], vec![]),
+        (&[("Device.DHCPv6.Client.1.Renew", "0")], vec![]),
+        (
+            &[
+                ("Device.DHCPv6.Client.1.X_RDK_Restart", "true"),
+                ("Device.DHCPv6.Client.1.X_RDK_Release", "false"),
+                ("Device.DHCPv6.Client.1.Renew", "true"),
+            ],
+            vec![v6(ClientAction::Restart), v6(ClientAction::Renew)],
+        ),
+        (
+            &[
+                ("Device.DHCPv4.Client.1.Enable", "false"),
+                ("Device.DHCPv6.Client.1.X_RDK_Release", "true"),
+            ],
+            vec![
+                v4(ClientAction::SetEnable(false)),
+                v6(ClientAction::Release),
+            ],
+        ),
+    ];
+    for (pairs, expected) in cases {
+        assert_eq!(set(pairs), Ok(expected), "{pairs:?}");
+    }
+    // All or nothing: a bad value anywhere and nothing is asked for.
+    let fault = set(&[
+        ("Device.DHCPv4.Client.1.X_RDK_Release", "true"),
+        ("Device.DHCPv4.Client.1.X_RDK_Restart", "yes"),
+    ])
+    .expect_err("bad boolean");
+    assert_eq!(fault.kind, FaultKind::InvalidParameterType);
+    assert!(fault.message.contains("X_RDK_Restart"), "{fault}");
+    let values = tree
+        .get_values(
+            &strings(&[
+                "Device.DHCPv6.Client.1.Renew",
+                "Device.DHCPv6.Client.1.X_RDK_Release",
+                "Device.DHCPv6.Client.1.X_RDK_Restart",
+            ]),
+            NOW,
+        )
+        .expect("values");
+    assert!(
+        values
+            .iter()
+            .all(|(_, t, v)| t == "boolean" && v == "false"),
+        "{values:?}"
+    );
+}
+
+#[test]
+fn write_actions() {
+    use ClientAction::*;
+    let cases = [
+        ("Enable", "true", Some(Some(SetEnable(true)))),
+        ("Enable", "false", Some(Some(SetEnable(false)))),
+        ("Renew", "true", Some(Some(Renew))),
+        ("Renew", "false", Some(None)),
+        ("X_RDK_Release", "true", Some(Some(Release))),
+        ("X_RDK_Release", "false", Some(None)),
+        ("X_RDK_Restart", "true", Some(Some(Restart))),
+        ("X_RDK_Restart", "false", Some(None)),
+        ("Alias", "x", None),
+        ("Value", "00", None),
+    ];
+    for (param, value, expected) in cases {
+        assert_eq!(write_action(param, value), expected, "{param}={value}");
+    }
+}
+
+#[test]
+fn row_numbers_and_indexes() {
+    assert_eq!(row_numbers(0), Vec::<u32>::new());
+    assert_eq!(row_numbers(3), [1, 2, 3]);
+    for (row, index) in [(0, None), (1, Some(0)), (7, Some(6))] {
+        assert_eq!(row_index(row), index, "{row}");
+    }
+}
+
+#[test]
+fn received_options_are_option_data_in_hex() {
+    let mut v6 = v6_client(1, "wan6");
+    v6.received_options = BTreeMap::from([
+        (2, "00:01:00:01:32:98:17:4A".to_string()),
+        (23, "2001:db8:1::53 2001:db8:1::54".to_string()),
+        (24, "lab.example".to_string()),
+        // dibbler's placeholder for an option it cannot print: left out.
+        (25, "00:01:…".to_string()),
+    ]);
+    let mut tree = tree(&[]);
+    tree.apply(&ControllerUpdate::V6Client(Box::new(v6)), NOW);
+    let values = tree
+        .get_values(
+            &strings(&[
+                "Device.DHCPv6.Client.1.ReceivedOptionNumberOfEntries",
+                "Device.DHCPv6.Client.1.ReceivedOption.",
+            ]),
+            NOW,
+        )
+        .expect("values");
+    let got: Vec<String> = values
+        .iter()
+        .map(|(n, t, v)| {
+            format!(
+                "{} {t} {v}",
+                n.trim_start_matches("Device.DHCPv6.Client.1.")
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "ReceivedOptionNumberOfEntries unsignedInt 3",
+            "ReceivedOption.1.Tag unsignedInt 2",
+            "ReceivedOption.1.Value hexBinary 000100013298174a",
+            "ReceivedOption.1.Server string ",
+            "ReceivedOption.2.Tag unsignedInt 23",
+            "ReceivedOption.2.Value hexBinary \
+             20010db8000100000000000000000053\
+             20010db8000100000000000000000054",
+            "ReceivedOption.2.Server string ",
+            "ReceivedOption.3.Tag unsignedInt 24",
+            "ReceivedOption.3.Value hexBinary 036c6162076578616d706c6500",
+            "ReceivedOption.3.Server string ",
+        ]
+    );
+    assert_eq!(
+        tree.get_names("Device.DHCPv6.Client.1.ReceivedOption.4.", false)
+            .map_err(|f| f.kind),
+        Err(FaultKind::InvalidParameterName)
+    );
+    let fault = tree
+        .plan_set(&[(
+            "Device.DHCPv6.Client.1.ReceivedOption.1.Tag".into(),
+            "3".into(),
+        )])
+        .expect_err("read-only");
+    assert_eq!(fault.kind, FaultKind::NotWritable);
+}
+
+#[test]
+fn option_data_from_dibbler_renderings() {
+    let cases = [
+        (2, "00:01:AB", Some("0001ab")),
+        (95, "", Some("")),
+        (95, "0:01", None),
+        (95, "00:0g", None),
+        (95, "2001:db8::1", None),
+        (23, "::1", Some("00000000000000000000000000000001")),
+        (23, "00:01", Some("0001")),
+        (23, "::1 nope", None),
+        (24, "a.b. c", Some("0161016200016300")),
+        (64, "aftr.example", Some("0461667472076578616d706c6500")),
+        (24, "a..b", None),
+        (24, &"x".repeat(64), None),
+        (24, "", Some("")),
+    ];
+    for (code, text, expected) in cases {
+        assert_eq!(
+            option_data(code, text).as_deref(),
+            expected,
+            "{code} {text:?}"
+        );
     }
 }
