@@ -36,6 +36,17 @@ fn event(kind: V6EventKind, addresses: Vec<V6Address>, prefixes: Vec<V6Prefix>) 
 
 const T0: BootSeconds = BootSeconds(100);
 
+/// What is held after an `add` of `addresses` and `prefixes` at [`T0`].
+fn bound(addresses: Vec<V6Address>, prefixes: Vec<V6Prefix>) -> HeldV6 {
+    plan(
+        &event(V6EventKind::Add, addresses, prefixes),
+        &HeldV6::default(),
+        T0,
+    )
+    .unwrap()
+    .held
+}
+
 #[test]
 fn add_binds_address_and_prefix() {
     let p = plan(
@@ -57,17 +68,7 @@ fn add_binds_address_and_prefix() {
 
 #[test]
 fn prefix_only_update_keeps_the_address_and_is_a_renewal() {
-    let held = plan(
-        &event(
-            V6EventKind::Add,
-            vec![addr(0x100, 4000)],
-            vec![prefix(0x3400, 4000)],
-        ),
-        &HeldV6::default(),
-        T0,
-    )
-    .unwrap()
-    .held;
+    let held = bound(vec![addr(0x100, 4000)], vec![prefix(0x3400, 4000)]);
     let later = BootSeconds(1100);
     let p = plan(
         &event(V6EventKind::Update, vec![], vec![prefix(0x3400, 4000)]),
@@ -101,13 +102,7 @@ fn duplicate_event_changes_nothing_but_lifetimes() {
 
 #[test]
 fn new_address_replaces_old_after_configuring() {
-    let held = plan(
-        &event(V6EventKind::Add, vec![addr(0x100, 4000)], vec![]),
-        &HeldV6::default(),
-        T0,
-    )
-    .unwrap()
-    .held;
+    let held = bound(vec![addr(0x100, 4000)], vec![]);
     let p = plan(
         &event(V6EventKind::Update, vec![addr(0x101, 4000)], vec![]),
         &held,
@@ -121,13 +116,7 @@ fn new_address_replaces_old_after_configuring() {
 
 #[test]
 fn zero_valid_lifetime_withdraws() {
-    let held = plan(
-        &event(V6EventKind::Add, vec![addr(0x100, 4000)], vec![]),
-        &HeldV6::default(),
-        T0,
-    )
-    .unwrap()
-    .held;
+    let held = bound(vec![addr(0x100, 4000)], vec![]);
     let p = plan(
         &event(V6EventKind::Update, vec![addr(0x100, 0)], vec![]),
         &held,
@@ -141,17 +130,7 @@ fn zero_valid_lifetime_withdraws() {
 
 #[test]
 fn delete_drops_everything() {
-    let held = plan(
-        &event(
-            V6EventKind::Add,
-            vec![addr(0x100, 4000)],
-            vec![prefix(0x3400, 4000)],
-        ),
-        &HeldV6::default(),
-        T0,
-    )
-    .unwrap()
-    .held;
+    let held = bound(vec![addr(0x100, 4000)], vec![prefix(0x3400, 4000)]);
     let p = plan(&event(V6EventKind::Delete, vec![], vec![]), &held, T0).unwrap();
     assert_eq!(p.remove, vec![addr(0x100, 4000).address]);
     assert!(p.held.is_empty());
@@ -160,17 +139,7 @@ fn delete_drops_everything() {
 
 #[test]
 fn expiry_removes_what_ran_out_only() {
-    let held = plan(
-        &event(
-            V6EventKind::Add,
-            vec![addr(0x100, 100)],
-            vec![prefix(0x3400, 4000)],
-        ),
-        &HeldV6::default(),
-        T0,
-    )
-    .unwrap()
-    .held;
+    let held = bound(vec![addr(0x100, 100)], vec![prefix(0x3400, 4000)]);
     assert!(expire(&held, BootSeconds(199)).event.is_none());
     let p = expire(&held, BootSeconds(200));
     assert_eq!(p.remove, vec![addr(0x100, 100).address]);
@@ -237,17 +206,7 @@ fn invalid_map_configuration_is_refused_with_a_reason() {
 
 #[test]
 fn reply_to_confirm_with_the_clients_zero_lifetimes_keeps_the_lease() {
-    let held = plan(
-        &event(
-            V6EventKind::Add,
-            vec![addr(0x100, 4000)],
-            vec![prefix(0x3400, 4000)],
-        ),
-        &HeldV6::default(),
-        T0,
-    )
-    .unwrap()
-    .held;
+    let held = bound(vec![addr(0x100, 4000)], vec![prefix(0x3400, 4000)]);
     let mut confirm = event(V6EventKind::Add, vec![addr(0x100, 0)], vec![]);
     confirm.client_message = Some("CONFIRM".into());
     let p = plan(&confirm, &held, BootSeconds(500)).unwrap();
