@@ -233,9 +233,11 @@ fn changed_lease_moves_the_address_without_a_gap() {
         matches!((added, removed), (Some(a), Some(r)) if a < r),
         "new address must be added before the old one is removed: {events:?}"
     );
-    assert_eq!(
-        lab.sysevent("ipv4_erouter0_ipaddr").as_deref(),
-        Some("192.0.2.160")
+    // System events are set off the lease path: wait for them.
+    lab.wait_until(
+        Duration::from_secs(5),
+        "the ipaddr sysevent for .160",
+        || lab.sysevent("ipv4_erouter0_ipaddr").as_deref() == Some("192.0.2.160"),
     );
 }
 
@@ -429,10 +431,9 @@ fn plugin_spools_while_the_daemon_is_down_and_the_daemon_applies_it() {
     });
     let left = std::fs::read_dir(cfg.run_dir.join("spool")).map_or(0, |d| d.count());
     assert_eq!(left, 0, "spool drained");
-    assert_eq!(
-        lab.sysevent("ipv4_erouter0_ipaddr").as_deref(),
-        Some("192.0.2.77")
-    );
+    lab.wait_until(Duration::from_secs(5), "the ipaddr sysevent", || {
+        lab.sysevent("ipv4_erouter0_ipaddr").as_deref() == Some("192.0.2.77")
+    });
 }
 
 fn exchange(socket: &Path, bytes: &[u8]) -> Option<dhcpmgr_ipc::Reply> {

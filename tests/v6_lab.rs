@@ -44,9 +44,13 @@ fn global_v6(lab: &Lab) -> Vec<Ipv6Addr> {
         .collect()
 }
 
+/// Waits for the binding and its system events. They are set in order off the lease path, and
+/// `wan6_ns` is the last DHCPv6 key of a batch (the lab's Kea always sends DNS servers).
 fn wait_for_binding(lab: &Lab) -> (Ipv6Addr, String) {
     lab.wait_until(WAIT, "an IA_NA address and a delegated prefix", || {
-        !global_v6(lab).is_empty() && lab.sysevent(PREF).is_some_and(|p| !p.is_empty())
+        !global_v6(lab).is_empty()
+            && lab.sysevent(PREF).is_some_and(|p| !p.is_empty())
+            && lab.sysevent("wan6_ns").is_some()
     });
     (global_v6(lab)[0], lab.sysevent(PREF).unwrap_or_default())
 }
@@ -99,6 +103,11 @@ fn address_prefix_options_and_map_t_are_reported() {
         lab.sysevent("tr_erouter0_dhcpv6_client_pref_vldtm")
             .as_deref(),
         Some("4000")
+    );
+    lab.wait_until(
+        WAIT,
+        "the MAP system events (mapt_config_flag is set last)",
+        || lab.sysevent("mapt_config_flag").as_deref() == Some("set"),
     );
     // MAP-T: the EA bits are bits 40..56 of the delegated prefix: IPv4 suffix, then PSID.
     let delegated: Ipv6Addr = prefix
@@ -275,6 +284,11 @@ fn map_e_and_aftr_name_are_taken_from_options_94_and_64() {
     let config = lab.write_daemon_config(&cfg);
     let _daemon = lab.start_daemon(&config);
     let (_, prefix) = wait_for_binding(&lab);
+    lab.wait_until(
+        WAIT,
+        "the MAP system events (mapt_config_flag is set last)",
+        || lab.sysevent("mapt_config_flag").as_deref() == Some("set"),
+    );
     let delegated: Ipv6Addr = prefix
         .split('/')
         .next()
