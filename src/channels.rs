@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::config::{V4ClientConfig, V6ClientConfig};
 use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
 
 /// Kinds of the D-Bus `Event` signal (design §4.3).
@@ -49,8 +50,15 @@ pub enum ControllerUpdate {
     },
 }
 
+/// New settings for a client of either family (a TR-181 write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientConfig {
+    V4(Box<V4ClientConfig>),
+    V6(Box<V6ClientConfig>),
+}
+
 /// What can be asked of a client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientAction {
     /// Renew the lease now (udhcpc: SIGUSR1).
     Renew,
@@ -58,8 +66,9 @@ pub enum ClientAction {
     Release,
     /// Stop and start the client again, keeping the lease.
     Restart,
-    /// Set `Enable`.
-    SetEnable(bool),
+    /// Take these settings (written over TR-181; kept across restarts): start or stop it as
+    /// `enable` says, restart it when anything else changed.
+    Configure(ClientConfig),
 }
 
 /// A client of either family.
@@ -81,13 +90,20 @@ impl ClientKey {
     }
 }
 
-/// TR-181 thread → controller: an action on a client, with a channel for the outcome.
+/// Receives `Ok(())` once a command was carried out, or why it could not be.
+pub type CommandReply = oneshot::Sender<Result<(), String>>;
+
+/// TR-181 thread → controller, with a channel for the outcome.
 #[derive(Debug)]
-pub struct ControllerCommand {
-    pub client: ClientKey,
-    pub action: ClientAction,
-    /// Receives `Ok(())` once the action was carried out, or why it could not be.
-    pub reply: oneshot::Sender<Result<(), String>>,
+pub enum ControllerCommand {
+    /// An action on one client.
+    Client {
+        client: ClientKey,
+        action: ClientAction,
+        reply: CommandReply,
+    },
+    /// Forget every TR-181 write: all clients go back to the configuration file's settings.
+    FactoryReset { reply: CommandReply },
 }
 
 pub type UpdateSender = mpsc::UnboundedSender<ControllerUpdate>;

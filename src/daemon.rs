@@ -133,6 +133,7 @@ fn serve(
         Tr181Settings {
             bus: config.bus.clone(),
             write_uids: config.write_uids.clone(),
+            table_limit: config.table_limit,
         },
         updates_rx,
         commands_tx,

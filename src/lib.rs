@@ -10,9 +10,9 @@ pub mod config;
 pub mod controller;
 pub mod ctl;
 pub mod daemon;
-
 pub mod lease;
 pub mod netlink;
+pub mod overrides;
 pub mod persist;
 pub mod s46;
 pub mod shield;

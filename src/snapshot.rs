@@ -8,6 +8,7 @@ use dhcpmgr_ipc::V4Lease;
 use serde::{Deserialize, Serialize};
 
 use crate::boottime::BootSeconds;
+use crate::config::{V4ClientConfig, V6ClientConfig};
 
 /// TR-181 `Status` of a client object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,8 +72,9 @@ impl fmt::Display for Instance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct V4ClientSnapshot {
     pub instance: Instance,
-    pub alias: String,
-    pub interface: String,
+    /// The client's settings: configuration file and TR-181 writes.
+    pub settings: V4ClientConfig,
+    /// Whether it runs now (a Release or Disable may have stopped it).
     pub enable: bool,
     pub status: ClientStatus,
     pub dhcp_status: DhcpStatus,
@@ -80,10 +82,7 @@ pub struct V4ClientSnapshot {
     pub lease: Option<V4Lease>,
     /// When that lease expires, on CLOCK_BOOTTIME; `None` for an infinite lease or no lease.
     pub lease_expires: Option<BootSeconds>,
-    /// Option codes the client asks for (`request_options`), in the order configured.
-    pub request_options: Vec<u8>,
-    /// Options the client sends (`sent_options`): code and payload as lowercase hex.
-    pub sent_options: Vec<(u8, String)>,
+    pub stats: ClientStats,
 }
 
 impl V4ClientSnapshot {
@@ -106,20 +105,26 @@ impl V4ClientSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct V6ClientSnapshot {
     pub instance: Instance,
-    pub alias: String,
-    pub interface: String,
+    /// The client's settings: configuration file and TR-181 writes.
+    pub settings: V6ClientConfig,
+    /// Whether it runs now (a Release or Disable may have stopped it).
     pub enable: bool,
     pub status: ClientStatus,
     /// Lowercase hex, empty until known.
     pub duid: String,
-    pub request_addresses: bool,
-    pub request_prefixes: bool,
-    pub rapid_commit: bool,
-    pub suggested_t1: Option<u32>,
-    pub suggested_t2: Option<u32>,
-    pub requested_options: Vec<u16>,
     /// Options of the last reply that carried any, as dibbler-client rendered them.
     pub received_options: BTreeMap<u16, String>,
+    pub stats: ClientStats,
+}
+
+/// TR-181 `Stats.` counters of a client by parameter name (`ACK`, `Reply`, …), counted from
+/// what the DHCP client reports since the daemon started; counters it does not report stay 0.
+pub type ClientStats = BTreeMap<&'static str, u64>;
+
+/// Counts one message in `stats`.
+pub fn count(stats: &mut ClientStats, counter: &'static str) {
+    let n = stats.entry(counter).or_default();
+    *n = n.saturating_add(1);
 }
 
 /// TR-181 object path of DHCPv4 client `instance`, without the trailing dot.

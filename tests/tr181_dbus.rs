@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use dhcpmgr::boottime::BootSeconds;
 use dhcpmgr::channels::{
-    ClientAction, ClientKey, CommandReceiver, ControllerCommand, ControllerUpdate, EventKind,
-    UpdateSender,
+    ClientAction, ClientConfig, ClientKey, CommandReceiver, ControllerCommand, ControllerUpdate,
+    EventKind, UpdateSender,
 };
-use dhcpmgr::config::BusChoice;
+use dhcpmgr::config::{BusChoice, Config};
 use dhcpmgr::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
 use dhcpmgr::tr181::{self, DataModel1Proxy, Tr181Settings};
 use dhcpmgr_ipc::V4Lease;
@@ -124,6 +124,7 @@ impl Lab {
         let settings = Tr181Settings {
             bus: BusChoice::Address(address.clone()),
             write_uids,
+            table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
         };
         let thread = tr181::spawn(settings, updates_rx, commands_tx, shutdown.clone())
             .expect("TR-181 thread starts");
@@ -152,14 +153,18 @@ impl Lab {
 
     /// The next command for the controller, answered with `outcome`.
     async fn answer(&mut self, outcome: Result<(), String>) -> (Instance, ClientAction) {
-        let ControllerCommand {
-            client,
-            action,
-            reply,
-        } = timeout(WAIT, self.commands.recv())
+        let command = timeout(WAIT, self.commands.recv())
             .await
             .expect("a command in time")
             .expect("command channel open");
+        let ControllerCommand::Client {
+            client,
+            action,
+            reply,
+        } = command
+        else {
+            panic!("expected a client command, got {command:?}");
+        };
         reply.send(outcome).expect("caller waits");
         let ClientKey::V4(instance) = client else {
             panic!("expected a DHCPv4 client, got {client:?}");
@@ -225,17 +230,16 @@ async fn client(address: &str) -> (zbus::Connection, DataModel1Proxy<'static>) {
 }
 
 fn unbound(instance: u32, alias: &str) -> V4ClientSnapshot {
+    let config = format!("[[dhcpv4.client]]\nalias = \"{alias}\"\ninterface = \"wan{instance}\"\n");
     V4ClientSnapshot {
         instance: Instance(instance),
-        alias: alias.to_string(),
-        interface: format!("wan{instance}"),
+        settings: Config::parse(&config).expect("config").dhcpv4_clients[0].clone(),
         enable: true,
         status: ClientStatus::Enabled,
         dhcp_status: DhcpStatus::Selecting,
         lease: None,
         lease_expires: None,
-        request_options: Vec::new(),
-        sent_options: Vec::new(),
+        stats: Default::default(),
     }
 }
 
@@ -250,6 +254,14 @@ fn bound(instance: u32, alias: &str) -> V4ClientSnapshot {
         lease: Some(lease),
         lease_expires: Some(BootSeconds::now().after(3600)),
         ..unbound(instance, alias)
+    }
+}
+
+/// The `Enable` a DHCPv4 `Configure` carries.
+fn enable_in(action: &ClientAction) -> Option<bool> {
+    match action {
+        ClientAction::Configure(ClientConfig::V4(settings)) => Some(settings.enable),
+        _ => None,
     }
 }
 
@@ -297,7 +309,17 @@ fn values_and_names() {
             .get_parameter_values(&["Device.DHCPv4."])
             .await
             .expect("partial path");
-        assert_eq!(all.len(), 1 + 2 * 17);
+        let names = proxy
+            .get_parameter_names("Device.DHCPv4.", false)
+            .await
+            .expect("names");
+        let parameters = names.iter().filter(|(n, _)| !n.ends_with('.')).count();
+        assert_eq!(all.len(), parameters, "a value for every parameter name");
+        let client_1 = all
+            .iter()
+            .filter(|(n, ..)| n.starts_with("Device.DHCPv4.Client.1."))
+            .count();
+        assert!(client_1 > 17, "client 1 with its option rows: {client_1}");
         assert_eq!(
             all[0],
             (
@@ -390,7 +412,8 @@ fn operate_and_writes_reach_the_controller() {
         let disable = proxy.set_parameter_values(&[("Device.DHCPv4.Client.1.Enable", "0")]);
         let (result, command) = tokio::join!(disable, lab.answer(Ok(())));
         result.expect("Enable written");
-        assert_eq!(command, (Instance(1), ClientAction::SetEnable(false)));
+        assert_eq!(command.0, Instance(1));
+        assert_eq!(enable_in(&command.1), Some(false), "{command:?}");
 
         // RDK's command booleans: true does what the command does, false nothing.
         let release =
@@ -570,7 +593,8 @@ fn writes_need_root_or_a_configured_uid() {
         let allowed = lab.ctl(&["disable", "wan"], Some(DAEMON_UID));
         let (allowed, command) = tokio::join!(allowed, lab.answer(Ok(())));
         assert!(allowed.status.success(), "{allowed:?}");
-        assert_eq!(command, (Instance(1), ClientAction::SetEnable(false)));
+        assert_eq!(command.0, Instance(1));
+        assert_eq!(enable_in(&command.1), Some(false), "{command:?}");
     });
 }
 
@@ -584,6 +608,7 @@ fn serves_once_the_bus_comes_up_and_again_after_it_restarts() {
     let settings = Tr181Settings {
         bus: BusChoice::Address(address.clone()),
         write_uids: Vec::new(),
+        table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
     };
     let thread = tr181::spawn(settings, updates_rx, commands, shutdown.clone()).expect("spawn");
     // Taken in while the bus is away.

@@ -5,40 +5,12 @@ use std::io::{Read, Write};
 use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use dhcpmgr_lab::{bin, lab_or_skip, Kea4Options, Lab, Signal, V4Client, WAN_IF};
-
-const LEASE_WAIT: Duration = Duration::from_secs(20);
-
-fn pool_of(lab: &Lab) -> std::ops::RangeInclusive<Ipv4Addr> {
-    lab.kea4_options().expect("Kea started").pool.clone()
-}
-
-/// The single IPv4 address on the WAN interface once one from Kea's pool is there.
-fn wait_for_lease(lab: &Lab) -> Ipv4Addr {
-    let pool = pool_of(lab);
-    let mut found = None;
-    lab.wait_until(LEASE_WAIT, "a lease from Kea's pool on erouter0", || {
-        found = lab
-            .cpe()
-            .ipv4_addrs(WAN_IF)
-            .into_iter()
-            .find(|(a, _)| pool.contains(a))
-            .map(|(a, _)| a);
-        found.is_some()
-    });
-    found.expect("checked by wait_until")
-}
-
-fn wan_addresses(lab: &Lab) -> Vec<Ipv4Addr> {
-    lab.cpe()
-        .ipv4_addrs(WAN_IF)
-        .into_iter()
-        .map(|(a, _)| a)
-        .collect()
-}
+use dhcpmgr_lab::{
+    bin, lab_or_skip, AddressMonitor, Kea4Options, Lab, Signal, V4Client, LEASE_WAIT, WAN_IF,
+};
 
 fn udhcpc_pids(lab: &Lab) -> Vec<i32> {
     lab.cpe()
@@ -51,66 +23,12 @@ fn udhcpc_pids(lab: &Lab) -> Vec<i32> {
         .collect()
 }
 
-/// The udhcpc running on `interface`, if any.
-fn udhcpc_on(lab: &Lab, interface: &str) -> Option<i32> {
-    let needle = format!("\0-i\0{interface}\0");
-    lab.cpe().pids().into_iter().find(|pid| {
-        std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
-    })
-}
-
 /// Kea lease-file records for `address` that are active (bound or renewed).
 fn kea_grants(lab: &Lab, address: Ipv4Addr) -> usize {
     lab.kea4_leases()
         .iter()
         .filter(|l| l.address == address && l.is_active())
         .count()
-}
-
-/// `ip monitor address` in the CPE namespace, to see the order of address changes.
-struct AddressMonitor {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl AddressMonitor {
-    fn start(lab: &Lab) -> Self {
-        let log = lab.dir().join("ip-monitor.log");
-        let out = std::fs::File::create(&log).expect("create monitor log");
-        let child = lab
-            .cpe()
-            .command("ip")
-            .args(["-o", "monitor", "address", "dev", WAN_IF])
-            .stdout(out)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ip monitor");
-        std::thread::sleep(Duration::from_millis(200));
-        Self { child, log }
-    }
-
-    /// IPv4 address events so far: (added?, address).
-    fn events(&self) -> Vec<(bool, Ipv4Addr)> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| {
-                let added = !line.starts_with("Deleted");
-                let mut words = line.split_whitespace();
-                words.find(|w| *w == "inet")?;
-                let addr = words.next()?.split('/').next()?.parse().ok()?;
-                Some((added, addr))
-            })
-            .collect()
-    }
-}
-
-impl Drop for AddressMonitor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
@@ -122,7 +40,7 @@ fn lease_is_acquired_configured_and_reported() {
     });
     let config = lab.write_daemon_config(&lab.daemon_config());
     let _daemon = lab.start_daemon(&config);
-    let address = wait_for_lease(&lab);
+    let address = lab.wait_for_v4_lease();
 
     assert_eq!(lab.cpe().ipv4_addrs(WAN_IF), vec![(address, 24)]);
     assert_eq!(lab.cpe().mtu(WAN_IF), 1480, "option 26 applied");
@@ -172,12 +90,12 @@ fn renew_keeps_the_address_and_dhcpmgrctl_renew_reaches_the_server() {
     });
     let config = lab.write_daemon_config(&lab.daemon_config());
     let _daemon = lab.start_daemon(&config);
-    let monitor = AddressMonitor::start(&lab);
-    let address = wait_for_lease(&lab);
+    let monitor = AddressMonitor::start(&lab, WAN_IF);
+    let address = lab.wait_for_v4_lease();
     lab.wait_until(Duration::from_secs(25), "a renewal seen by Kea", || {
         kea_grants(&lab, address) >= 2
     });
-    assert_eq!(wan_addresses(&lab), vec![address]);
+    assert_eq!(lab.wan_v4_addresses(), vec![address]);
     assert!(
         !monitor.events().iter().any(|(added, _)| !added),
         "an address was removed during renewals: {:?}",
@@ -193,7 +111,7 @@ fn renew_keeps_the_address_and_dhcpmgrctl_renew_reaches_the_server() {
         "Kea saw the requested renew",
         || kea_grants(&lab, address) > before,
     );
-    assert_eq!(wan_addresses(&lab), vec![address]);
+    assert_eq!(lab.wan_v4_addresses(), vec![address]);
 }
 
 #[test]
@@ -207,10 +125,10 @@ fn changed_lease_moves_the_address_without_a_gap() {
     });
     let config = lab.write_daemon_config(&lab.daemon_config());
     let daemon = lab.start_daemon(&config);
-    assert_eq!(wait_for_lease(&lab), first);
+    assert_eq!(lab.wait_for_v4_lease(), first);
     daemon.terminate();
     assert_eq!(
-        wan_addresses(&lab),
+        lab.wan_v4_addresses(),
         vec![first],
         "orderly stop keeps the address"
     );
@@ -221,10 +139,10 @@ fn changed_lease_moves_the_address_without_a_gap() {
         pool: second..=second,
         ..Kea4Options::default()
     });
-    let monitor = AddressMonitor::start(&lab);
+    let monitor = AddressMonitor::start(&lab, WAN_IF);
     let _daemon = lab.start_daemon(&config);
     lab.wait_until(LEASE_WAIT, "the address moved to .160", || {
-        wan_addresses(&lab) == vec![second]
+        lab.wan_v4_addresses() == vec![second]
     });
     let events = monitor.events();
     let added = events.iter().position(|e| *e == (true, second));
@@ -252,12 +170,12 @@ fn lease_expires_when_the_server_is_gone() {
     });
     let config = lab.write_daemon_config(&lab.daemon_config());
     let _daemon = lab.start_daemon(&config);
-    let address = wait_for_lease(&lab);
+    let address = lab.wait_for_v4_lease();
     lab.stop_kea4();
     lab.wait_until(
         Duration::from_secs(20),
         "the expired lease is deconfigured",
-        || !wan_addresses(&lab).contains(&address),
+        || !lab.wan_v4_addresses().contains(&address),
     );
     lab.wait_until(Duration::from_secs(5), "sysevents cleared", || {
         lab.sysevent("ipv4_erouter0_dhcp_state").as_deref() == Some("deconfig")
@@ -273,8 +191,8 @@ fn killed_udhcpc_is_restarted_and_the_lease_kept() {
     lab.start_kea4(Kea4Options::default());
     let config = lab.write_daemon_config(&lab.daemon_config());
     let _daemon = lab.start_daemon(&config);
-    let address = wait_for_lease(&lab);
-    let monitor = AddressMonitor::start(&lab);
+    let address = lab.wait_for_v4_lease();
+    let monitor = AddressMonitor::start(&lab, WAN_IF);
     let old = udhcpc_pids(&lab);
     assert_eq!(old.len(), 1, "one udhcpc: {old:?}");
     let grants = kea_grants(&lab, address);
@@ -284,7 +202,7 @@ fn killed_udhcpc_is_restarted_and_the_lease_kept() {
         let now = udhcpc_pids(&lab);
         now.len() == 1 && now != old && kea_grants(&lab, address) > grants
     });
-    assert_eq!(wan_addresses(&lab), vec![address]);
+    assert_eq!(lab.wan_v4_addresses(), vec![address]);
     assert!(
         monitor.events().is_empty(),
         "address flapped: {:?}",
@@ -313,7 +231,7 @@ fn default_route_is_installed_only_when_configured() {
     cfg.v4_clients[0].extra = "default_route = true".into();
     let config = lab.write_daemon_config(&cfg);
     let _daemon = lab.start_daemon(&config);
-    wait_for_lease(&lab);
+    lab.wait_for_v4_lease();
     lab.wait_until(
         Duration::from_secs(5),
         "default route via the router",
@@ -331,14 +249,14 @@ fn daemon_sigkill_and_restart_keeps_the_lease_without_a_flap() {
     lab.start_kea4(Kea4Options::default());
     let config = lab.write_daemon_config(&lab.daemon_config());
     let daemon = lab.start_daemon(&config);
-    let address = wait_for_lease(&lab);
+    let address = lab.wait_for_v4_lease();
     lab.wait_until(LEASE_WAIT, "sysevents sent", || {
         lab.sysevent("ipv4_erouter0_dhcp_state").as_deref() == Some("bound")
     });
-    let monitor = AddressMonitor::start(&lab);
+    let monitor = AddressMonitor::start(&lab, WAN_IF);
     lab.clear_sysevents();
     daemon.sigkill();
-    assert_eq!(wan_addresses(&lab), vec![address]);
+    assert_eq!(lab.wan_v4_addresses(), vec![address]);
     let grants = kea_grants(&lab, address);
 
     let _daemon = lab.start_daemon(&config);
@@ -350,7 +268,7 @@ fn daemon_sigkill_and_restart_keeps_the_lease_without_a_flap() {
     lab.wait_until(Duration::from_secs(5), "only one udhcpc left", || {
         udhcpc_pids(&lab).len() == 1
     });
-    assert_eq!(wan_addresses(&lab), vec![address]);
+    assert_eq!(lab.wan_v4_addresses(), vec![address]);
     assert!(
         monitor.events().is_empty(),
         "address flapped: {:?}",
@@ -375,7 +293,7 @@ fn release_gives_the_lease_back_to_the_server() {
     lab.start_kea4(Kea4Options::default());
     let config = lab.write_daemon_config(&lab.daemon_config());
     let _daemon = lab.start_daemon(&config);
-    let address = wait_for_lease(&lab);
+    let address = lab.wait_for_v4_lease();
     lab.ctl(&["release", "wan"]);
     lab.wait_until(Duration::from_secs(10), "Kea recorded the release", || {
         lab.kea4_leases()
@@ -383,7 +301,7 @@ fn release_gives_the_lease_back_to_the_server() {
             .is_some_and(|l| l.address == address && !l.is_active())
     });
     lab.wait_until(Duration::from_secs(5), "address removed", || {
-        wan_addresses(&lab).is_empty()
+        lab.wan_v4_addresses().is_empty()
     });
     lab.wait_until(Duration::from_secs(5), "udhcpc stopped", || {
         udhcpc_pids(&lab).is_empty()
@@ -392,7 +310,7 @@ fn release_gives_the_lease_back_to_the_server() {
     assert!(status.contains("Disabled"), "{status}");
 
     lab.ctl(&["restart", "wan"]);
-    assert_eq!(wait_for_lease(&lab), address);
+    assert_eq!(lab.wait_for_v4_lease(), address);
 }
 
 fn plugin_env(lab: &Lab, run_dir: &Path, address: &str) -> Command {
@@ -423,11 +341,11 @@ fn plugin_spools_while_the_daemon_is_down_and_the_daemon_applies_it() {
     assert!(out.status.success(), "plugin must exit 0: {out:?}");
     let spooled = std::fs::read_dir(cfg.run_dir.join("spool")).map_or(0, |d| d.count());
     assert_eq!(spooled, 1, "one spooled message");
-    assert!(wan_addresses(&lab).is_empty());
+    assert!(lab.wan_v4_addresses().is_empty());
 
     let _daemon = lab.start_daemon(&config);
     lab.wait_until(Duration::from_secs(10), "spooled lease applied", || {
-        wan_addresses(&lab) == vec![Ipv4Addr::new(192, 0, 2, 77)]
+        lab.wan_v4_addresses() == vec![Ipv4Addr::new(192, 0, 2, 77)]
     });
     let left = std::fs::read_dir(cfg.run_dir.join("spool")).map_or(0, |d| d.count());
     assert_eq!(left, 0, "spool drained");
@@ -460,7 +378,7 @@ fn malformed_ipc_is_rejected_and_changes_nothing() {
         .expect("run plugin");
     assert!(out.status.success());
     lab.wait_until(Duration::from_secs(5), "valid lease applied", || {
-        wan_addresses(&lab) == vec![Ipv4Addr::new(192, 0, 2, 77)]
+        lab.wan_v4_addresses() == vec![Ipv4Addr::new(192, 0, 2, 77)]
     });
     let socket = cfg.run_dir.join("ipc.sock");
     let frame = |body: &[u8]| {
@@ -515,7 +433,7 @@ fn malformed_ipc_is_rejected_and_changes_nothing() {
         "daemon survived:\n{}",
         daemon.log_tail()
     );
-    assert_eq!(wan_addresses(&lab), vec![Ipv4Addr::new(192, 0, 2, 77)]);
+    assert_eq!(lab.wan_v4_addresses(), vec![Ipv4Addr::new(192, 0, 2, 77)]);
     let out = plugin_env(&lab, &cfg.run_dir, "192.0.2.78")
         .output()
         .expect("run plugin");
@@ -523,7 +441,7 @@ fn malformed_ipc_is_rejected_and_changes_nothing() {
     lab.wait_until(
         Duration::from_secs(5),
         "later valid lease still applied",
-        || wan_addresses(&lab) == vec![Ipv4Addr::new(192, 0, 2, 78)],
+        || lab.wan_v4_addresses() == vec![Ipv4Addr::new(192, 0, 2, 78)],
     );
 }
 
@@ -534,7 +452,7 @@ fn sighup_applies_added_removed_and_changed_clients_only() {
     let cfg = lab.daemon_config();
     let config = lab.write_daemon_config(&cfg);
     let mut daemon = lab.start_daemon(&config);
-    let address = wait_for_lease(&lab);
+    let address = lab.wait_for_v4_lease();
     lab.cpe().ip(&[
         "link",
         "add",
@@ -546,8 +464,8 @@ fn sighup_applies_added_removed_and_changed_clients_only() {
         "wan2-peer",
     ]);
     lab.cpe().ip(&["link", "set", "wan2", "up"]);
-    let wan_pid = udhcpc_on(&lab, WAN_IF).expect("udhcpc on erouter0");
-    let monitor = AddressMonitor::start(&lab);
+    let wan_pid = lab.udhcpc_on(WAN_IF).expect("udhcpc on erouter0");
+    let monitor = AddressMonitor::start(&lab, WAN_IF);
 
     let mut added = cfg.clone();
     added.v4_clients.push(V4Client {
@@ -560,10 +478,10 @@ fn sighup_applies_added_removed_and_changed_clients_only() {
     lab.wait_until(
         Duration::from_secs(10),
         "a udhcpc for the added client",
-        || udhcpc_on(&lab, "wan2").is_some(),
+        || lab.udhcpc_on("wan2").is_some(),
     );
     assert_eq!(
-        udhcpc_on(&lab, WAN_IF),
+        lab.udhcpc_on(WAN_IF),
         Some(wan_pid),
         "unchanged client untouched"
     );
@@ -578,8 +496,8 @@ fn sighup_applies_added_removed_and_changed_clients_only() {
         Duration::from_secs(10),
         "removed client stopped, changed one restarted",
         || {
-            udhcpc_on(&lab, "wan2").is_none()
-                && udhcpc_on(&lab, WAN_IF).is_some_and(|pid| pid != wan_pid)
+            lab.udhcpc_on("wan2").is_none()
+                && lab.udhcpc_on(WAN_IF).is_some_and(|pid| pid != wan_pid)
         },
     );
     let out = lab
@@ -588,7 +506,7 @@ fn sighup_applies_added_removed_and_changed_clients_only() {
         .output()
         .expect("run dhcpmgrctl");
     assert!(!out.status.success(), "client 2 is gone");
-    assert_eq!(wan_addresses(&lab), vec![address]);
+    assert_eq!(lab.wan_v4_addresses(), vec![address]);
     assert!(
         monitor.events().is_empty(),
         "address flapped: {:?}",
@@ -602,7 +520,7 @@ fn sighup_applies_added_removed_and_changed_clients_only() {
         daemon.is_running(),
         "a broken config on reload is refused, not fatal"
     );
-    assert!(udhcpc_on(&lab, WAN_IF).is_some());
+    assert!(lab.udhcpc_on(WAN_IF).is_some());
 }
 
 #[test]
@@ -617,6 +535,6 @@ fn corrupt_state_file_is_set_aside_and_the_daemon_starts() {
     )
     .expect("write");
     let _daemon = lab.start_daemon(&config);
-    wait_for_lease(&lab);
+    lab.wait_for_v4_lease();
     assert!(cfg.state_dir.join("v4-wan.json.corrupt").exists());
 }

@@ -3,14 +3,21 @@
 //! Unknown keys are an error, and so is any value the daemon could not honour.
 
 mod shield;
+mod table;
 mod types;
 mod wire;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
 pub use shield::{ClientActionConfig, RuleConfig, ShieldConfig, Verdict};
-pub use types::{ClientAlias, HexBytes, InterfaceName, OptionCode, SentOption};
+pub use table::{default_alias, Row, Table};
+pub use types::{
+    ClientAlias, HexBytes, InterfaceName, OptionCode, ReqOption, SentOption, V6SentOption,
+    V4_CLIENT_MANAGED_OPTIONS, V6_CLIENT_MANAGED_OPTIONS,
+};
 
 /// Why a configuration was refused. The message names the offending key.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +77,8 @@ pub struct Config {
     pub bus: BusChoice,
     /// Users besides root allowed to write through D-Bus.
     pub write_uids: Vec<u32>,
+    /// Rows AddObject may grow a client's option table to (`[dbus] table_limit`).
+    pub table_limit: usize,
     /// Program run as `<command> set <key> <value>`; `None` disables system events.
     pub sysevent_command: Option<PathBuf>,
     /// Program run as udhcpc (one named `busybox` is run as `busybox udhcpc`); by default
@@ -84,16 +93,21 @@ pub struct Config {
     pub shield: ShieldConfig,
 }
 
-/// One `[[dhcpv4.client]]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `[[dhcpv4.client]]`, with what was written to it over TR-181 (see `overrides`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct V4ClientConfig {
+    /// The configured alias: it names the client's state, processes and events for good.
     pub alias: ClientAlias,
+    /// The TR-181 `Alias` when one was written over D-Bus.
+    pub renamed: Option<ClientAlias>,
     pub interface: InterfaceName,
     pub enable: bool,
-    /// Options asked for in the parameter request list, besides udhcpc's defaults.
-    pub request_options: Vec<OptionCode>,
-    /// Options sent in DISCOVER/REQUEST.
-    pub sent_options: Vec<SentOption>,
+    /// Options asked for in the parameter request list (TR-181 `ReqOption`), besides
+    /// udhcpc's defaults.
+    pub request_options: Table<ReqOption>,
+    /// Options sent in DISCOVER/REQUEST (TR-181 `SentOption`).
+    pub sent_options: Table<SentOption>,
     /// Client identifier (option 61) to send; when absent one is derived once from the MAC
     /// address and persisted so that it never changes.
     pub client_id: Option<HexBytes>,
@@ -103,10 +117,14 @@ pub struct V4ClientConfig {
     pub default_route: bool,
 }
 
-/// One `[[dhcpv6.client]]` (accepted and validated; supervised once DHCPv6 support lands).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `[[dhcpv6.client]]`, with what was written to it over TR-181 (see `overrides`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct V6ClientConfig {
+    /// The configured alias: it names the client's state, processes and events for good.
     pub alias: ClientAlias,
+    /// The TR-181 `Alias` when one was written over D-Bus.
+    pub renamed: Option<ClientAlias>,
     pub interface: InterfaceName,
     pub enable: bool,
     pub request_addresses: bool,
@@ -114,20 +132,13 @@ pub struct V6ClientConfig {
     pub rapid_commit: bool,
     /// Options asked for in the ORO (23 DNS, 24 domain list, 64 AFTR, 94/95/96 S46, …).
     pub requested_options: Vec<u16>,
-    /// Options sent to the server, payload as hex.
-    pub sent_options: Vec<V6SentOption>,
+    /// Options sent to the server (TR-181 `SentOption`).
+    pub sent_options: Table<V6SentOption>,
     /// Suggested T1/T2 for IA_NA and IA_PD, seconds.
     pub t1: Option<u32>,
     pub t2: Option<u32>,
     /// Release address and prefix when the client is disabled (default: keep them).
     pub release_on_disable: bool,
-}
-
-/// An option a DHCPv6 client sends, with its payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct V6SentOption {
-    pub code: u16,
-    pub value: HexBytes,
 }
 
 impl Config {
@@ -155,7 +166,7 @@ impl Config {
         Self::try_from(raw)
     }
 
-    /// The DHCPv4 client with this alias.
+    /// The DHCPv4 client with this (configured) alias.
     pub fn v4_client(&self, alias: &str) -> Option<&V4ClientConfig> {
         self.dhcpv4_clients
             .iter()
@@ -185,6 +196,12 @@ impl TryFrom<wire::RawConfig> for Config {
         }
         let bus = BusChoice::parse(&raw.dbus.bus)
             .map_err(|message| ConfigError::invalid("dbus.bus", message))?;
+        if !(1..=1024).contains(&raw.dbus.table_limit) {
+            return Err(ConfigError::invalid(
+                "dbus.table_limit",
+                "must be 1 to 1024 rows",
+            ));
+        }
         let sysevent_command = match raw.sysevent.command.trim() {
             "" => None,
             cmd => Some(PathBuf::from(cmd)),
@@ -230,6 +247,7 @@ impl TryFrom<wire::RawConfig> for Config {
             log_level: daemon.log_level,
             bus,
             write_uids: raw.dbus.write_uids,
+            table_limit: raw.dbus.table_limit,
             sysevent_command,
             udhcpc_command,
             dibbler_command,
@@ -242,6 +260,26 @@ impl TryFrom<wire::RawConfig> for Config {
 }
 
 impl V4ClientConfig {
+    /// The TR-181 `Alias`: the written one, else the configured one.
+    pub fn tr181_alias(&self) -> &ClientAlias {
+        self.renamed.as_ref().unwrap_or(&self.alias)
+    }
+
+    /// Option codes for the parameter request list: enabled rows with a tag, by `Order`.
+    pub fn requested_codes(&self) -> Vec<OptionCode> {
+        let mut rows: Vec<&ReqOption> = self.request_options.enabled().collect();
+        rows.sort_by_key(|r| r.order);
+        rows.iter().filter_map(|r| r.tag).collect()
+    }
+
+    /// The options to send: enabled rows with a tag and a payload.
+    pub fn options_to_send(&self) -> impl Iterator<Item = (OptionCode, &HexBytes)> {
+        self.sent_options
+            .enabled()
+            .filter_map(|o| Some((o.tag?, &o.value)))
+            .filter(|(_, value)| !value.0.is_empty())
+    }
+
     fn from_wire(key: &str, raw: wire::RawV4Client) -> Result<Self, ConfigError> {
         let alias = ClientAlias::new(&raw.alias)
             .map_err(|m| ConfigError::invalid(format!("{key}.alias"), m))?;
@@ -254,6 +292,12 @@ impl V4ClientConfig {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|m| ConfigError::invalid(format!("{key}.request_options"), m))?;
         unique(key, "request_options", request_options.iter().map(|c| c.0))?;
+        let request_options = Table::from_items(request_options.into_iter().zip(1..).map(
+            |(tag, order)| ReqOption {
+                order,
+                tag: Some(tag),
+            },
+        ));
         let sent_options = raw
             .sent_options
             .into_iter()
@@ -263,7 +307,7 @@ impl V4ClientConfig {
         unique(
             key,
             "sent_options tag",
-            sent_options.iter().map(|o| o.code.0),
+            sent_options.iter().filter_map(|o| o.tag.map(|t| t.0)),
         )?;
         let client_id = raw
             .client_id
@@ -276,7 +320,7 @@ impl V4ClientConfig {
                 "needs at least 2 bytes (type and value, RFC 2132 §9.14)",
             ));
         }
-        if client_id.is_some() && sent_options.iter().any(|o| o.code.0 == 61) {
+        if client_id.is_some() && sent_options.iter().any(|o| o.tag == Some(OptionCode(61))) {
             return Err(ConfigError::invalid(
                 format!("{key}.sent_options"),
                 "option 61 conflicts with client_id; set only one",
@@ -284,10 +328,11 @@ impl V4ClientConfig {
         }
         Ok(Self {
             alias,
+            renamed: None,
             interface,
             enable: raw.enable,
             request_options,
-            sent_options,
+            sent_options: Table::from_items(sent_options),
             client_id,
             release_on_disable: raw.release_on_disable,
             default_route: raw.default_route,
@@ -296,6 +341,19 @@ impl V4ClientConfig {
 }
 
 impl V6ClientConfig {
+    /// The TR-181 `Alias`: the written one, else the configured one.
+    pub fn tr181_alias(&self) -> &ClientAlias {
+        self.renamed.as_ref().unwrap_or(&self.alias)
+    }
+
+    /// The options to send: enabled rows with a tag and a payload.
+    pub fn options_to_send(&self) -> impl Iterator<Item = (u16, &HexBytes)> {
+        self.sent_options
+            .enabled()
+            .filter_map(|o| Some((o.tag?, &o.value)))
+            .filter(|(_, value)| !value.0.is_empty())
+    }
+
     fn from_wire(key: &str, raw: wire::RawV6Client) -> Result<Self, ConfigError> {
         let alias = ClientAlias::new(&raw.alias)
             .map_err(|m| ConfigError::invalid(format!("{key}.alias"), m))?;
@@ -312,14 +370,14 @@ impl V6ClientConfig {
             .sent_options
             .into_iter()
             .map(|o| {
-                if matches!(o.tag, 0..=3 | 5 | 6 | 8 | 13 | 14 | 25 | 26) {
+                if V6_CLIENT_MANAGED_OPTIONS.contains(&o.tag) {
                     return Err(format!(
                         "option {} is managed by the DHCP client itself and cannot be sent from configuration",
                         o.tag
                     ));
                 }
                 let value = HexBytes::parse(&o.value).map_err(|e| format!("option {}: {e}", o.tag))?;
-                Ok(V6SentOption { code: o.tag, value })
+                Ok(V6SentOption { tag: Some(o.tag), value })
             })
             .collect::<Result<Vec<_>, String>>()
             .map_err(|m| ConfigError::invalid(format!("{key}.sent_options"), m))?;
@@ -337,15 +395,21 @@ impl V6ClientConfig {
                 "request_addresses and request_prefixes are both false: nothing to ask for",
             ));
         }
+        unique(
+            key,
+            "sent_options tag",
+            sent_options.iter().filter_map(|o| o.tag),
+        )?;
         Ok(Self {
             alias,
+            renamed: None,
             interface,
             enable: raw.enable,
             request_addresses: raw.request_addresses,
             request_prefixes: raw.request_prefixes,
             rapid_commit: raw.rapid_commit,
             requested_options: raw.requested_options,
-            sent_options,
+            sent_options: Table::from_items(sent_options),
             t1: raw.t1,
             t2: raw.t2,
             release_on_disable: raw.release_on_disable,

@@ -89,7 +89,8 @@ pub struct ShieldConfig {
     /// Per-subscriber stream rate, events/s, and burst.
     pub stream_rate: u32,
     pub stream_burst: u32,
-    /// Users besides root and the daemon's own allowed on the control socket.
+    /// Users besides root and the daemon's own allowed on the control socket (checked with
+    /// SO_PEERCRED; listing any makes the socket file 0666 so they can connect, else it is 0600).
     pub control_uids: Vec<u32>,
     /// Throttled clients: packets per minute the kernel lets through.
     pub throttle_per_minute: u32,

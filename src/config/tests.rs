@@ -42,8 +42,11 @@ fn accepts_the_design_example() {
     let wan = cfg.v4_client("wan").unwrap();
     assert_eq!(wan.interface.as_str(), "erouter0");
     assert_eq!(wan.request_options.len(), 8);
-    assert_eq!(wan.sent_options[0].code, OptionCode(60));
-    assert_eq!(wan.sent_options[0].value.0, b"dslforum.org");
+    let sent = &wan.sent_options.rows()[0];
+    assert_eq!((sent.instance, sent.enable), (1, true));
+    assert_eq!(sent.item.tag, Some(OptionCode(60)));
+    assert_eq!(sent.item.value.0, b"dslforum.org");
+    assert_eq!(wan.requested_codes().len(), 8);
     assert_eq!(
         cfg.dhcpv6_clients[0].requested_options,
         vec![23, 24, 64, 95]
@@ -173,7 +176,7 @@ fn dhcpv6_client_settings_are_checked() {
     .unwrap();
     let v6 = &cfg.dhcpv6_clients[0];
     assert_eq!((v6.t1, v6.t2), (Some(1000), Some(2000)));
-    assert_eq!(v6.sent_options[0].code, 16);
+    assert_eq!(v6.sent_options.rows()[0].item.tag, Some(16));
     assert_eq!(v6.requested_options, vec![23, 24], "default ORO");
     assert_eq!(cfg.dibbler_command, PathBuf::from("dibbler-client"));
     assert_eq!(

@@ -6,7 +6,22 @@ use serde::{Deserialize, Serialize};
 
 /// A Linux interface name (1 to 15 bytes, no `/`, whitespace or `:`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct InterfaceName(String);
+
+impl TryFrom<String> for InterfaceName {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        Self::new(&name)
+    }
+}
+
+impl From<InterfaceName> for String {
+    fn from(name: InterfaceName) -> String {
+        name.0
+    }
+}
 
 impl InterfaceName {
     pub fn new(name: &str) -> Result<Self, String> {
@@ -38,7 +53,22 @@ impl fmt::Display for InterfaceName {
 
 /// A client alias: 1 to 64 of `A-Z a-z 0-9 _ -`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ClientAlias(String);
+
+impl TryFrom<String> for ClientAlias {
+    type Error = String;
+
+    fn try_from(alias: String) -> Result<Self, String> {
+        Self::new(&alias)
+    }
+}
+
+impl From<ClientAlias> for String {
+    fn from(alias: ClientAlias) -> String {
+        alias.0
+    }
+}
 
 impl ClientAlias {
     pub fn new(alias: &str) -> Result<Self, String> {
@@ -69,7 +99,22 @@ impl fmt::Display for ClientAlias {
 
 /// A DHCPv4 option code a client may request or send (1 to 254; 0 and 255 are pad and end).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u16", into = "u16")]
 pub struct OptionCode(pub u8);
+
+impl TryFrom<u16> for OptionCode {
+    type Error = String;
+
+    fn try_from(code: u16) -> Result<Self, String> {
+        Self::new(code)
+    }
+}
+
+impl From<OptionCode> for u16 {
+    fn from(code: OptionCode) -> u16 {
+        code.0.into()
+    }
+}
 
 impl OptionCode {
     pub fn new(code: u16) -> Result<Self, String> {
@@ -131,17 +176,25 @@ impl HexBytes {
     }
 }
 
-/// An option a DHCPv4 client sends, with its payload.
+/// DHCPv4 options udhcpc puts in its messages itself; a SentOption may not carry them.
+pub const V4_CLIENT_MANAGED_OPTIONS: [u8; 5] = [50, 53, 54, 55, 57];
+
+/// DHCPv6 options dibbler-client builds itself; a SentOption may not carry them.
+pub const V6_CLIENT_MANAGED_OPTIONS: [u16; 11] = [0, 1, 2, 3, 5, 6, 8, 13, 14, 25, 26];
+
+/// What a DHCPv4 `SentOption` row holds: the option and its payload. `tag` is `None` in a
+/// row AddObject created until the tag is written; only enabled rows with a tag are sent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SentOption {
-    pub code: OptionCode,
+    pub tag: Option<OptionCode>,
     pub value: HexBytes,
 }
 
 impl SentOption {
     pub fn new(tag: u16, hex: &str) -> Result<Self, String> {
         let code = OptionCode::new(tag)?;
-        if matches!(code.0, 50 | 53 | 54 | 55 | 57) {
+        if V4_CLIENT_MANAGED_OPTIONS.contains(&code.0) {
             return Err(format!(
                 "option {code} is managed by the DHCP client itself and cannot be sent from configuration"
             ));
@@ -150,6 +203,26 @@ impl SentOption {
         if value.0.is_empty() || value.0.len() > 255 {
             return Err(format!("option {code}: payload must be 1 to 255 bytes"));
         }
-        Ok(Self { code, value })
+        Ok(Self {
+            tag: Some(code),
+            value,
+        })
     }
+}
+
+/// What a DHCPv4 `ReqOption` row holds: its place in the parameter request list (TR-181
+/// `Order`, 1 first) and the option; `tag` as for [`SentOption`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReqOption {
+    pub order: u32,
+    pub tag: Option<OptionCode>,
+}
+
+/// What a DHCPv6 `SentOption` row holds; `tag` as for [`SentOption`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V6SentOption {
+    pub tag: Option<u16>,
+    pub value: HexBytes,
 }

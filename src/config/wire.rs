@@ -48,6 +48,7 @@ impl Default for RawDaemon {
 pub struct RawDbus {
     pub bus: String,
     pub write_uids: Vec<u32>,
+    pub table_limit: usize,
 }
 
 impl Default for RawDbus {
@@ -55,6 +56,7 @@ impl Default for RawDbus {
         Self {
             bus: "system".into(),
             write_uids: Vec::new(),
+            table_limit: crate::tr181::tree::DEFAULT_TABLE_LIMIT,
         }
     }
 }

@@ -99,8 +99,14 @@ impl<C: ManagedClient> ClientSet<C> {
         }
     }
 
-    /// Carries out `action`; stops run off the loop and end in [`Self::finish_stop`].
-    pub fn command(
+    /// The settings of every client.
+    pub fn settings(&self) -> impl Iterator<Item = &C::Settings> {
+        self.clients.values().map(ManagedClient::settings)
+    }
+
+    /// Carries out `action`: a renew or restart at once, a new configuration here (awaiting
+    /// the stop it may need); a release stops off the loop and ends in [`Self::finish_stop`].
+    pub async fn command(
         &mut self,
         instance: Instance,
         action: ClientAction,
@@ -113,7 +119,7 @@ impl<C: ManagedClient> ClientSet<C> {
             return;
         };
         tracing::info!(client = %client.settings().alias(), ?action, "command");
-        let release = match action {
+        match action {
             ClientAction::Renew => {
                 let result = match client.supervisor() {
                     Some(sup) => {
@@ -126,7 +132,6 @@ impl<C: ManagedClient> ClientSet<C> {
                     )),
                 };
                 let _ = reply.send(result);
-                return;
             }
             ClientAction::Restart => {
                 client.set_enabled(true);
@@ -135,29 +140,36 @@ impl<C: ManagedClient> ClientSet<C> {
                     None => client.start(svc),
                 }
                 let _ = reply.send(Ok(()));
-                return;
             }
-            ClientAction::SetEnable(true) => {
-                client.set_enabled(true);
-                client.start(svc);
-                let _ = reply.send(Ok(()));
-                return;
+            ClientAction::Configure(config) => {
+                let result = match C::Settings::from_config(config) {
+                    Some(settings) => {
+                        configure(client, settings, svc).await;
+                        Ok(())
+                    }
+                    None => Err(format!(
+                        "{} is not a {} client",
+                        C::key(instance).object_path(),
+                        C::FAMILY
+                    )),
+                };
+                let _ = reply.send(result);
             }
-            ClientAction::Release => true,
-            ClientAction::SetEnable(false) => client.settings().release_on_disable(),
-        };
-        let supervisor = client.begin_stop(release);
-        let internal = internal.clone();
-        let key = C::key(instance);
-        tokio::spawn(async move {
-            if let Some(sup) = supervisor {
-                sup.stop(release).await;
+            ClientAction::Release => {
+                let supervisor = client.begin_stop(true);
+                let internal = internal.clone();
+                let key = C::key(instance);
+                tokio::spawn(async move {
+                    if let Some(sup) = supervisor {
+                        sup.stop(true).await;
+                    }
+                    let _ = internal.send(Internal::StopFinished {
+                        client: key,
+                        reply: Some(reply),
+                    });
+                });
             }
-            let _ = internal.send(Internal::StopFinished {
-                client: key,
-                reply: Some(reply),
-            });
-        });
+        }
     }
 
     /// Completes a stop begun by [`Self::command`].
@@ -168,8 +180,8 @@ impl<C: ManagedClient> ClientSet<C> {
     }
 
     /// Applies a new list of clients: removed ones stop and give up their lease locally,
-    /// added ones start, changed ones restart with their new settings (keeping the lease when
-    /// the interface stays the same), and unchanged ones are not touched.
+    /// added ones start, changed ones take their new settings as [`configure`] says, and
+    /// unchanged ones are not touched.
     pub async fn reload(&mut self, wanted: Vec<C::Settings>, svc: &Services) {
         let mut wanted: BTreeMap<String, C::Settings> = wanted
             .into_iter()
@@ -183,23 +195,17 @@ impl<C: ManagedClient> ClientSet<C> {
             let alias = client.settings().alias().to_string();
             match wanted.remove(&alias) {
                 Some(new) if new == *client.settings() => {}
-                Some(new) if new.interface() == client.settings().interface() => {
-                    tracing::info!(client = %alias, "configuration changed; restarting client");
-                    client.stop(false).await;
-                    client.set_enabled(new.enable());
-                    client.replace_settings(new);
-                    client.start(svc);
+                Some(new) => {
+                    tracing::info!(client = %alias, "configuration changed");
+                    configure(client, new, svc).await;
                 }
-                replaced => {
-                    tracing::info!(client = %alias, "client removed or moved; stopping it");
+                None => {
+                    tracing::info!(client = %alias, "client removed; stopping it");
                     client.stop(false).await;
                     client.finish_stop(svc).await;
                     client.forget(svc);
                     client.announce_removal(svc);
                     self.clients.remove(&instance);
-                    if let Some(new) = replaced {
-                        wanted.insert(alias, new);
-                    }
                 }
             }
         }
@@ -217,4 +223,28 @@ impl<C: ManagedClient> Default for ClientSet<C> {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Gives a client new settings. Only `Enable` changed: it starts, or stops (releasing if
+/// `release_on_disable`) and drops its lease locally. The interface changed: the lease goes
+/// from the old interface and the client starts afresh on the new one, under the same instance
+/// number. Anything else: a running client restarts with the new settings, keeping its lease.
+async fn configure<C: ManagedClient>(client: &mut C, new: C::Settings, svc: &Services) {
+    let old = client.settings().clone();
+    let running = client.supervisor().is_some();
+    if old.interface() != new.interface() {
+        tracing::info!(client = %old.alias(), from = %old.interface(), to = %new.interface(), "moving client to another interface");
+        client.stop(false).await;
+        client.finish_stop(svc).await;
+    } else if !new.enable() && (running || old.enable()) {
+        let release = old.release_on_disable();
+        client.stop(release).await;
+        client.finish_stop(svc).await;
+    } else if running && old.with_enable(new.enable()) != new {
+        tracing::info!(client = %old.alias(), "settings changed; restarting client");
+        client.stop(false).await;
+    }
+    client.set_enabled(new.enable());
+    client.replace_settings(new);
+    client.start(svc);
 }

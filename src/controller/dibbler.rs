@@ -67,13 +67,8 @@ pub fn client_conf(client: &V6ClientConfig, wrapper: &Path) -> String {
             }
         }
     }
-    for option in &client.sent_options {
-        let _ = writeln!(
-            conf,
-            "  option {} hex 0x{}",
-            option.code,
-            option.value.to_hex()
-        );
+    for (code, value) in client.options_to_send() {
+        let _ = writeln!(conf, "  option {code} hex 0x{}", value.to_hex());
     }
     conf.push_str("}\n");
     conf

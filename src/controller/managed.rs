@@ -6,16 +6,21 @@ use std::future::Future;
 use super::supervisor::{Report, Request, Supervisor};
 use super::v4_client::Services;
 use crate::boottime::BootSeconds;
-use crate::channels::ClientKey;
+use crate::channels::{ClientConfig, ClientKey};
 use crate::config::{ClientAlias, InterfaceName, V4ClientConfig, V6ClientConfig};
 use crate::snapshot::Instance;
 
 /// A client's configuration, as far as the controller handles it generically.
 pub trait ClientSettings: PartialEq + Clone {
+    /// The configured alias (never changed by TR-181 writes).
     fn alias(&self) -> &ClientAlias;
     fn interface(&self) -> &InterfaceName;
     fn enable(&self) -> bool;
     fn release_on_disable(&self) -> bool;
+    /// The same settings with `enable` set.
+    fn with_enable(&self, enable: bool) -> Self;
+    /// These settings, if `config` is of this family.
+    fn from_config(config: ClientConfig) -> Option<Self>;
 }
 
 /// A supervised DHCP client.
@@ -68,6 +73,18 @@ impl ClientSettings for V4ClientConfig {
     fn release_on_disable(&self) -> bool {
         self.release_on_disable
     }
+    fn with_enable(&self, enable: bool) -> Self {
+        Self {
+            enable,
+            ..self.clone()
+        }
+    }
+    fn from_config(config: ClientConfig) -> Option<Self> {
+        match config {
+            ClientConfig::V4(settings) => Some(*settings),
+            ClientConfig::V6(_) => None,
+        }
+    }
 }
 
 impl ClientSettings for V6ClientConfig {
@@ -82,5 +99,17 @@ impl ClientSettings for V6ClientConfig {
     }
     fn release_on_disable(&self) -> bool {
         self.release_on_disable
+    }
+    fn with_enable(&self, enable: bool) -> Self {
+        Self {
+            enable,
+            ..self.clone()
+        }
+    }
+    fn from_config(config: ClientConfig) -> Option<Self> {
+        match config {
+            ClientConfig::V6(settings) => Some(*settings),
+            ClientConfig::V4(_) => None,
+        }
     }
 }

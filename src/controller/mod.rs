@@ -23,9 +23,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::boottime::BootSeconds;
-use crate::channels::{ClientKey, CommandReceiver, ControllerCommand, UpdateSender};
-use crate::config::Config;
+use crate::channels::{ClientAction, ClientKey, CommandReceiver, ControllerCommand, UpdateSender};
+use crate::config::{Config, V4ClientConfig, V6ClientConfig};
 use crate::netlink::{Net, NetError};
+use crate::overrides::Overrides;
 use crate::persist::StateStore;
 use crate::sysevent::SysEventSender;
 use client_set::ClientSet;
@@ -95,6 +96,11 @@ struct Controller {
     v6: ClientSet<V6Client>,
     svc: Services,
     internal: mpsc::UnboundedSender<Internal>,
+    /// The configuration file's clients: the defaults TR-181 writes are kept against.
+    v4_defaults: Vec<V4ClientConfig>,
+    v6_defaults: Vec<V6ClientConfig>,
+    /// TR-181 writes, as stored in `state_dir`.
+    overrides: Overrides,
 }
 
 async fn run(
@@ -139,16 +145,23 @@ async fn run(
         socket,
         reports: reports_tx,
     };
+    let overrides = Overrides::load(&svc.store);
     let mut ctl = Controller {
         v4: ClientSet::new(),
         v6: ClientSet::new(),
         svc,
         internal: internal_tx,
+        v4_defaults: config.dhcpv4_clients,
+        v6_defaults: config.dhcpv6_clients,
+        overrides,
     };
-    for client in config.dhcpv4_clients {
+    if !ctl.overrides.is_empty() {
+        tracing::info!("applying settings written over TR-181 on top of the configuration file");
+    }
+    for client in ctl.overrides.apply_v4(&ctl.v4_defaults) {
         ctl.v4.add(client, &ctl.svc).await;
     }
-    for client in config.dhcpv6_clients {
+    for client in ctl.overrides.apply_v6(&ctl.v6_defaults) {
         ctl.v6.add(client, &ctl.svc).await;
     }
     ctl.replay_spool().await;
@@ -180,7 +193,7 @@ async fn run(
                 ClientKey::V4(i) => ctl.v4.on_report(i, report, &ctl.svc),
                 ClientKey::V6(i) => ctl.v6.on_report(i, report, &ctl.svc),
             },
-            Some(command) = commands.recv() => ctl.on_command(command),
+            Some(command) = commands.recv() => ctl.on_command(command).await,
             Some(Internal::StopFinished { client, reply }) = internal.recv() => {
                 match client {
                     ClientKey::V4(i) => ctl.v4.finish_stop(i, &ctl.svc).await,
@@ -191,8 +204,10 @@ async fn run(
                 }
             }
             Some(new_config) = reloads.recv() => {
-                ctl.v4.reload(new_config.dhcpv4_clients, &ctl.svc).await;
-                ctl.v6.reload(new_config.dhcpv6_clients, &ctl.svc).await;
+                ctl.v4_defaults = new_config.dhcpv4_clients;
+                ctl.v6_defaults = new_config.dhcpv6_clients;
+                ctl.overrides.retain_clients(&ctl.v4_defaults, &ctl.v6_defaults);
+                ctl.apply_settings().await;
             }
             _ = sleep_until_boot(expiry) => {
                 ctl.v4.expire_due(&ctl.svc).await;
@@ -263,15 +278,74 @@ impl Controller {
         }
     }
 
-    fn on_command(&mut self, command: ControllerCommand) {
-        let ControllerCommand {
-            client,
-            action,
-            reply,
-        } = command;
+    async fn on_command(&mut self, command: ControllerCommand) {
+        let (client, action, reply) = match command {
+            ControllerCommand::Client {
+                client,
+                action,
+                reply,
+            } => (client, action, reply),
+            ControllerCommand::FactoryReset { reply } => {
+                tracing::info!("factory reset: back to the configuration file's settings");
+                self.overrides = Overrides::default();
+                self.apply_settings().await;
+                let _ = reply.send(self.save_overrides());
+                return;
+            }
+        };
+        let configures = matches!(action, ClientAction::Configure(_));
+        let (reply, outcome) = match configures {
+            true => {
+                let (tx, rx) = oneshot::channel();
+                (tx, Some((rx, reply)))
+            }
+            false => (reply, None),
+        };
         match client {
-            ClientKey::V4(i) => self.v4.command(i, action, reply, &self.svc, &self.internal),
-            ClientKey::V6(i) => self.v6.command(i, action, reply, &self.svc, &self.internal),
+            ClientKey::V4(i) => {
+                self.v4
+                    .command(i, action, reply, &self.svc, &self.internal)
+                    .await
+            }
+            ClientKey::V6(i) => {
+                self.v6
+                    .command(i, action, reply, &self.svc, &self.internal)
+                    .await
+            }
         }
+        if let Some((rx, reply)) = outcome {
+            let result = match rx.await {
+                Ok(Ok(())) => self.save_overrides(),
+                Ok(Err(why)) => Err(why),
+                Err(_) => Err("the client dropped the request".into()),
+            };
+            let _ = reply.send(result);
+        }
+    }
+
+    /// Brings every client to the file's settings with the stored writes on top.
+    async fn apply_settings(&mut self) {
+        let v4 = self.overrides.apply_v4(&self.v4_defaults);
+        let v6 = self.overrides.apply_v6(&self.v6_defaults);
+        self.v4.reload(v4, &self.svc).await;
+        self.v6.reload(v6, &self.svc).await;
+    }
+
+    /// Records every client's settings against the file's and stores the difference.
+    fn save_overrides(&mut self) -> Result<(), String> {
+        for settings in self.v4.settings() {
+            if let Some(default) = self.v4_defaults.iter().find(|d| d.alias == settings.alias) {
+                self.overrides.record_v4(default, settings);
+            }
+        }
+        for settings in self.v6.settings() {
+            if let Some(default) = self.v6_defaults.iter().find(|d| d.alias == settings.alias) {
+                self.overrides.record_v6(default, settings);
+            }
+        }
+        self.overrides.save(&self.svc.store).map_err(|e| {
+            tracing::error!(error = %e, "cannot store TR-181 writes");
+            format!("the settings are in force but could not be stored: {e}")
+        })
     }
 }

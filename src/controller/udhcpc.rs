@@ -73,7 +73,7 @@ pub fn udhcpc_args(client: &V4ClientConfig, ctx: &LaunchContext<'_>) -> Vec<OsSt
         "-A".into(),
         "5".into(),
     ];
-    for code in &client.request_options {
+    for code in client.requested_codes() {
         if !UDHCPC_DEFAULT_PRL.contains(&code.0) {
             args.push("-O".into());
             args.push(code.0.to_string().into());
@@ -83,15 +83,15 @@ pub fn udhcpc_args(client: &V4ClientConfig, ctx: &LaunchContext<'_>) -> Vec<OsSt
         args.push("-x".into());
         args.push(format!("0x3d:{}", id.to_hex()).into());
     }
-    for option in &client.sent_options {
-        match vendor_class_text(option.code.0, &option.value.0) {
+    for (code, value) in client.options_to_send() {
+        match vendor_class_text(code.0, &value.0) {
             Some(text) => {
                 args.push("-V".into());
                 args.push(text.into());
             }
             None => {
                 args.push("-x".into());
-                args.push(format!("0x{:02x}:{}", option.code.0, option.value.to_hex()).into());
+                args.push(format!("0x{:02x}:{}", code.0, value.to_hex()).into());
             }
         }
     }

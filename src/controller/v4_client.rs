@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use dhcpmgr_ipc::V4Event;
+use dhcpmgr_ipc::{V4Event, V4EventKind};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -23,7 +23,7 @@ use crate::config::{HexBytes, V4ClientConfig};
 use crate::lease::v4::{self, HeldLease, Plan, Situation};
 use crate::netlink::{Net, V4Addr};
 use crate::persist::StateStore;
-use crate::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
+use crate::snapshot::{count, ClientStats, ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
 use crate::sysevent::{self, SysEventSender, SysEvents};
 
 /// udhcpc keeps its lease on SIGTERM (we never pass `-R`) and releases on SIGUSR2.
@@ -99,6 +99,8 @@ pub struct V4Client {
     releasing: bool,
     supervisor: Option<Supervisor>,
     launch: SharedLaunchSpec,
+    /// TR-181 `Stats.` counters since the daemon started.
+    stats: ClientStats,
 }
 
 impl V4Client {
@@ -127,6 +129,12 @@ impl V4Client {
         })?;
         tracing::info!(client = %self.config.alias, kind = event.kind.as_str(), add = ?plan.add, remove = ?plan.remove, "lease event");
         self.last_event_pid = Some(origin.client_pid);
+        // udhcpc reports the server's answers only: an ACK binds or renews, a NAK resets.
+        match event.kind {
+            V4EventKind::Bound | V4EventKind::Renew => count(&mut self.stats, "ACK"),
+            V4EventKind::Nak => count(&mut self.stats, "NACK"),
+            V4EventKind::Deconfig | V4EventKind::Leasefail => {}
+        }
         self.state.last_event_unix_ms = origin.created_unix_ms;
         let was_releasing = self.releasing && plan.held.is_none();
         self.execute(plan, svc).await?;
@@ -253,8 +261,7 @@ impl V4Client {
     pub fn snapshot(&self) -> V4ClientSnapshot {
         V4ClientSnapshot {
             instance: self.instance,
-            alias: self.config.alias.to_string(),
-            interface: self.config.interface.to_string(),
+            settings: self.config.clone(),
             enable: self.enabled,
             status: if self.enabled {
                 self.status
@@ -264,13 +271,7 @@ impl V4Client {
             dhcp_status: self.dhcp_status,
             lease: self.state.held.as_ref().map(|h| h.lease.clone()),
             lease_expires: self.expires(),
-            request_options: self.config.request_options.iter().map(|c| c.0).collect(),
-            sent_options: self
-                .config
-                .sent_options
-                .iter()
-                .map(|o| (o.code.0, o.value.to_hex()))
-                .collect(),
+            stats: self.stats.clone(),
         }
     }
 
@@ -400,6 +401,7 @@ impl ManagedClient for V4Client {
             releasing: false,
             supervisor: None,
             launch,
+            stats: ClientStats::new(),
         };
         let now = BootSeconds::now();
         if let Some(held) = client.state.held.clone() {

@@ -26,7 +26,7 @@ use crate::boottime::{boot_id, BootSeconds};
 use crate::channels::{ClientKey, ControllerUpdate, EventKind};
 use crate::config::{HexBytes, V6ClientConfig};
 use crate::lease::v6::{self, HeldV6, V6Plan};
-use crate::snapshot::{ClientStatus, Instance, V6ClientSnapshot};
+use crate::snapshot::{count, ClientStats, ClientStatus, Instance, V6ClientSnapshot};
 use crate::sysevent::{self, SysEvents, V6Asked};
 
 /// dibbler-client keeps its lease on SIGKILL and releases on SIGTERM.
@@ -63,6 +63,8 @@ pub struct V6Client {
     supervisor: Option<Supervisor>,
     launch: SharedLaunchSpec,
     work_dir: PathBuf,
+    /// TR-181 `Stats.` counters since the daemon started.
+    stats: ClientStats,
 }
 
 impl V6Client {
@@ -112,6 +114,11 @@ impl V6Client {
             "DHCPv6 event"
         );
         self.state.last_event_unix_ms = origin.created_unix_ms;
+        for message in [&event.client_message, &event.server_message] {
+            if let Some(counter) = message.as_deref().and_then(v6_stats_counter) {
+                count(&mut self.stats, counter);
+            }
+        }
         if self.state.duid.is_none() {
             self.adopt_dibbler_duid();
             self.publish(svc);
@@ -217,8 +224,7 @@ impl V6Client {
     fn publish(&self, svc: &Services) {
         let snapshot = V6ClientSnapshot {
             instance: self.instance,
-            alias: self.config.alias.to_string(),
-            interface: self.config.interface.to_string(),
+            settings: self.config.clone(),
             enable: self.enabled,
             status: if self.enabled {
                 self.status
@@ -231,13 +237,8 @@ impl V6Client {
                 .as_ref()
                 .map(HexBytes::to_hex)
                 .unwrap_or_default(),
-            request_addresses: self.config.request_addresses,
-            request_prefixes: self.config.request_prefixes,
-            rapid_commit: self.config.rapid_commit,
-            suggested_t1: self.config.t1,
-            suggested_t2: self.config.t2,
-            requested_options: self.config.requested_options.clone(),
             received_options: self.state.held.options.clone(),
+            stats: self.stats.clone(),
         };
         let _ = svc
             .updates
@@ -340,6 +341,7 @@ impl ManagedClient for V6Client {
             map_error: None,
             supervisor: None,
             launch,
+            stats: ClientStats::new(),
             work_dir,
         };
         let now = BootSeconds::now();
@@ -447,4 +449,25 @@ impl ManagedClient for V6Client {
         }
         let _ = std::fs::remove_dir_all(&self.work_dir);
     }
+}
+
+/// The TR-181 `Stats.` counter of a DHCPv6 message as dibbler-client names it
+/// (`CLNT_MESSAGE`/`SRV_MESSAGE`: `SOLICIT`, `REPLY`, `INFORMATION-REQUEST`, …).
+fn v6_stats_counter(message: &str) -> Option<&'static str> {
+    Some(
+        match message.to_ascii_uppercase().replace('_', "-").as_str() {
+            "SOLICIT" => "Solicit",
+            "ADVERTISE" => "Advertise",
+            "REQUEST" => "Request",
+            "CONFIRM" => "Confirm",
+            "RENEW" => "Renew",
+            "REBIND" => "Rebind",
+            "REPLY" => "Reply",
+            "RELEASE" => "Release",
+            "DECLINE" => "Decline",
+            "RECONFIGURE" => "Reconfigure",
+            "INFORMATION-REQUEST" | "INF-REQUEST" => "InformationRequest",
+            _ => return None,
+        },
+    )
 }

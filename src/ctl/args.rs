@@ -18,6 +18,9 @@ commands:
   disable CLIENT               set Enable to false
   get NAME...                  print `name type value` (a NAME ending in '.' means all below)
   set NAME=VALUE...            write parameters, all or none
+  add TABLE                    add a row (e.g. Device.DHCPv4.Client.1.SentOption.), print its number
+  delete ROW                   delete a row (e.g. Device.DHCPv4.Client.1.SentOption.2.)
+  factory-reset                forget every value written over D-Bus; back to the config file
   events                       print lease events and value changes until interrupted
   shield COMMAND [ARG...]      the LAN-side DHCP shield (dhcpmgrctl shield --help)
 
@@ -47,6 +50,15 @@ pub enum Command {
     Set {
         values: Vec<(String, String)>,
     },
+    /// AddObject on a table path.
+    Add {
+        table: String,
+    },
+    /// DeleteObject on a row path.
+    Delete {
+        row: String,
+    },
+    FactoryReset,
     Events,
     /// `shield …`: talks to the shield's control socket, not D-Bus.
     Shield(super::shield::ShieldCommand),
@@ -110,7 +122,22 @@ pub fn parse(
     let command = match name.as_str() {
         "status" if rest.is_empty() => Command::Status { json },
         "events" if rest.is_empty() => Command::Events,
-        "status" | "events" => return Err(format!("{name} takes no arguments")),
+        "factory-reset" if rest.is_empty() => Command::FactoryReset,
+        "status" | "events" | "factory-reset" => return Err(format!("{name} takes no arguments")),
+        "add" | "delete" => {
+            let [path] = &rest[..] else {
+                return Err(format!("{name} takes one object path"));
+            };
+            if !path.ends_with('.') {
+                return Err(format!("{path:?}: an object path ends in '.'"));
+            }
+            match name.as_str() {
+                "add" => Command::Add {
+                    table: path.clone(),
+                },
+                _ => Command::Delete { row: path.clone() },
+            }
+        }
         "renew" | "release" | "restart" => Command::Operate {
             client: client(&rest)?,
             command: match name.as_str() {
@@ -217,6 +244,19 @@ mod tests {
                 },
             ),
             ("events", Command::Events),
+            (
+                "add Device.DHCPv4.Client.1.SentOption.",
+                Command::Add {
+                    table: "Device.DHCPv4.Client.1.SentOption.".into(),
+                },
+            ),
+            (
+                "delete Device.DHCPv4.Client.1.SentOption.2.",
+                Command::Delete {
+                    row: "Device.DHCPv4.Client.1.SentOption.2.".into(),
+                },
+            ),
+            ("factory-reset", Command::FactoryReset),
         ];
         for (args, expected) in cases {
             assert_eq!(command(args), Ok(expected), "{args}");
@@ -238,6 +278,10 @@ mod tests {
             "--bus nowhere status",
             "--bus unix: status",
             "-x status",
+            "add",
+            "add Device.DHCPv4.Client.1.SentOption",
+            "delete A. B.",
+            "factory-reset now",
         ] {
             assert!(run(args, None).is_err(), "{args:?} should be a usage error");
         }

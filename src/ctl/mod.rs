@@ -108,6 +108,15 @@ async fn run(bus: &BusChoice, command: Command, out: &mut impl Write) -> Result<
                 .collect();
             proxy.set_parameter_values(&values).await?;
         }
+        Command::Add { table } => {
+            let instance = proxy.add_object(&table).await?;
+            writeln!(out, "{table}{instance}.")?;
+        }
+        Command::Delete { row } => proxy.delete_object(&row).await?,
+        Command::FactoryReset => {
+            proxy.factory_reset().await?;
+            writeln!(out, "every value written over D-Bus is forgotten; the configuration file's settings are in force")?;
+        }
         Command::Events => events::follow(&proxy, out).await?,
         // Dispatched in `main` before any bus connection.
         Command::Shield(_) => {

@@ -3,23 +3,18 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::{ShieldConfig, Verdict};
-use crate::persist::StateStore;
 use crate::shield::action::{ClientKey, Lifetime};
-use crate::shield::actions::Actions;
-use crate::shield::audit::Audit;
 use crate::shield::clients::ClientTable;
 use crate::shield::decide::{decide, Policy};
 use crate::shield::event::rfc3339;
-use crate::shield::hub::Hub;
 use crate::shield::inspect::{inspect, PacketMeta};
 use crate::shield::journal::Journal;
 use crate::shield::nfqueue::{wire, Queue, QueuedPacket};
-use crate::shield::ring::Ring;
 use crate::shield::state::{unix_now, CounterSnapshot, Counters, Shared};
 
 /// Per-packet processing, apart from the socket so the benchmark and tests can drive it.
@@ -64,22 +59,7 @@ impl Engine {
     /// An engine with no queue, threads or kernel rules, its state files in `state_dir`: for
     /// benchmarks and tests. Actions it assigns are kept but never reach the kernel.
     pub fn standalone(cfg: &ShieldConfig, state_dir: &Path) -> Engine {
-        let (enforce, _) = std::sync::mpsc::channel();
-        let shared = Arc::new(Shared {
-            config: cfg.clone(),
-            counters: Counters::default(),
-            ring: Mutex::new(Ring::new(cfg.ring_size)),
-            actions: Mutex::new(Actions::new(cfg.max_clients)),
-            hub: Hub::new(cfg.max_subscribers),
-            audit: Mutex::new(Audit::new(None)),
-            filters: Mutex::new(Default::default()),
-            store: StateStore::new(state_dir),
-            enforce: Mutex::new(enforce),
-            learned: Mutex::new(Default::default()),
-            stop: AtomicBool::new(false),
-            queue_in_nft: AtomicBool::new(false),
-        });
-        Engine::new(shared, HashMap::new())
+        Engine::new(Shared::standalone(cfg, state_dir), HashMap::new())
     }
 
     /// The counters this engine updates.

@@ -69,7 +69,7 @@ pub fn inspect(meta: &PacketMeta, ip_packet: &[u8]) -> (Event, Facts) {
             event.proto = "v4";
             match Dhcp4::parse(datagram.payload) {
                 Ok(m) => fill_v4(&mut event, &mut facts, &m),
-                Err(e) => event.malformed = Some(e),
+                Err(e) => event.malformed = Some(e.to_string()),
             }
         }
         Ok(DhcpKind::V6) => {
@@ -77,7 +77,7 @@ pub fn inspect(meta: &PacketMeta, ip_packet: &[u8]) -> (Event, Facts) {
             facts.v6 = true;
             match Dhcp6::parse(datagram.payload) {
                 Ok(m) => fill_v6(&mut event, &mut facts, &m),
-                Err(e) => event.malformed = Some(e),
+                Err(e) => event.malformed = Some(e.to_string()),
             }
         }
         Err(e) => event.malformed = Some(e.to_string()),
@@ -85,41 +85,39 @@ pub fn inspect(meta: &PacketMeta, ip_packet: &[u8]) -> (Event, Facts) {
     (event, facts)
 }
 
-fn fill_v4(e: &mut Event, f: &mut Facts, m: &Dhcp4) {
+fn fill_v4(e: &mut Event, f: &mut Facts, m: &Dhcp4<'_>) {
     let ip = |a: std::net::Ipv4Addr| (!a.is_unspecified()).then(|| a.to_string());
     e.message_type = Some(m.message_type_name());
-    e.op_code = Some(match m.op {
+    e.op_code = Some(match m.op() {
         1 => "BOOTREQUEST".into(),
         2 => "BOOTREPLY".into(),
         n => n.to_string(),
     });
-    e.hw_type = Some(match m.htype {
+    e.hw_type = Some(match m.htype() {
         1 => "ethernet".into(),
         n => n.to_string(),
     });
-    e.xid = Some(format!("0x{:08x}", m.xid));
-    let mac = (m.htype == 1 && m.hlen == 6)
-        .then(|| Mac::from_slice(&m.chaddr))
+    e.xid = Some(format!("0x{:08x}", m.xid()));
+    let mac = (m.htype() == 1 && m.hlen() == 6)
+        .then(|| Mac::from_slice(m.chaddr))
         .flatten();
     e.client_mac = Some(match mac {
         Some(mac) => mac.to_string(),
-        None => hex::encode(&m.chaddr),
+        None => hex::encode(m.chaddr),
     });
     e.hostname = m.option(12).map(option_text);
     e.vendor_class = m.option(60).map(option_text);
     e.client_identifier = m.option(61).map(hex::encode);
     e.server_ip = m
-        .option_ip(54)
+        .server_identifier()
         .map(|a| a.to_string())
-        .or_else(|| ip(m.siaddr));
-    e.relay_ip = ip(m.giaddr);
-    e.gateway_ip = m.option_ip(3).map(|a| a.to_string());
-    e.client_ip = ip(m.ciaddr);
-    e.your_ip = ip(m.yiaddr);
-    e.requested_ip = m.option_ip(50).map(|a| a.to_string());
-    e.lease_time = m.option_u32(51);
-    e.renewal_time = m.option_u32(58);
-    e.rebinding_time = m.option_u32(59);
+        .or_else(|| ip(m.siaddr()));
+    e.relay_ip = ip(m.giaddr());
+    e.gateway_ip = m.router().map(|a| a.to_string());
+    e.client_ip = ip(m.ciaddr());
+    e.your_ip = ip(m.yiaddr());
+    e.requested_ip = m.requested_ip().map(|a| a.to_string());
+    [e.lease_time, e.renewal_time, e.rebinding_time] = m.times();
     e.option_count = u32::try_from(m.options.len()).unwrap_or(u32::MAX);
     e.dhcp_options = m
         .options
@@ -129,16 +127,17 @@ fn fill_v4(e: &mut Event, f: &mut Facts, m: &Dhcp4) {
     if m.truncated_options {
         e.malformed = Some("DHCPv4 options cut short".into());
     }
+    let message_type = m.message_type().map(u8::from);
     f.client_mac = mac;
     f.client = mac
         .map(ClientKey::Mac)
-        .or_else(|| (!m.chaddr.is_empty()).then(|| ClientKey::Duid(m.chaddr.clone())));
-    f.message_type = m.message_type();
-    f.from_server = match m.message_type() {
+        .or_else(|| (!m.chaddr.is_empty()).then(|| ClientKey::Duid(m.chaddr.to_vec())));
+    f.message_type = message_type;
+    f.from_server = match message_type {
         Some(t) => matches!(t, 2 | 5 | 6),
-        None => m.op == 2,
+        None => m.op() == 2,
     };
-    f.relayed = !m.giaddr.is_unspecified() || m.hops > 0;
+    f.relayed = !m.giaddr().is_unspecified() || m.hops() > 0;
     f.has_option82 = m.option(82).is_some();
 }
 
@@ -152,35 +151,36 @@ fn fill_v6(e: &mut Event, f: &mut Facts, m: &Dhcp6) {
     e.inner_message_type = m.inner_type.map(name);
     e.xid = m.xid.map(|x| format!("0x{x:06x}"));
     e.relay_ip = m.relay_link.map(|a| a.to_string());
-    let client_duid = m.option(1);
+    let client_duid = m.client_id();
     e.client_duid = client_duid.map(hex::encode);
-    e.server_duid = m.option(2).map(hex::encode);
-    e.duid_type = client_duid.and_then(Dhcp6::duid_type);
-    let duid_mac = client_duid.and_then(Dhcp6::duid_mac).map(Mac);
+    e.server_duid = m.server_id().map(hex::encode);
+    e.duid_type = client_duid.and_then(dhcp6::duid_type);
+    let duid_mac = client_duid.and_then(dhcp6::duid_mac).map(Mac);
     e.client_mac = duid_mac.map(|m| m.to_string()).or(e.source_mac.clone());
     e.client_identifier = e.client_duid.clone();
-    // Client FQDN (39): flags byte then a DNS name in wire format.
+    // Client FQDN (39): flags byte then a DNS name in wire format (dhcproto 0.15 has no type
+    // for this option).
     e.hostname = m.option(39).and_then(|v| dns_name(v.get(1..)?));
-    // Vendor class (16): enterprise number, then length-prefixed data items.
-    e.vendor_class = m.option(16).and_then(|v| {
-        let data = v.get(4..)?;
-        let len = usize::from(u16::from_be_bytes(data.get(..2)?.try_into().ok()?));
-        Some(option_text(data.get(2..2 + len)?))
-    });
+    // Vendor class (16): enterprise number, then data items; the first is the class.
+    e.vendor_class = m
+        .vendor_class()
+        .and_then(|v| v.data.first())
+        .map(|d| option_text(d));
     e.option_count = u32::try_from(m.options.len()).unwrap_or(u32::MAX);
     e.dhcp_options = m
         .options
         .iter()
         .map(|(c, v)| (*c, option_text(v)))
         .collect();
-    if !m.ias.is_empty() {
-        let kinds: Vec<&str> = m.ias.iter().map(|ia| ia.kind).collect();
+    let ias = m.ias();
+    if !ias.is_empty() {
+        let kinds: Vec<&str> = ias.iter().map(|ia| ia.kind).collect();
         e.ia_type = Some(kinds.join(","));
-        e.iaid = m.ias.first().map(|ia| ia.iaid);
-        e.renewal_time = m.ias.iter().find_map(|ia| ia.t1);
-        e.rebinding_time = m.ias.iter().find_map(|ia| ia.t2);
+        e.iaid = ias.first().map(|ia| ia.iaid);
+        e.renewal_time = ias.iter().find_map(|ia| ia.t1);
+        e.rebinding_time = ias.iter().find_map(|ia| ia.t2);
     }
-    for ia in &m.ias {
+    for ia in &ias {
         for lease in &ia.leases {
             match lease.prefix_len {
                 Some(len) => e.delegated_prefixes.push(format!("{}/{len}", lease.addr)),
@@ -192,8 +192,8 @@ fn fill_v6(e: &mut Event, f: &mut Facts, m: &Dhcp6) {
     }
     e.requested_ip = e.ia_addresses.first().cloned();
     e.lease_time = e.valid_lifetime;
-    if m.truncated {
-        e.malformed = Some("DHCPv6 options cut short".into());
+    if let Some(defect) = &m.defect {
+        e.malformed = Some(defect.to_string());
     }
     f.client_mac = duid_mac;
     f.client = client_duid.map(|d| ClientKey::Duid(d.to_vec()));

@@ -167,9 +167,11 @@ impl Shield {
             .queue_in_nft
             .store(hook.queue_in_nft, Ordering::Relaxed);
         let socket_path = run_dir.join(proto::SOCKET);
-        let listener = server::bind(&socket_path).map_err(|source| ShieldError::Socket {
-            path: socket_path.display().to_string(),
-            source,
+        let listener = server::bind(&socket_path, &cfg.control_uids).map_err(|source| {
+            ShieldError::Socket {
+                path: socket_path.display().to_string(),
+                source,
+            }
         })?;
         let mut shield = Shield {
             shared: shared.clone(),

@@ -1,8 +1,17 @@
-//! The control socket (`run_dir/shield.sock`, mode 0660): accepts connections from root, the
-//! daemon's own user and `control_uids` (SO_PEERCRED), reads one [`Request`] line (≤ 64 KiB,
-//! 5 s), answers it; a `stream` keeps the connection and forwards the subscriber's events until
-//! the peer hangs up or the shield stops. One thread per connection, bounded: at most
-//! `max_subscribers` streams plus 8 short requests at a time.
+//! The control socket (`run_dir/shield.sock`). Who may use it is decided by the peer's uid
+//! (SO_PEERCRED) as each connection is accepted, before a byte of it is read: root, the daemon's
+//! own user and `control_uids`; anyone else gets one error line and is closed. The file mode
+//! follows from that list ([`socket_mode`]): 0600 when nobody else is allowed, 0666 when
+//! `control_uids` lists users. Listing a uid is then all an integrator does, as with
+//! `dbus.write_uids` (the system bus is 0666 with its policy by uid too); a group on the file
+//! would be a second list to keep in step with `control_uids`, failing as a bare "permission
+//! denied" from the kernel when they disagree (a 0660 root:root socket did just that to every
+//! listed user).
+//!
+//! An accepted connection sends one [`Request`] line (≤ 64 KiB, 5 s) and gets its answer; a
+//! `stream` keeps the connection and forwards the subscriber's events until the peer hangs up or
+//! the shield stops. One thread per connection, bounded: at most `max_subscribers` streams plus
+//! 8 short requests at a time.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -27,11 +36,23 @@ const MAX_SHORT: usize = 8;
 /// Saved filters per user.
 const MAX_SAVED_FILTERS: usize = 64;
 
-/// Binds the socket (replacing a stale one).
-pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
+/// The socket file's mode: owner only (root and the daemon's user) unless `control_uids` lists
+/// other users, who must be able to connect for the SO_PEERCRED check to admit them.
+pub fn socket_mode(control_uids: &[u32]) -> u32 {
+    if control_uids.is_empty() {
+        0o600
+    } else {
+        0o666
+    }
+}
+
+/// Binds the socket (replacing a stale one) with [`socket_mode`].
+pub fn bind(path: &Path, control_uids: &[u32]) -> std::io::Result<UnixListener> {
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    let mode = socket_mode(control_uids);
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    tracing::debug!(path = %path.display(), mode = format_args!("{mode:o}"), "shield socket bound");
     listener.set_nonblocking(true)?;
     Ok(listener)
 }

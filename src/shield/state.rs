@@ -4,9 +4,10 @@
 //! audited, persisted and enforced the same way whoever made it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -117,6 +118,26 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Shared state with nothing loaded and no kernel behind it (actions set are kept but never
+    /// enforced), its state files in `state_dir`: for benchmarks and tests.
+    pub fn standalone(cfg: &ShieldConfig, state_dir: &Path) -> Arc<Shared> {
+        let (enforce, _) = std::sync::mpsc::channel();
+        Arc::new(Shared {
+            config: cfg.clone(),
+            counters: Counters::default(),
+            ring: Mutex::new(Ring::new(cfg.ring_size)),
+            actions: Mutex::new(Actions::new(cfg.max_clients)),
+            hub: Hub::new(cfg.max_subscribers),
+            audit: Mutex::new(Audit::new(None)),
+            filters: Mutex::new(Default::default()),
+            store: StateStore::new(state_dir),
+            enforce: Mutex::new(enforce),
+            learned: Mutex::new(Default::default()),
+            stop: AtomicBool::new(false),
+            queue_in_nft: AtomicBool::new(false),
+        })
+    }
+
     pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::Acquire)
     }

@@ -5,14 +5,17 @@
 //! the moment it connects.
 //!
 //! [`definition`] reads the compiled-in `tr181/dhcpmgr.xml`; [`tree`] is the pure instance tree;
-//! [`service`] is the zbus interface; [`proxy`] is its client side.
+//! [`service`] is the zbus interface; [`proxy`] is its client side; [`objects`] mirrors each
+//! object of the tree as its own D-Bus object with properties.
 
 pub mod definition;
 pub mod fault;
+pub mod fuzzing;
+pub mod objects;
 pub mod proxy;
 pub mod service;
 pub mod tree;
-mod value;
+pub mod value;
 
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -51,6 +54,8 @@ pub struct Tr181Settings {
     pub bus: BusChoice,
     /// Users besides root allowed to write.
     pub write_uids: Vec<u32>,
+    /// Rows AddObject may grow an option table to.
+    pub table_limit: usize,
 }
 
 /// Starts the TR-181 thread ("tr181"). It runs until `shutdown` is cancelled, then releases its
@@ -67,7 +72,9 @@ pub fn spawn(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let tree = Arc::new(Mutex::new(Tree::new(definition)));
+    let mut tree = Tree::new(definition);
+    tree.set_table_limit(settings.table_limit);
+    let tree = Arc::new(Mutex::new(tree));
     thread::Builder::new().name("tr181".into()).spawn(move || {
         runtime.block_on(run(settings, tree, updates, commands, shutdown));
     })
@@ -105,6 +112,7 @@ async fn run(
             }
         };
         info!(bus = ?settings.bus, name = BUS_NAME, path = OBJECT_PATH, "serving the TR-181 data model");
+        let mut objects = objects::Objects::serve(&conn, tree.clone()).await;
         let emitter = SignalEmitter::from_parts(
             conn.clone(),
             ObjectPath::from_static_str_unchecked(OBJECT_PATH),
@@ -122,6 +130,7 @@ async fn run(
                 update = next_update(&mut updates, &mut updates_open) => {
                     let changes = apply(&tree, &update);
                     publish(&emitter, &update, &changes).await;
+                    objects.update().await;
                 }
             }
         }

@@ -25,6 +25,8 @@ pub trait DataModel1 {
 
     fn delete_object(&self, object_path: &str) -> zbus::Result<()>;
 
+    fn factory_reset(&self) -> zbus::Result<()>;
+
     fn operate(
         &self,
         command: &str,

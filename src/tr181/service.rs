@@ -18,7 +18,7 @@ use zbus::Connection;
 use super::fault::{Fault, FaultKind};
 use super::tree::{ClientRequest, Tree};
 use crate::boottime::BootSeconds;
-use crate::channels::{CommandSender, ControllerCommand};
+use crate::channels::{ClientAction, CommandReply, CommandSender, ControllerCommand};
 
 /// How long a write or command waits for the controller to carry it out.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -62,6 +62,9 @@ pub struct DataModel {
     commands: CommandSender,
     /// Users besides root allowed to write.
     write_uids: Arc<[u32]>,
+    /// Held from planning a write to its end, so that each write starts from the settings the
+    /// one before it left.
+    writing: tokio::sync::Mutex<()>,
 }
 
 impl DataModel {
@@ -70,6 +73,7 @@ impl DataModel {
             tree,
             commands,
             write_uids,
+            writing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -100,23 +104,72 @@ impl DataModel {
         }
     }
 
-    /// Sends `request` to the controller and waits for the outcome.
-    async fn carry_out(&self, request: ClientRequest) -> Result<(), Fault> {
-        let object = request.object_path();
+    /// SetParameterValues for the sender of `header`, all or nothing: the uid check, then every
+    /// value validated, then the writes handed to the controller. Also behind `Properties.Set`
+    /// on the per-object D-Bus objects ([`super::objects`]).
+    pub(crate) async fn set_values(
+        &self,
+        conn: &Connection,
+        header: &Header<'_>,
+        values: &[(String, String)],
+    ) -> Result<(), Fault> {
+        let uid = self.authorize(conn, header).await?;
+        let _writing = self.writing.lock().await;
+        let requests = self.tree().plan_set(values)?;
+        info!(uid, ?values, "SetParameterValues");
+        for request in requests {
+            self.carry_out(conn, request).await?;
+        }
+        Ok(())
+    }
+
+    /// AddObject for the sender of `header`: returns the new row's instance number.
+    async fn add_row(
+        &self,
+        conn: &Connection,
+        header: &Header<'_>,
+        table: &str,
+    ) -> Result<u32, Fault> {
+        let uid = self.authorize(conn, header).await?;
+        let _writing = self.writing.lock().await;
+        let (request, instance) = self.tree().plan_add(table)?;
+        info!(uid, table, instance, "AddObject");
+        self.carry_out(conn, request).await?;
+        Ok(instance)
+    }
+
+    /// DeleteObject for the sender of `header`.
+    async fn delete_row(
+        &self,
+        conn: &Connection,
+        header: &Header<'_>,
+        row: &str,
+    ) -> Result<(), Fault> {
+        let uid = self.authorize(conn, header).await?;
+        let _writing = self.writing.lock().await;
+        let request = self.tree().plan_delete(row)?;
+        info!(uid, row, "DeleteObject");
+        self.carry_out(conn, request).await
+    }
+
+    /// Sends `command` to the controller and waits for the outcome; `object` names what it is
+    /// about in faults.
+    async fn send(
+        &self,
+        object: &str,
+        command: impl FnOnce(CommandReply) -> ControllerCommand,
+    ) -> Result<(), Fault> {
         let denied = |why: &str| Fault::new(FaultKind::RequestDenied, format!("{object}: {why}"));
         let (reply, outcome) = oneshot::channel();
-        let command = ControllerCommand {
-            client: request.client,
-            action: request.action,
-            reply,
-        };
-        self.commands.try_send(command).map_err(|e| match e {
-            TrySendError::Full(_) => Fault::new(
-                FaultKind::ResourcesExceeded,
-                format!("{object}: too many requests are waiting for the controller"),
-            ),
-            TrySendError::Closed(_) => denied("the controller is not running"),
-        })?;
+        self.commands
+            .try_send(command(reply))
+            .map_err(|e| match e {
+                TrySendError::Full(_) => Fault::new(
+                    FaultKind::ResourcesExceeded,
+                    format!("{object}: too many requests are waiting for the controller"),
+                ),
+                TrySendError::Closed(_) => denied("the controller is not running"),
+            })?;
         match tokio::time::timeout(REPLY_TIMEOUT, outcome).await {
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(why))) => Err(denied(&why)),
@@ -126,6 +179,37 @@ impl DataModel {
                 REPLY_TIMEOUT.as_secs()
             ))),
         }
+    }
+
+    /// Sends `request` to the controller and waits for the outcome; settings it accepted go
+    /// into the tree at once.
+    async fn carry_out(&self, conn: &Connection, request: ClientRequest) -> Result<(), Fault> {
+        let ClientRequest { client, action } = request;
+        let settings = match &action {
+            ClientAction::Configure(config) => Some(config.clone()),
+            _ => None,
+        };
+        self.send(&client.object_path(), |reply| ControllerCommand::Client {
+            client,
+            action,
+            reply,
+        })
+        .await?;
+        if let Some(config) = settings {
+            let changes = self
+                .tree()
+                .note_settings(client, &config, BootSeconds::now());
+            if !changes.is_empty() {
+                let emitted = match SignalEmitter::new(conn, super::OBJECT_PATH) {
+                    Ok(emitter) => Self::values_changed(&emitter, &changes).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = emitted {
+                    tracing::warn!(error = %e, "cannot emit ValuesChanged");
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -146,13 +230,7 @@ impl DataModel {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), Error> {
-        let uid = self.authorize(conn, &header).await?;
-        let requests = self.tree().plan_set(&values)?;
-        info!(uid, ?values, "SetParameterValues");
-        for request in requests {
-            self.carry_out(request).await?;
-        }
-        Ok(())
+        Ok(self.set_values(conn, &header, &values).await?)
     }
 
     /// (name, writable) of the path and what is below it, or of its children only.
@@ -164,26 +242,40 @@ impl DataModel {
         Ok(self.tree().get_names(&path, next_level)?)
     }
 
-    /// Always refused in this build: client rows come from the configuration.
+    /// Adds a row to an option table (`Device.DHCPv4.Client.1.SentOption.`); returns its
+    /// instance number. The row starts disabled.
     async fn add_object(
         &self,
         table_path: String,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<u32, Error> {
-        self.authorize(conn, &header).await?;
-        Err(self.tree().add_object(&table_path).into())
+        Ok(self.add_row(conn, &header, &table_path).await?)
     }
 
-    /// Always refused in this build: client rows come from the configuration.
+    /// Deletes an option-table row (`Device.DHCPv4.Client.1.SentOption.2.`).
     async fn delete_object(
         &self,
         object_path: String,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), Error> {
-        self.authorize(conn, &header).await?;
-        Err(self.tree().delete_object(&object_path).into())
+        Ok(self.delete_row(conn, &header, &object_path).await?)
+    }
+
+    /// Forgets every value written over D-Bus: the clients go back to the configuration
+    /// file's settings (restarting those that change). A dhcpmgr extension of §4.3.
+    async fn factory_reset(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), Error> {
+        let uid = self.authorize(conn, &header).await?;
+        let _writing = self.writing.lock().await;
+        info!(uid, "FactoryReset");
+        Ok(self
+            .send("Device.", |reply| ControllerCommand::FactoryReset { reply })
+            .await?)
     }
 
     /// Runs a command such as `Device.DHCPv4.Client.1.Renew()`; returns its output arguments.
@@ -197,7 +289,7 @@ impl DataModel {
         let uid = self.authorize(conn, &header).await?;
         let request = self.tree().plan_operate(&command, &args)?;
         info!(uid, command, "Operate");
-        self.carry_out(request).await?;
+        self.carry_out(conn, request).await?;
         debug!(command, "Operate done");
         Ok(HashMap::new())
     }

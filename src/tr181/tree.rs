@@ -1,31 +1,37 @@
 //! The instance tree the TR-181 thread serves: the controller's client snapshots laid out by the
 //! definition. It parses request paths, renders values in TR-181 string form, answers
 //! GetParameterValues/GetParameterNames with CWMP semantics, diffs renderings into
-//! `ValuesChanged` pairs, and turns writes and commands into controller requests.
-//! Pure: no I/O, and the time is passed in.
+//! `ValuesChanged` pairs, and turns writes, AddObject/DeleteObject and commands into controller
+//! requests ([`write`] makes the new client settings). Pure: no I/O, and the time is passed in.
+
+mod values;
+mod write;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::{Ipv4Addr, Ipv6Addr};
-
-use dhcpmgr_ipc::V4Lease;
 
 use super::definition::{Access, Definition, ObjectDef, ParamDef};
 use super::fault::{Fault, FaultKind};
 use super::value;
 use crate::boottime::BootSeconds;
-use crate::channels::{ClientAction, ClientKey, ControllerUpdate};
+use crate::channels::{ClientAction, ClientConfig, ClientKey, ControllerUpdate};
 use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
+use values::{
+    received_options, req_option_value, sent_option_value, v4_client_value, v6_client_value,
+    v6_sent_option_value,
+};
+use write::{WriteError, V4_CLIENT, V4_REQ_OPTION, V4_SENT_OPTION, V6_CLIENT, V6_SENT_OPTION};
 
 const DHCPV4: &str = "Device.DHCPv4.";
-const V4_CLIENT: &str = "Device.DHCPv4.Client.{i}.";
-const V4_SENT_OPTION: &str = "Device.DHCPv4.Client.{i}.SentOption.{i}.";
-const V4_REQ_OPTION: &str = "Device.DHCPv4.Client.{i}.ReqOption.{i}.";
 const DHCPV6: &str = "Device.DHCPv6.";
-const V6_CLIENT: &str = "Device.DHCPv6.Client.{i}.";
 const V6_RECEIVED_OPTION: &str = "Device.DHCPv6.Client.{i}.ReceivedOption.{i}.";
+const V4_STATS: &str = "Device.DHCPv4.Client.{i}.Stats.";
+const V6_STATS: &str = "Device.DHCPv6.Client.{i}.Stats.";
+
+/// Rows AddObject may grow an option table to, unless configured otherwise.
+pub const DEFAULT_TABLE_LIMIT: usize = 32;
 
 /// What a write or a command asks of the controller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientRequest {
     pub client: ClientKey,
     pub action: ClientAction,
@@ -35,15 +41,6 @@ impl ClientRequest {
     /// TR-181 path of the client, for messages: `Device.DHCPv4.Client.1`.
     pub fn object_path(&self) -> String {
         self.client.object_path()
-    }
-}
-
-/// The client a client-table definition path and its instance number stand for.
-fn client_key(table: &str, instance: u32) -> Option<ClientKey> {
-    match table {
-        V4_CLIENT => Some(ClientKey::V4(Instance(instance))),
-        V6_CLIENT => Some(ClientKey::V6(Instance(instance))),
-        _ => None,
     }
 }
 
@@ -83,6 +80,8 @@ pub struct Tree {
     def: Definition,
     v4_clients: BTreeMap<Instance, V4ClientSnapshot>,
     v6_clients: BTreeMap<Instance, V6ClientSnapshot>,
+    /// Rows AddObject may grow an option table to.
+    table_limit: usize,
 }
 
 impl Tree {
@@ -92,6 +91,59 @@ impl Tree {
             def,
             v4_clients: BTreeMap::new(),
             v6_clients: BTreeMap::new(),
+            table_limit: DEFAULT_TABLE_LIMIT,
+        }
+    }
+
+    /// Sets the most rows AddObject may grow an option table to.
+    pub fn set_table_limit(&mut self, limit: usize) {
+        self.table_limit = limit;
+    }
+
+    /// Takes in settings the controller accepted, so that reads and the next write see them
+    /// before the controller's own update arrives; returns the values that changed, for
+    /// `ValuesChanged` (the controller's update will then change nothing more).
+    pub fn note_settings(
+        &mut self,
+        client: ClientKey,
+        config: &ClientConfig,
+        now: BootSeconds,
+    ) -> Vec<(String, String)> {
+        let before = self.render(now);
+        match (client, config) {
+            (ClientKey::V4(i), ClientConfig::V4(settings)) => {
+                if let Some(c) = self.v4_clients.get_mut(&i) {
+                    c.settings = (**settings).clone();
+                    c.enable = settings.enable;
+                }
+            }
+            (ClientKey::V6(i), ClientConfig::V6(settings)) => {
+                if let Some(c) = self.v6_clients.get_mut(&i) {
+                    c.settings = (**settings).clone();
+                    c.enable = settings.enable;
+                }
+            }
+            _ => {}
+        }
+        changes(&before, &self.render(now))
+    }
+
+    /// The client's settings as a write starts from them: `Enable` as it reads now (a released
+    /// client reads false).
+    fn current_settings(&self, client: ClientKey) -> Option<ClientConfig> {
+        match client {
+            ClientKey::V4(i) => self.v4_clients.get(&i).map(|c| {
+                ClientConfig::V4(Box::new(crate::config::V4ClientConfig {
+                    enable: c.enable,
+                    ..c.settings.clone()
+                }))
+            }),
+            ClientKey::V6(i) => self.v6_clients.get(&i).map(|c| {
+                ClientConfig::V6(Box::new(crate::config::V6ClientConfig {
+                    enable: c.enable,
+                    ..c.settings.clone()
+                }))
+            }),
         }
     }
 
@@ -183,11 +235,14 @@ impl Tree {
             .collect())
     }
 
-    /// SetParameterValues, all or nothing: checks every `(name, value)` and returns what the
-    /// controller must do, or the first fault. Nothing is changed here.
+    /// SetParameterValues, all or nothing: checks every `(name, value)`, applies the settings
+    /// writes to copies of the clients' settings and checks each client as a whole, then
+    /// returns what the controller must do (new settings first, then commands), or the first
+    /// fault. Nothing is changed here.
     pub fn plan_set(&self, values: &[(String, String)]) -> Result<Vec<ClientRequest>, Fault> {
         let mut seen = HashSet::new();
-        let mut requests = Vec::with_capacity(values.len());
+        let mut edited: BTreeMap<ClientKey, ClientConfig> = BTreeMap::new();
+        let mut commands = Vec::new();
         for (name, value) in values {
             if !seen.insert(name.as_str()) {
                 return Err(Fault::new(
@@ -196,33 +251,164 @@ impl Tree {
                 ));
             }
             let (object, instances, param) = self.param(name)?;
-            if !param.writable {
+            let not_writable = || {
                 let why = if param.access == Access::ReadOnly {
                     "is read-only"
                 } else {
                     "cannot be written in this build"
                 };
-                return Err(Fault::new(FaultKind::NotWritable, format!("{name} {why}")));
+                Fault::new(FaultKind::NotWritable, format!("{name} {why}"))
+            };
+            if !param.writable {
+                return Err(not_writable());
             }
             let value = value::check(name, &param.syntax, value)?;
-            let client = match &instances[..] {
-                [i] => client_key(&object.path, *i),
-                _ => None,
+            let client = owner(&object.path, &instances).ok_or_else(not_writable)?;
+            if let Some(command) = command_boolean(&param.name) {
+                if value == "true" {
+                    commands.push(ClientRequest {
+                        client,
+                        action: command,
+                    });
+                }
+                continue;
+            }
+            let config = match edited.entry(client) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => e.insert(
+                    self.current_settings(client)
+                        .ok_or_else(|| Fault::no_such_name(name))?,
+                ),
             };
-            match (client, write_action(&param.name, &value)) {
-                (Some(client), Some(Some(action))) => {
-                    requests.push(ClientRequest { client, action })
+            let row = instances.get(1).copied();
+            write::write(config, &object.path, row, &param.name, &value).map_err(|e| match e {
+                WriteError::NotWritable => not_writable(),
+                WriteError::NoSuchRow => Fault::no_such_name(name),
+                WriteError::Invalid(why) => {
+                    Fault::new(FaultKind::InvalidParameterValue, format!("{name}: {why}"))
                 }
-                (Some(_), Some(None)) => {}
-                _ => {
-                    return Err(Fault::new(
-                        FaultKind::NotWritable,
-                        format!("{name} cannot be written in this build"),
-                    ))
-                }
+            })?;
+        }
+        let mut requests = Vec::new();
+        for (client, config) in edited {
+            self.check_client(client, &config)?;
+            if Some(&config) != self.current_settings(client).as_ref() {
+                requests.push(ClientRequest {
+                    client,
+                    action: ClientAction::Configure(config),
+                });
             }
         }
+        requests.extend(commands);
         Ok(requests)
+    }
+
+    /// AddObject on an option table (`Device.DHCPv4.Client.1.SentOption.`): the client's new
+    /// settings with a disabled row added, and that row's instance number.
+    pub fn plan_add(&self, path: &str) -> Result<(ClientRequest, u32), Fault> {
+        let (table, instances) = self.locate_table(path)?;
+        let client = owner(&table.path, &instances).ok_or_else(|| cannot_change_rows(path))?;
+        let mut config = self
+            .current_settings(client)
+            .ok_or_else(|| Fault::no_such_name(path))?;
+        let instance =
+            write::add_row(&mut config, &table.path, self.table_limit).map_err(|e| match e {
+                WriteError::Invalid(why) => {
+                    Fault::new(FaultKind::ResourcesExceeded, format!("{path}: {why}"))
+                }
+                WriteError::NotWritable | WriteError::NoSuchRow => cannot_change_rows(path),
+            })?;
+        let action = ClientAction::Configure(config);
+        Ok((ClientRequest { client, action }, instance))
+    }
+
+    /// DeleteObject on an option-table row (`Device.DHCPv4.Client.1.SentOption.2.`): the
+    /// client's new settings without it.
+    pub fn plan_delete(&self, path: &str) -> Result<ClientRequest, Fault> {
+        let not_a_row = || {
+            Fault::new(
+                FaultKind::InvalidParameterName,
+                format!("{path}: not a table row (e.g. Device.DHCPv4.Client.1.SentOption.2.)"),
+            )
+        };
+        let (object, instances) = self.locate(path).ok_or_else(not_a_row)?;
+        if !object.is_table() {
+            return Err(not_a_row());
+        }
+        if !object.writable {
+            return Err(cannot_change_rows(path));
+        }
+        let client = owner(&object.path, &instances).ok_or_else(|| cannot_change_rows(path))?;
+        let mut config = self
+            .current_settings(client)
+            .ok_or_else(|| Fault::no_such_name(path))?;
+        let row = instances
+            .get(1)
+            .copied()
+            .ok_or_else(|| cannot_change_rows(path))?;
+        write::delete_row(&mut config, &object.path, row).map_err(|e| match e {
+            WriteError::NoSuchRow => Fault::no_such_name(path),
+            _ => cannot_change_rows(path),
+        })?;
+        let action = ClientAction::Configure(config);
+        Ok(ClientRequest { client, action })
+    }
+
+    /// The definition of the table at `path` (`Device.DHCPv4.Client.1.SentOption.`) and the
+    /// instance numbers of the rows above it.
+    fn locate_table(&self, path: &str) -> Result<(&ObjectDef, Vec<u32>), Fault> {
+        self.def
+            .objects()
+            .iter()
+            .filter(|o| o.is_table())
+            .find_map(|o| {
+                self.expand(o.path.trim_end_matches("{i}."))
+                    .into_iter()
+                    .find(|(p, _)| p == path)
+                    .map(|(_, instances)| (o, instances))
+            })
+            .ok_or_else(|| {
+                Fault::new(
+                    FaultKind::InvalidParameterName,
+                    format!(
+                        "{path}: not a table (a table path ends in '.', e.g. Device.DHCPv4.Client.1.SentOption.)"
+                    ),
+                )
+            })
+            .and_then(|(o, instances)| match o.writable {
+                true => Ok((o, instances)),
+                false => Err(cannot_change_rows(path)),
+            })
+    }
+
+    /// A client's settings after writes, checked as a whole: its tables, and its `Alias` unique
+    /// among the clients of its family.
+    fn check_client(&self, client: ClientKey, config: &ClientConfig) -> Result<(), Fault> {
+        let path = client.object_path();
+        write::check(config).map_err(|(param, why)| {
+            Fault::new(
+                FaultKind::InvalidParameterValue,
+                format!("{path}.{param}: {why}"),
+            )
+        })?;
+        let taken = match (client, config) {
+            (ClientKey::V4(i), ClientConfig::V4(c)) => self
+                .v4_clients
+                .values()
+                .any(|o| o.instance != i && o.settings.tr181_alias() == c.tr181_alias()),
+            (ClientKey::V6(i), ClientConfig::V6(c)) => self
+                .v6_clients
+                .values()
+                .any(|o| o.instance != i && o.settings.tr181_alias() == c.tr181_alias()),
+            _ => false,
+        };
+        if taken {
+            return Err(Fault::new(
+                FaultKind::InvalidParameterValue,
+                format!("{path}.Alias: another client already has this Alias"),
+            ));
+        }
+        Ok(())
     }
 
     /// Operate: resolves `command` (`Device.DHCPv4.Client.1.Renew()`) into a controller
@@ -258,7 +444,7 @@ impl Tree {
             }
         };
         match instances[..] {
-            [i] => client_key(&object.path, i)
+            [_] => owner(&object.path, &instances)
                 .map(|client| ClientRequest { client, action })
                 .ok_or_else(|| {
                     Fault::new(
@@ -267,48 +453,6 @@ impl Tree {
                     )
                 }),
             _ => Err(Fault::no_such_name(command)),
-        }
-    }
-
-    /// Why AddObject on `path` fails: client rows come from the configuration in this build.
-    pub fn add_object(&self, path: &str) -> Fault {
-        let is_table = self.def.objects().iter().any(|o| {
-            o.is_table()
-                && self
-                    .expand(o.path.trim_end_matches("{i}."))
-                    .iter()
-                    .any(|(p, _)| p == path)
-        });
-        if is_table {
-            Fault::new(
-                FaultKind::RequestDenied,
-                format!(
-                    "{path}: rows come from the configuration file; this build cannot add them"
-                ),
-            )
-        } else {
-            Fault::new(
-                FaultKind::InvalidParameterName,
-                format!(
-                    "{path}: not a table (a table path ends in '.', e.g. Device.DHCPv4.Client.)"
-                ),
-            )
-        }
-    }
-
-    /// Why DeleteObject on `path` fails: client rows come from the configuration in this build.
-    pub fn delete_object(&self, path: &str) -> Fault {
-        match self.locate(path) {
-            Some((object, _)) if object.is_table() => Fault::new(
-                FaultKind::RequestDenied,
-                format!(
-                    "{path}: rows come from the configuration file; this build cannot delete them"
-                ),
-            ),
-            _ => Fault::new(
-                FaultKind::InvalidParameterName,
-                format!("{path}: not a table row (e.g. Device.DHCPv4.Client.1.)"),
-            ),
         }
     }
 
@@ -374,23 +518,28 @@ impl Tree {
     /// Instance numbers of the rows of `table` (a definition path) under the parent rows
     /// `parent`.
     fn rows(&self, table: &str, parent: &[u32]) -> Vec<u32> {
+        fn numbers<T>(rows: &[crate::config::Row<T>]) -> Vec<u32> {
+            rows.iter().map(|r| r.instance).collect()
+        }
+        let v4 = |c: &u32| self.v4_clients.get(&Instance(*c));
+        let v6 = |c: &u32| self.v6_clients.get(&Instance(*c));
         match (table, parent) {
             (V4_CLIENT, []) => self.v4_clients.keys().map(|i| i.0).collect(),
             (V6_CLIENT, []) => self.v6_clients.keys().map(|i| i.0).collect(),
-            (V4_SENT_OPTION, [c]) => self
-                .v4_clients
-                .get(&Instance(*c))
-                .map_or_else(Vec::new, |client| row_numbers(client.sent_options.len())),
-            (V4_REQ_OPTION, [c]) => self
-                .v4_clients
-                .get(&Instance(*c))
-                .map_or_else(Vec::new, |client| row_numbers(client.request_options.len())),
-            (V6_RECEIVED_OPTION, [c]) => self
-                .v6_clients
-                .get(&Instance(*c))
-                .map_or_else(Vec::new, |client| {
-                    row_numbers(received_options(&client.received_options).len())
-                }),
+            (V4_SENT_OPTION, [c]) => {
+                v4(c).map_or_else(Vec::new, |c| numbers(c.settings.sent_options.rows()))
+            }
+            (V4_REQ_OPTION, [c]) => {
+                v4(c).map_or_else(Vec::new, |c| numbers(c.settings.request_options.rows()))
+            }
+            (V6_SENT_OPTION, [c]) => {
+                v6(c).map_or_else(Vec::new, |c| numbers(c.settings.sent_options.rows()))
+            }
+            (V6_RECEIVED_OPTION, [c]) => v6(c).map_or_else(Vec::new, |client| {
+                (1..=received_options(&client.received_options).len())
+                    .filter_map(|n| u32::try_from(n).ok())
+                    .collect()
+            }),
             _ => Vec::new(),
         }
     }
@@ -435,17 +584,30 @@ impl Tree {
             (V6_CLIENT, [i], _) => v6_client_value(self.v6_clients.get(&Instance(*i))?, param),
             (V4_SENT_OPTION, [c, row], _) => {
                 let client = self.v4_clients.get(&Instance(*c))?;
-                sent_option_value(client.sent_options.get(row_index(*row)?)?, param)
+                sent_option_value(client.settings.sent_options.row(*row)?, param)
             }
             (V4_REQ_OPTION, [c, row], _) => {
                 let client = self.v4_clients.get(&Instance(*c))?;
-                let tag = *client.request_options.get(row_index(*row)?)?;
-                req_option_value(tag, *row, client.lease.as_ref(), param)
+                let row = client.settings.request_options.row(*row)?;
+                req_option_value(row, client.lease.as_ref(), param)
+            }
+            (V6_SENT_OPTION, [c, row], _) => {
+                let client = self.v6_clients.get(&Instance(*c))?;
+                v6_sent_option_value(client.settings.sent_options.row(*row)?, param)
+            }
+            (V4_STATS, [c], counter) => {
+                let client = self.v4_clients.get(&Instance(*c))?;
+                Some(client.stats.get(counter).copied().unwrap_or(0).to_string())
+            }
+            (V6_STATS, [c], counter) => {
+                let client = self.v6_clients.get(&Instance(*c))?;
+                Some(client.stats.get(counter).copied().unwrap_or(0).to_string())
             }
             (V6_RECEIVED_OPTION, [c, row], _) => {
                 let client = self.v6_clients.get(&Instance(*c))?;
                 let options = received_options(&client.received_options);
-                let (tag, hex) = options.get(row_index(*row)?)?;
+                let index = usize::try_from(*row).ok()?.checked_sub(1)?;
+                let (tag, hex) = options.get(index)?;
                 Some(match param {
                     "Tag" => tag.to_string(),
                     "Value" => hex.clone(),
@@ -457,188 +619,76 @@ impl Tree {
             _ => None,
         }
     }
-}
-
-/// The `ReceivedOption` rows of the options dibbler-client rendered: `(code, data as lowercase
-/// hex)` in code order, leaving out options whose rendering cannot be read back.
-fn received_options(rendered: &BTreeMap<u16, String>) -> Vec<(u16, String)> {
-    rendered
-        .iter()
-        .filter_map(|(code, text)| Some((*code, option_data(*code, text)?)))
-        .collect()
-}
-
-/// The data of DHCPv6 option `code` as lowercase hex, from dibbler-client's rendering:
-/// space-separated IPv6 addresses for address-list options, space-separated names for
-/// domain-list options (RFC 1035 wire form), colon-separated hex octets for the rest.
-fn option_data(code: u16, text: &str) -> Option<String> {
-    // SIP servers, DNS servers, NIS servers, NIS+ servers, SNTP servers.
-    const ADDRESS_LISTS: [u16; 5] = [22, 23, 27, 28, 31];
-    // SIP domains, domain search list, NIS domain, NIS+ domain, AFTR name.
-    const DOMAIN_LISTS: [u16; 5] = [21, 24, 29, 30, 64];
-    let bytes = if ADDRESS_LISTS.contains(&code) {
-        address_list(text).or_else(|| crate::s46::parse_colon_hex(text).ok())?
-    } else if DOMAIN_LISTS.contains(&code) {
-        domain_list(text).or_else(|| crate::s46::parse_colon_hex(text).ok())?
-    } else {
-        crate::s46::parse_colon_hex(text).ok()?
-    };
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Space-separated IPv6 addresses as their 16-byte forms one after another.
-fn address_list(text: &str) -> Option<Vec<u8>> {
-    let addresses = text
-        .split_ascii_whitespace()
-        .map(|a| a.parse::<Ipv6Addr>().ok())
-        .collect::<Option<Vec<_>>>()?;
-    Some(addresses.iter().flat_map(|a| a.octets()).collect())
-}
-
-/// Space-separated domain names in RFC 1035 wire form (labels of 1 to 63 octets, each name
-/// ending with the root label).
-fn domain_list(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    for name in text.split_ascii_whitespace() {
-        let name = name.strip_suffix('.').unwrap_or(name);
-        for label in name.split('.') {
-            let len = u8::try_from(label.len())
-                .ok()
-                .filter(|l| (1..=63).contains(l))?;
-            out.push(len);
-            out.extend_from_slice(label.as_bytes());
+    /// Every object instance that has parameters, each with its parameters in definition
+    /// order, for the per-object D-Bus objects (`super::objects`); tables themselves
+    /// (`Device.DHCPv4.Client.`) are left out.
+    pub fn objects(&self, now: BootSeconds) -> Vec<super::objects::ObjectView> {
+        let mut out: Vec<super::objects::ObjectView> = Vec::new();
+        for node in self.render(now) {
+            match node {
+                Node::Object { path, .. } => out.push(super::objects::ObjectView {
+                    path,
+                    params: Vec::new(),
+                }),
+                Node::Param {
+                    path,
+                    type_name,
+                    value,
+                    writable,
+                    volatile,
+                } => {
+                    let Some(object) = out.last_mut() else {
+                        continue;
+                    };
+                    if let Some(name) = path.strip_prefix(object.path.as_str()) {
+                        if !name.contains('.') {
+                            object.params.push(super::objects::ParamView {
+                                name: name.to_string(),
+                                type_name,
+                                value,
+                                writable,
+                                volatile,
+                            });
+                        }
+                    }
+                }
+            }
         }
-        out.push(0);
+        out.retain(|object| !object.params.is_empty());
+        out
     }
-    (!out.is_empty()).then_some(out)
 }
 
-/// What writing `value` (already checked) to the client parameter `param` asks of the
-/// controller: `None` if the parameter cannot be written, `Some(None)` if the write does nothing
-/// (a command-style boolean set to false).
-fn write_action(param: &str, value: &str) -> Option<Option<ClientAction>> {
-    let on = value == "true";
-    let command = match param {
-        "Enable" => return Some(Some(ClientAction::SetEnable(on))),
-        "Renew" => ClientAction::Renew,
-        "X_RDK_Release" => ClientAction::Release,
-        "X_RDK_Restart" => ClientAction::Restart,
-        _ => return None,
-    };
-    Some(on.then_some(command))
+/// The client a parameter or row of the object `object_path` (a definition path) with instance
+/// numbers `instances` belongs to.
+fn owner(object_path: &str, instances: &[u32]) -> Option<ClientKey> {
+    let first = Instance(*instances.first()?);
+    if object_path.starts_with(V4_CLIENT) {
+        Some(ClientKey::V4(first))
+    } else if object_path.starts_with(V6_CLIENT) {
+        Some(ClientKey::V6(first))
+    } else {
+        None
+    }
 }
 
-/// Instance numbers 1..=`len` of rows made from a list.
-fn row_numbers(len: usize) -> Vec<u32> {
-    (1..=len).filter_map(|n| u32::try_from(n).ok()).collect()
+/// The command a command-style boolean (`Renew`, `X_RDK_Release`, `X_RDK_Restart`) carries out
+/// when set to true.
+fn command_boolean(param: &str) -> Option<ClientAction> {
+    match param {
+        "Renew" => Some(ClientAction::Renew),
+        "X_RDK_Release" => Some(ClientAction::Release),
+        "X_RDK_Restart" => Some(ClientAction::Restart),
+        _ => None,
+    }
 }
 
-/// The list index of row instance `row` (instance numbers start at 1).
-fn row_index(row: u32) -> Option<usize> {
-    usize::try_from(row).ok()?.checked_sub(1)
-}
-
-/// The value of a `Device.DHCPv4.Client.{i}.SentOption.{i}.` parameter of the configured
-/// option `(tag, hex)`.
-fn sent_option_value((tag, hex): &(u8, String), param: &str) -> Option<String> {
-    Some(match param {
-        "Enable" => "true".to_string(),
-        "Tag" => tag.to_string(),
-        "Value" => hex.to_ascii_lowercase(),
-        _ => return None,
-    })
-}
-
-/// The value of a `Device.DHCPv4.Client.{i}.ReqOption.{i}.` parameter of the requested option
-/// `tag` in position `order`; `Value` is what the lease carries for it (udhcpc passes as hex the
-/// options it has no name for), or empty.
-fn req_option_value(tag: u8, order: u32, lease: Option<&V4Lease>, param: &str) -> Option<String> {
-    Some(match param {
-        "Enable" => "true".to_string(),
-        "Order" => order.to_string(),
-        "Tag" => tag.to_string(),
-        "Value" => lease
-            .and_then(|l| l.raw_options.get(&tag))
-            .map(|hex| hex.to_ascii_lowercase())
-            .unwrap_or_default(),
-        _ => return None,
-    })
-}
-
-/// The value of a `Device.DHCPv4.Client.{i}.` parameter.
-fn v4_client_value(client: &V4ClientSnapshot, param: &str, now: BootSeconds) -> Option<String> {
-    let lease = client.lease.as_ref();
-    let addresses = |list: Option<&Vec<Ipv4Addr>>| {
-        list.map(|l| {
-            l.iter()
-                .map(Ipv4Addr::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default()
-    };
-    Some(match param {
-        "Enable" => client.enable.to_string(),
-        "Alias" => client.alias.clone(),
-        // A reference to Device.IP.Interface.{i}., which this build does not model.
-        "Interface" => String::new(),
-        "Status" => client.status.as_tr181().to_string(),
-        "DHCPStatus" => client.dhcp_status.as_tr181().to_string(),
-        // Command-style booleans read back false.
-        "Renew" | "X_RDK_Release" | "X_RDK_Restart" => "false".to_string(),
-        "IPAddress" => lease.map(|l| l.address.to_string()).unwrap_or_default(),
-        "SubnetMask" => lease
-            .map(|l| subnet_mask(l.prefix_len).to_string())
-            .unwrap_or_default(),
-        "IPRouters" => addresses(lease.map(|l| &l.routers)),
-        "DNSServers" => addresses(lease.map(|l| &l.dns_servers)),
-        "LeaseTimeRemaining" => client.lease_time_remaining(now).to_string(),
-        "DHCPServer" => lease
-            .and_then(|l| l.server_id)
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
-        "SentOptionNumberOfEntries" => client.sent_options.len().to_string(),
-        "ReqOptionNumberOfEntries" => client.request_options.len().to_string(),
-        "X_RDK_LinuxInterface" => client.interface.clone(),
-        _ => return None,
-    })
-}
-
-/// The value of a `Device.DHCPv6.Client.{i}.` parameter.
-fn v6_client_value(client: &V6ClientSnapshot, param: &str) -> Option<String> {
-    let suggested = |t: Option<u32>| t.map_or_else(|| "-1".to_string(), |t| t.to_string());
-    Some(match param {
-        "Enable" => client.enable.to_string(),
-        "Alias" => client.alias.clone(),
-        // A reference to Device.IP.Interface.{i}., which this build does not model.
-        "Interface" => String::new(),
-        "Status" => client.status.as_tr181().to_string(),
-        "DUID" => client.duid.clone(),
-        "RequestAddresses" => client.request_addresses.to_string(),
-        "RequestPrefixes" => client.request_prefixes.to_string(),
-        "RapidCommit" => client.rapid_commit.to_string(),
-        // Command-style booleans read back false.
-        "Renew" | "X_RDK_Release" | "X_RDK_Restart" => "false".to_string(),
-        "SuggestedT1" => suggested(client.suggested_t1),
-        "SuggestedT2" => suggested(client.suggested_t2),
-        "ReceivedOptionNumberOfEntries" => {
-            received_options(&client.received_options).len().to_string()
-        }
-        "RequestedOptions" => client
-            .requested_options
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
-        "X_RDK_LinuxInterface" => client.interface.clone(),
-        _ => return None,
-    })
-}
-
-/// The netmask of a prefix length (lengths over 32 count as 32).
-fn subnet_mask(prefix_len: u8) -> Ipv4Addr {
-    let len = u32::from(prefix_len.min(32));
-    Ipv4Addr::from(u32::MAX.checked_shl(32 - len).unwrap_or(0))
+/// AddObject/DeleteObject on a table whose rows this build does not add or delete.
+fn cannot_change_rows(path: &str) -> Fault {
+    Fault::new(
+        FaultKind::RequestDenied,
+        format!("{path}: rows of this table come from the configuration file; this build cannot add or delete them"),
+    )
 }
 
 /// Parameters of `after` whose value is new or differs from `before`, volatile ones left out.

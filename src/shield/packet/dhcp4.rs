@@ -1,83 +1,137 @@
-//! DHCPv4 (RFC 2131/2132): the BOOTP header, the magic cookie, options (with RFC 3396 long
-//! options concatenated and option 52 overload into `file`/`sname`), and the relay agent
-//! information sub-options of option 82. Pure, bounds-checked, never panics.
+//! DHCPv4 (RFC 2131/2132) decoded by dhcproto: its zero-copy [`borrowed::Message`] gives the
+//! BOOTP header and the raw options (long options split over consecutive pieces concatenated,
+//! RFC 3396), option 52 overload is followed into `file`/`sname`, and the values the event record
+//! interprets (message type, addresses, times, overload) are typed by dhcproto. Never panics.
+//!
+//! The few in-tree pieces are there because dhcproto 0.15 cannot do them:
+//! - [`cut_short`]: dhcproto's option iterator ends silently at an option that does not fit,
+//!   so it cannot tell a cut-short option list from a finished one; the record flags it.
+//! - `chaddr`: `borrowed::Message::chaddr` slices `hlen` bytes unchecked (a client's `hlen` over
+//!   16 reads into `sname`, or past a 240-byte message: a panic), so `hlen` is clamped here.
+//! - the overload areas: `borrowed::Message` shows `sname`/`file` only up to their first NUL,
+//!   so dhcproto's option iterator is given them at their fixed BOOTP offsets.
+//! - only [`TYPED`] options go through dhcproto's typed decoders: the record needs no others,
+//!   and some (81 client FQDN, 94, 151) assert on or underflow with lengths a client chooses.
 
 use std::net::Ipv4Addr;
 
-/// The fixed BOOTP header is 236 bytes; options follow the 4-byte magic cookie.
-const HEADER: usize = 236;
-const MAGIC: [u8; 4] = [99, 130, 83, 99];
+use dhcproto::v4::borrowed::{self, DhcpOptionIterator};
+use dhcproto::v4::{DhcpOption, DhcpOptions, MessageType, OptionCode};
 
-/// A parsed DHCPv4 (or plain BOOTP) message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dhcp4 {
-    pub op: u8,
-    pub htype: u8,
-    pub hlen: u8,
-    pub hops: u8,
-    pub xid: u32,
-    pub secs: u16,
-    pub flags: u16,
-    pub ciaddr: Ipv4Addr,
-    pub yiaddr: Ipv4Addr,
-    pub siaddr: Ipv4Addr,
-    pub giaddr: Ipv4Addr,
+use super::PacketError;
+
+/// The fixed BOOTP header plus the magic cookie; dhcproto needs at least this much.
+const MIN_LEN: usize = 240;
+/// `sname` and `file` in the BOOTP header (option overload areas).
+const SNAME: std::ops::Range<usize> = 44..108;
+const FILE: std::ops::Range<usize> = 108..236;
+
+/// The options the record reads as typed values (message type, requested IP, lease time,
+/// overload, server identifier, router, T1, T2).
+const TYPED: [u8; 8] = [53, 50, 51, 52, 54, 3, 58, 59];
+
+/// A DHCPv4 (or plain BOOTP) message.
+#[derive(Debug)]
+pub struct Dhcp4<'a> {
+    msg: borrowed::Message<'a>,
     /// `hlen` bytes of `chaddr` (at most 16).
-    pub chaddr: Vec<u8>,
-    /// Whether the magic cookie was there (without it: BOOTP, no options).
-    pub magic: bool,
-    /// Options in order of first appearance; repeated codes concatenated (RFC 3396).
+    pub chaddr: &'a [u8],
+    /// Options (raw values) in order of first appearance; a code seen again later, also in the
+    /// overload areas, is concatenated to the first (RFC 3396).
     pub options: Vec<(u8, Vec<u8>)>,
+    /// dhcproto's typed values of the [`TYPED`] options (first appearance).
+    typed: DhcpOptions,
     /// Options were cut short (the parsed ones are kept).
     pub truncated_options: bool,
 }
 
-impl Dhcp4 {
-    /// Parses a DHCPv4 payload; `Err` only when even the fixed header is missing.
-    pub fn parse(b: &[u8]) -> Result<Dhcp4, String> {
-        if b.len() < HEADER {
-            return Err(format!(
-                "DHCPv4 message of {} bytes is shorter than the {HEADER}-byte BOOTP header",
-                b.len()
-            ));
-        }
-        let ip = |at: usize| Ipv4Addr::new(b[at], b[at + 1], b[at + 2], b[at + 3]);
-        let hlen = b[2];
-        let chaddr = b[28..28 + usize::from(hlen.min(16))].to_vec();
-        let mut msg = Dhcp4 {
-            op: b[0],
-            htype: b[1],
-            hlen,
-            hops: b[3],
-            xid: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
-            secs: u16::from_be_bytes([b[8], b[9]]),
-            flags: u16::from_be_bytes([b[10], b[11]]),
-            ciaddr: ip(12),
-            yiaddr: ip(16),
-            siaddr: ip(20),
-            giaddr: ip(24),
-            chaddr,
-            magic: b.get(HEADER..HEADER + 4) == Some(&MAGIC[..]),
+impl<'a> Dhcp4<'a> {
+    /// Decodes a DHCPv4 payload; `Err` only when even the header and cookie are missing.
+    pub fn parse(b: &'a [u8]) -> Result<Dhcp4<'a>, PacketError> {
+        let msg = borrowed::Message::new(b).map_err(|_| PacketError::ShortDhcp4(b.len()))?;
+        let hlen = usize::from(msg.hlen()).min(16);
+        let mut m = Dhcp4 {
+            chaddr: b.get(28..28 + hlen).unwrap_or_default(),
             options: Vec::new(),
+            typed: DhcpOptions::default(),
             truncated_options: false,
+            msg,
         };
-        if !msg.magic {
-            return Ok(msg);
+        if b.get(236..MIN_LEN) != Some(&dhcproto::v4::MAGIC[..]) {
+            return Ok(m);
         }
-        let mut truncated = read_options(&b[HEADER + 4..], &mut msg.options);
+        let main = b.get(MIN_LEN..).unwrap_or_default();
+        m.read(m.msg.opts(), main);
         // Option 52: more options in `file` (1), `sname` (2) or both (3), in that order.
-        let overload = msg.option(52).and_then(|v| v.first().copied()).unwrap_or(0);
-        if overload & 1 != 0 {
-            truncated |= read_options(&b[108..236], &mut msg.options);
+        let overload = match m.typed.get(OptionCode::OptionOverload) {
+            Some(DhcpOption::OptionOverload(o)) => *o,
+            _ => 0,
+        };
+        for (bit, area) in [(1, FILE), (2, SNAME)] {
+            if overload & bit != 0 {
+                let area = b.get(area).unwrap_or_default();
+                m.read(DhcpOptionIterator::new(area), area);
+            }
         }
-        if overload & 2 != 0 {
-            truncated |= read_options(&b[44..108], &mut msg.options);
-        }
-        msg.truncated_options = truncated;
-        Ok(msg)
+        Ok(m)
     }
 
-    /// The value of option `code`.
+    /// Collects the options of one area (`bytes`, iterated by dhcproto as `iter`).
+    fn read(&mut self, iter: DhcpOptionIterator<'_>, bytes: &[u8]) {
+        for opt in iter {
+            let code = u8::from(opt.code());
+            match self.options.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, value)) => value.extend_from_slice(opt.data()),
+                None => {
+                    self.options.push((code, opt.data().to_vec()));
+                    if TYPED.contains(&code) {
+                        if let Ok(typed) = opt.into_option() {
+                            self.typed.insert(typed);
+                        }
+                    }
+                }
+            }
+        }
+        self.truncated_options |= cut_short(bytes);
+    }
+
+    pub fn op(&self) -> u8 {
+        self.msg.opcode().into()
+    }
+
+    pub fn htype(&self) -> u8 {
+        self.msg.htype().into()
+    }
+
+    pub fn hlen(&self) -> u8 {
+        self.msg.hlen()
+    }
+
+    pub fn hops(&self) -> u8 {
+        self.msg.hops()
+    }
+
+    pub fn xid(&self) -> u32 {
+        self.msg.xid()
+    }
+
+    pub fn ciaddr(&self) -> Ipv4Addr {
+        self.msg.ciaddr()
+    }
+
+    pub fn yiaddr(&self) -> Ipv4Addr {
+        self.msg.yiaddr()
+    }
+
+    pub fn siaddr(&self) -> Ipv4Addr {
+        self.msg.siaddr()
+    }
+
+    pub fn giaddr(&self) -> Ipv4Addr {
+        self.msg.giaddr()
+    }
+
+    /// The raw value of option `code`.
     pub fn option(&self, code: u8) -> Option<&[u8]> {
         self.options
             .iter()
@@ -85,10 +139,14 @@ impl Dhcp4 {
             .map(|(_, v)| v.as_slice())
     }
 
-    /// Option 53, if present and one byte long.
-    pub fn message_type(&self) -> Option<u8> {
-        match self.option(53) {
-            Some([t]) => Some(*t),
+    fn typed(&self, code: OptionCode) -> Option<&DhcpOption> {
+        self.typed.get(code)
+    }
+
+    /// Option 53.
+    pub fn message_type(&self) -> Option<MessageType> {
+        match self.typed(OptionCode::MessageType)? {
+            DhcpOption::MessageType(t) => Some(*t),
             _ => None,
         }
     }
@@ -97,85 +155,90 @@ impl Dhcp4 {
     /// 53; `TYPE<n>` for codes without a name.
     pub fn message_type_name(&self) -> String {
         match self.message_type() {
-            Some(t) => type_name(t)
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("TYPE{t}")),
-            None if self.op == 2 => "BOOTREPLY".into(),
+            Some(t) => type_name(t).map_or_else(|| format!("TYPE{}", u8::from(t)), str::to_string),
+            None if self.op() == 2 => "BOOTREPLY".into(),
             None => "BOOTREQUEST".into(),
         }
     }
 
-    /// A 4-byte option as an address.
-    pub fn option_ip(&self, code: u8) -> Option<Ipv4Addr> {
-        let v: [u8; 4] = self.option(code)?.get(..4)?.try_into().ok()?;
-        Some(Ipv4Addr::from(v))
-    }
-
-    /// A 4-byte option as a number.
-    pub fn option_u32(&self, code: u8) -> Option<u32> {
-        let v: [u8; 4] = self.option(code)?.try_into().ok()?;
-        Some(u32::from_be_bytes(v))
-    }
-
-    /// Sub-options of option 82 (relay agent information), if present.
-    pub fn relay_agent_info(&self) -> Vec<(u8, &[u8])> {
-        let mut out = Vec::new();
-        let Some(mut rest) = self.option(82) else {
-            return out;
-        };
-        while let [code, len, tail @ ..] = rest {
-            let Some(value) = tail.get(..usize::from(*len)) else {
-                break;
-            };
-            out.push((*code, value));
-            rest = &tail[usize::from(*len)..];
+    /// Option 50.
+    pub fn requested_ip(&self) -> Option<Ipv4Addr> {
+        match self.typed(OptionCode::RequestedIpAddress)? {
+            DhcpOption::RequestedIpAddress(a) => Some(*a),
+            _ => None,
         }
-        out
+    }
+
+    /// Option 54.
+    pub fn server_identifier(&self) -> Option<Ipv4Addr> {
+        match self.typed(OptionCode::ServerIdentifier)? {
+            DhcpOption::ServerIdentifier(a) => Some(*a),
+            _ => None,
+        }
+    }
+
+    /// The first router of option 3.
+    pub fn router(&self) -> Option<Ipv4Addr> {
+        match self.typed(OptionCode::Router)? {
+            DhcpOption::Router(a) => a.first().copied(),
+            _ => None,
+        }
+    }
+
+    /// Options 51, 58 and 59: lease time, T1 and T2.
+    pub fn times(&self) -> [Option<u32>; 3] {
+        let lease = match self.typed(OptionCode::AddressLeaseTime) {
+            Some(DhcpOption::AddressLeaseTime(t)) => Some(*t),
+            _ => None,
+        };
+        let t1 = match self.typed(OptionCode::Renewal) {
+            Some(DhcpOption::Renewal(t)) => Some(*t),
+            _ => None,
+        };
+        let t2 = match self.typed(OptionCode::Rebinding) {
+            Some(DhcpOption::Rebinding(t)) => Some(*t),
+            _ => None,
+        };
+        [lease, t1, t2]
     }
 }
 
 /// Names of DHCPv4 message types (RFC 2132, 3203, 4388, 6926, 7724).
-pub fn type_name(t: u8) -> Option<&'static str> {
+pub fn type_name(t: MessageType) -> Option<&'static str> {
     Some(match t {
-        1 => "DISCOVER",
-        2 => "OFFER",
-        3 => "REQUEST",
-        4 => "DECLINE",
-        5 => "ACK",
-        6 => "NAK",
-        7 => "RELEASE",
-        8 => "INFORM",
-        9 => "FORCERENEW",
-        10 => "LEASEQUERY",
-        11 => "LEASEUNASSIGNED",
-        12 => "LEASEUNKNOWN",
-        13 => "LEASEACTIVE",
-        14 => "BULKLEASEQUERY",
-        15 => "LEASEQUERYDONE",
-        16 => "ACTIVELEASEQUERY",
-        17 => "LEASEQUERYSTATUS",
-        18 => "TLS",
-        _ => return None,
+        MessageType::Discover => "DISCOVER",
+        MessageType::Offer => "OFFER",
+        MessageType::Request => "REQUEST",
+        MessageType::Decline => "DECLINE",
+        MessageType::Ack => "ACK",
+        MessageType::Nak => "NAK",
+        MessageType::Release => "RELEASE",
+        MessageType::Inform => "INFORM",
+        MessageType::ForceRenew => "FORCERENEW",
+        MessageType::LeaseQuery => "LEASEQUERY",
+        MessageType::LeaseUnassigned => "LEASEUNASSIGNED",
+        MessageType::LeaseUnknown => "LEASEUNKNOWN",
+        MessageType::LeaseActive => "LEASEACTIVE",
+        MessageType::BulkLeaseQuery => "BULKLEASEQUERY",
+        MessageType::LeaseQueryDone => "LEASEQUERYDONE",
+        MessageType::ActiveLeaseQuery => "ACTIVELEASEQUERY",
+        MessageType::LeaseQueryStatus => "LEASEQUERYSTATUS",
+        MessageType::Tls => "TLS",
+        MessageType::Unknown(_) => return None,
     })
 }
 
-/// Reads options up to END into `out`, concatenating repeated codes; true if cut short.
-fn read_options(mut b: &[u8], out: &mut Vec<(u8, Vec<u8>)>) -> bool {
+/// Whether an option area stops inside an option instead of at END or its last byte (the
+/// same walk as dhcproto's iterator: PAD skipped, END stops).
+fn cut_short(mut b: &[u8]) -> bool {
     loop {
         match b {
             [] | [255, ..] => return false,
             [0, rest @ ..] => b = rest,
-            [code, len, rest @ ..] => {
-                let len = usize::from(*len);
-                let Some(value) = rest.get(..len) else {
-                    return true;
-                };
-                match out.iter_mut().find(|(c, _)| c == code) {
-                    Some((_, existing)) => existing.extend_from_slice(value),
-                    None => out.push((*code, value.to_vec())),
-                }
-                b = &rest[len..];
-            }
+            [_, len, rest @ ..] => match rest.get(usize::from(*len)..) {
+                Some(tail) => b = tail,
+                None => return true,
+            },
             [_] => return true,
         }
     }
@@ -185,27 +248,27 @@ fn read_options(mut b: &[u8], out: &mut Vec<(u8, Vec<u8>)>) -> bool {
 mod tests {
     use super::*;
 
-    pub(crate) fn message(options: &[u8]) -> Vec<u8> {
+    const HEADER: usize = 236;
+
+    fn message(options: &[u8]) -> Vec<u8> {
         let mut b = vec![0u8; HEADER];
         b[0] = 1;
         b[1] = 1;
         b[2] = 6;
         b[4..8].copy_from_slice(&0xdead_beefu32.to_be_bytes());
         b[28..34].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
-        b.extend_from_slice(&MAGIC);
+        b.extend_from_slice(&dhcproto::v4::MAGIC);
         b.extend_from_slice(options);
         b
     }
 
     #[test]
     fn discover_with_options() {
-        let m = Dhcp4::parse(&message(&[
-            53, 1, 1, 12, 3, b'p', b'c', b'1', 0, 61, 2, 1, 2, 255,
-        ]))
-        .unwrap();
+        let b = message(&[53, 1, 1, 12, 3, b'p', b'c', b'1', 0, 61, 2, 1, 2, 255]);
+        let m = Dhcp4::parse(&b).unwrap();
         assert_eq!(m.message_type_name(), "DISCOVER");
-        assert_eq!(m.xid, 0xdeadbeef);
-        assert_eq!(m.chaddr, vec![2, 0, 0, 0, 0, 1]);
+        assert_eq!(m.xid(), 0xdeadbeef);
+        assert_eq!(m.chaddr, &[2, 0, 0, 0, 0, 1]);
         assert_eq!(m.option(12), Some(&b"pc1"[..]));
         assert_eq!(m.options.len(), 3);
         assert!(!m.truncated_options);
@@ -213,14 +276,28 @@ mod tests {
 
     #[test]
     fn long_options_concatenate_and_truncation_is_flagged() {
-        let m = Dhcp4::parse(&message(&[
-            12, 2, b'a', b'b', 12, 1, b'c', 53, 1, 3, 60, 9, 1,
-        ]))
-        .unwrap();
-        assert_eq!(m.option(12), Some(&b"abc"[..]));
+        let b = message(&[
+            12, 2, b'a', b'b', 12, 1, b'c', 53, 1, 3, 12, 1, b'd', 60, 9, 1,
+        ]);
+        let m = Dhcp4::parse(&b).unwrap();
+        assert_eq!(m.option(12), Some(&b"abcd"[..]));
         assert_eq!(m.message_type_name(), "REQUEST");
         assert!(m.truncated_options);
-        assert!(Dhcp4::parse(&[0; 100]).is_err());
+        assert!(Dhcp4::parse(&[0; 239]).is_err());
+    }
+
+    #[test]
+    fn typed_values_and_odd_lengths() {
+        let b = message(&[
+            51, 4, 0, 0, 14, 16, 58, 2, 0, 1, 50, 4, 10, 0, 0, 9, 3, 8, 10, 0, 0, 1, 10, 0, 0, 2,
+            53, 1, 99, 255,
+        ]);
+        let m = Dhcp4::parse(&b).unwrap();
+        assert_eq!(m.times(), [Some(3600), None, None]);
+        assert_eq!(m.requested_ip(), Some(Ipv4Addr::new(10, 0, 0, 9)));
+        assert_eq!(m.router(), Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(m.message_type_name(), "TYPE99");
+        assert_eq!(m.option(58), Some(&[0, 1][..]));
     }
 
     #[test]
@@ -235,11 +312,14 @@ mod tests {
     }
 
     #[test]
-    fn relay_agent_sub_options() {
-        let m = Dhcp4::parse(&message(&[82, 7, 1, 2, 0xab, 0xcd, 2, 1, 9, 255])).unwrap();
-        assert_eq!(
-            m.relay_agent_info(),
-            vec![(1, &[0xab, 0xcd][..]), (2, &[9][..])]
-        );
+    fn oversized_hlen_and_missing_cookie() {
+        let mut b = message(&[53, 1, 1]);
+        b[2] = 255;
+        let m = Dhcp4::parse(&b[..240]).unwrap();
+        assert_eq!(m.chaddr.len(), 16);
+        b[236] = 0;
+        let m = Dhcp4::parse(&b).unwrap();
+        assert!(m.options.is_empty() && m.message_type().is_none());
+        assert_eq!(m.message_type_name(), "BOOTREQUEST");
     }
 }

@@ -1,8 +1,45 @@
-//! DHCPv6 (RFC 8415): client/server and relay messages (relays unwrapped down to the client's
-//! message, at most 8 deep), options, DUIDs, IA_NA/IA_TA/IA_PD with their addresses, prefixes
-//! and lifetimes. Pure, bounds-checked, never panics.
+//! DHCPv6 (RFC 8415) decoded by dhcproto: relay headers as `v6::RelayMessage` (relays unwrapped
+//! down to the client's or server's message, at most 8 deep), that message's header as
+//! `v6::Message`, and the options the record interprets — DUIDs, IA_NA/IA_TA/IA_PD with their
+//! addresses, prefixes and lifetimes, vendor class — typed by dhcproto. Never panics.
+//!
+//! The few in-tree pieces are there because dhcproto 0.15 cannot do them:
+//! - [`Tlvs`], a bounds-checked walk over the option list: dhcproto decodes a RELAY-MSG's
+//!   contents always as another relay message (a relayed SOLICIT comes out as garbage), keeps no
+//!   wire bytes of the options it types (the record shows every option's wire value), and stops
+//!   silently at the first option it cannot decode or that is cut short (the record flags that,
+//!   and one odd option must not hide the rest). So the walk unwraps relays and splits the
+//!   options, and dhcproto decodes each option on its own.
+//! - [`check`], before dhcproto sees an option: dhcproto subtracts a fixed size from the option
+//!   length without checking (status code 2, vendor class 4, vendor options 4, authentication
+//!   11; a panic with overflow checks) and recurses into nested options without bound, so such
+//!   options, at any depth, must be long enough and at most [`MAX_DEPTH`] deep.
+//! - DUID type and MAC ([`duid_type`], [`duid_mac`]): dhcproto's `Duid` is opaque bytes.
 
 use std::net::Ipv6Addr;
+
+use dhcproto::v6::{self, DhcpOption, VendorClass};
+use dhcproto::{Decodable, Decoder};
+
+use super::PacketError;
+
+/// Relay layers unwrapped, and option nesting checked, at most this deep.
+pub const MAX_DEPTH: usize = 8;
+
+/// The options the record reads as typed values (client and server DUID, IA_NA, IA_TA, IA_PD,
+/// vendor class).
+const TYPED: [u16; 6] = [1, 2, 3, 4, 25, 16];
+
+/// Why a DHCPv6 message is not entirely well-formed (its decodable parts are kept).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Defect {
+    #[error("DHCPv6 options cut short")]
+    CutShort,
+    #[error("DHCPv6 option {code} of {len} bytes is shorter than its {min}-byte fixed part")]
+    TooShort { code: u16, len: usize, min: usize },
+    #[error("DHCPv6 options nested more than {MAX_DEPTH} deep")]
+    TooDeep,
+}
 
 /// One identity association.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +62,7 @@ pub struct IaLease {
     pub valid: u32,
 }
 
-/// A parsed DHCPv6 message; for relayed messages, the outermost relay's fields plus the
+/// A decoded DHCPv6 message; for relayed messages, the outermost relay's fields plus the
 /// innermost (client or server) message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Dhcp6 {
@@ -37,59 +74,103 @@ pub struct Dhcp6 {
     pub xid: Option<u32>,
     /// Link address of the outermost relay (the relay's interface toward the client).
     pub relay_link: Option<Ipv6Addr>,
-    pub relay_peer: Option<Ipv6Addr>,
-    pub hop_count: Option<u8>,
-    /// Options of the innermost message (code, value), in order.
+    /// Options of the innermost message (code, wire value), in order.
     pub options: Vec<(u16, Vec<u8>)>,
-    /// Options of the relay layers (interface-id, remote-id, …), outermost first.
-    pub relay_options: Vec<(u16, Vec<u8>)>,
-    pub ias: Vec<Ia>,
-    /// Options were cut short (the parsed ones are kept).
-    pub truncated: bool,
+    /// dhcproto's typed [`TYPED`] options of the innermost message, in order.
+    pub typed: Vec<DhcpOption>,
+    /// The first defect found (the decodable parts are kept).
+    pub defect: Option<Defect>,
+}
+
+/// One option: its code, value and whole wire form (code and length included).
+#[derive(Debug, Clone, Copy)]
+struct Tlv<'a> {
+    code: u16,
+    value: &'a [u8],
+    wire: &'a [u8],
+}
+
+/// The options of `b` in order; one that does not fit ends the walk with [`Defect::CutShort`].
+struct Tlvs<'a>(&'a [u8]);
+
+impl<'a> Iterator for Tlvs<'a> {
+    type Item = Result<Tlv<'a>, Defect>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = std::mem::take(&mut self.0);
+        if b.is_empty() {
+            return None;
+        }
+        let split = || {
+            let code = u16::from_be_bytes(b.get(..2)?.try_into().ok()?);
+            let len = usize::from(u16::from_be_bytes(b.get(2..4)?.try_into().ok()?));
+            let (wire, rest) = (b.get(..4 + len)?, b.get(4 + len..)?);
+            Some((
+                Tlv {
+                    code,
+                    value: wire.get(4..)?,
+                    wire,
+                },
+                rest,
+            ))
+        };
+        Some(match split() {
+            Some((tlv, rest)) => {
+                self.0 = rest;
+                Ok(tlv)
+            }
+            None => Err(Defect::CutShort),
+        })
+    }
+}
+
+fn short(what: &'static str, len: usize, need: usize) -> PacketError {
+    PacketError::ShortDhcp6 { what, len, need }
 }
 
 impl Dhcp6 {
-    pub fn parse(b: &[u8]) -> Result<Dhcp6, String> {
+    /// Decodes a DHCPv6 payload; `Err` only when a message header is missing or relays nest
+    /// deeper than [`MAX_DEPTH`].
+    pub fn parse(b: &[u8]) -> Result<Dhcp6, PacketError> {
         let mut msg = Dhcp6 {
-            msg_type: *b.first().ok_or("empty DHCPv6 message")?,
+            msg_type: *b.first().ok_or(short("message", 0, 4))?,
             ..Dhcp6::default()
         };
         let mut current = b;
-        for depth in 0..=8 {
-            let t = *current.first().ok_or("empty relayed DHCPv6 message")?;
-            if !matches!(t, 12 | 13) {
-                let header = current
-                    .get(..4)
-                    .ok_or("DHCPv6 message shorter than 4 bytes")?;
+        for depth in 0..=MAX_DEPTH {
+            let t = *current.first().ok_or(short("relayed message", 0, 4))?;
+            if !matches!(
+                v6::MessageType::from(t),
+                v6::MessageType::RelayForw | v6::MessageType::RelayRepl
+            ) {
+                let header = current.get(..4).ok_or(short("message", current.len(), 4))?;
+                let m = v6::Message::decode(&mut Decoder::new(header))
+                    .map_err(|_| short("message", current.len(), 4))?;
                 if depth > 0 {
                     msg.inner_type = Some(t);
                 }
-                msg.xid = Some(u32::from_be_bytes([0, header[1], header[2], header[3]]));
-                msg.truncated |= read_options(&current[4..], &mut msg.options);
-                msg.ias = ias(&msg.options);
+                msg.xid = Some(m.xid_num());
+                msg.read_options(current.get(4..).unwrap_or_default());
                 return Ok(msg);
             }
             let header = current
                 .get(..34)
-                .ok_or("DHCPv6 relay message shorter than 34 bytes")?;
+                .ok_or(short("relay message", current.len(), 34))?;
+            let relay = v6::RelayMessage::decode(&mut Decoder::new(header))
+                .map_err(|_| short("relay message", current.len(), 34))?;
             if depth == 0 {
-                msg.hop_count = Some(header[1]);
-                msg.relay_link = ip6(&header[2..18]);
-                msg.relay_peer = ip6(&header[18..34]);
+                msg.relay_link = Some(relay.link_addr());
             }
             let mut inner = None;
-            let mut rest = &current[34..];
-            while !rest.is_empty() {
-                let Some((code, value, tail)) = split_option(rest) else {
-                    msg.truncated = true;
-                    break;
-                };
-                if code == 9 && inner.is_none() {
-                    inner = Some(value);
-                } else {
-                    msg.relay_options.push((code, value.to_vec()));
+            for tlv in Tlvs(current.get(34..).unwrap_or_default()) {
+                match tlv {
+                    Ok(tlv) if tlv.code == 9 => {
+                        inner = Some(tlv.value);
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(d) => msg.note(d),
                 }
-                rest = tail;
             }
             match inner {
                 Some(inner) => {
@@ -99,7 +180,36 @@ impl Dhcp6 {
                 None => return Ok(msg),
             }
         }
-        Err("DHCPv6 relay messages nested more than 8 deep".into())
+        Err(PacketError::RelayTooDeep(MAX_DEPTH))
+    }
+
+    fn note(&mut self, defect: Defect) {
+        self.defect.get_or_insert(defect);
+    }
+
+    /// Splits the innermost message's options and has dhcproto type the [`TYPED`] ones.
+    fn read_options(&mut self, body: &[u8]) {
+        for tlv in Tlvs(body) {
+            let tlv = match tlv {
+                Ok(tlv) => tlv,
+                Err(d) => {
+                    self.note(d);
+                    break;
+                }
+            };
+            self.options.push((tlv.code, tlv.value.to_vec()));
+            let top = At {
+                depth: 0,
+                vendor: false,
+            };
+            if !TYPED.contains(&tlv.code) || !check(tlv.code, tlv.value, top, &mut self.defect) {
+                continue;
+            }
+            match DhcpOption::decode(&mut Decoder::new(tlv.wire)) {
+                Ok(o) => self.typed.push(o),
+                Err(e) => tracing::debug!(code = tlv.code, error = %e, "DHCPv6 option not decoded"),
+            }
+        }
     }
 
     /// The client's (or, relayed, the innermost) message type.
@@ -107,6 +217,7 @@ impl Dhcp6 {
         self.inner_type.unwrap_or(self.msg_type)
     }
 
+    /// The wire value of option `code`.
     pub fn option(&self, code: u16) -> Option<&[u8]> {
         self.options
             .iter()
@@ -114,129 +225,212 @@ impl Dhcp6 {
             .map(|(_, v)| v.as_slice())
     }
 
-    /// The 48-bit link-layer address inside a DUID-LLT or DUID-LL with hardware type 1.
-    pub fn duid_mac(duid: &[u8]) -> Option<[u8; 6]> {
-        let addr = match duid {
-            [0, 1, 0, 1, _, _, _, _, rest @ ..] => rest,
-            [0, 3, 0, 1, rest @ ..] => rest,
-            _ => return None,
-        };
-        addr.try_into().ok()
+    /// The client DUID (option 1).
+    pub fn client_id(&self) -> Option<&[u8]> {
+        self.typed.iter().find_map(|o| match o {
+            DhcpOption::ClientId(d) => Some(d.as_slice()),
+            _ => None,
+        })
     }
 
-    /// `LLT`, `EN`, `LL`, `UUID` or the number.
-    pub fn duid_type(duid: &[u8]) -> Option<String> {
-        let t = u16::from_be_bytes(duid.get(..2)?.try_into().ok()?);
-        Some(match t {
-            1 => "LLT".into(),
-            2 => "EN".into(),
-            3 => "LL".into(),
-            4 => "UUID".into(),
-            n => n.to_string(),
+    /// The server DUID (option 2).
+    pub fn server_id(&self) -> Option<&[u8]> {
+        self.typed.iter().find_map(|o| match o {
+            DhcpOption::ServerId(d) => Some(d.as_slice()),
+            _ => None,
         })
+    }
+
+    /// The vendor class (option 16).
+    pub fn vendor_class(&self) -> Option<&VendorClass> {
+        self.typed.iter().find_map(|o| match o {
+            DhcpOption::VendorClass(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// The identity associations, in order, with their addresses or prefixes.
+    pub fn ias(&self) -> Vec<Ia> {
+        self.typed
+            .iter()
+            .filter_map(|o| {
+                let (kind, iaid, times, opts) = match o {
+                    DhcpOption::IANA(ia) => ("IA_NA", ia.id, Some((ia.t1, ia.t2)), &ia.opts),
+                    DhcpOption::IATA(ia) => ("IA_TA", ia.id, None, &ia.opts),
+                    DhcpOption::IAPD(ia) => ("IA_PD", ia.id, Some((ia.t1, ia.t2)), &ia.opts),
+                    _ => return None,
+                };
+                let leases = opts
+                    .iter()
+                    .filter_map(|sub| match (sub, kind) {
+                        (DhcpOption::IAAddr(a), "IA_NA" | "IA_TA") => Some(IaLease {
+                            addr: a.addr,
+                            prefix_len: None,
+                            preferred: a.preferred_life,
+                            valid: a.valid_life,
+                        }),
+                        (DhcpOption::IAPrefix(p), "IA_PD") => Some(IaLease {
+                            addr: p.prefix_ip,
+                            prefix_len: Some(p.prefix_len),
+                            preferred: p.preferred_lifetime,
+                            valid: p.valid_lifetime,
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                Some(Ia {
+                    kind,
+                    iaid,
+                    t1: times.map(|t| t.0),
+                    t2: times.map(|t| t.1),
+                    leases,
+                })
+            })
+            .collect()
     }
 }
 
-/// Names of DHCPv6 message types (RFC 8415, 5007, 5460, 7341).
-pub fn type_name(t: u8) -> Option<&'static str> {
-    Some(match t {
-        1 => "SOLICIT",
-        2 => "ADVERTISE",
-        3 => "REQUEST",
-        4 => "CONFIRM",
-        5 => "RENEW",
-        6 => "REBIND",
-        7 => "REPLY",
-        8 => "RELEASE",
-        9 => "DECLINE",
-        10 => "RECONFIGURE",
-        11 => "INFORMATION-REQUEST",
-        12 => "RELAY-FORW",
-        13 => "RELAY-REPL",
-        14 => "LEASEQUERY",
-        15 => "LEASEQUERY-REPLY",
-        16 => "LEASEQUERY-DONE",
-        17 => "LEASEQUERY-DATA",
-        20 => "DHCPV4-QUERY",
-        21 => "DHCPV4-RESPONSE",
+/// How dhcproto 0.15 decodes an option's value, where that matters for [`check`].
+enum Shape {
+    /// A fixed part of this many bytes, then options (decoded recursively).
+    Nested(usize),
+    /// This many bytes are subtracted from the length unchecked.
+    AtLeast(usize),
+}
+
+fn shape(code: u16) -> Option<Shape> {
+    Some(match code {
+        // IA_NA, IA_PD; IA_TA, vendor options; IAADDR; IAPREFIX; RELAY-MSG (a relay header).
+        3 | 25 => Shape::Nested(12),
+        4 | 17 => Shape::Nested(4),
+        5 => Shape::Nested(24),
+        26 => Shape::Nested(25),
+        9 => Shape::Nested(34),
+        // Authentication, status code, vendor class.
+        11 => Shape::AtLeast(11),
+        13 => Shape::AtLeast(2),
+        16 => Shape::AtLeast(4),
         _ => return None,
     })
 }
 
-fn ip6(b: &[u8]) -> Option<Ipv6Addr> {
-    let a: [u8; 16] = b.try_into().ok()?;
-    Some(Ipv6Addr::from(a))
+/// Where an option sits, for [`check`].
+#[derive(Debug, Clone, Copy)]
+struct At {
+    depth: usize,
+    /// Inside vendor options (17): sub-option codes are the vendor's, not DHCPv6 option codes,
+    /// but dhcproto decodes them as DHCPv6 options all the same. What it would misread there is
+    /// kept from it, but is no defect of the packet.
+    vendor: bool,
 }
 
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-/// The first option of `b` as (code, value, rest), or `None` if it is cut short.
-fn split_option(b: &[u8]) -> Option<(u16, &[u8], &[u8])> {
-    let code = u16::from_be_bytes(b.get(..2)?.try_into().ok()?);
-    let len = usize::from(u16::from_be_bytes(b.get(2..4)?.try_into().ok()?));
-    let value = b.get(4..4 + len)?;
-    Some((code, value, &b[4 + len..]))
-}
-
-/// Reads (code, len, value) options into `out`; true if cut short.
-fn read_options(mut b: &[u8], out: &mut Vec<(u16, Vec<u8>)>) -> bool {
-    while !b.is_empty() {
-        let Some((code, value, rest)) = split_option(b) else {
-            return true;
-        };
-        out.push((code, value.to_vec()));
-        b = rest;
+impl At {
+    fn note(self, defect: &mut Option<Defect>, d: Defect) {
+        if !self.vendor {
+            defect.get_or_insert(d);
+        }
     }
-    false
 }
 
-fn ias(options: &[(u16, Vec<u8>)]) -> Vec<Ia> {
-    options
-        .iter()
-        .filter_map(|(code, v)| {
-            let (kind, header) = match code {
-                3 => ("IA_NA", 12),
-                4 => ("IA_TA", 4),
-                25 => ("IA_PD", 12),
-                _ => return None,
+/// Whether dhcproto may decode option `code` with `value`: no option in it, at any depth, is
+/// shorter than an [`Shape::AtLeast`] size or nested deeper than [`MAX_DEPTH`]. Records the
+/// first defect of the message's own structure in `defect`.
+fn check(code: u16, value: &[u8], at: At, defect: &mut Option<Defect>) -> bool {
+    match shape(code) {
+        Some(Shape::AtLeast(min)) if value.len() < min => {
+            at.note(
+                defect,
+                Defect::TooShort {
+                    code,
+                    len: value.len(),
+                    min,
+                },
+            );
+            false
+        }
+        // dhcproto fails cleanly on it; nothing further down to look at.
+        Some(Shape::Nested(min)) if value.len() < min => {
+            at.note(
+                defect,
+                Defect::TooShort {
+                    code,
+                    len: value.len(),
+                    min,
+                },
+            );
+            true
+        }
+        Some(Shape::Nested(_)) if at.depth >= MAX_DEPTH => {
+            at.note(defect, Defect::TooDeep);
+            false
+        }
+        Some(Shape::Nested(fixed)) => {
+            let inner = At {
+                depth: at.depth + 1,
+                vendor: at.vendor || code == 17,
             };
-            let iaid = be32(v, 0)?;
-            let (t1, t2) = if header == 12 {
-                (be32(v, 4), be32(v, 8))
-            } else {
-                (None, None)
-            };
-            let mut sub = Vec::new();
-            read_options(v.get(header..).unwrap_or_default(), &mut sub);
-            let leases = sub
-                .iter()
-                .filter_map(|(c, s)| match (c, kind) {
-                    (5, "IA_NA" | "IA_TA") => Some(IaLease {
-                        addr: ip6(s.get(..16)?)?,
-                        prefix_len: None,
-                        preferred: be32(s, 16)?,
-                        valid: be32(s, 20)?,
-                    }),
-                    (26, "IA_PD") => Some(IaLease {
-                        preferred: be32(s, 0)?,
-                        valid: be32(s, 4)?,
-                        prefix_len: Some(*s.get(8)?),
-                        addr: ip6(s.get(9..25)?)?,
-                    }),
-                    _ => None,
-                })
-                .collect();
-            Some(Ia {
-                kind,
-                iaid,
-                t1,
-                t2,
-                leases,
-            })
-        })
-        .collect()
+            let mut ok = true;
+            for tlv in Tlvs(value.get(fixed..).unwrap_or_default()) {
+                match tlv {
+                    Ok(tlv) => ok &= check(tlv.code, tlv.value, inner, defect),
+                    Err(d) => inner.note(defect, d),
+                }
+            }
+            ok
+        }
+        _ => true,
+    }
+}
+
+/// The 48-bit link-layer address inside a DUID-LLT or DUID-LL with hardware type 1.
+pub fn duid_mac(duid: &[u8]) -> Option<[u8; 6]> {
+    let addr = match duid {
+        [0, 1, 0, 1, _, _, _, _, rest @ ..] => rest,
+        [0, 3, 0, 1, rest @ ..] => rest,
+        _ => return None,
+    };
+    addr.try_into().ok()
+}
+
+/// `LLT`, `EN`, `LL`, `UUID` or the number.
+pub fn duid_type(duid: &[u8]) -> Option<String> {
+    let t = u16::from_be_bytes(duid.get(..2)?.try_into().ok()?);
+    Some(match t {
+        1 => "LLT".into(),
+        2 => "EN".into(),
+        3 => "LL".into(),
+        4 => "UUID".into(),
+        n => n.to_string(),
+    })
+}
+
+/// Names of DHCPv6 message types (RFC 8415, 5007, 5460, 6977, 7341).
+pub fn type_name(t: u8) -> Option<&'static str> {
+    use v6::MessageType as M;
+    Some(match M::from(t) {
+        M::Solicit => "SOLICIT",
+        M::Advertise => "ADVERTISE",
+        M::Request => "REQUEST",
+        M::Confirm => "CONFIRM",
+        M::Renew => "RENEW",
+        M::Rebind => "REBIND",
+        M::Reply => "REPLY",
+        M::Release => "RELEASE",
+        M::Decline => "DECLINE",
+        M::Reconfigure => "RECONFIGURE",
+        M::InformationRequest => "INFORMATION-REQUEST",
+        M::RelayForw => "RELAY-FORW",
+        M::RelayRepl => "RELAY-REPL",
+        M::LeaseQuery => "LEASEQUERY",
+        M::LeaseQueryReply => "LEASEQUERY-REPLY",
+        M::LeaseQueryDone => "LEASEQUERY-DONE",
+        M::LeaseQueryData => "LEASEQUERY-DATA",
+        M::ReconfigureRequest => "RECONFIGURE-REQUEST",
+        M::ReconfigureReply => "RECONFIGURE-REPLY",
+        M::DHCPv4Query => "DHCPV4-QUERY",
+        M::DHCPv4Response => "DHCPV4-RESPONSE",
+        M::Unknown(_) => return None,
+    })
 }
 
 #[cfg(test)]
@@ -274,14 +468,14 @@ mod tests {
         assert_eq!(m.client_type(), 1);
         assert_eq!(m.xid, Some(0x123456));
         assert_eq!(m.relay_link, Some("2001:db8::1".parse().unwrap()));
-        assert_eq!(m.relay_options, vec![(18, b"eth0".to_vec())]);
-        assert_eq!(
-            Dhcp6::duid_mac(m.option(1).unwrap()),
-            Some([2, 0, 0, 0, 0, 9])
-        );
-        assert_eq!(m.ias[0].kind, "IA_PD");
-        assert_eq!(m.ias[0].leases[0].prefix_len, Some(56));
-        assert_eq!(m.ias[0].leases[0].valid, 7200);
+        assert_eq!(m.client_id().and_then(duid_mac), Some([2, 0, 0, 0, 0, 9]));
+        assert_eq!(m.option(1), Some(&duid[..]));
+        let ias = m.ias();
+        assert_eq!(ias[0].kind, "IA_PD");
+        assert_eq!((ias[0].iaid, ias[0].t1), (7, Some(0)));
+        assert_eq!(ias[0].leases[0].prefix_len, Some(56));
+        assert_eq!(ias[0].leases[0].valid, 7200);
+        assert_eq!(m.defect, None);
         for n in 0..relay.len() {
             let _ = Dhcp6::parse(&relay[..n]);
         }
@@ -296,6 +490,55 @@ mod tests {
             relay.extend(opt(9, &msg));
             msg = relay;
         }
-        assert!(Dhcp6::parse(&msg).is_err());
+        assert_eq!(
+            Dhcp6::parse(&msg),
+            Err(PacketError::RelayTooDeep(MAX_DEPTH))
+        );
+    }
+
+    #[test]
+    fn options_dhcproto_would_misread_are_defects_not_panics() {
+        // A status code of one byte inside an IA_NA: dhcproto would compute 1 - 2.
+        let mut ia = 1u32.to_be_bytes().to_vec();
+        ia.extend_from_slice(&[0; 8]);
+        ia.extend(opt(13, &[0]));
+        let mut reply = vec![7, 0, 0, 1];
+        reply.extend(opt(3, &ia));
+        reply.extend(opt(16, &[0, 0]));
+        reply.extend(opt(2, &[0, 2, 0, 0, 0, 9]));
+        let m = Dhcp6::parse(&reply).unwrap();
+        assert_eq!(
+            m.defect,
+            Some(Defect::TooShort {
+                code: 13,
+                len: 1,
+                min: 2
+            })
+        );
+        assert!(m.ias().is_empty() && m.vendor_class().is_none());
+        assert_eq!(m.server_id(), Some(&[0, 2, 0, 0, 0, 9][..]));
+        assert_eq!(m.options.len(), 3);
+        // RELAY-MSG inside a client message, nested deeper than the limit.
+        let mut nest = Vec::new();
+        for _ in 0..12 {
+            let mut relay = vec![12, 0];
+            relay.extend_from_slice(&[0; 32]);
+            relay.extend(opt(9, &nest));
+            nest = relay;
+        }
+        let mut ia = 1u32.to_be_bytes().to_vec();
+        ia.extend_from_slice(&[0; 8]);
+        ia.extend(opt(9, &nest));
+        let mut solicit = vec![1, 0, 0, 1];
+        solicit.extend(opt(3, &ia));
+        let m = Dhcp6::parse(&solicit).unwrap();
+        assert_eq!(m.defect, Some(Defect::TooDeep));
+        // Cut short: kept up to the cut.
+        let mut cut = vec![1, 0, 0, 1];
+        cut.extend(opt(1, &[0, 3, 0, 1, 2, 0, 0, 0, 0, 9]));
+        cut.extend_from_slice(&[0, 8, 0, 9, 1]);
+        let m = Dhcp6::parse(&cut).unwrap();
+        assert_eq!(m.defect, Some(Defect::CutShort));
+        assert_eq!(m.options.len(), 1);
     }
 }

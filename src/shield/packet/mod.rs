@@ -1,7 +1,7 @@
 //! Packet headers below DHCP: Ethernet (pcap captures; NFQUEUE hands us the IP packet and the
 //! source MAC separately), IPv4/IPv6 with extension headers, and UDP. Pure and panic-free: every
 //! read is bounds-checked and a short or odd packet is a [`PacketError`].
-//! The DHCP payloads are parsed by [`dhcp4`] and [`dhcp6`].
+//! The DHCP payloads are decoded by dhcproto, in [`dhcp4`] and [`dhcp6`].
 
 pub mod dhcp4;
 pub mod dhcp6;
@@ -29,8 +29,16 @@ pub enum PacketError {
     BadUdpLength(u16),
     #[error("UDP ports {0}->{1} are not DHCP")]
     NotDhcpPorts(u16, u16),
-    #[error("{0}")]
-    Dhcp(String),
+    #[error("DHCPv4 message of {0} bytes is shorter than the 240-byte BOOTP header and cookie")]
+    ShortDhcp4(usize),
+    #[error("DHCPv6 {what} of {len} bytes is shorter than its {need}-byte header")]
+    ShortDhcp6 {
+        what: &'static str,
+        len: usize,
+        need: usize,
+    },
+    #[error("DHCPv6 relay messages nested more than {0} deep")]
+    RelayTooDeep(usize),
 }
 
 /// One UDP datagram with its addresses.

@@ -35,6 +35,7 @@ mod lan;
 mod netns;
 mod process;
 mod sysevent;
+mod wan4;
 
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
@@ -52,6 +53,7 @@ pub use kea6::{Kea6Lease, Kea6Options};
 pub use lan::{Lan, LanHost, LanLease, LAN_BRIDGE, LAN_GW};
 pub use netns::Netns;
 pub use nix::sys::signal::Signal;
+pub use wan4::{AddressMonitor, LEASE_WAIT};
 
 use dbus::DbusDaemon;
 use nix::sys::signal::Signal::{SIGKILL, SIGTERM};

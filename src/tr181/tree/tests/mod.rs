@@ -1,22 +1,41 @@
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
 use dhcpmgr_ipc::V4Lease;
 
+use super::values::subnet_mask;
 use super::*;
+use crate::config::{Config, V4ClientConfig, V6ClientConfig};
 use crate::snapshot::{ClientStatus, DhcpStatus};
 
+mod writes;
+
 const NOW: BootSeconds = BootSeconds(1000);
+
+/// The settings of a DHCPv4 client as the configuration file gives them (`extra` is more TOML
+/// for its table).
+fn v4_settings(alias: &str, interface: &str, extra: &str) -> V4ClientConfig {
+    let text =
+        format!("[[dhcpv4.client]]\nalias = \"{alias}\"\ninterface = \"{interface}\"\n{extra}\n");
+    Config::parse(&text).expect("config").dhcpv4_clients[0].clone()
+}
+
+fn v6_settings(alias: &str, extra: &str) -> V6ClientConfig {
+    let text =
+        format!("[[dhcpv6.client]]\nalias = \"{alias}\"\ninterface = \"erouter0\"\n{extra}\n");
+    Config::parse(&text).expect("config").dhcpv6_clients[0].clone()
+}
 
 fn client(instance: u32, alias: &str) -> V4ClientSnapshot {
     V4ClientSnapshot {
         instance: Instance(instance),
-        alias: alias.to_string(),
-        interface: format!("erouter{instance}"),
+        settings: v4_settings(alias, &format!("erouter{instance}"), "request_options = []"),
         enable: true,
         status: ClientStatus::Enabled,
         dhcp_status: DhcpStatus::Selecting,
         lease: None,
         lease_expires: None,
-        request_options: Vec::new(),
-        sent_options: Vec::new(),
+        stats: Default::default(),
     }
 }
 
@@ -48,18 +67,15 @@ fn tree(clients: &[V4ClientSnapshot]) -> Tree {
 fn v6_client(instance: u32, alias: &str) -> V6ClientSnapshot {
     V6ClientSnapshot {
         instance: Instance(instance),
-        alias: alias.to_string(),
-        interface: "erouter0".into(),
+        settings: v6_settings(
+            alias,
+            "t1 = 1000\nrequested_options = [23, 24, 95]\nrapid_commit = false",
+        ),
         enable: true,
         status: ClientStatus::Enabled,
         duid: "00010001aabbccdd02000000020a".into(),
-        request_addresses: true,
-        request_prefixes: true,
-        rapid_commit: false,
-        suggested_t1: Some(1000),
-        suggested_t2: None,
-        requested_options: vec![23, 24, 95],
         received_options: BTreeMap::new(),
+        stats: Default::default(),
     }
 }
 
@@ -116,15 +132,17 @@ fn renders_dhcpv6_clients_and_their_commands() {
             action: ClientAction::Release,
         })
     );
+    let mut disabled = v6_client(1, "wan6").settings;
+    disabled.enable = false;
     assert_eq!(
         tree.plan_set(&[("Device.DHCPv6.Client.1.Enable".into(), "false".into())]),
         Ok(vec![ClientRequest {
             client: ClientKey::V6(Instance(1)),
-            action: ClientAction::SetEnable(false),
+            action: ClientAction::Configure(ClientConfig::V6(Box::new(disabled))),
         }])
     );
     assert_eq!(
-        tree.plan_set(&[("Device.DHCPv6.Client.1.RapidCommit".into(), "true".into())])
+        tree.plan_set(&[("Device.DHCPv6.Client.1.DUID".into(), "00".into())])
             .map_err(|f| f.kind),
         Err(FaultKind::NotWritable)
     );
@@ -379,16 +397,21 @@ fn plan_set_checks_everything_first() {
             .collect();
         tree.plan_set(&values)
     };
-    let enable = |i, on| ClientRequest {
-        client: ClientKey::V4(Instance(i)),
-        action: ClientAction::SetEnable(on),
+    let enable = |i, alias, on| {
+        let mut settings = v4_settings(alias, &format!("erouter{i}"), "request_options = []");
+        settings.enable = on;
+        ClientRequest {
+            client: ClientKey::V4(Instance(i)),
+            action: ClientAction::Configure(ClientConfig::V4(Box::new(settings))),
+        }
     };
     assert_eq!(
         set(&[
             ("Device.DHCPv4.Client.1.Enable", "false"),
             ("Device.DHCPv4.Client.2.Enable", "1")
         ]),
-        Ok(vec![enable(1, false), enable(2, true)])
+        Ok(vec![enable(1, "wan", false)]),
+        "client 2 is enabled already: nothing to do"
     );
     let e1 = "Device.DHCPv4.Client.1.Enable";
     use FaultKind::*;
@@ -409,7 +432,10 @@ fn plan_set_checks_everything_first() {
             ],
             NotWritable,
         ),
-        (&[("Device.DHCPv4.Client.1.Alias", "x")], NotWritable),
+        (
+            &[("Device.DHCPv4.Client.1.Alias", "backup")],
+            InvalidParameterValue,
+        ),
         (
             &[("Device.DHCPv4.Client.3.Enable", "true")],
             InvalidParameterName,
@@ -420,29 +446,49 @@ fn plan_set_checks_everything_first() {
     for (pairs, expected) in cases {
         assert_eq!(set(pairs).map_err(|f| f.kind), Err(expected), "{pairs:?}");
     }
-    let fault = set(&[("Device.DHCPv4.Client.1.Alias", "x")]).expect_err("alias");
+    let fault = set(&[("Device.DHCPv4.Client.1.Interface", "Device.IP.Interface.1")])
+        .expect_err("interface");
     assert_eq!(
         fault.message,
-        "Device.DHCPv4.Client.1.Alias cannot be written in this build"
+        "Device.DHCPv4.Client.1.Interface cannot be written in this build"
     );
 }
 
 #[test]
-fn every_writable_parameter_and_command_is_carried_out() {
-    let tree = tree_with_v6(&[client(1, "wan")]);
+fn every_writable_parameter_takes_its_own_value_back_and_every_command_runs() {
+    let mut wan = client(1, "wan");
+    wan.settings = v4_settings(
+        "wan",
+        "erouter1",
+        "request_options = [121]\nsent_options = [{ tag = 60, value = \"6463\" }]",
+    );
+    let tree = tree_with_v6(&[wan]);
     let def = Definition::builtin().expect("definition");
+    let mut written = 0;
     for object in def.objects() {
         let path = object.path.replace("{i}", "1");
         for param in object.params.iter().filter(|p| p.writable) {
-            let value = param.syntax.default.clone().unwrap_or_default();
             let name = format!("{path}{}", param.name);
-            assert!(tree.plan_set(&[(name.clone(), value)]).is_ok(), "{name}");
+            let Ok(values) = tree.get_values(std::slice::from_ref(&name), NOW) else {
+                continue;
+            };
+            let value = values[0].2.clone();
+            assert_eq!(
+                tree.plan_set(&[(name.clone(), value.clone())]),
+                Ok(Vec::new()),
+                "{name} = {value:?}"
+            );
+            written += 1;
         }
         for command in &object.commands {
             let name = format!("{path}{command}");
             assert!(tree.plan_operate(&name, &HashMap::new()).is_ok(), "{name}");
         }
     }
+    assert!(
+        written >= 20,
+        "only {written} writable parameters were tried"
+    );
 }
 
 #[test]
@@ -488,39 +534,46 @@ fn operate_resolves_commands() {
 }
 
 #[test]
-fn add_and_delete_are_refused_with_reasons() {
+fn add_and_delete_outside_option_tables_are_refused_with_reasons() {
     let tree = tree(&[client(1, "wan")]);
     let cases = [
         (
-            tree.add_object("Device.DHCPv4.Client."),
+            tree.plan_add("Device.DHCPv4.Client.").map(|_| ()),
             FaultKind::RequestDenied,
         ),
         (
-            tree.add_object("Device.DHCPv4."),
+            tree.plan_add("Device.DHCPv4.").map(|_| ()),
             FaultKind::InvalidParameterName,
         ),
         (
-            tree.add_object("Device.DHCPv4.Client.1."),
+            tree.plan_add("Device.DHCPv4.Client.1.").map(|_| ()),
             FaultKind::InvalidParameterName,
         ),
         (
-            tree.delete_object("Device.DHCPv4.Client.1."),
+            tree.plan_add("Device.DHCPv4.Client.2.SentOption.")
+                .map(|_| ()),
+            FaultKind::InvalidParameterName,
+        ),
+        (
+            tree.plan_delete("Device.DHCPv4.Client.1.").map(|_| ()),
             FaultKind::RequestDenied,
         ),
         (
-            tree.delete_object("Device.DHCPv4.Client.2."),
+            tree.plan_delete("Device.DHCPv4.Client.2.").map(|_| ()),
             FaultKind::InvalidParameterName,
         ),
         (
-            tree.delete_object("Device.DHCPv4."),
+            tree.plan_delete("Device.DHCPv4.").map(|_| ()),
             FaultKind::InvalidParameterName,
         ),
     ];
-    for (fault, kind) in &cases {
+    for (result, kind) in &cases {
+        let fault = result.as_ref().expect_err("refused");
         assert_eq!(fault.kind, *kind, "{fault}");
         assert!(fault.message.starts_with("Device.DHCPv4."), "{fault}");
     }
-    assert!(cases[0].0.message.contains("configuration file"));
+    let fault = cases[0].0.as_ref().expect_err("refused");
+    assert!(fault.message.contains("configuration file"), "{fault}");
 }
 
 #[test]

@@ -5,8 +5,11 @@ use super::*;
 /// A bound client that requests options 121 and 125 (the lease carries 125) and sends 60.
 fn with_options(instance: u32, alias: &str) -> V4ClientSnapshot {
     let mut client = bound(instance, alias);
-    client.request_options = vec![121, 125];
-    client.sent_options = vec![(60, "6463".into())];
+    client.settings = v4_settings(
+        alias,
+        &format!("erouter{instance}"),
+        "request_options = [121, 125]\nsent_options = [{ tag = 60, value = \"6463\" }]",
+    );
     if let Some(lease) = client.lease.as_mut() {
         lease.raw_options.insert(125, "00000DE9AB".into());
     }
@@ -36,13 +39,16 @@ fn option_tables_show_the_configured_options() {
         got,
         [
             "1.SentOption.1.Enable boolean true",
+            "1.SentOption.1.Alias string cpe-1",
             "1.SentOption.1.Tag unsignedInt 60",
             "1.SentOption.1.Value hexBinary 6463",
             "1.ReqOption.1.Enable boolean true",
+            "1.ReqOption.1.Alias string cpe-1",
             "1.ReqOption.1.Order unsignedInt 1",
             "1.ReqOption.1.Tag unsignedInt 121",
             "1.ReqOption.1.Value hexBinary ",
             "1.ReqOption.2.Enable boolean true",
+            "1.ReqOption.2.Alias string cpe-2",
             "1.ReqOption.2.Order unsignedInt 2",
             "1.ReqOption.2.Tag unsignedInt 125",
             "1.ReqOption.2.Value hexBinary 00000de9ab",
@@ -57,8 +63,8 @@ fn option_tables_show_the_configured_options() {
     assert_eq!(
         names,
         [
-            ("Device.DHCPv4.Client.1.ReqOption.1.".to_string(), false),
-            ("Device.DHCPv4.Client.1.ReqOption.2.".to_string(), false),
+            ("Device.DHCPv4.Client.1.ReqOption.1.".to_string(), true),
+            ("Device.DHCPv4.Client.1.ReqOption.2.".to_string(), true),
         ]
     );
     for missing in [
@@ -71,31 +77,6 @@ fn option_tables_show_the_configured_options() {
             .get_values(&strings(&[missing]), NOW)
             .expect_err(missing);
         assert_eq!(fault.kind, FaultKind::InvalidParameterName, "{missing}");
-    }
-}
-
-#[test]
-fn option_tables_refuse_writes() {
-    let tree = tree(&[with_options(1, "wan")]);
-    for (name, value) in [
-        ("Device.DHCPv4.Client.1.SentOption.1.Value", "6464"),
-        ("Device.DHCPv4.Client.1.SentOption.1.Enable", "false"),
-        ("Device.DHCPv4.Client.1.ReqOption.2.Tag", "43"),
-        ("Device.DHCPv4.Client.1.ReqOption.1.Order", "2"),
-        ("Device.DHCPv4.Client.1.ReqOption.1.Value", "00"),
-        ("Device.DHCPv4.Client.1.ReqOptionNumberOfEntries", "1"),
-    ] {
-        let fault = tree
-            .plan_set(&[(name.into(), value.into())])
-            .expect_err(name);
-        assert_eq!(fault.kind, FaultKind::NotWritable, "{name}");
-    }
-    for fault in [
-        tree.add_object("Device.DHCPv4.Client.1.SentOption."),
-        tree.add_object("Device.DHCPv4.Client.1.ReqOption."),
-        tree.delete_object("Device.DHCPv4.Client.1.ReqOption.1."),
-    ] {
-        assert_eq!(fault.kind, FaultKind::RequestDenied, "{fault}");
     }
 }
 
@@ -147,7 +128,12 @@ fn command_booleans_act_on_true_and_read_back_false() {
                 ("Device.DHCPv6.Client.1.X_RDK_Release", "true"),
             ],
             vec![
-                v4(ClientAction::SetEnable(false)),
+                v4(ClientAction::Configure(ClientConfig::V4(Box::new(
+                    V4ClientConfig {
+                        enable: false,
+                        ..client(1, "wan").settings
+                    },
+                )))),
                 v6(ClientAction::Release),
             ],
         ),
@@ -179,35 +165,6 @@ fn command_booleans_act_on_true_and_read_back_false() {
             .all(|(_, t, v)| t == "boolean" && v == "false"),
         "{values:?}"
     );
-}
-
-#[test]
-fn write_actions() {
-    use ClientAction::*;
-    let cases = [
-        ("Enable", "true", Some(Some(SetEnable(true)))),
-        ("Enable", "false", Some(Some(SetEnable(false)))),
-        ("Renew", "true", Some(Some(Renew))),
-        ("Renew", "false", Some(None)),
-        ("X_RDK_Release", "true", Some(Some(Release))),
-        ("X_RDK_Release", "false", Some(None)),
-        ("X_RDK_Restart", "true", Some(Some(Restart))),
-        ("X_RDK_Restart", "false", Some(None)),
-        ("Alias", "x", None),
-        ("Value", "00", None),
-    ];
-    for (param, value, expected) in cases {
-        assert_eq!(write_action(param, value), expected, "{param}={value}");
-    }
-}
-
-#[test]
-fn row_numbers_and_indexes() {
-    assert_eq!(row_numbers(0), Vec::<u32>::new());
-    assert_eq!(row_numbers(3), [1, 2, 3]);
-    for (row, index) in [(0, None), (1, Some(0)), (7, Some(6))] {
-        assert_eq!(row_index(row), index, "{row}");
-    }
 }
 
 #[test]
@@ -290,7 +247,7 @@ fn option_data_from_dibbler_renderings() {
     ];
     for (code, text, expected) in cases {
         assert_eq!(
-            option_data(code, text).as_deref(),
+            values::option_data(code, text).as_deref(),
             expected,
             "{code} {text:?}"
         );

@@ -1,0 +1,664 @@
+//! TR-181 over D-Bus benchmark (design §4.3; issue 4, "Measured, not asserted"): a plain binary
+//! (`harness = false`) that prints what it measured — a table, then one `BENCH_JSON {…}` line. It
+//! never asserts a timing; it fails (exit code 1) only when something does not work at all.
+//!
+//! A private `dbus-daemon` (session-type config on a socket in a temp dir), the daemon's TR-181
+//! thread (`dhcpmgr::tr181::spawn`, the same code the daemon runs) and, in place of the
+//! controller, a thread that answers every command `Ok` (and echoes new settings back as a
+//! client update, as the controller does). The tree holds `dhcpmgr::tr181::fuzzing::
+//! sample_updates`: two bound DHCPv4 clients with requested/sent options and raw lease options,
+//! two DHCPv6 clients with received options. One client connection, calls one after another,
+//! `TR181_BENCH_WARMUP` (default 200) unmeasured then `TR181_BENCH_N` (default 2000) measured:
+//!
+//! - `GetParameterValues(["Device.DHCPv4."])` and `(["Device.DHCPv6."])`: the whole trees;
+//! - `SetParameterValues` of 10 writable parameters (found with `GetParameterNames`' writable
+//!   flag at run time, spread over the client rows; booleans written `true`, everything else its
+//!   current value), every one reaching the fake controller;
+//! - for scale, `GetParameterValues` of one parameter (the bus round trip and little else), and
+//!   the same requests on the tree in-process (no D-Bus) from this thread.
+//!
+//! Per request: calls/s (N / wall time of the N calls), p50/p99/max latency, and CPU time per
+//! call of the TR-181 thread, the `dbus-daemon` and this client thread (from `schedstat`).
+//!
+//! ```sh
+//! cargo bench --bench tr181            # bench profile = release: opt-level "z", LTO
+//! TR181_BENCH_N=10000 cargo bench --bench tr181
+//! ```
+//!
+//! Needs `dbus-daemon` (package `dbus-daemon`); it need not run as root (the bench's uid is
+//! allowed to write).
+
+#[allow(dead_code)] // Shared with the lab benches; this one uses `Stats` only.
+#[path = "common/stats.rs"]
+mod stats;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use dhcpmgr::boottime::BootSeconds;
+use dhcpmgr::channels::{
+    ClientAction, ClientConfig, ClientKey, CommandReceiver, ControllerCommand, ControllerUpdate,
+    UpdateSender,
+};
+use dhcpmgr::config::BusChoice;
+use dhcpmgr::tr181::{self, fuzzing, DataModel1Proxy, Tr181Settings};
+use serde_json::{json, Value};
+use stats::Stats;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+type Result<T> = std::result::Result<T, String>;
+
+/// Parameters in the measured SetParameterValues.
+const SET_SIZE: usize = 10;
+/// Deadline (not a timing) for the service to come up.
+const READY_DEADLINE: Duration = Duration::from_secs(10);
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tr181: FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let n = env_count("TR181_BENCH_N", 2000)?;
+    let warmup = env_count("TR181_BENCH_WARMUP", 200)?;
+    println!(
+        "tr181: TR-181 over D-Bus benchmark (design §4.3); timings are measured, never asserted"
+    );
+    println!(
+        "build: {} (bench profile; the release profile's opt-level \"z\" and LTO)",
+        if cfg!(debug_assertions) {
+            "debug assertions ON"
+        } else {
+            "optimized"
+        }
+    );
+    println!("{}", host_line());
+
+    let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let bus = Bus::start(dir.path())?;
+    let service = Service::start(&bus.address)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    let report = runtime.block_on(measure_all(&bus, &service, warmup, n))?;
+    drop(service);
+    println!("BENCH_JSON {report}");
+    Ok(())
+}
+
+/// A positive count from `var`, or `default` when unset.
+fn env_count(var: &str, default: usize) -> Result<usize> {
+    match std::env::var(var) {
+        Err(_) => Ok(default),
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{var}={text:?} is not a positive whole number")),
+        },
+    }
+}
+
+fn host_line() -> String {
+    let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    format!(
+        "host: {} CPUs, load average at start {}",
+        thread::available_parallelism().map_or(0, |p| p.get()),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
+}
+
+/// A private `dbus-daemon`, killed on drop.
+struct Bus {
+    daemon: Child,
+    address: String,
+}
+
+impl Bus {
+    fn start(dir: &Path) -> Result<Self> {
+        let config = dir.join("bus.conf");
+        fs::write(
+            &config,
+            format!(
+                r#"<busconfig><type>session</type>
+                <listen>unix:path={}/bus.sock</listen><auth>EXTERNAL</auth>
+                <policy context="default"><allow user="*"/><allow send_destination="*"/>
+                <allow own="*"/></policy></busconfig>"#,
+                dir.display()
+            ),
+        )
+        .map_err(|e| format!("write {}: {e}", config.display()))?;
+        let mut daemon = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("run dbus-daemon (apt-get install dbus-daemon): {e}"))?;
+        let mut line = String::new();
+        if let Some(stdout) = daemon.stdout.take() {
+            let _ = BufReader::new(stdout).read_line(&mut line);
+        }
+        let bus = Self {
+            daemon,
+            address: format!("unix:path={}/bus.sock", dir.display()),
+        };
+        if !line.starts_with("unix:") {
+            return Err(format!(
+                "dbus-daemon did not start; try: dbus-daemon --config-file={} --nofork",
+                config.display()
+            ));
+        }
+        Ok(bus)
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+/// The TR-181 thread on the bus, and the fake controller answering its commands.
+struct Service {
+    shutdown: CancellationToken,
+    tr181: Option<JoinHandle<()>>,
+    controller: Option<JoinHandle<()>>,
+    /// Commands the fake controller has answered.
+    answered: Arc<AtomicU64>,
+}
+
+impl Service {
+    fn start(address: &str) -> Result<Self> {
+        let (updates, updates_rx) = mpsc::unbounded_channel();
+        let (commands_tx, commands_rx) = mpsc::channel(16);
+        let shutdown = CancellationToken::new();
+        // The bench's own uid may write (root may anyway).
+        let uid = fs::metadata("/proc/self")
+            .map_err(|e| format!("stat /proc/self: {e}"))?
+            .uid();
+        let settings = Tr181Settings {
+            bus: BusChoice::Address(address.to_string()),
+            write_uids: vec![uid],
+            table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
+        };
+        let tr181 = tr181::spawn(settings, updates_rx, commands_tx, shutdown.clone())
+            .map_err(|e| format!("start the TR-181 thread: {e}"))?;
+        let snapshots = fuzzing::sample_updates(BootSeconds::now());
+        for update in &snapshots {
+            updates
+                .send(update.clone())
+                .map_err(|_| "the TR-181 thread stopped".to_string())?;
+        }
+        let answered = Arc::new(AtomicU64::new(0));
+        let counter = answered.clone();
+        let controller = thread::Builder::new()
+            .name("fake-controller".into())
+            .spawn(move || fake_controller(commands_rx, updates, snapshots, &counter))
+            .map_err(|e| format!("spawn the fake controller: {e}"))?;
+        Ok(Self {
+            shutdown,
+            tr181: Some(tr181),
+            controller: Some(controller),
+            answered,
+        })
+    }
+
+    /// Stops the TR-181 thread (which drops its command sender, ending the fake controller).
+    fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(thread) = self.tr181.take() {
+            let _ = thread.join();
+        }
+        if let Some(thread) = self.controller.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Answers every command `Ok`; new settings go back to the TR-181 thread as a client update with
+/// those settings, as the controller reports them. Counts the commands in `answered`.
+fn fake_controller(
+    mut commands: CommandReceiver,
+    updates: UpdateSender,
+    snapshots: Vec<ControllerUpdate>,
+    answered: &AtomicU64,
+) {
+    let mut clients: HashMap<ClientKey, ControllerUpdate> = snapshots
+        .into_iter()
+        .filter_map(|update| match &update {
+            ControllerUpdate::V4Client(s) => Some((ClientKey::V4(s.instance), update)),
+            ControllerUpdate::V6Client(s) => Some((ClientKey::V6(s.instance), update)),
+            _ => None,
+        })
+        .collect();
+    while let Some(command) = commands.blocking_recv() {
+        let reply = match command {
+            ControllerCommand::Client {
+                client,
+                action,
+                reply,
+            } => {
+                if let ClientAction::Configure(settings) = action {
+                    let echo = match (clients.get_mut(&client), settings) {
+                        (Some(ControllerUpdate::V4Client(s)), ClientConfig::V4(new)) => {
+                            s.settings = *new;
+                            Some(ControllerUpdate::V4Client(s.clone()))
+                        }
+                        (Some(ControllerUpdate::V6Client(s)), ClientConfig::V6(new)) => {
+                            s.settings = *new;
+                            Some(ControllerUpdate::V6Client(s.clone()))
+                        }
+                        _ => None,
+                    };
+                    if let Some(update) = echo {
+                        let _ = updates.send(update);
+                    }
+                }
+                reply
+            }
+            ControllerCommand::FactoryReset { reply } => reply,
+        };
+        let _ = reply.send(Ok(()));
+        answered.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// CPU time (ns) a task has run, from `/proc/…/schedstat`.
+fn cpu_ns(schedstat: &Path) -> u64 {
+    fs::read_to_string(schedstat)
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The `schedstat` files of the three parties: the TR-181 thread, dbus-daemon, this thread.
+struct CpuProbes {
+    tr181: PathBuf,
+    bus: PathBuf,
+    client: PathBuf,
+}
+
+impl CpuProbes {
+    fn find(bus_pid: u32) -> Result<Self> {
+        let tasks = fs::read_dir("/proc/self/task").map_err(|e| format!("/proc/self/task: {e}"))?;
+        let tr181 = tasks
+            .filter_map(|t| t.ok().map(|t| t.path()))
+            .find(|t| fs::read_to_string(t.join("comm")).is_ok_and(|c| c.trim() == "tr181"))
+            .ok_or("no thread named tr181 in this process")?;
+        let client =
+            fs::read_link("/proc/thread-self").map_err(|e| format!("/proc/thread-self: {e}"))?;
+        Ok(Self {
+            tr181: tr181.join("schedstat"),
+            bus: PathBuf::from(format!("/proc/{bus_pid}/schedstat")),
+            client: PathBuf::from("/proc").join(client).join("schedstat"),
+        })
+    }
+
+    fn read(&self) -> [u64; 3] {
+        [cpu_ns(&self.tr181), cpu_ns(&self.bus), cpu_ns(&self.client)]
+    }
+}
+
+/// One measured request.
+struct Measured {
+    label: String,
+    stats: Stats,
+    calls_per_s: f64,
+    /// CPU µs per call: TR-181 thread, dbus-daemon, client.
+    cpu_us: [f64; 3],
+    /// Values in a reply (GetParameterValues) or parameters written (SetParameterValues).
+    items: usize,
+}
+
+impl Measured {
+    fn row(&self) -> String {
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        format!(
+            "  {:<44} {:>6} {:>9.0} {:>8.1} {:>8.1} {:>8.1}   {:>6.1} {:>6.1} {:>6.1}",
+            self.label,
+            self.items,
+            self.calls_per_s,
+            us(self.stats.p50),
+            us(self.stats.p99),
+            us(self.stats.max),
+            self.cpu_us[0],
+            self.cpu_us[1],
+            self.cpu_us[2],
+        )
+    }
+
+    fn json(&self) -> Value {
+        let us = |d: Duration| (d.as_secs_f64() * 1e7).round() / 10.0;
+        json!({
+            "request": self.label,
+            "items": self.items,
+            "n": self.stats.n,
+            "calls_per_s": self.calls_per_s.round(),
+            "p50_us": us(self.stats.p50),
+            "p99_us": us(self.stats.p99),
+            "max_us": us(self.stats.max),
+            "cpu_us_per_call": {
+                "tr181_thread": self.cpu_us[0],
+                "dbus_daemon": self.cpu_us[1],
+                "client": self.cpu_us[2],
+            },
+        })
+    }
+}
+
+/// Runs `call` `warmup` times, then `n` times timed one by one.
+async fn measure<F, Fut>(
+    label: &str,
+    probes: Option<&CpuProbes>,
+    warmup: usize,
+    n: usize,
+    mut call: F,
+) -> Result<Measured>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<usize>>,
+{
+    let mut items = 0;
+    for _ in 0..warmup {
+        items = call().await.map_err(|e| format!("{label}: {e}"))?;
+    }
+    let mut samples = Vec::with_capacity(n);
+    let cpu_before = probes.map(CpuProbes::read);
+    let start = Instant::now();
+    for _ in 0..n {
+        let t0 = Instant::now();
+        items = call().await.map_err(|e| format!("{label}: {e}"))?;
+        samples.push(t0.elapsed());
+    }
+    let wall = start.elapsed();
+    let cpu_us = match (cpu_before, probes.map(CpuProbes::read)) {
+        (Some(before), Some(after)) => {
+            [0, 1, 2].map(|i| after[i].saturating_sub(before[i]) as f64 / n as f64 / 1e3)
+        }
+        _ => [f64::NAN; 3],
+    };
+    Ok(Measured {
+        label: label.to_string(),
+        stats: Stats::of(&samples),
+        calls_per_s: n as f64 / wall.as_secs_f64(),
+        cpu_us,
+        items,
+    })
+}
+
+/// The client connection, once the service answers with all four client rows.
+async fn connect(address: &str) -> Result<(zbus::Connection, DataModel1Proxy<'static>)> {
+    let conn = zbus::connection::Builder::address(address)
+        .map(|b| b.build())
+        .map_err(|e| format!("bus address {address}: {e}"))?
+        .await
+        .map_err(|e| format!("connect to {address}: {e}"))?;
+    let proxy = DataModel1Proxy::new(&conn)
+        .await
+        .map_err(|e| format!("proxy: {e}"))?;
+    let counts = [
+        "Device.DHCPv4.ClientNumberOfEntries",
+        "Device.DHCPv6.ClientNumberOfEntries",
+    ];
+    let deadline = Instant::now() + READY_DEADLINE;
+    loop {
+        match proxy.get_parameter_values(&counts).await {
+            Ok(v) if v.iter().all(|(_, _, value)| value == "2") => return Ok((conn, proxy)),
+            other if Instant::now() >= deadline => {
+                return Err(format!(
+                    "the service did not come up with 2+2 clients: {other:?}"
+                ))
+            }
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// [`SET_SIZE`] writable parameters with values to write, spread over the rows: booleans
+/// `true`, anything else its current value. Each candidate is tried alone first, and left out if
+/// the service refuses it.
+async fn writes(proxy: &DataModel1Proxy<'_>) -> Result<Vec<(String, String)>> {
+    let names = proxy
+        .get_parameter_names("Device.", false)
+        .await
+        .map_err(|e| format!("GetParameterNames(Device.): {e}"))?;
+    let writable: Vec<&str> = names
+        .iter()
+        .filter(|(name, writable)| *writable && !name.ends_with('.'))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let current = proxy
+        .get_parameter_values(&writable)
+        .await
+        .map_err(|e| format!("GetParameterValues of the writable parameters: {e}"))?;
+    // Row (object path) → its parameters in tree order; then one from each row in turn.
+    let mut rows: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    for (name, type_name, value) in &current {
+        let row = name.rsplit_once('.').map_or("", |(row, _)| row);
+        let value = if type_name == "boolean" {
+            "true".to_string()
+        } else {
+            value.clone()
+        };
+        rows.entry(row).or_default().push((name.clone(), value));
+    }
+    let mut candidates = Vec::new();
+    for i in 0.. {
+        let round: Vec<_> = rows
+            .values()
+            .filter_map(|params| params.get(i))
+            .cloned()
+            .collect();
+        if round.is_empty() {
+            break;
+        }
+        candidates.extend(round);
+    }
+    let mut chosen = Vec::new();
+    let mut refused = Vec::new();
+    for (name, value) in candidates {
+        if chosen.len() == SET_SIZE {
+            break;
+        }
+        match proxy.set_parameter_values(&[(&name, &value)]).await {
+            Ok(()) => chosen.push((name, value)),
+            Err(e) => refused.push(format!("{name}={value:?}: {e}")),
+        }
+    }
+    if chosen.len() < SET_SIZE {
+        return Err(format!(
+            "only {} of {} writable parameters accept a write: {chosen:?}; refused: {refused:?}",
+            chosen.len(),
+            writable.len()
+        ));
+    }
+    Ok(chosen)
+}
+
+async fn measure_all(bus: &Bus, service: &Service, warmup: usize, n: usize) -> Result<Value> {
+    let (_conn, proxy) = connect(&bus.address).await?;
+    let probes = CpuProbes::find(bus.daemon.id())?;
+    let set = writes(&proxy).await?;
+    let set_refs: Vec<(&str, &str)> = set.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    println!("warm-up {warmup} calls, then {n} measured, one after another on one connection");
+    println!(
+        "SetParameterValues writes: {}",
+        set.iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!();
+
+    let gpv = |names: &'static [&'static str]| {
+        let proxy = &proxy;
+        move || async move {
+            proxy
+                .get_parameter_values(names)
+                .await
+                .map(|v| v.len())
+                .map_err(|e| e.to_string())
+        }
+    };
+    let mut results = vec![
+        measure(
+            "GetParameterValues Device.DHCPv4.",
+            Some(&probes),
+            warmup,
+            n,
+            gpv(&["Device.DHCPv4."]),
+        )
+        .await?,
+        measure(
+            "GetParameterValues Device.DHCPv6.",
+            Some(&probes),
+            warmup,
+            n,
+            gpv(&["Device.DHCPv6."]),
+        )
+        .await?,
+    ];
+    let set_call = || async {
+        proxy
+            .set_parameter_values(&set_refs)
+            .await
+            .map(|()| set_refs.len())
+            .map_err(|e| e.to_string())
+    };
+    let commands_before = service.answered.load(Ordering::Relaxed);
+    results.push(
+        measure(
+            "SetParameterValues, 10 parameters",
+            Some(&probes),
+            warmup,
+            n,
+            set_call,
+        )
+        .await?,
+    );
+    let commands_per_set =
+        (service.answered.load(Ordering::Relaxed) - commands_before) as f64 / (warmup + n) as f64;
+    results.push(
+        measure(
+            "GetParameterValues, 1 parameter (bus floor)",
+            Some(&probes),
+            warmup,
+            n,
+            gpv(&["Device.DHCPv4.Client.1.IPAddress"]),
+        )
+        .await?,
+    );
+
+    // The same requests on the tree in-process: what the TR-181 thread itself spends.
+    let tree = fuzzing::sample_tree();
+    let now = BootSeconds::now();
+    let in_process = |names: &'static [&'static str]| {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        move || {
+            let out = tree
+                .get_values(&names, now)
+                .map(|v| v.len())
+                .map_err(|f| f.to_string());
+            async move { out }
+        }
+    };
+    let local = [
+        measure(
+            "in-process get_values Device.DHCPv4.",
+            None,
+            warmup,
+            n,
+            in_process(&["Device.DHCPv4."]),
+        )
+        .await?,
+        measure(
+            "in-process get_values Device.DHCPv6.",
+            None,
+            warmup,
+            n,
+            in_process(&["Device.DHCPv6."]),
+        )
+        .await?,
+        measure(
+            "in-process plan_set, 10 parameters",
+            None,
+            warmup,
+            n,
+            || {
+                let out = tree
+                    .plan_set(&set)
+                    .map(|_| set.len())
+                    .map_err(|f| f.to_string());
+                async move { out }
+            },
+        )
+        .await?,
+    ];
+
+    println!(
+        "  {:<44} {:>6} {:>9} {:>8} {:>8} {:>8}   {:>20}",
+        "request",
+        "items",
+        "calls/s",
+        "p50 µs",
+        "p99 µs",
+        "max µs",
+        "CPU µs/call: tr181 bus client"
+    );
+    for m in &results {
+        println!("{}", m.row());
+    }
+    println!();
+    println!("  in-process, no D-Bus (this thread, same rows):");
+    for m in &local {
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        println!(
+            "  {:<44} {:>6} {:>9.0} {:>8.1} {:>8.1} {:>8.1}",
+            m.label,
+            m.items,
+            m.calls_per_s,
+            us(m.stats.p50),
+            us(m.stats.p99),
+            us(m.stats.max)
+        );
+    }
+    println!();
+    println!(
+        "controller commands per SetParameterValues (each answered Ok at once by the fake \
+         controller): {commands_per_set:.1}"
+    );
+    Ok(json!({
+        "warmup": warmup,
+        "n": n,
+        "set_parameters": set.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
+        "over_dbus": results.iter().map(Measured::json).collect::<Vec<_>>(),
+        "in_process": local.iter().map(Measured::json).collect::<Vec<_>>(),
+        "controller_commands_per_set": commands_per_set,
+        "rows": { "dhcpv4_clients": 2, "dhcpv6_clients": 2 },
+    }))
+}

@@ -1,0 +1,201 @@
+//! Parameter values of the client objects and their option rows in TR-181 string form, from
+//! the controller's snapshots (settings, status and lease). Pure.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use dhcpmgr_ipc::V4Lease;
+
+use crate::boottime::BootSeconds;
+use crate::config::{ReqOption, Row, SentOption, V6SentOption};
+use crate::snapshot::{V4ClientSnapshot, V6ClientSnapshot};
+
+/// The `ReceivedOption` rows of the options dibbler-client rendered: `(code, data as lowercase
+/// hex)` in code order, leaving out options whose rendering cannot be read back.
+pub(super) fn received_options(rendered: &BTreeMap<u16, String>) -> Vec<(u16, String)> {
+    rendered
+        .iter()
+        .filter_map(|(code, text)| Some((*code, option_data(*code, text)?)))
+        .collect()
+}
+
+/// The data of DHCPv6 option `code` as lowercase hex, from dibbler-client's rendering:
+/// space-separated IPv6 addresses for address-list options, space-separated names for
+/// domain-list options (RFC 1035 wire form), colon-separated hex octets for the rest.
+pub(super) fn option_data(code: u16, text: &str) -> Option<String> {
+    // SIP servers, DNS servers, NIS servers, NIS+ servers, SNTP servers.
+    const ADDRESS_LISTS: [u16; 5] = [22, 23, 27, 28, 31];
+    // SIP domains, domain search list, NIS domain, NIS+ domain, AFTR name.
+    const DOMAIN_LISTS: [u16; 5] = [21, 24, 29, 30, 64];
+    let bytes = if ADDRESS_LISTS.contains(&code) {
+        address_list(text).or_else(|| crate::s46::parse_colon_hex(text).ok())?
+    } else if DOMAIN_LISTS.contains(&code) {
+        domain_list(text).or_else(|| crate::s46::parse_colon_hex(text).ok())?
+    } else {
+        crate::s46::parse_colon_hex(text).ok()?
+    };
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Space-separated IPv6 addresses as their 16-byte forms one after another.
+fn address_list(text: &str) -> Option<Vec<u8>> {
+    let addresses = text
+        .split_ascii_whitespace()
+        .map(|a| a.parse::<Ipv6Addr>().ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some(addresses.iter().flat_map(|a| a.octets()).collect())
+}
+
+/// Space-separated domain names in RFC 1035 wire form (labels of 1 to 63 octets, each name
+/// ending with the root label).
+fn domain_list(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for name in text.split_ascii_whitespace() {
+        let name = name.strip_suffix('.').unwrap_or(name);
+        for label in name.split('.') {
+            let len = u8::try_from(label.len())
+                .ok()
+                .filter(|l| (1..=63).contains(l))?;
+            out.push(len);
+            out.extend_from_slice(label.as_bytes());
+        }
+        out.push(0);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// A row's `Enable` and `Alias`, which every option table has.
+fn row_value<T>(row: &Row<T>, param: &str) -> Option<String> {
+    match param {
+        "Enable" => Some(row.enable.to_string()),
+        "Alias" => Some(row.alias.clone()),
+        _ => None,
+    }
+}
+
+/// An unset tag reads as 0.
+fn tag_text(tag: Option<impl ToString>) -> String {
+    tag.map_or_else(|| "0".to_string(), |t| t.to_string())
+}
+
+/// The value of a `Device.DHCPv4.Client.{i}.SentOption.{i}.` parameter.
+pub(super) fn sent_option_value(row: &Row<SentOption>, param: &str) -> Option<String> {
+    Some(match param {
+        "Tag" => tag_text(row.item.tag),
+        "Value" => row.item.value.to_hex(),
+        _ => return row_value(row, param),
+    })
+}
+
+/// The value of a `Device.DHCPv4.Client.{i}.ReqOption.{i}.` parameter; `Value` is what the
+/// lease carries for the option (udhcpc passes as hex the options it has no name for), or
+/// empty.
+pub(super) fn req_option_value(
+    row: &Row<ReqOption>,
+    lease: Option<&V4Lease>,
+    param: &str,
+) -> Option<String> {
+    Some(match param {
+        "Order" => row.item.order.to_string(),
+        "Tag" => tag_text(row.item.tag),
+        "Value" => row
+            .item
+            .tag
+            .and_then(|tag| lease?.raw_options.get(&tag.0))
+            .map(|hex| hex.to_ascii_lowercase())
+            .unwrap_or_default(),
+        _ => return row_value(row, param),
+    })
+}
+
+/// The value of a `Device.DHCPv6.Client.{i}.SentOption.{i}.` parameter.
+pub(super) fn v6_sent_option_value(row: &Row<V6SentOption>, param: &str) -> Option<String> {
+    Some(match param {
+        "Tag" => tag_text(row.item.tag),
+        "Value" => row.item.value.to_hex(),
+        _ => return row_value(row, param),
+    })
+}
+
+/// The value of a `Device.DHCPv4.Client.{i}.` parameter.
+pub(super) fn v4_client_value(
+    client: &V4ClientSnapshot,
+    param: &str,
+    now: BootSeconds,
+) -> Option<String> {
+    let lease = client.lease.as_ref();
+    let settings = &client.settings;
+    let addresses = |list: Option<&Vec<Ipv4Addr>>| {
+        list.map(|l| {
+            l.iter()
+                .map(Ipv4Addr::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+    };
+    Some(match param {
+        "Enable" => client.enable.to_string(),
+        "Alias" => settings.tr181_alias().to_string(),
+        // A reference to Device.IP.Interface.{i}., which this build does not model.
+        "Interface" => String::new(),
+        "Status" => client.status.as_tr181().to_string(),
+        "DHCPStatus" => client.dhcp_status.as_tr181().to_string(),
+        // Command-style booleans read back false.
+        "Renew" | "X_RDK_Release" | "X_RDK_Restart" => "false".to_string(),
+        "IPAddress" => lease.map(|l| l.address.to_string()).unwrap_or_default(),
+        "SubnetMask" => lease
+            .map(|l| subnet_mask(l.prefix_len).to_string())
+            .unwrap_or_default(),
+        "IPRouters" => addresses(lease.map(|l| &l.routers)),
+        "DNSServers" => addresses(lease.map(|l| &l.dns_servers)),
+        "LeaseTimeRemaining" => client.lease_time_remaining(now).to_string(),
+        "DHCPServer" => lease
+            .and_then(|l| l.server_id)
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        "SentOptionNumberOfEntries" => settings.sent_options.len().to_string(),
+        "ReqOptionNumberOfEntries" => settings.request_options.len().to_string(),
+        "X_RDK_LinuxInterface" => settings.interface.to_string(),
+        _ => return None,
+    })
+}
+
+/// The value of a `Device.DHCPv6.Client.{i}.` parameter.
+pub(super) fn v6_client_value(client: &V6ClientSnapshot, param: &str) -> Option<String> {
+    let settings = &client.settings;
+    let suggested = |t: Option<u32>| t.map_or_else(|| "-1".to_string(), |t| t.to_string());
+    Some(match param {
+        "Enable" => client.enable.to_string(),
+        "Alias" => settings.tr181_alias().to_string(),
+        // A reference to Device.IP.Interface.{i}., which this build does not model.
+        "Interface" => String::new(),
+        "Status" => client.status.as_tr181().to_string(),
+        "DUID" => client.duid.clone(),
+        "RequestAddresses" => settings.request_addresses.to_string(),
+        "RequestPrefixes" => settings.request_prefixes.to_string(),
+        "RapidCommit" => settings.rapid_commit.to_string(),
+        // Command-style booleans read back false.
+        "Renew" | "X_RDK_Release" | "X_RDK_Restart" => "false".to_string(),
+        "SuggestedT1" => suggested(settings.t1),
+        "SuggestedT2" => suggested(settings.t2),
+        "SentOptionNumberOfEntries" => settings.sent_options.len().to_string(),
+        "ReceivedOptionNumberOfEntries" => {
+            received_options(&client.received_options).len().to_string()
+        }
+        "RequestedOptions" => settings
+            .requested_options
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        "X_RDK_LinuxInterface" => settings.interface.to_string(),
+        _ => return None,
+    })
+}
+
+/// The netmask of a prefix length (lengths over 32 count as 32).
+pub(super) fn subnet_mask(prefix_len: u8) -> Ipv4Addr {
+    let len = u32::from(prefix_len.min(32));
+    Ipv4Addr::from(u32::MAX.checked_shl(32 - len).unwrap_or(0))
+}
