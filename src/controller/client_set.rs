@@ -16,15 +16,56 @@ use crate::snapshot::Instance;
 pub type Reply = oneshot::Sender<Result<(), String>>;
 
 /// The clients of one family.
-pub struct ClientSet<C> {
+pub struct ClientSet<C: ManagedClient> {
     clients: BTreeMap<Instance, C>,
+    /// New settings waiting for their client's process to stop (see [`Self::configure`]).
+    pending: BTreeMap<Instance, Pending<C::Settings>>,
     next_instance: u32,
+}
+
+/// Settings that take effect once the client's process has stopped.
+struct Pending<S> {
+    settings: S,
+    /// The stop was for a move or a disable: the lease is dropped locally when it ends.
+    drop_lease: bool,
+}
+
+/// What giving a client new settings takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transition {
+    /// Nothing to stop: take the settings and start if enabled.
+    Apply,
+    /// Stop the running client, keeping its lease, then start with the new settings.
+    Restart,
+    /// Stop (releasing when asked), drop the lease locally, then take the settings.
+    DropLease { release: bool },
+}
+
+impl Transition {
+    /// Only `Enable` changed: the client starts, or stops (releasing if `release_on_disable`)
+    /// and drops its lease. The interface changed: the lease goes from the old interface and
+    /// the client starts afresh on the new one. Anything else: a running client restarts
+    /// with the new settings, keeping its lease.
+    fn between<S: ClientSettings>(old: &S, new: &S, running: bool) -> Self {
+        if old.interface() != new.interface() {
+            Self::DropLease { release: false }
+        } else if !new.enable() && (running || old.enable()) {
+            Self::DropLease {
+                release: old.release_on_disable(),
+            }
+        } else if running && old.with_enable(new.enable()) != *new {
+            Self::Restart
+        } else {
+            Self::Apply
+        }
+    }
 }
 
 impl<C: ManagedClient> ClientSet<C> {
     pub fn new() -> Self {
         Self {
             clients: BTreeMap::new(),
+            pending: BTreeMap::new(),
             next_instance: 1,
         }
     }
@@ -99,13 +140,18 @@ impl<C: ManagedClient> ClientSet<C> {
         }
     }
 
-    /// The settings of every client.
+    /// The settings of every client: the ones it will run with once a pending stop ends.
     pub fn settings(&self) -> impl Iterator<Item = &C::Settings> {
-        self.clients.values().map(ManagedClient::settings)
+        self.clients.iter().map(|(instance, client)| {
+            self.pending
+                .get(instance)
+                .map_or_else(|| client.settings(), |p| &p.settings)
+        })
     }
 
-    /// Carries out `action`: a renew or restart at once, a new configuration here (awaiting
-    /// the stop it may need); a release stops off the loop and ends in [`Self::finish_stop`].
+    /// Carries out `action`: a renew or restart at once; a new configuration is accepted at
+    /// once and takes effect as [`Self::configure`] says; a release stops off the loop and
+    /// ends in [`Self::finish_stop`].
     pub async fn command(
         &mut self,
         instance: Instance,
@@ -144,7 +190,7 @@ impl<C: ManagedClient> ClientSet<C> {
             ClientAction::Configure(config) => {
                 let result = match C::Settings::from_config(config) {
                     Some(settings) => {
-                        configure(client, settings, svc).await;
+                        self.configure(instance, settings, svc, internal).await;
                         Ok(())
                     }
                     None => Err(format!(
@@ -179,28 +225,114 @@ impl<C: ManagedClient> ClientSet<C> {
         }
     }
 
+    /// The settings `instance` runs with, or will once a pending stop ends.
+    fn settings_of(&self, instance: Instance) -> Option<&C::Settings> {
+        match self.pending.get(&instance) {
+            Some(pending) => Some(&pending.settings),
+            None => self.clients.get(&instance).map(ManagedClient::settings),
+        }
+    }
+
+    /// Gives a client new settings, as [`Transition::between`] says. A running process is
+    /// stopped off the controller loop (it may be waiting on a lease event the loop must
+    /// answer); the settings take effect in [`Self::finish_configure`]. Settings written
+    /// while a stop is under way replace the pending ones.
+    async fn configure(
+        &mut self,
+        instance: Instance,
+        new: C::Settings,
+        svc: &Services,
+        internal: &mpsc::UnboundedSender<Internal>,
+    ) {
+        if let Some(pending) = self.pending.get_mut(&instance) {
+            pending.settings = new;
+            return;
+        }
+        let Some(client) = self.clients.get_mut(&instance) else {
+            return;
+        };
+        let running = client.supervisor().is_some();
+        let transition = Transition::between(client.settings(), &new, running);
+        tracing::info!(client = %client.settings().alias(), ?transition, "new settings");
+        let release = match transition {
+            Transition::Apply => {
+                take_settings(client, new, svc);
+                return;
+            }
+            Transition::DropLease { .. } if !running => {
+                client.finish_stop(svc).await;
+                take_settings(client, new, svc);
+                return;
+            }
+            Transition::Restart => false,
+            Transition::DropLease { release } => release,
+        };
+        let supervisor = client.begin_stop(release);
+        self.pending.insert(
+            instance,
+            Pending {
+                settings: new,
+                drop_lease: transition != Transition::Restart,
+            },
+        );
+        let internal = internal.clone();
+        let key = C::key(instance);
+        tokio::spawn(async move {
+            if let Some(sup) = supervisor {
+                sup.stop(release).await;
+            }
+            let _ = internal.send(Internal::ConfigureStopped { client: key });
+        });
+    }
+
+    /// The process stopped for new settings: the lease is dropped if the stop was for a move
+    /// or a disable, and the client takes the latest settings written.
+    pub async fn finish_configure(&mut self, instance: Instance, svc: &Services) {
+        let (Some(pending), Some(client)) = (
+            self.pending.remove(&instance),
+            self.clients.get_mut(&instance),
+        ) else {
+            return;
+        };
+        if pending.drop_lease {
+            client.finish_stop(svc).await;
+        } else {
+            client.stop(false).await;
+        }
+        take_settings(client, pending.settings, svc);
+    }
+
     /// Applies a new list of clients: removed ones stop and give up their lease locally,
     /// added ones start, changed ones take their new settings as [`configure`] says, and
     /// unchanged ones are not touched.
-    pub async fn reload(&mut self, wanted: Vec<C::Settings>, svc: &Services) {
+    pub async fn reload(
+        &mut self,
+        wanted: Vec<C::Settings>,
+        svc: &Services,
+        internal: &mpsc::UnboundedSender<Internal>,
+    ) {
         let mut wanted: BTreeMap<String, C::Settings> = wanted
             .into_iter()
             .map(|c| (c.alias().to_string(), c))
             .collect();
         let instances: Vec<Instance> = self.clients.keys().copied().collect();
         for instance in instances {
-            let Some(client) = self.clients.get_mut(&instance) else {
+            let Some(current) = self.settings_of(instance) else {
                 continue;
             };
-            let alias = client.settings().alias().to_string();
+            let alias = current.alias().to_string();
             match wanted.remove(&alias) {
-                Some(new) if new == *client.settings() => {}
+                Some(new) if new == *current => {}
                 Some(new) => {
                     tracing::info!(client = %alias, "configuration changed");
-                    configure(client, new, svc).await;
+                    self.configure(instance, new, svc, internal).await;
                 }
                 None => {
                     tracing::info!(client = %alias, "client removed; stopping it");
+                    self.pending.remove(&instance);
+                    let Some(client) = self.clients.get_mut(&instance) else {
+                        continue;
+                    };
                     client.stop(false).await;
                     client.finish_stop(svc).await;
                     client.forget(svc);
@@ -225,26 +357,65 @@ impl<C: ManagedClient> Default for ClientSet<C> {
     }
 }
 
-/// Gives a client new settings. Only `Enable` changed: it starts, or stops (releasing if
-/// `release_on_disable`) and drops its lease locally. The interface changed: the lease goes
-/// from the old interface and the client starts afresh on the new one, under the same instance
-/// number. Anything else: a running client restarts with the new settings, keeping its lease.
-async fn configure<C: ManagedClient>(client: &mut C, new: C::Settings, svc: &Services) {
-    let old = client.settings().clone();
-    let running = client.supervisor().is_some();
-    if old.interface() != new.interface() {
-        tracing::info!(client = %old.alias(), from = %old.interface(), to = %new.interface(), "moving client to another interface");
-        client.stop(false).await;
-        client.finish_stop(svc).await;
-    } else if !new.enable() && (running || old.enable()) {
-        let release = old.release_on_disable();
-        client.stop(release).await;
-        client.finish_stop(svc).await;
-    } else if running && old.with_enable(new.enable()) != new {
-        tracing::info!(client = %old.alias(), "settings changed; restarting client");
-        client.stop(false).await;
-    }
+/// Takes new settings and starts the client if they enable it.
+fn take_settings<C: ManagedClient>(client: &mut C, new: C::Settings, svc: &Services) {
     client.set_enabled(new.enable());
     client.replace_settings(new);
     client.start(svc);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Transition;
+    use crate::config::{Config, InterfaceName, V4ClientConfig};
+    use crate::controller::managed::ClientSettings;
+
+    fn client(release_on_disable: bool) -> V4ClientConfig {
+        let text = format!(
+            "[[dhcpv4.client]]\nalias = \"wan\"\ninterface = \"erouter0\"\nrelease_on_disable = {release_on_disable}\n"
+        );
+        let mut config = Config::parse(&text).expect("test configuration parses");
+        config.dhcpv4_clients.remove(0)
+    }
+
+    #[test]
+    fn option_changes_restart_a_running_client_and_keep_the_lease() {
+        let old = client(false);
+        let mut new = old.clone();
+        new.default_route = !old.default_route;
+        assert_eq!(Transition::between(&old, &new, true), Transition::Restart);
+        assert_eq!(Transition::between(&old, &new, false), Transition::Apply);
+        assert_eq!(Transition::between(&old, &old, true), Transition::Apply);
+    }
+
+    #[test]
+    fn an_interface_change_drops_the_lease_without_release() {
+        let old = client(true);
+        let mut new = old.clone();
+        new.interface = InterfaceName::new("erouter1").expect("name");
+        for running in [true, false] {
+            assert_eq!(
+                Transition::between(&old, &new, running),
+                Transition::DropLease { release: false }
+            );
+        }
+    }
+
+    #[test]
+    fn disabling_releases_only_when_configured_to() {
+        for release in [true, false] {
+            let old = client(release);
+            let new = old.with_enable(false);
+            assert_eq!(
+                Transition::between(&old, &new, true),
+                Transition::DropLease { release }
+            );
+        }
+        let stopped = client(false).with_enable(false);
+        let enabled = stopped.with_enable(true);
+        assert_eq!(
+            Transition::between(&stopped, &enabled, false),
+            Transition::Apply
+        );
+    }
 }

@@ -89,6 +89,8 @@ enum Internal {
         client: ClientKey,
         reply: Option<oneshot::Sender<Result<(), String>>>,
     },
+    /// A client's process stopped so that it can take new settings.
+    ConfigureStopped { client: ClientKey },
 }
 
 struct Controller {
@@ -194,15 +196,7 @@ async fn run(
                 ClientKey::V6(i) => ctl.v6.on_report(i, report, &ctl.svc),
             },
             Some(command) = commands.recv() => ctl.on_command(command).await,
-            Some(Internal::StopFinished { client, reply }) = internal.recv() => {
-                match client {
-                    ClientKey::V4(i) => ctl.v4.finish_stop(i, &ctl.svc).await,
-                    ClientKey::V6(i) => ctl.v6.finish_stop(i, &ctl.svc).await,
-                }
-                if let Some(reply) = reply {
-                    let _ = reply.send(Ok(()));
-                }
-            }
+            Some(message) = internal.recv() => ctl.on_internal(message).await,
             Some(new_config) = reloads.recv() => {
                 ctl.v4_defaults = new_config.dhcpv4_clients;
                 ctl.v6_defaults = new_config.dhcpv6_clients;
@@ -323,12 +317,30 @@ impl Controller {
         }
     }
 
+    async fn on_internal(&mut self, message: Internal) {
+        match message {
+            Internal::StopFinished { client, reply } => {
+                match client {
+                    ClientKey::V4(i) => self.v4.finish_stop(i, &self.svc).await,
+                    ClientKey::V6(i) => self.v6.finish_stop(i, &self.svc).await,
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            Internal::ConfigureStopped { client } => match client {
+                ClientKey::V4(i) => self.v4.finish_configure(i, &self.svc).await,
+                ClientKey::V6(i) => self.v6.finish_configure(i, &self.svc).await,
+            },
+        }
+    }
+
     /// Brings every client to the file's settings with the stored writes on top.
     async fn apply_settings(&mut self) {
         let v4 = self.overrides.apply_v4(&self.v4_defaults);
         let v6 = self.overrides.apply_v6(&self.v6_defaults);
-        self.v4.reload(v4, &self.svc).await;
-        self.v6.reload(v6, &self.svc).await;
+        self.v4.reload(v4, &self.svc, &self.internal).await;
+        self.v6.reload(v6, &self.svc, &self.internal).await;
     }
 
     /// Records every client's settings against the file's and stores the difference.
