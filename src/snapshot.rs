@@ -114,6 +114,9 @@ pub struct V6ClientSnapshot {
     pub duid: String,
     /// Options of the last reply that carried any, as dibbler-client rendered them.
     pub received_options: BTreeMap<u16, String>,
+    /// The MAP configuration those options and the delegated prefix give, when valid (what the
+    /// map system events carry).
+    pub map: Option<crate::s46::MapConfig>,
     pub stats: ClientStats,
 }
 

@@ -238,6 +238,7 @@ impl V6Client {
                 .map(HexBytes::to_hex)
                 .unwrap_or_default(),
             received_options: self.state.held.options.clone(),
+            map: v6::map_config(&self.state.held).and_then(Result::ok),
             stats: self.stats.clone(),
         };
         let _ = svc

@@ -9,7 +9,8 @@ use roxmltree::Node;
 /// The definition shipped with the daemon.
 const BUILTIN: &str = include_str!("../../tr181/dhcpmgr.xml");
 
-/// Namespace of dhcpmgr's own attributes in the definition (`dhcpmgr:writable`).
+/// Namespace of dhcpmgr's own attributes in the definition (`dhcpmgr:writable`,
+/// `dhcpmgr:fixed`, `dhcpmgr:fixedReason`).
 pub const EXTENSION_NS: &str = "urn:dhcpmgr:datamodel-extensions-1";
 
 /// Why a definition could not be used. The message names the line and element.
@@ -39,9 +40,13 @@ pub enum BaseType {
     Boolean,
     Int,
     UnsignedInt,
+    /// 64-bit unsigned (`StatsCounter64`).
+    UnsignedLong,
     String,
     /// Bytes as hex digits; `size` counts bytes.
     HexBinary,
+    /// UTC time as `YYYY-MM-DDThh:mm:ssZ` (`0001-01-01T00:00:00Z` is the Unknown Time).
+    DateTime,
 }
 
 impl BaseType {
@@ -51,8 +56,10 @@ impl BaseType {
             Self::Boolean => "boolean",
             Self::Int => "int",
             Self::UnsignedInt => "unsignedInt",
+            Self::UnsignedLong => "unsignedLong",
             Self::String => "string",
             Self::HexBinary => "hexBinary",
+            Self::DateTime => "dateTime",
         }
     }
 }
@@ -104,6 +111,11 @@ pub struct ParamDef {
     /// `activeNotify="canDeny"`: the value changes all the time and is left out of
     /// `ValuesChanged`.
     pub volatile: bool,
+    /// `dhcpmgr:fixed`: the only value the DHCP client can have (canonical form); reads give it,
+    /// writing it is a no-op, other values are refused with [`ParamDef::fixed_reason`].
+    pub fixed: Option<String>,
+    /// `dhcpmgr:fixedReason` (of the parameter, else of its object): why the value is fixed.
+    pub fixed_reason: Option<String>,
 }
 
 /// One `<object>`: a single object (`Device.DHCPv4.`) or a table (`Device.DHCPv4.Client.{i}.`).
@@ -216,7 +228,7 @@ fn parse_object(
     let mut commands = Vec::new();
     for child in elements(node) {
         match child.tag_name().name() {
-            "parameter" => params.push(parse_param(child, data_types)?),
+            "parameter" => params.push(parse_param(child, data_types, fixed_reason(node))?),
             "command" => {
                 let name = required(child, "name")?;
                 if !name.ends_with("()") || name.len() < 3 {
@@ -242,19 +254,42 @@ fn parse_object(
 fn parse_param(
     node: Node<'_, '_>,
     data_types: &BTreeMap<String, Syntax>,
+    object_reason: Option<&str>,
 ) -> Result<ParamDef, DefinitionError> {
     let name = required(node, "name")?;
     let access = parse_access(node)?;
     let syntax = elements(node)
         .find(|n| n.has_tag_name("syntax"))
         .ok_or_else(|| invalid(node, "has no <syntax>"))?;
+    let syntax = parse_syntax(syntax, data_types)?;
+    let fixed_reason = fixed_reason(node).or(object_reason).map(str::to_string);
+    let fixed = match node.attribute((EXTENSION_NS, "fixed")) {
+        None => None,
+        Some(_) if access == Access::ReadOnly => {
+            return Err(invalid(node, "dhcpmgr:fixed is for writable parameters"))
+        }
+        Some(_) if fixed_reason.is_none() => {
+            return Err(invalid(node, "dhcpmgr:fixed needs a dhcpmgr:fixedReason"))
+        }
+        Some(value) => Some(
+            super::value::check(name, &syntax, value)
+                .map_err(|f| invalid(node, &format!("dhcpmgr:fixed: {}", f.message)))?,
+        ),
+    };
     Ok(ParamDef {
         name: name.to_string(),
         access,
-        syntax: parse_syntax(syntax, data_types)?,
+        syntax,
         writable: access != Access::ReadOnly && !writes_refused(node)?,
         volatile: node.attribute("activeNotify") == Some("canDeny"),
+        fixed,
+        fixed_reason,
     })
+}
+
+/// `dhcpmgr:fixedReason` of a parameter or object.
+fn fixed_reason<'a>(node: Node<'a, '_>) -> Option<&'a str> {
+    node.attribute((EXTENSION_NS, "fixedReason"))
 }
 
 /// Parses a `<syntax>` element: a type or a data-type reference, optionally a `<list>` and a
@@ -303,8 +338,10 @@ fn parse_base(node: Node<'_, '_>) -> Result<Syntax, DefinitionError> {
         "boolean" => BaseType::Boolean,
         "int" => BaseType::Int,
         "unsignedInt" => BaseType::UnsignedInt,
+        "unsignedLong" => BaseType::UnsignedLong,
         "string" => BaseType::String,
         "hexBinary" => BaseType::HexBinary,
+        "dateTime" => BaseType::DateTime,
         other => return Err(invalid(node, &format!("unsupported type <{other}>"))),
     };
     let mut syntax = Syntax::new(base);

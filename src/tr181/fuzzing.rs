@@ -113,6 +113,7 @@ pub fn sample_updates(now: BootSeconds) -> Vec<ControllerUpdate> {
                             .to_string(),
                     ),
                 ]),
+                map: None,
                 stats: Default::default(),
             }))
         });
@@ -264,6 +265,8 @@ fn item_honours(name: &str, syntax: &Syntax, item: &str) {
         BaseType::Boolean => item == "true" || item == "false",
         BaseType::Int => item.parse::<i32>().is_ok_and(|n| in_range(n.into())),
         BaseType::UnsignedInt => item.parse::<u32>().is_ok_and(|n| in_range(n.into())),
+        BaseType::UnsignedLong => item.parse::<u64>().is_ok(),
+        BaseType::DateTime => super::value::is_date_time(item),
         BaseType::HexBinary => {
             item.len() % 2 == 0
                 && item
@@ -438,7 +441,16 @@ fn get_values(tree: &Tree, names: &[String]) {
             "{name} answers none of {names:?}"
         );
         assert!(
-            ["boolean", "int", "unsignedInt", "string", "hexBinary"].contains(&type_name.as_str()),
+            [
+                "boolean",
+                "int",
+                "unsignedInt",
+                "unsignedLong",
+                "string",
+                "hexBinary",
+                "dateTime"
+            ]
+            .contains(&type_name.as_str()),
             "{name}: type {type_name}"
         );
     }

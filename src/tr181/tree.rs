@@ -4,6 +4,8 @@
 //! `ValuesChanged` pairs, and turns writes, AddObject/DeleteObject and commands into controller
 //! requests ([`write`] makes the new client settings). Pure: no I/O, and the time is passed in.
 
+mod lookup;
+mod map;
 mod values;
 mod write;
 
@@ -15,17 +17,7 @@ use super::value;
 use crate::boottime::BootSeconds;
 use crate::channels::{ClientAction, ClientConfig, ClientKey, ControllerUpdate};
 use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
-use values::{
-    received_options, req_option_value, sent_option_value, v4_client_value, v6_client_value,
-    v6_sent_option_value,
-};
-use write::{WriteError, V4_CLIENT, V4_REQ_OPTION, V4_SENT_OPTION, V6_CLIENT, V6_SENT_OPTION};
-
-const DHCPV4: &str = "Device.DHCPv4.";
-const DHCPV6: &str = "Device.DHCPv6.";
-const V6_RECEIVED_OPTION: &str = "Device.DHCPv6.Client.{i}.ReceivedOption.{i}.";
-const V4_STATS: &str = "Device.DHCPv4.Client.{i}.Stats.";
-const V6_STATS: &str = "Device.DHCPv6.Client.{i}.Stats.";
+use write::{WriteError, V4_CLIENT, V6_CLIENT};
 
 /// Rows AddObject may grow an option table to, unless configured otherwise.
 pub const DEFAULT_TABLE_LIMIT: usize = 32;
@@ -263,6 +255,12 @@ impl Tree {
                 return Err(not_writable());
             }
             let value = value::check(name, &param.syntax, value)?;
+            if let Some(fixed) = &param.fixed {
+                if value == *fixed {
+                    continue;
+                }
+                return Err(fixed_value(name, param, fixed));
+            }
             let client = owner(&object.path, &instances).ok_or_else(not_writable)?;
             if let Some(command) = command_boolean(&param.name) {
                 if value == "true" {
@@ -474,7 +472,8 @@ impl Tree {
                     writable: object.is_table() && object.writable,
                 });
                 for param in &object.params {
-                    if let Some(value) = self.value(object, &instances, &param.name, now) {
+                    let value = self.value(object, &instances, &param.name, now);
+                    if let Some(value) = value.or_else(|| param.fixed.clone()) {
                         nodes.push(Node::Param {
                             path: format!("{path}{}", param.name),
                             type_name: param.syntax.base.as_str(),
@@ -515,35 +514,6 @@ impl Tree {
         out
     }
 
-    /// Instance numbers of the rows of `table` (a definition path) under the parent rows
-    /// `parent`.
-    fn rows(&self, table: &str, parent: &[u32]) -> Vec<u32> {
-        fn numbers<T>(rows: &[crate::config::Row<T>]) -> Vec<u32> {
-            rows.iter().map(|r| r.instance).collect()
-        }
-        let v4 = |c: &u32| self.v4_clients.get(&Instance(*c));
-        let v6 = |c: &u32| self.v6_clients.get(&Instance(*c));
-        match (table, parent) {
-            (V4_CLIENT, []) => self.v4_clients.keys().map(|i| i.0).collect(),
-            (V6_CLIENT, []) => self.v6_clients.keys().map(|i| i.0).collect(),
-            (V4_SENT_OPTION, [c]) => {
-                v4(c).map_or_else(Vec::new, |c| numbers(c.settings.sent_options.rows()))
-            }
-            (V4_REQ_OPTION, [c]) => {
-                v4(c).map_or_else(Vec::new, |c| numbers(c.settings.request_options.rows()))
-            }
-            (V6_SENT_OPTION, [c]) => {
-                v6(c).map_or_else(Vec::new, |c| numbers(c.settings.sent_options.rows()))
-            }
-            (V6_RECEIVED_OPTION, [c]) => v6(c).map_or_else(Vec::new, |client| {
-                (1..=received_options(&client.received_options).len())
-                    .filter_map(|n| u32::try_from(n).ok())
-                    .collect()
-            }),
-            _ => Vec::new(),
-        }
-    }
-
     /// The definition and instance numbers of a concrete object path such as
     /// `Device.DHCPv4.Client.1.`; `None` unless that row exists.
     fn locate(&self, path: &str) -> Option<(&ObjectDef, Vec<u32>)> {
@@ -569,56 +539,6 @@ impl Tree {
         Ok((object, instances, param))
     }
 
-    /// The value of `param` of the object `object` with instance numbers `instances`.
-    fn value(
-        &self,
-        object: &ObjectDef,
-        instances: &[u32],
-        param: &str,
-        now: BootSeconds,
-    ) -> Option<String> {
-        match (object.path.as_str(), instances, param) {
-            (DHCPV4, [], "ClientNumberOfEntries") => Some(self.v4_clients.len().to_string()),
-            (V4_CLIENT, [i], _) => v4_client_value(self.v4_clients.get(&Instance(*i))?, param, now),
-            (DHCPV6, [], "ClientNumberOfEntries") => Some(self.v6_clients.len().to_string()),
-            (V6_CLIENT, [i], _) => v6_client_value(self.v6_clients.get(&Instance(*i))?, param),
-            (V4_SENT_OPTION, [c, row], _) => {
-                let client = self.v4_clients.get(&Instance(*c))?;
-                sent_option_value(client.settings.sent_options.row(*row)?, param)
-            }
-            (V4_REQ_OPTION, [c, row], _) => {
-                let client = self.v4_clients.get(&Instance(*c))?;
-                let row = client.settings.request_options.row(*row)?;
-                req_option_value(row, client.lease.as_ref(), param)
-            }
-            (V6_SENT_OPTION, [c, row], _) => {
-                let client = self.v6_clients.get(&Instance(*c))?;
-                v6_sent_option_value(client.settings.sent_options.row(*row)?, param)
-            }
-            (V4_STATS, [c], counter) => {
-                let client = self.v4_clients.get(&Instance(*c))?;
-                Some(client.stats.get(counter).copied().unwrap_or(0).to_string())
-            }
-            (V6_STATS, [c], counter) => {
-                let client = self.v6_clients.get(&Instance(*c))?;
-                Some(client.stats.get(counter).copied().unwrap_or(0).to_string())
-            }
-            (V6_RECEIVED_OPTION, [c, row], _) => {
-                let client = self.v6_clients.get(&Instance(*c))?;
-                let options = received_options(&client.received_options);
-                let index = usize::try_from(*row).ok()?.checked_sub(1)?;
-                let (tag, hex) = options.get(index)?;
-                Some(match param {
-                    "Tag" => tag.to_string(),
-                    "Value" => hex.clone(),
-                    // A reference to the Server table, which this build does not model.
-                    "Server" => String::new(),
-                    _ => return None,
-                })
-            }
-            _ => None,
-        }
-    }
     /// Every object instance that has parameters, each with its parameters in definition
     /// order, for the per-object D-Bus objects (`super::objects`); tables themselves
     /// (`Device.DHCPv4.Client.`) are left out.
@@ -681,6 +601,18 @@ fn command_boolean(param: &str) -> Option<ClientAction> {
         "X_RDK_Restart" => Some(ClientAction::Restart),
         _ => None,
     }
+}
+
+/// A write of another value than the one a `dhcpmgr:fixed` parameter can have.
+fn fixed_value(name: &str, param: &ParamDef, fixed: &str) -> Fault {
+    let why = param
+        .fixed_reason
+        .as_deref()
+        .unwrap_or("the DHCP client cannot change it");
+    Fault::new(
+        FaultKind::InvalidParameterValue,
+        format!("{name}: {why}; {} is fixed at {fixed:?}", param.name),
+    )
 }
 
 /// AddObject/DeleteObject on a table whose rows this build does not add or delete.

@@ -50,6 +50,13 @@ fn check_item(name: &str, syntax: &Syntax, value: &str) -> Result<String, Fault>
             let n: u32 = value.parse().map_err(|_| wrong_type())?;
             check_range(name, syntax, n.into())
         }
+        BaseType::UnsignedLong => {
+            let n: u64 = value.parse().map_err(|_| wrong_type())?;
+            Ok(n.to_string())
+        }
+        BaseType::DateTime => is_date_time(value)
+            .then(|| value.to_string())
+            .ok_or_else(wrong_type),
         BaseType::HexBinary => check_hex(name, syntax, value),
         BaseType::String => {
             if let Some(max) = syntax.max_length {
@@ -73,6 +80,30 @@ fn check_item(name: &str, syntax: &Syntax, value: &str) -> Result<String, Fault>
             Ok(value.to_string())
         }
     }
+}
+
+/// dateTime in the UTC form this daemon writes: `YYYY-MM-DDThh:mm:ssZ`, fields in range.
+pub fn is_date_time(value: &str) -> bool {
+    let b = value.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        b.get(range.clone())
+            .filter(|d| d.iter().all(u8::is_ascii_digit))
+            .and_then(|_| value[range].parse::<u32>().ok())
+    };
+    let shape = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z';
+    shape
+        && digits(0..4).is_some()
+        && digits(5..7).is_some_and(|m| (1..=12).contains(&m))
+        && digits(8..10).is_some_and(|d| (1..=31).contains(&d))
+        && digits(11..13).is_some_and(|h| h < 24)
+        && digits(14..16).is_some_and(|m| m < 60)
+        && digits(17..19).is_some_and(|s| s < 60)
 }
 
 /// hexBinary: hex digits, either case, written back in lowercase; `size` counts bytes.
@@ -153,7 +184,15 @@ mod tests {
             ..syntax(BaseType::HexBinary)
         };
         use FaultKind::{InvalidParameterType as Type, InvalidParameterValue as Value};
-        let cases: [(&Syntax, &str, Result<&str, FaultKind>); 24] = [
+        let counter = syntax(BaseType::UnsignedLong);
+        let time = syntax(BaseType::DateTime);
+        let cases: [(&Syntax, &str, Result<&str, FaultKind>); 30] = [
+            (&counter, "18446744073709551615", Ok("18446744073709551615")),
+            (&counter, "-1", Err(Type)),
+            (&time, "0001-01-01T00:00:00Z", Ok("0001-01-01T00:00:00Z")),
+            (&time, "9999-12-31T23:59:59Z", Ok("9999-12-31T23:59:59Z")),
+            (&time, "2024-13-01T00:00:00Z", Err(Type)),
+            (&time, "2024-01-01 00:00:00", Err(Type)),
             (&duid, "0A1b", Ok("0a1b")),
             (&duid, "0a1", Err(Type)),
             (&duid, "0g", Err(Type)),

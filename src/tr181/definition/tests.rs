@@ -18,19 +18,38 @@ fn builtin_definition_has_the_client_table() {
             CLIENT,
             "Device.DHCPv4.Client.{i}.SentOption.{i}.",
             "Device.DHCPv4.Client.{i}.ReqOption.{i}.",
+            "Device.DHCPv4.Client.{i}.Retransmission.",
+            "Device.DHCPv4.Client.{i}.Stats.",
             "Device.DHCPv6.",
             "Device.DHCPv6.Client.{i}.",
+            "Device.DHCPv6.Client.{i}.Server.{i}.",
+            "Device.DHCPv6.Client.{i}.SentOption.{i}.",
             "Device.DHCPv6.Client.{i}.ReceivedOption.{i}.",
+            "Device.DHCPv6.Client.{i}.Retransmission.",
+            "Device.DHCPv6.Client.{i}.Stats.",
+            "Device.DHCPv6.Client.{i}.X_RDKCENTRAL-COM_RcvOption.",
+            "Device.MAP.",
+            "Device.MAP.Domain.{i}.",
+            "Device.MAP.Domain.{i}.Rule.{i}.",
         ]
     );
     let client = def.object(CLIENT).expect("client table");
     assert!(client.is_table());
     assert!(!client.writable, "rows come from the configuration");
-    for table in ["SentOption.{i}.", "ReqOption.{i}."] {
-        let options = def
-            .object(&format!("{CLIENT}{table}"))
-            .expect("option table");
+    for table in [
+        "Device.DHCPv4.Client.{i}.SentOption.{i}.",
+        "Device.DHCPv4.Client.{i}.ReqOption.{i}.",
+        "Device.DHCPv6.Client.{i}.SentOption.{i}.",
+    ] {
+        let options = def.object(table).expect("option table");
         assert!(options.writable, "{table} takes AddObject/DeleteObject");
+    }
+    for table in [
+        "Device.DHCPv6.Client.{i}.Server.{i}.",
+        "Device.MAP.Domain.{i}.",
+        "Device.MAP.Domain.{i}.Rule.{i}.",
+    ] {
+        assert!(!def.object(table).expect("table").writable, "{table}");
     }
     let names: Vec<&str> = client.params.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(
@@ -48,6 +67,10 @@ fn builtin_definition_has_the_client_table() {
             "DNSServers",
             "LeaseTimeRemaining",
             "DHCPServer",
+            "PassthroughEnable",
+            "PassthroughDHCPPool",
+            "AuthenticationProtocol",
+            "DSCPMark",
             "SentOptionNumberOfEntries",
             "ReqOptionNumberOfEntries",
             "X_RDK_LinuxInterface",
@@ -61,7 +84,7 @@ fn builtin_definition_has_the_client_table() {
         .flat_map(|o| {
             o.params
                 .iter()
-                .filter(|p| p.writable)
+                .filter(|p| p.writable && p.fixed.is_none())
                 .map(move |p| format!("{}{}", o.path, p.name))
         })
         .collect();
@@ -92,10 +115,44 @@ fn builtin_definition_has_the_client_table() {
         "Device.DHCPv6.Client.{i}.X_RDK_LinuxInterface",
         "Device.DHCPv6.Client.{i}.X_RDK_Release",
         "Device.DHCPv6.Client.{i}.X_RDK_Restart",
+        "Device.DHCPv6.Client.{i}.SentOption.{i}.Enable",
+        "Device.DHCPv6.Client.{i}.SentOption.{i}.Alias",
+        "Device.DHCPv6.Client.{i}.SentOption.{i}.Tag",
+        "Device.DHCPv6.Client.{i}.SentOption.{i}.Value",
     ]
     .map(String::from)
     .to_vec();
     assert_eq!(writable, expected);
+    // What the clients cannot change reads one value; each says why.
+    let fixed: Vec<(String, &str)> = def
+        .objects()
+        .iter()
+        .flat_map(|o| {
+            o.params.iter().filter_map(move |p| {
+                let value = p.fixed.as_deref()?;
+                assert!(p.fixed_reason.is_some(), "{}{} says why", o.path, p.name);
+                Some((format!("{}{}", o.path, p.name), value))
+            })
+        })
+        .collect();
+    let get = |name: &str| fixed.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+    assert_eq!(get("Device.DHCPv4.Client.{i}.DSCPMark"), Some("0"));
+    assert_eq!(
+        get("Device.DHCPv4.Client.{i}.PassthroughDHCPPool"),
+        Some("")
+    );
+    assert_eq!(
+        get("Device.DHCPv4.Client.{i}.Retransmission.DiscoverInitialTimeout"),
+        Some("2")
+    );
+    assert_eq!(
+        get("Device.DHCPv6.Client.{i}.Retransmission.SolicitMaxTimeout"),
+        Some("120")
+    );
+    assert_eq!(get("Device.MAP.Domain.{i}.DSCPMarkPolicy"), Some("-1"));
+    // Every Retransmission parameter is fixed (7 for udhcpc, 28 for dibbler-client).
+    let retransmission = fixed.iter().filter(|(n, _)| n.contains(".Retransmission."));
+    assert_eq!(retransmission.count(), 7 + 28);
     assert_eq!(
         client.commands,
         ["Renew()", "X_RDK_Release()", "X_RDK_Restart()"]
@@ -167,7 +224,25 @@ fn param(syntax: &str) -> String {
 fn rejects_what_it_cannot_honour() {
     let cases = [
         ("<object", "not well-formed"),
-        (&param("<dateTime/>"), "unsupported type <dateTime>"),
+        (&param("<base64/>"), "unsupported type <base64>"),
+        (
+            r#"<object name="Device.X." access="readOnly">
+                 <parameter name="P" access="readWrite" dhcpmgr:fixed="1">
+                   <syntax><boolean/></syntax></parameter></object>"#,
+            "needs a dhcpmgr:fixedReason",
+        ),
+        (
+            r#"<object name="Device.X." access="readOnly" dhcpmgr:fixedReason="r">
+                 <parameter name="P" access="readWrite" dhcpmgr:fixed="2">
+                   <syntax><boolean/></syntax></parameter></object>"#,
+            "dhcpmgr:fixed: P: \"2\" is not of type boolean",
+        ),
+        (
+            r#"<object name="Device.X." access="readOnly" dhcpmgr:fixedReason="r">
+                 <parameter name="P" access="readOnly" dhcpmgr:fixed="1">
+                   <syntax><boolean/></syntax></parameter></object>"#,
+            "for writable parameters",
+        ),
         (
             &param(r#"<dataType ref="MACAddress"/>"#),
             "unknown data type",
@@ -261,14 +336,16 @@ const COMPONENTS: [(&str, Access, &str); 1] = [("Alias", Access::ReadWrite, "Ali
 
 #[test]
 fn standard_dhcpv4_parameters_match_the_bbf_reference() {
-    // Client: 14 standard parameters; SentOption: 4 (with Alias); ReqOption: 5 (with Alias).
-    check_against_reference(REFERENCE, CLIENT, 14 + 4 + 5);
+    // Client: 18 standard parameters; SentOption: 4 (with Alias); ReqOption: 5 (with Alias);
+    // Retransmission: 7; Stats: 11.
+    check_against_reference(REFERENCE, CLIENT, 18 + 4 + 5 + 7 + 11);
 }
 
 #[test]
 fn standard_dhcpv6_parameters_match_the_bbf_reference() {
-    // Client: 13 standard parameters; ReceivedOption: 3.
-    check_against_reference(V6_REFERENCE, V6_CLIENT, 13 + 3);
+    // Client: 18 standard parameters; Server: 3; SentOption: 4 (with Alias); ReceivedOption:
+    // 3; Retransmission: 28; Stats: 13.
+    check_against_reference(V6_REFERENCE, V6_CLIENT, 18 + 3 + 4 + 3 + 28 + 13);
 }
 
 /// The BBF reference of the DHCPv6 client section.
@@ -293,7 +370,7 @@ fn check_against_reference(reference: &str, client_path: &str, expected: usize) 
     for object in ours
         .objects()
         .iter()
-        .filter(|o| o.path.starts_with(client_path))
+        .filter(|o| o.path.starts_with(client_path) && !o.path.contains(".X_"))
     {
         checked += check_object(&reference, &ours, object);
     }
@@ -459,3 +536,5 @@ fn check_vendor_names(family: &str, client_path: &str) {
         );
     }
 }
+
+mod reference;

@@ -1,5 +1,5 @@
-//! Parameter values of the client objects and their option rows in TR-181 string form, from
-//! the controller's snapshots (settings, status and lease). Pure.
+//! Parameter values of the client objects, their option rows and the DHCPv6 Server row in
+//! TR-181 string form, from the controller's snapshots (settings, status and lease). Pure.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -179,6 +179,8 @@ pub(super) fn v6_client_value(client: &V6ClientSnapshot, param: &str) -> Option<
         "Renew" | "X_RDK_Release" | "X_RDK_Restart" => "false".to_string(),
         "SuggestedT1" => suggested(settings.t1),
         "SuggestedT2" => suggested(settings.t2),
+        "SupportedOptions" => supported_options(&settings.requested_options),
+        "ServerNumberOfEntries" => u8::from(server_row(&client.received_options)).to_string(),
         "SentOptionNumberOfEntries" => settings.sent_options.len().to_string(),
         "ReceivedOptionNumberOfEntries" => {
             received_options(&client.received_options).len().to_string()
@@ -191,6 +193,73 @@ pub(super) fn v6_client_value(client: &V6ClientSnapshot, param: &str) -> Option<
             .join(","),
         "X_RDK_LinuxInterface" => settings.interface.to_string(),
         _ => return None,
+    })
+}
+
+/// Options dibbler-client 1.0.1 parses in server replies (`TClntMsg`'s option switch), top-level
+/// and encapsulated: client and server id, IA_NA, IA_TA, IAADDR, preference, elapsed time, auth,
+/// unicast, status code, rapid commit, vendor options, reconfigure message and accept, SIP,
+/// DNS, domains, IA_PD, IAPREFIX, NIS, NIS+, SNTP, information refresh time, FQDN, TZDB
+/// timezone and AFTR name.
+const DIBBLER_OPTIONS: [u16; 29] = [
+    1, 2, 3, 4, 5, 7, 8, 11, 12, 13, 14, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+    32, 39, 42, 64,
+];
+
+/// `SupportedOptions`: what dibbler-client parses, with the options dhcpmgr has it request
+/// (its client.conf names each, so dibbler-client keeps them), ascending.
+fn supported_options(requested: &[u16]) -> String {
+    let mut codes: Vec<u16> = DIBBLER_OPTIONS.iter().chain(requested).copied().collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Whether the options of the last reply name their server (OPTION_SERVERID, 2): then the
+/// client has one `Server` row.
+pub(super) fn server_row(options: &BTreeMap<u16, String>) -> bool {
+    options
+        .get(&2)
+        .and_then(|text| option_data(2, text))
+        .is_some()
+}
+
+/// TR-181's Unknown Time and infinite time.
+const UNKNOWN_TIME: &str = "0001-01-01T00:00:00Z";
+const INFINITE_TIME: &str = "9999-12-31T23:59:59Z";
+
+/// The value of a `Device.DHCPv6.Client.{i}.Server.1.` parameter, from the options of the last
+/// reply. dibbler-client tells its script neither where the reply came from nor when, so
+/// `SourceAddress` is empty and `InformationRefreshTime` is unknown unless infinite.
+pub(super) fn server_value(options: &BTreeMap<u16, String>, param: &str) -> Option<String> {
+    let duid = option_data(2, options.get(&2)?)?;
+    Some(match param {
+        "SourceAddress" => String::new(),
+        "DUID" => duid,
+        "InformationRefreshTime" => {
+            let infinite = options.get(&32).and_then(|text| refresh_time(text)) == Some(u32::MAX);
+            if infinite {
+                INFINITE_TIME
+            } else {
+                UNKNOWN_TIME
+            }
+            .to_string()
+        }
+        _ => return None,
+    })
+}
+
+/// OPTION_INFORMATION_REFRESH_TIME as dibbler-client renders it: decimal seconds or the
+/// option's four octets in colon-separated hex.
+fn refresh_time(text: &str) -> Option<u32> {
+    let text = text.trim();
+    text.parse().ok().or_else(|| {
+        let bytes: [u8; 4] = crate::s46::parse_colon_hex(text).ok()?.try_into().ok()?;
+        Some(u32::from_be_bytes(bytes))
     })
 }
 

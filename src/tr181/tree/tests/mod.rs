@@ -75,9 +75,26 @@ fn v6_client(instance: u32, alias: &str) -> V6ClientSnapshot {
         status: ClientStatus::Enabled,
         duid: "00010001aabbccdd02000000020a".into(),
         received_options: BTreeMap::new(),
+        map: None,
         stats: Default::default(),
     }
 }
+
+/// The MAP-T configuration of Kea 2.2's option 95 to dibbler-client 1.0.1 (RFC 7599's example:
+/// rule 2001:db8::/40 ↔ 192.0.2.0/24, EA 16, offset 6, FMR) for the delegated prefix
+/// 2001:db8:12:3400::/56: 192.0.2.18, PSID 0x34.
+pub(super) fn example_map() -> crate::s46::MapConfig {
+    use crate::s46::{compute, decode_colon_hex, Ipv6Prefix, S46Container};
+    let Ok(S46Container::Map(container)) = decode_colon_hex(95, OPTION95) else {
+        panic!("the example option 95 decodes");
+    };
+    let delegated = Ipv6Prefix::new("2001:db8:12:3400::".parse().expect("prefix"), 56);
+    compute(&container, delegated.expect("prefix")).expect("the example computes")
+}
+
+/// Option 95 as dibbler-client renders it (Kea 2.2, observed).
+const OPTION95: &str = "00:59:00:15:01:10:18:c0:00:02:00:28:20:01:0d:b8:00:00:5d:00:04:06:00:\
+                        00:00:00:5b:00:09:40:20:01:0d:b8:ff:ff:00:00";
 
 /// A tree with DHCPv4 `clients` and one DHCPv6 client `wan6`.
 fn tree_with_v6(clients: &[V4ClientSnapshot]) -> Tree {
@@ -158,11 +175,13 @@ fn renders_every_defined_client_parameter() {
     let values = tree
         .get_values(&strings(&["Device.DHCPv4.Client.1."]), NOW)
         .expect("values");
+    let p = "Device.DHCPv4.Client.1.";
+    // The client object's own parameters (Retransmission. and Stats. have a test of their own).
     let got: Vec<String> = values
         .iter()
+        .filter(|(n, ..)| !n[p.len()..].contains('.'))
         .map(|(n, t, v)| format!("{n} {t} {v}"))
         .collect();
-    let p = "Device.DHCPv4.Client.1.";
     let expected = [
         "Enable boolean true",
         "Alias string wan",
@@ -176,6 +195,10 @@ fn renders_every_defined_client_parameter() {
         "DNSServers string 198.51.100.53,198.51.100.54",
         "LeaseTimeRemaining int 3600",
         "DHCPServer string 192.0.2.254",
+        "PassthroughEnable boolean false",
+        "PassthroughDHCPPool string ",
+        "AuthenticationProtocol string None",
+        "DSCPMark unsignedInt 0",
         "SentOptionNumberOfEntries unsignedInt 0",
         "ReqOptionNumberOfEntries unsignedInt 0",
         "X_RDK_LinuxInterface string erouter1",
@@ -215,12 +238,13 @@ fn get_values_of_full_and_partial_names() {
         value("Device.DHCPv4.Client.2.SubnetMask"),
         Ok(strings(&[""]))
     );
-    // DHCPv4's entry count and 17 values per client, and DHCPv6's entry count.
-    assert_eq!(count(&["Device."]), Ok(1 + 2 * 17 + 1));
-    assert_eq!(count(&["Device.DHCPv4.Client."]), Ok(2 * 17));
+    // DHCPv4's entry count and 39 values per client (21, Retransmission 7, Stats 11),
+    // DHCPv6's entry count, and MAP's Enable and entry count.
+    assert_eq!(count(&["Device."]), Ok(1 + 2 * 39 + 1 + 2));
+    assert_eq!(count(&["Device.DHCPv4.Client."]), Ok(2 * 39));
     assert_eq!(
         count(&["Device.DHCPv4.Client.1.Alias", "Device.DHCPv4."]),
-        Ok(1 + 35)
+        Ok(1 + 79)
     );
     assert_eq!(count(&[]), Ok(0));
     for unknown in [
@@ -276,7 +300,7 @@ fn get_names_follows_cwmp_next_level() {
         (
             "Device.",
             true,
-            Ok(vec!["Device.DHCPv4.", "Device.DHCPv6."]),
+            Ok(vec!["Device.DHCPv4.", "Device.DHCPv6.", "Device.MAP."]),
         ),
         (
             "Device.DHCPv4.",
@@ -319,19 +343,20 @@ fn get_names_follows_cwmp_next_level() {
         assert_eq!(got, expected, "{path:?} next_level={next}");
     }
     let everything = names("", false).expect("all");
-    // Device., DHCPv4. and its table, its count, two rows (the row, 17 parameters, two option
-    // tables); DHCPv6., its count, table.
-    assert_eq!(everything.len(), 1 + 2 + 1 + 2 * 20 + 3);
+    // Device., DHCPv4. and its table, its count, two rows (the row, 21 parameters, two option
+    // tables, Retransmission. and its 7, Stats. and its 11); DHCPv6., its count, table; MAP.,
+    // its 2 parameters and the Domain table.
+    assert_eq!(everything.len(), 1 + 2 + 1 + 2 * 44 + 3 + 4);
     let one = names("Device.DHCPv4.Client.1.", false).expect("row");
     assert_eq!(
         one.first().map(String::as_str),
         Some("Device.DHCPv4.Client.1.")
     );
-    assert_eq!(one.len(), 20);
+    assert_eq!(one.len(), 44);
     let child_count = names("Device.DHCPv4.Client.1.", true)
         .expect("children")
         .len();
-    assert_eq!(child_count, 19);
+    assert_eq!(child_count, 21 + 4);
 }
 
 #[test]
@@ -344,7 +369,7 @@ fn diffs_leave_out_lease_time_remaining() {
     );
     assert_eq!(
         added.len(),
-        1 + 16,
+        1 + 38,
         "every client parameter but LeaseTimeRemaining"
     );
 
@@ -589,4 +614,5 @@ fn subnet_masks() {
     }
 }
 
+mod full_model;
 mod tables;

@@ -203,15 +203,15 @@ fn received_options_are_option_data_in_hex() {
             "ReceivedOptionNumberOfEntries unsignedInt 3",
             "ReceivedOption.1.Tag unsignedInt 2",
             "ReceivedOption.1.Value hexBinary 000100013298174a",
-            "ReceivedOption.1.Server string ",
+            "ReceivedOption.1.Server string Device.DHCPv6.Client.1.Server.1",
             "ReceivedOption.2.Tag unsignedInt 23",
             "ReceivedOption.2.Value hexBinary \
              20010db8000100000000000000000053\
              20010db8000100000000000000000054",
-            "ReceivedOption.2.Server string ",
+            "ReceivedOption.2.Server string Device.DHCPv6.Client.1.Server.1",
             "ReceivedOption.3.Tag unsignedInt 24",
             "ReceivedOption.3.Value hexBinary 036c6162076578616d706c6500",
-            "ReceivedOption.3.Server string ",
+            "ReceivedOption.3.Server string Device.DHCPv6.Client.1.Server.1",
         ]
     );
     assert_eq!(
