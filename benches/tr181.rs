@@ -35,10 +35,9 @@ mod stats;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::future::Future;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -51,6 +50,7 @@ use dhcpmgr::channels::{
 };
 use dhcpmgr::config::BusChoice;
 use dhcpmgr::tr181::{self, fuzzing, DataModel1Proxy, Tr181Settings};
+use dhcpmgr_lab::DbusDaemon;
 use serde_json::{json, Value};
 use stats::Stats;
 use tokio::sync::mpsc;
@@ -90,8 +90,8 @@ fn run() -> Result<()> {
     println!("{}", host_line());
 
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let bus = Bus::start(dir.path())?;
-    let service = Service::start(&bus.address)?;
+    let bus = DbusDaemon::start(dir.path());
+    let service = Service::start(bus.address())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -123,58 +123,6 @@ fn host_line() -> String {
             .collect::<Vec<_>>()
             .join(" ")
     )
-}
-
-/// A private `dbus-daemon`, killed on drop.
-struct Bus {
-    daemon: Child,
-    address: String,
-}
-
-impl Bus {
-    fn start(dir: &Path) -> Result<Self> {
-        let config = dir.join("bus.conf");
-        fs::write(
-            &config,
-            format!(
-                r#"<busconfig><type>session</type>
-                <listen>unix:path={}/bus.sock</listen><auth>EXTERNAL</auth>
-                <policy context="default"><allow user="*"/><allow send_destination="*"/>
-                <allow own="*"/></policy></busconfig>"#,
-                dir.display()
-            ),
-        )
-        .map_err(|e| format!("write {}: {e}", config.display()))?;
-        let mut daemon = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("run dbus-daemon (apt-get install dbus-daemon): {e}"))?;
-        let mut line = String::new();
-        if let Some(stdout) = daemon.stdout.take() {
-            let _ = BufReader::new(stdout).read_line(&mut line);
-        }
-        let bus = Self {
-            daemon,
-            address: format!("unix:path={}/bus.sock", dir.display()),
-        };
-        if !line.starts_with("unix:") {
-            return Err(format!(
-                "dbus-daemon did not start; try: dbus-daemon --config-file={} --nofork",
-                config.display()
-            ));
-        }
-        Ok(bus)
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-    }
 }
 
 /// The TR-181 thread on the bus, and the fake controller answering its commands.
@@ -500,9 +448,9 @@ async fn writes(proxy: &DataModel1Proxy<'_>) -> Result<Vec<(String, String)>> {
     Ok(chosen)
 }
 
-async fn measure_all(bus: &Bus, service: &Service, warmup: usize, n: usize) -> Result<Value> {
-    let (_conn, proxy) = connect(&bus.address).await?;
-    let probes = CpuProbes::find(bus.daemon.id())?;
+async fn measure_all(bus: &DbusDaemon, service: &Service, warmup: usize, n: usize) -> Result<Value> {
+    let (_conn, proxy) = connect(bus.address()).await?;
+    let probes = CpuProbes::find(bus.pid())?;
     let set = writes(&proxy).await?;
     let set_refs: Vec<(&str, &str)> = set.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     println!("warm-up {warmup} calls, then {n} measured, one after another on one connection");

@@ -4,12 +4,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -22,6 +21,7 @@ use dhcpmgr::config::{BusChoice, Config};
 use dhcpmgr::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
 use dhcpmgr::tr181::{self, DataModel1Proxy, Tr181Settings};
 use dhcpmgr_ipc::V4Lease;
+use dhcpmgr_lab::DbusDaemon;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -41,66 +41,6 @@ fn bus_address(dir: &Path) -> String {
     format!("unix:path={}/bus.sock", dir.display())
 }
 
-/// A private message bus listening in a directory; killed on drop.
-struct Bus {
-    daemon: Child,
-}
-
-impl Bus {
-    /// Starts `dbus-daemon` on [`bus_address`]`(dir)`; `None` (after saying so) when it is
-    /// missing and DHCPMGR_SKIP_LAB=1.
-    fn start(dir: &Path) -> Option<Self> {
-        let config = dir.join("bus.conf");
-        std::fs::write(
-            &config,
-            format!(
-                r#"<busconfig><type>session</type>
-                <listen>unix:path={}/bus.sock</listen><auth>EXTERNAL</auth>
-                <policy context="default"><allow user="*"/>
-                <allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>
-                <allow own="*"/></policy></busconfig>"#,
-                dir.display()
-            ),
-        )
-        .expect("bus config");
-        let spawned = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut daemon = match spawned {
-            Ok(child) => child,
-            Err(e) if std::env::var("DHCPMGR_SKIP_LAB").as_deref() == Ok("1") => {
-                println!("skipped: cannot run dbus-daemon ({e}) and DHCPMGR_SKIP_LAB=1");
-                return None;
-            }
-            Err(e) => panic!(
-                "these tests need dbus-daemon (apt-get install dbus-daemon), \
-                 or DHCPMGR_SKIP_LAB=1 to skip them: {e}"
-            ),
-        };
-        let mut address = String::new();
-        let stdout = daemon.stdout.take().expect("dbus-daemon stdout");
-        BufReader::new(stdout)
-            .read_line(&mut address)
-            .expect("dbus-daemon prints its address");
-        assert!(
-            address.starts_with("unix:"),
-            "dbus-daemon did not start; try: dbus-daemon --config-file={} --nofork",
-            config.display()
-        );
-        Some(Self { daemon })
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-    }
-}
-
 /// The TR-181 thread on a private bus, with the controller's ends of its channels.
 struct Lab {
     updates: UpdateSender,
@@ -109,14 +49,14 @@ struct Lab {
     thread: Option<JoinHandle<()>>,
     address: String,
     // Dropped last, in this order: the thread stops before the bus goes away.
-    _bus: Bus,
+    _bus: DbusDaemon,
     _dir: tempfile::TempDir,
 }
 
 impl Lab {
     fn start(write_uids: Vec<u32>) -> Option<Self> {
         let dir = bus_dir();
-        let bus = Bus::start(dir.path())?;
+        let bus = DbusDaemon::start_or_skip(dir.path())?;
         let address = bus_address(dir.path());
         let (updates, updates_rx) = mpsc::unbounded_channel();
         let (commands_tx, commands) = mpsc::channel(4);
@@ -352,8 +292,8 @@ fn values_and_names() {
             .get_parameter_names("Device.DHCPv4.Client.1.", true)
             .await
             .expect("names");
-        // 17 parameters and the SentOption and ReqOption tables.
-        assert_eq!(row.len(), 19);
+        // 21 parameters, the SentOption and ReqOption tables, Retransmission. and Stats.
+        assert_eq!(row.len(), 25);
         assert!(row.contains(&("Device.DHCPv4.Client.1.Enable".into(), true)));
         assert!(row.contains(&("Device.DHCPv4.Client.1.Status".into(), false)));
         let refused = proxy.add_object("Device.DHCPv4.Client.").await;
@@ -616,10 +556,10 @@ fn serves_once_the_bus_comes_up_and_again_after_it_restarts() {
         .send(ControllerUpdate::V4Client(Box::new(bound(1, "wan"))))
         .expect("send");
     std::thread::sleep(Duration::from_millis(1500));
-    let served = Bus::start(dir.path()).map(|bus| {
+    let served = DbusDaemon::start_or_skip(dir.path()).map(|bus| {
         drop(runtime().block_on(client(&address)));
         drop(bus);
-        let again = Bus::start(dir.path());
+        let again = DbusDaemon::start_or_skip(dir.path());
         drop(runtime().block_on(client(&address)));
         again
     });

@@ -6,12 +6,10 @@
 //! would run it. Set DHCPMGR_SKIP_LAB=1 to skip when dbus-daemon or busctl is not installed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -24,6 +22,7 @@ use dhcpmgr::config::{BusChoice, Config, V4ClientConfig};
 use dhcpmgr::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot, V6ClientSnapshot};
 use dhcpmgr::tr181::{self, DataModel1Proxy, Tr181Settings};
 use dhcpmgr_ipc::V4Lease;
+use dhcpmgr_lab::DbusDaemon;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -42,66 +41,6 @@ fn may_skip() -> bool {
     std::env::var("DHCPMGR_SKIP_LAB").as_deref() == Ok("1")
 }
 
-/// A private message bus listening in a directory; killed on drop.
-struct Bus {
-    daemon: Child,
-}
-
-impl Bus {
-    /// Starts `dbus-daemon` on `unix:path=DIR/bus.sock`; `None` (after saying so) when it is
-    /// missing and DHCPMGR_SKIP_LAB=1.
-    fn start(dir: &Path) -> Option<Self> {
-        let config = dir.join("bus.conf");
-        std::fs::write(
-            &config,
-            format!(
-                r#"<busconfig><type>session</type>
-                <listen>unix:path={}/bus.sock</listen><auth>EXTERNAL</auth>
-                <policy context="default"><allow user="*"/>
-                <allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>
-                <allow own="*"/></policy></busconfig>"#,
-                dir.display()
-            ),
-        )
-        .expect("bus config");
-        let spawned = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut daemon = match spawned {
-            Ok(child) => child,
-            Err(e) if may_skip() => {
-                println!("skipped: cannot run dbus-daemon ({e}) and DHCPMGR_SKIP_LAB=1");
-                return None;
-            }
-            Err(e) => panic!(
-                "these tests need dbus-daemon (apt-get install dbus-daemon), \
-                 or DHCPMGR_SKIP_LAB=1 to skip them: {e}"
-            ),
-        };
-        let mut address = String::new();
-        let stdout = daemon.stdout.take().expect("dbus-daemon stdout");
-        BufReader::new(stdout)
-            .read_line(&mut address)
-            .expect("dbus-daemon prints its address");
-        assert!(
-            address.starts_with("unix:"),
-            "dbus-daemon did not start; try: dbus-daemon --config-file={} --nofork",
-            config.display()
-        );
-        Some(Self { daemon })
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-    }
-}
-
 /// The TR-181 thread on a private bus, with the controller's ends of its channels.
 struct Lab {
     updates: UpdateSender,
@@ -110,7 +49,7 @@ struct Lab {
     thread: Option<JoinHandle<()>>,
     address: String,
     // Dropped last, in this order: the thread stops before the bus goes away.
-    _bus: Bus,
+    _bus: DbusDaemon,
     _dir: tempfile::TempDir,
 }
 
@@ -122,7 +61,7 @@ impl Lab {
         // Reachable by other users, for the uid test.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod");
-        let bus = Bus::start(dir.path())?;
+        let bus = DbusDaemon::start_or_skip(dir.path())?;
         let address = format!("unix:path={}/bus.sock", dir.path().display());
         let (updates, updates_rx) = mpsc::unbounded_channel();
         let (commands_tx, commands) = mpsc::channel(4);
@@ -267,6 +206,7 @@ fn v6(instance: u32, alias: &str) -> V6ClientSnapshot {
             (23, "2001:db8::53".to_string()),
             (24, "example.com".to_string()),
         ]),
+        map: None,
         stats: Default::default(),
     }
 }
@@ -373,11 +313,19 @@ fn an_object_per_row_with_the_values_of_get_parameter_values() {
             "Device/DHCPv4/Client/1/ReqOption/1",
             "Device/DHCPv4/Client/1/ReqOption/2",
             "Device/DHCPv4/Client/1/ReqOption/3",
+            "Device/DHCPv4/Client/1/Retransmission",
+            "Device/DHCPv4/Client/1/Stats",
             "Device/DHCPv4/Client/2",
+            "Device/DHCPv4/Client/2/Retransmission",
+            "Device/DHCPv4/Client/2/Stats",
             "Device/DHCPv6",
             "Device/DHCPv6/Client/1",
             "Device/DHCPv6/Client/1/ReceivedOption/1",
             "Device/DHCPv6/Client/1/ReceivedOption/2",
+            "Device/DHCPv6/Client/1/Retransmission",
+            "Device/DHCPv6/Client/1/Stats",
+            "Device/DHCPv6/Client/1/X_RDKCENTRAL_COM_RcvOption",
+            "Device/MAP",
         ]
         .iter()
         .map(|p| format!("/org/dhcpmgr/{p}"))
@@ -394,7 +342,9 @@ fn an_object_per_row_with_the_values_of_get_parameter_values() {
             let tr181_path = text(props["Path"].try_clone().expect("clone"));
             assert_eq!(
                 path.as_str(),
-                format!("/org/dhcpmgr/{}", tr181_path.trim_end_matches('.')).replace('.', "/"),
+                format!("/org/dhcpmgr/{}", tr181_path.trim_end_matches('.'))
+                    .replace('.', "/")
+                    .replace('-', "_"),
             );
             // What GetAll says now, and what GetParameterValues says right after.
             let all = properties(&conn, path.as_str())
@@ -512,13 +462,19 @@ fn objects_come_and_go_with_their_rows() {
             .expect("subscribe");
 
         lab.update(ControllerUpdate::V4ClientRemoved(Instance(2)));
-        let signal = timeout(WAIT, removed.next())
-            .await
-            .expect("InterfacesRemoved in time")
-            .expect("signal");
-        let args = signal.args().expect("args");
-        assert_eq!(args.object_path.as_str(), CLIENT_2);
-        assert!(args.interfaces.iter().any(|i| i.as_str() == OBJECT1));
+        // The row's Retransmission. and Stats. objects go too, each with its own signal.
+        loop {
+            let signal = timeout(WAIT, removed.next())
+                .await
+                .expect("InterfacesRemoved in time")
+                .expect("signal");
+            let args = signal.args().expect("args");
+            assert!(args.object_path.as_str().starts_with(CLIENT_2));
+            assert!(args.interfaces.iter().any(|i| i.as_str() == OBJECT1));
+            if args.object_path.as_str() == CLIENT_2 {
+                break;
+            }
+        }
         assert!(!managed_paths(&conn).await.contains(CLIENT_2));
         let gone = properties(&conn, CLIENT_2)
             .await

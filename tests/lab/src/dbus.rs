@@ -1,5 +1,6 @@
-//! A private `dbus-daemon` per lab, listening on a path socket in the lab directory (path, not
-//! abstract, so it is reachable from every network namespace).
+//! A private `dbus-daemon` per lab (or per D-Bus test and benchmark), listening on a path socket
+//! in a directory of the caller's (path, not abstract, so it is reachable from every network
+//! namespace).
 
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -13,14 +14,26 @@ use nix::sys::signal::Signal;
 use crate::process::{log_tail, Guarded};
 
 /// The running bus daemon; killed when dropped.
-pub(crate) struct DbusDaemon {
+pub struct DbusDaemon {
     _process: Guarded,
     address: String,
 }
 
 impl DbusDaemon {
-    /// Writes `bus.conf` into `dir`, starts the daemon and waits until it prints its address.
-    pub(crate) fn start(dir: &Path) -> DbusDaemon {
+    /// [`Self::start`], unless `DHCPMGR_SKIP_LAB=1` is set and `dbus-daemon` is not installed
+    /// (then says so and returns `None`).
+    pub fn start_or_skip(dir: &Path) -> Option<DbusDaemon> {
+        let skip = std::env::var_os("DHCPMGR_SKIP_LAB").is_some_and(|v| v == "1");
+        if skip && crate::host::find_on_path("dbus-daemon").is_none() {
+            eprintln!("skipping: dbus-daemon is not installed and DHCPMGR_SKIP_LAB=1");
+            return None;
+        }
+        Some(Self::start(dir))
+    }
+
+    /// Writes `bus.conf` into `dir`, starts the daemon and waits until it prints its address;
+    /// panics with the daemon's log when it cannot.
+    pub fn start(dir: &Path) -> DbusDaemon {
         let socket = dir.join("bus.sock");
         let config = dir.join("bus.conf");
         let log = dir.join("dbus.log");
@@ -80,9 +93,14 @@ impl DbusDaemon {
         }
     }
 
-    /// The bus address, `unix:path=<lab dir>/bus.sock`.
-    pub(crate) fn address(&self) -> &str {
+    /// The bus address, `unix:path=<dir>/bus.sock`.
+    pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self._process.pid()
     }
 
     /// Whether `name` currently has an owner on the bus.

@@ -31,7 +31,7 @@ pub(crate) fn check_preconditions() {
     }
 }
 
-fn find_on_path(tool: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(tool: &str) -> Option<PathBuf> {
     env::split_paths(&env::var_os("PATH")?)
         .map(|dir| dir.join(tool))
         .find(|p| p.is_file())

@@ -55,7 +55,7 @@ pub use netns::Netns;
 pub use nix::sys::signal::Signal;
 pub use wan4::{AddressMonitor, LEASE_WAIT};
 
-use dbus::DbusDaemon;
+pub use dbus::DbusDaemon;
 use nix::sys::signal::Signal::{SIGKILL, SIGTERM};
 use process::{log_tail, poll, Guarded};
 use sysevent::SyseventRecorder;
