@@ -72,6 +72,9 @@ pub struct Tree {
     def: Definition,
     v4_clients: BTreeMap<Instance, V4ClientSnapshot>,
     v6_clients: BTreeMap<Instance, V6ClientSnapshot>,
+    /// Each DHCPv6 client's `ReceivedOption` rows (tag, option data in hex), converted from
+    /// dibbler's rendering once per update rather than on every read.
+    v6_received: BTreeMap<Instance, Vec<(u16, String)>>,
     /// Rows AddObject may grow an option table to.
     table_limit: usize,
 }
@@ -83,6 +86,7 @@ impl Tree {
             def,
             v4_clients: BTreeMap::new(),
             v6_clients: BTreeMap::new(),
+            v6_received: BTreeMap::new(),
             table_limit: DEFAULT_TABLE_LIMIT,
         }
     }
@@ -152,10 +156,15 @@ impl Tree {
                 self.v4_clients.remove(instance);
             }
             ControllerUpdate::V6Client(snapshot) => {
+                self.v6_received.insert(
+                    snapshot.instance,
+                    values::received_options(&snapshot.received_options),
+                );
                 self.v6_clients
                     .insert(snapshot.instance, (**snapshot).clone());
             }
             ControllerUpdate::V6ClientRemoved(instance) => {
+                self.v6_received.remove(instance);
                 self.v6_clients.remove(instance);
             }
             ControllerUpdate::Event { .. } => return Vec::new(),
@@ -170,7 +179,7 @@ impl Tree {
         names: &[String],
         now: BootSeconds,
     ) -> Result<Vec<(String, String, String)>, Fault> {
-        let nodes = self.render(now);
+        let nodes = self.render_scope(now, &Scope::Paths(names));
         let mut out = Vec::new();
         for name in names {
             let partial = name.ends_with('.');
@@ -197,7 +206,11 @@ impl Tree {
     /// is the top of the tree.
     pub fn get_names(&self, path: &str, next_level: bool) -> Result<Vec<(String, bool)>, Fault> {
         // Only names are wanted, so the time the values are rendered at does not matter.
-        let nodes = self.render(BootSeconds(0));
+        let scope = [path.to_string()];
+        let nodes = match path.is_empty() {
+            true => self.render(BootSeconds(0)),
+            false => self.render_scope(BootSeconds(0), &Scope::Paths(&scope)),
+        };
         if !path.is_empty() && !nodes.iter().any(|n| n.path() == path) {
             return Err(Fault::no_such_name(path));
         }
@@ -456,17 +469,29 @@ impl Tree {
 
     /// Every object (tables included) and parameter, in definition order.
     fn render(&self, now: BootSeconds) -> Vec<Node> {
+        self.render_scope(now, &Scope::Everything)
+    }
+
+    /// [`Self::render`] of the objects `scope` reaches: an object out of scope (neither at or
+    /// below a scope path nor on the way to one) is left out with its parameters, so a request
+    /// for a few names does not render the whole tree.
+    fn render_scope(&self, now: BootSeconds, scope: &Scope<'_>) -> Vec<Node> {
         let mut nodes = Vec::new();
         for object in self.def.objects() {
             if object.is_table() {
                 for (path, _) in self.expand(object.path.trim_end_matches("{i}.")) {
-                    nodes.push(Node::Object {
-                        path,
-                        writable: object.writable,
-                    });
+                    if scope.reaches(&path) {
+                        nodes.push(Node::Object {
+                            path,
+                            writable: object.writable,
+                        });
+                    }
                 }
             }
             for (path, instances) in self.expand(&object.path) {
+                if !scope.reaches(&path) {
+                    continue;
+                }
                 nodes.push(Node::Object {
                     path: path.clone(),
                     writable: object.is_table() && object.writable,
@@ -646,6 +671,26 @@ fn changes(before: &[Node], after: &[Node]) -> Vec<(String, String)> {
             _ => None,
         })
         .collect()
+}
+
+/// Which part of the tree a request needs rendered.
+enum Scope<'a> {
+    Everything,
+    /// Objects at or below these paths (full parameter names or partial paths ending in `.`),
+    /// and the objects on the way to them.
+    Paths(&'a [String]),
+}
+
+impl Scope<'_> {
+    /// Whether the object at `object_path` (ending in `.`) is needed.
+    fn reaches(&self, object_path: &str) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Paths(paths) => paths
+                .iter()
+                .any(|p| object_path.starts_with(p.as_str()) || p.starts_with(object_path)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 
 use super::map::{domain_value, rcv_option_value, rule_value};
 use super::values::{
-    received_options, req_option_value, sent_option_value, server_row, server_value,
-    v4_client_value, v6_client_value, v6_sent_option_value,
+    req_option_value, sent_option_value, server_row, server_value, v4_client_value,
+    v6_client_value, v6_sent_option_value,
 };
 use super::write::{V4_CLIENT, V4_REQ_OPTION, V4_SENT_OPTION, V6_CLIENT, V6_SENT_OPTION};
 use super::Tree;
@@ -49,11 +49,15 @@ impl Tree {
             (V6_SERVER, [c]) => v6(c)
                 .filter(|c| server_row(&c.received_options))
                 .map_or_else(Vec::new, |_| vec![1]),
-            (V6_RECEIVED_OPTION, [c]) => v6(c).map_or_else(Vec::new, |client| {
-                (1..=received_options(&client.received_options).len())
-                    .filter_map(|n| u32::try_from(n).ok())
-                    .collect()
-            }),
+            (V6_RECEIVED_OPTION, [c]) => {
+                self.v6_received
+                    .get(&Instance(*c))
+                    .map_or_else(Vec::new, |options| {
+                        (1..=options.len())
+                            .filter_map(|n| u32::try_from(n).ok())
+                            .collect()
+                    })
+            }
             (MAP_DOMAIN, []) => self.map_domains().collect(),
             (MAP_RULE, [d]) => v6(d)
                 .filter(|c| c.map.is_some())
@@ -107,7 +111,7 @@ impl Tree {
             (V6_SERVER, [c, 1], _) => server_value(&v6(c)?.received_options, param),
             (V6_RECEIVED_OPTION, [c, row], _) => {
                 let client = v6(c)?;
-                let options = received_options(&client.received_options);
+                let options = self.v6_received.get(&Instance(*c))?;
                 let index = usize::try_from(*row).ok()?.checked_sub(1)?;
                 let (tag, hex) = options.get(index)?;
                 Some(match param {
