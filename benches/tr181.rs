@@ -387,10 +387,15 @@ async fn connect(address: &str) -> Result<(zbus::Connection, DataModel1Proxy<'st
     }
 }
 
-/// [`SET_SIZE`] writable parameters with values to write, spread over the rows: booleans
-/// `true`, anything else its current value. Each candidate is tried alone first, and left out if
-/// the service refuses it.
-async fn writes(proxy: &DataModel1Proxy<'_>) -> Result<Vec<(String, String)>> {
+/// Command-style booleans: writing them carries out a command rather than changing a setting.
+const COMMANDS: [&str; 3] = ["Renew", "X_RDK_Release", "X_RDK_Restart"];
+
+/// [`SET_SIZE`] writable settings, spread over the rows, each with two values that both
+/// differ from each other: booleans their opposite and their current value, `Alias` parameters
+/// a bench alias and their current value. The measured calls alternate between the two sets,
+/// so every call changes ten values. Each candidate is tried alone (both values) first, and
+/// left out if the service refuses it.
+async fn writes(proxy: &DataModel1Proxy<'_>) -> Result<[Vec<(String, String)>; 2]> {
     let names = proxy
         .get_parameter_names("Device.", false)
         .await
@@ -404,16 +409,22 @@ async fn writes(proxy: &DataModel1Proxy<'_>) -> Result<Vec<(String, String)>> {
         .get_parameter_values(&writable)
         .await
         .map_err(|e| format!("GetParameterValues of the writable parameters: {e}"))?;
-    // Row (object path) → its parameters in tree order; then one from each row in turn.
-    let mut rows: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    // Row (object path) → its settings in tree order; then one from each row in turn.
+    let mut rows: BTreeMap<&str, Vec<(String, [String; 2])>> = BTreeMap::new();
     for (name, type_name, value) in &current {
-        let row = name.rsplit_once('.').map_or("", |(row, _)| row);
-        let value = if type_name == "boolean" {
-            "true".to_string()
-        } else {
-            value.clone()
+        let Some((row, param)) = name.rsplit_once('.') else {
+            continue;
         };
-        rows.entry(row).or_default().push((name.clone(), value));
+        let changed = match (type_name.as_str(), value.as_str()) {
+            _ if COMMANDS.contains(&param) => continue,
+            ("boolean", "true" | "1") => "false".to_string(),
+            ("boolean", _) => "true".to_string(),
+            _ if param == "Alias" => format!("bench-{}", rows.len()),
+            _ => continue,
+        };
+        rows.entry(row)
+            .or_default()
+            .push((name.clone(), [changed, value.clone()]));
     }
     let mut candidates = Vec::new();
     for i in 0.. {
@@ -427,40 +438,54 @@ async fn writes(proxy: &DataModel1Proxy<'_>) -> Result<Vec<(String, String)>> {
         }
         candidates.extend(round);
     }
-    let mut chosen = Vec::new();
+    let mut chosen = [Vec::new(), Vec::new()];
     let mut refused = Vec::new();
-    for (name, value) in candidates {
-        if chosen.len() == SET_SIZE {
+    for (name, values) in candidates {
+        if chosen[0].len() == SET_SIZE {
             break;
         }
-        match proxy.set_parameter_values(&[(&name, &value)]).await {
-            Ok(()) => chosen.push((name, value)),
-            Err(e) => refused.push(format!("{name}={value:?}: {e}")),
+        let mut accepted = true;
+        for value in &values {
+            if let Err(e) = proxy.set_parameter_values(&[(&name, value)]).await {
+                refused.push(format!("{name}={value:?}: {e}"));
+                accepted = false;
+            }
+        }
+        if accepted {
+            let [changed, current] = values;
+            chosen[0].push((name.clone(), changed));
+            chosen[1].push((name, current));
         }
     }
-    if chosen.len() < SET_SIZE {
+    if chosen[0].len() < SET_SIZE {
         return Err(format!(
-            "only {} of {} writable parameters accept a write: {chosen:?}; refused: {refused:?}",
-            chosen.len(),
+            "only {} of {} writable parameters take two values: {chosen:?}; refused: {refused:?}",
+            chosen[0].len(),
             writable.len()
         ));
     }
     Ok(chosen)
 }
 
-async fn measure_all(bus: &DbusDaemon, service: &Service, warmup: usize, n: usize) -> Result<Value> {
+async fn measure_all(
+    bus: &DbusDaemon,
+    service: &Service,
+    warmup: usize,
+    n: usize,
+) -> Result<Value> {
     let (_conn, proxy) = connect(bus.address()).await?;
     let probes = CpuProbes::find(bus.pid())?;
-    let set = writes(&proxy).await?;
-    let set_refs: Vec<(&str, &str)> = set.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let sets = writes(&proxy).await?;
+    let set_refs: Vec<Vec<(&str, &str)>> = sets
+        .iter()
+        .map(|set| set.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect())
+        .collect();
     println!("warm-up {warmup} calls, then {n} measured, one after another on one connection");
-    println!(
-        "SetParameterValues writes: {}",
-        set.iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("SetParameterValues writes, alternately:");
+    for set in &sets {
+        let shown: Vec<String> = set.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        println!("  {}", shown.join(" "));
+    }
     println!();
 
     let gpv = |names: &'static [&'static str]| {
@@ -491,12 +516,18 @@ async fn measure_all(bus: &DbusDaemon, service: &Service, warmup: usize, n: usiz
         )
         .await?,
     ];
-    let set_call = || async {
-        proxy
-            .set_parameter_values(&set_refs)
-            .await
-            .map(|()| set_refs.len())
-            .map_err(|e| e.to_string())
+    let mut calls = 0usize;
+    let set_call = || {
+        calls += 1;
+        let set = &set_refs[calls % 2];
+        let proxy = &proxy;
+        async move {
+            proxy
+                .set_parameter_values(set)
+                .await
+                .map(|()| set.len())
+                .map_err(|e| e.to_string())
+        }
     };
     let commands_before = service.answered.load(Ordering::Relaxed);
     results.push(
@@ -559,8 +590,8 @@ async fn measure_all(bus: &DbusDaemon, service: &Service, warmup: usize, n: usiz
             n,
             || {
                 let out = tree
-                    .plan_set(&set)
-                    .map(|_| set.len())
+                    .plan_set(&sets[0])
+                    .map(|_| sets[0].len())
                     .map_err(|f| f.to_string());
                 async move { out }
             },
@@ -603,7 +634,7 @@ async fn measure_all(bus: &DbusDaemon, service: &Service, warmup: usize, n: usiz
     Ok(json!({
         "warmup": warmup,
         "n": n,
-        "set_parameters": set.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
+        "set_parameters": sets[0].iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
         "over_dbus": results.iter().map(Measured::json).collect::<Vec<_>>(),
         "in_process": local.iter().map(Measured::json).collect::<Vec<_>>(),
         "controller_commands_per_set": commands_per_set,
