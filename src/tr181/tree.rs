@@ -105,7 +105,13 @@ impl Tree {
         config: &ClientConfig,
         now: BootSeconds,
     ) -> Vec<(String, String)> {
-        let before = self.render(now);
+        // Settings show below the client's own object, and in the MAP domain's Alias.
+        let scope = [
+            format!("{}.", client.object_path()),
+            "Device.MAP.".to_string(),
+        ];
+        let scope = Scope::Paths(&scope);
+        let before = self.render_scope(now, &scope);
         match (client, config) {
             (ClientKey::V4(i), ClientConfig::V4(settings)) => {
                 if let Some(c) = self.v4_clients.get_mut(&i) {
@@ -121,7 +127,7 @@ impl Tree {
             }
             _ => {}
         }
-        changes(&before, &self.render(now))
+        changes(&before, &self.render_scope(now, &scope))
     }
 
     /// The client's settings as a write starts from them: `Enable` as it reads now (a released
