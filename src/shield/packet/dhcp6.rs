@@ -12,8 +12,11 @@
 //!   options, and dhcproto decodes each option on its own.
 //! - [`check`], before dhcproto sees an option: dhcproto subtracts a fixed size from the option
 //!   length without checking (status code 2, vendor class 4, vendor options 4, authentication
-//!   11; a panic with overflow checks) and recurses into nested options without bound, so such
-//!   options, at any depth, must be long enough and at most [`MAX_DEPTH`] deep.
+//!   11; a panic with overflow checks), reads some options at their fixed size whatever their
+//!   length says (preference, elapsed time, server unicast, rapid commit, …: inside an IA the
+//!   options after them are then read out of step, and may underflow the same way) and
+//!   recurses into nested options without bound, so such options, at any depth, must have a
+//!   length dhcproto reads correctly and be at most [`MAX_DEPTH`] deep.
 //! - DUID type and MAC ([`duid_type`], [`duid_mac`]): dhcproto's `Duid` is opaque bytes.
 
 use std::net::Ipv6Addr;
@@ -37,6 +40,8 @@ pub enum Defect {
     CutShort,
     #[error("DHCPv6 option {code} of {len} bytes is shorter than its {min}-byte fixed part")]
     TooShort { code: u16, len: usize, min: usize },
+    #[error("DHCPv6 option {code} of {len} bytes, not {size}")]
+    BadLength { code: u16, len: usize, size: usize },
     #[error("DHCPv6 options nested more than {MAX_DEPTH} deep")]
     TooDeep,
 }
@@ -292,24 +297,45 @@ impl Dhcp6 {
 
 /// How dhcproto 0.15 decodes an option's value, where that matters for [`check`].
 enum Shape {
-    /// A fixed part of this many bytes, then options (decoded recursively).
-    Nested(usize),
+    /// A fixed part of this many bytes, then options (decoded recursively). `outer`: the fixed
+    /// part is read from the enclosing option list rather than from the option's own bytes
+    /// (vendor options), and the rest's length is computed unchecked, so a shorter value would
+    /// read its neighbours and underflow.
+    Nested { fixed: usize, outer: bool },
     /// This many bytes are subtracted from the length unchecked.
     AtLeast(usize),
+    /// Read as exactly this many bytes whatever the length says: any other length would make
+    /// dhcproto read the following options out of step with their boundaries (a different
+    /// walk from the one [`check`] looked at, and an unchecked subtraction further on).
+    Exact(usize),
 }
 
 fn shape(code: u16) -> Option<Shape> {
+    let nested = |fixed| Shape::Nested {
+        fixed,
+        outer: false,
+    };
     Some(match code {
-        // IA_NA, IA_PD; IA_TA, vendor options; IAADDR; IAPREFIX; RELAY-MSG (a relay header).
-        3 | 25 => Shape::Nested(12),
-        4 | 17 => Shape::Nested(4),
-        5 => Shape::Nested(24),
-        26 => Shape::Nested(25),
-        9 => Shape::Nested(34),
+        // IA_NA, IA_PD; IA_TA; IAADDR; IAPREFIX; RELAY-MSG (a relay header); vendor options.
+        3 | 25 => nested(12),
+        4 => nested(4),
+        5 => nested(24),
+        26 => nested(25),
+        9 => nested(34),
+        17 => Shape::Nested {
+            fixed: 4,
+            outer: true,
+        },
         // Authentication, status code, vendor class.
         11 => Shape::AtLeast(11),
         13 => Shape::AtLeast(2),
         16 => Shape::AtLeast(4),
+        // Preference, elapsed time, server unicast, rapid commit, reconfigure message,
+        // reconfigure accept.
+        7 | 19 => Shape::Exact(1),
+        8 => Shape::Exact(2),
+        12 => Shape::Exact(16),
+        14 | 20 => Shape::Exact(0),
         _ => return None,
     })
 }
@@ -332,39 +358,48 @@ impl At {
     }
 }
 
-/// Whether dhcproto may decode option `code` with `value`: no option in it, at any depth, is
-/// shorter than an [`Shape::AtLeast`] size or nested deeper than [`MAX_DEPTH`]. Records the
-/// first defect of the message's own structure in `defect`.
+/// Whether dhcproto may decode option `code` with `value`: no option in it, at any depth, has a
+/// length dhcproto would misread (shorter than an [`Shape::AtLeast`] or outer-read fixed part,
+/// other than an [`Shape::Exact`] size) or is nested deeper than [`MAX_DEPTH`]. With that,
+/// dhcproto walks the same option boundaries as [`Tlvs`]. Records the first defect of the
+/// message's own structure in `defect`.
 fn check(code: u16, value: &[u8], at: At, defect: &mut Option<Defect>) -> bool {
+    let too_short = |min| Defect::TooShort {
+        code,
+        len: value.len(),
+        min,
+    };
     match shape(code) {
-        Some(Shape::AtLeast(min)) if value.len() < min => {
+        Some(Shape::AtLeast(min))
+        | Some(Shape::Nested {
+            fixed: min,
+            outer: true,
+        }) if value.len() < min => {
+            at.note(defect, too_short(min));
+            false
+        }
+        Some(Shape::Exact(size)) if value.len() != size => {
             at.note(
                 defect,
-                Defect::TooShort {
+                Defect::BadLength {
                     code,
                     len: value.len(),
-                    min,
+                    size,
                 },
             );
             false
         }
-        // dhcproto fails cleanly on it; nothing further down to look at.
-        Some(Shape::Nested(min)) if value.len() < min => {
-            at.note(
-                defect,
-                Defect::TooShort {
-                    code,
-                    len: value.len(),
-                    min,
-                },
-            );
+        // dhcproto fails cleanly on it (its fixed part is read from its own bytes); nothing
+        // further down to look at.
+        Some(Shape::Nested { fixed, .. }) if value.len() < fixed => {
+            at.note(defect, too_short(fixed));
             true
         }
-        Some(Shape::Nested(_)) if at.depth >= MAX_DEPTH => {
+        Some(Shape::Nested { .. }) if at.depth >= MAX_DEPTH => {
             at.note(defect, Defect::TooDeep);
             false
         }
-        Some(Shape::Nested(fixed)) => {
+        Some(Shape::Nested { fixed, .. }) => {
             let inner = At {
                 depth: at.depth + 1,
                 vendor: at.vendor || code == 17,
@@ -373,7 +408,12 @@ fn check(code: u16, value: &[u8], at: At, defect: &mut Option<Defect>) -> bool {
             for tlv in Tlvs(value.get(fixed..).unwrap_or_default()) {
                 match tlv {
                     Ok(tlv) => ok &= check(tlv.code, tlv.value, inner, defect),
-                    Err(d) => inner.note(defect, d),
+                    // Not necessarily where dhcproto stops: the fixed-size reads ignore the
+                    // length, so it may read on, out of step, past what this walk checked.
+                    Err(d) => {
+                        inner.note(defect, d);
+                        ok = false;
+                    }
                 }
             }
             ok
@@ -533,6 +573,71 @@ mod tests {
         solicit.extend(opt(3, &ia));
         let m = Dhcp6::parse(&solicit).unwrap();
         assert_eq!(m.defect, Some(Defect::TooDeep));
+        // Vendor options of one byte inside an IA_NA: dhcproto would read their enterprise
+        // number from the bytes after them, then compute 1 - 4.
+        let mut ia = 1u32.to_be_bytes().to_vec();
+        ia.extend_from_slice(&[0; 8]);
+        ia.extend(opt(17, &[0]));
+        ia.extend_from_slice(&[0; 12]);
+        let mut solicit = vec![1, 0, 0, 1];
+        solicit.extend(opt(3, &ia));
+        let m = Dhcp6::parse(&solicit).unwrap();
+        assert_eq!(
+            m.defect,
+            Some(Defect::TooShort {
+                code: 17,
+                len: 1,
+                min: 4
+            })
+        );
+        assert!(m.ias().is_empty());
+        // A preference of no bytes inside an IA_NA: dhcproto would take the next byte as the
+        // preference and read the rest out of step, here as a status code of one byte.
+        let mut ia = 1u32.to_be_bytes().to_vec();
+        ia.extend_from_slice(&[0; 8]);
+        ia.extend(opt(7, &[]));
+        ia.extend_from_slice(&[0xaa, 0, 13, 0, 1, 0, 0, 0]);
+        let mut solicit = vec![1, 0, 0, 1];
+        solicit.extend(opt(3, &ia));
+        let m = Dhcp6::parse(&solicit).unwrap();
+        assert_eq!(
+            m.defect,
+            Some(Defect::BadLength {
+                code: 7,
+                len: 0,
+                size: 1
+            })
+        );
+        assert!(m.ias().is_empty());
+        // A well-formed preference and status code next to the address are fine.
+        let mut addr = "2001:db8::5".parse::<Ipv6Addr>().unwrap().octets().to_vec();
+        addr.extend_from_slice(&300u32.to_be_bytes());
+        addr.extend_from_slice(&600u32.to_be_bytes());
+        let mut ia = 1u32.to_be_bytes().to_vec();
+        ia.extend_from_slice(&[0; 8]);
+        ia.extend(opt(13, &[0, 0, b'o', b'k']));
+        ia.extend(opt(7, &[255]));
+        ia.extend(opt(5, &addr));
+        let mut reply = vec![7, 0, 0, 1];
+        reply.extend(opt(3, &ia));
+        let m = Dhcp6::parse(&reply).unwrap();
+        assert_eq!(m.defect, None);
+        assert_eq!(m.ias()[0].leases[0].valid, 600);
+        // A reconfigure message cut short inside an IA_NA (found by cargo fuzz with debug
+        // assertions): dhcproto reads its one byte whatever the length says and goes on out of
+        // step, into a vendor class of two bytes (2 - 4).
+        let reply = crate::shield::hex::decode(
+            "071459510003005e46859adf25003f0011005400001313131313130000000000000010000001000000\
+             0000000000000000000000000000000600000000000000000000000000000000000000000000000000\
+             00000000000000000000000000000000120000000000000000000000000000005f000086ff00050018\
+             2a02810846859adf2541618c2a6161616161616161616161616161616161616161616161616161616161\
+             616161e161616161616161612b0000000000be00000000086d",
+        )
+        .unwrap();
+        let m = Dhcp6::parse(&reply).unwrap();
+        assert_eq!(m.defect, Some(Defect::CutShort));
+        assert!(m.ias().is_empty());
+        assert_eq!(m.option(3).map(<[u8]>::len), Some(94));
         // Cut short: kept up to the cut.
         let mut cut = vec![1, 0, 0, 1];
         cut.extend(opt(1, &[0, 3, 0, 1, 2, 0, 0, 0, 0, 9]));
