@@ -160,7 +160,10 @@ impl Service {
         let counter = answered.clone();
         let controller = thread::Builder::new()
             .name("fake-controller".into())
-            .spawn(move || fake_controller(commands_rx, updates, snapshots, &counter))
+            .spawn({
+                let shutdown = shutdown.clone();
+                move || fake_controller(commands_rx, updates, snapshots, &counter, &shutdown)
+            })
             .map_err(|e| format!("spawn the fake controller: {e}"))?;
         Ok(Self {
             shutdown,
@@ -170,7 +173,7 @@ impl Service {
         })
     }
 
-    /// Stops the TR-181 thread (which drops its command sender, ending the fake controller).
+    /// Stops the TR-181 thread and the fake controller.
     fn stop(&mut self) {
         self.shutdown.cancel();
         if let Some(thread) = self.tr181.take() {
@@ -189,12 +192,15 @@ impl Drop for Service {
 }
 
 /// Answers every command `Ok`; new settings go back to the TR-181 thread as a client update with
-/// those settings, as the controller reports them. Counts the commands in `answered`.
+/// those settings, as the controller reports them. Counts the commands in `answered`. Ends at
+/// `shutdown`, like the real controller (the command sender may outlive the TR-181 thread in
+/// its D-Bus connection).
 fn fake_controller(
     mut commands: CommandReceiver,
     updates: UpdateSender,
     snapshots: Vec<ControllerUpdate>,
     answered: &AtomicU64,
+    shutdown: &CancellationToken,
 ) {
     let mut clients: HashMap<ClientKey, ControllerUpdate> = snapshots
         .into_iter()
@@ -204,7 +210,19 @@ fn fake_controller(
             _ => None,
         })
         .collect();
-    while let Some(command) = commands.blocking_recv() {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().build() else {
+        eprintln!("tr181: the fake controller cannot build a runtime");
+        return;
+    };
+    let mut next = || {
+        runtime.block_on(async {
+            tokio::select! {
+                _ = shutdown.cancelled() => None,
+                command = commands.recv() => command,
+            }
+        })
+    };
+    while let Some(command) = next() {
         let reply = match command {
             ControllerCommand::Client {
                 client,
