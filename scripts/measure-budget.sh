@@ -76,7 +76,7 @@ ip -n "$ns" link add brlan0 type veth peer name lan0
 for link in erouter0 isp0 brlan0 lan0; do ip -n "$ns" link set "$link" up; done
 cat >"$scratch/bus.conf" <<BUS
 <busconfig><listen>unix:path=$scratch/bus</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*"/></policy>
+<policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*"/><allow receive_sender="*"/></policy>
 </busconfig>
 BUS
 dbus-daemon --config-file="$scratch/bus.conf" --nofork --nopidfile >/dev/null 2>&1 &
