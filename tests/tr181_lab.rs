@@ -9,15 +9,6 @@ use dhcpmgr_lab::{lab_or_skip, AddressMonitor, Kea4Options, Lab, WAN_IF};
 
 const RESTART_WAIT: Duration = Duration::from_secs(10);
 
-/// The value `dhcpmgrctl get NAME` prints.
-fn get(lab: &Lab, name: &str) -> String {
-    let out = lab.ctl(&["get", name]);
-    let line = out.lines().next().unwrap_or_default();
-    let mut words = line.splitn(3, ' ');
-    assert_eq!(words.next(), Some(name), "{out}");
-    words.nth(1).unwrap_or_default().to_string()
-}
-
 /// Waits for a udhcpc on the WAN interface other than `old` whose arguments satisfy `wanted`;
 /// returns its pid and arguments.
 fn wait_for_udhcpc(
@@ -54,11 +45,14 @@ fn option_writes_restart_udhcpc_with_them_and_keep_the_lease() {
     let added = lab.ctl(&["add", "Device.DHCPv4.Client.1.SentOption."]);
     assert_eq!(added.trim(), "Device.DHCPv4.Client.1.SentOption.1.");
     assert_eq!(
-        get(&lab, "Device.DHCPv4.Client.1.SentOption.1.Enable"),
+        lab.tr181_value("Device.DHCPv4.Client.1.SentOption.1.Enable"),
         "false"
     );
     // ReqOption rows follow request_options = [1, 3, 6, 15, 26, 28, 42, 121, 125]: 121 is row 8.
-    assert_eq!(get(&lab, "Device.DHCPv4.Client.1.ReqOption.8.Tag"), "121");
+    assert_eq!(
+        lab.tr181_value("Device.DHCPv4.Client.1.ReqOption.8.Tag"),
+        "121"
+    );
     lab.ctl(&[
         "set",
         "Device.DHCPv4.Client.1.SentOption.1.Tag=77",
@@ -71,11 +65,11 @@ fn option_writes_restart_udhcpc_with_them_and_keep_the_lease() {
     });
     assert!(has_pair(&args, "-r", &address.to_string()), "{args:?}");
     assert_eq!(
-        get(&lab, "Device.DHCPv4.Client.1.SentOption.1.Value"),
+        lab.tr181_value("Device.DHCPv4.Client.1.SentOption.1.Value"),
         "6c6162"
     );
     lab.wait_until(RESTART_WAIT, "the lease bound again", || {
-        get(&lab, "Device.DHCPv4.Client.1.DHCPStatus") == "Bound"
+        lab.tr181_value("Device.DHCPv4.Client.1.DHCPStatus") == "Bound"
     });
     assert_eq!(lab.wan_v4_addresses(), vec![address]);
     assert!(
@@ -98,11 +92,14 @@ fn option_writes_restart_udhcpc_with_them_and_keep_the_lease() {
             && stderr.contains("9007"),
         "{stderr}"
     );
-    assert_eq!(get(&lab, "Device.DHCPv4.Client.1.SentOption.1.Tag"), "77");
+    assert_eq!(
+        lab.tr181_value("Device.DHCPv4.Client.1.SentOption.1.Tag"),
+        "77"
+    );
 
     lab.ctl(&["delete", "Device.DHCPv4.Client.1.SentOption.1."]);
     assert_eq!(
-        get(&lab, "Device.DHCPv4.Client.1.SentOptionNumberOfEntries"),
+        lab.tr181_value("Device.DHCPv4.Client.1.SentOptionNumberOfEntries"),
         "0"
     );
 }
@@ -133,9 +130,12 @@ fn writes_survive_a_restart_and_factory_reset_returns_to_the_file() {
     let status = daemon.terminate();
     assert!(status.success(), "{status:?}");
     let _daemon = lab.start_daemon(&config);
-    assert_eq!(get(&lab, "Device.DHCPv4.Client.1.Alias"), "wan-primary");
     assert_eq!(
-        get(&lab, "Device.DHCPv4.Client.1.SentOption.2.Alias"),
+        lab.tr181_value("Device.DHCPv4.Client.1.Alias"),
+        "wan-primary"
+    );
+    assert_eq!(
+        lab.tr181_value("Device.DHCPv4.Client.1.SentOption.2.Alias"),
         "vendor",
         "the row keeps its instance number across the restart"
     );
@@ -150,10 +150,10 @@ fn writes_survive_a_restart_and_factory_reset_returns_to_the_file() {
     assert!(said.contains("configuration file"), "{said}");
     // The reset settings reach the data model with the controller's update (and ValuesChanged).
     lab.wait_until(RESTART_WAIT, "the configured alias back", || {
-        get(&lab, "Device.DHCPv4.Client.1.Alias") == "wan"
+        lab.tr181_value("Device.DHCPv4.Client.1.Alias") == "wan"
     });
     assert_eq!(
-        get(&lab, "Device.DHCPv4.Client.1.SentOptionNumberOfEntries"),
+        lab.tr181_value("Device.DHCPv4.Client.1.SentOptionNumberOfEntries"),
         "0"
     );
     assert!(!writes.exists(), "nothing written is left");

@@ -312,3 +312,76 @@ fn map_e_and_aftr_name_are_taken_from_options_94_and_64() {
         "option 64 kept: {state}"
     );
 }
+
+/// TR-181 writes to a DHCPv6 client: a SentOption row added and written and a changed
+/// RequestedOptions restart dibbler-client with them in its client.conf; the address and the
+/// delegated prefix stay (no empty system event, one prefix at Kea).
+#[test]
+fn tr181_writes_restart_dibbler_with_them_and_keep_address_and_prefix() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    lab.start_kea6(Kea6Options::default());
+    let config = lab.write_daemon_config(&v6_config(&lab, ""));
+    let _daemon = lab.start_daemon(&config);
+    let (address, prefix) = wait_for_binding(&lab);
+    let first = dibbler_pids(&lab);
+    assert_eq!(first.len(), 1, "{first:?}");
+    lab.clear_sysevents();
+
+    let added = lab.ctl(&["add", "Device.DHCPv6.Client.1.SentOption."]);
+    assert_eq!(added.trim(), "Device.DHCPv6.Client.1.SentOption.1.");
+    lab.ctl(&[
+        "set",
+        "Device.DHCPv6.Client.1.SentOption.1.Tag=16",
+        "Device.DHCPv6.Client.1.SentOption.1.Value=0000118B",
+        "Device.DHCPv6.Client.1.SentOption.1.Enable=true",
+        "Device.DHCPv6.Client.1.RequestedOptions=23,24,95,64",
+    ]);
+    let conf_path = lab.dir().join("run/dibbler-wan6/client.conf");
+    lab.wait_until(
+        WAIT,
+        "dibbler-client restarted with the new options",
+        || {
+            let conf = std::fs::read_to_string(&conf_path).unwrap_or_default();
+            dibbler_pids(&lab).first().is_some_and(|p| *p != first[0])
+                && conf.contains("option 16 hex 0x0000118b")
+                && conf.contains("option aftr")
+        },
+    );
+    assert_eq!(
+        lab.tr181_value("Device.DHCPv6.Client.1.SentOption.1.Value"),
+        "0000118b"
+    );
+    assert_eq!(
+        lab.tr181_value("Device.DHCPv6.Client.1.RequestedOptions"),
+        "23,24,95,64"
+    );
+    // A tag dibbler builds itself is refused and changes nothing.
+    let out = lab
+        .ctl_command()
+        .args(["set", "Device.DHCPv6.Client.1.SentOption.1.Tag=3"])
+        .output()
+        .expect("run dhcpmgrctl");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SentOption.1.Tag") && stderr.contains("9007"),
+        "{stderr}"
+    );
+
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(global_v6(&lab), vec![address]);
+    assert_eq!(delegated_prefixes(&lab).len(), 1, "{:?}", lab.kea6_leases());
+    let emptied: Vec<_> = lab
+        .sysevents()
+        .into_iter()
+        .filter(|(k, v)| k.starts_with("tr_erouter0_dhcpv6_client") && v.is_empty())
+        .collect();
+    assert!(
+        emptied.is_empty(),
+        "bindings flapped across the restart: {emptied:?}"
+    );
+    assert!(
+        lab.sysevent(PREF).is_none_or(|p| p == prefix),
+        "the prefix changed"
+    );
+}

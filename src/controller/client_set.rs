@@ -245,6 +245,9 @@ impl<C: ManagedClient> ClientSet<C> {
         internal: &mpsc::UnboundedSender<Internal>,
     ) {
         if let Some(pending) = self.pending.get_mut(&instance) {
+            if let Some(client) = self.clients.get_mut(&instance) {
+                client.set_wanted(Some(new.clone()));
+            }
             pending.settings = new;
             return;
         }
@@ -268,6 +271,7 @@ impl<C: ManagedClient> ClientSet<C> {
             Transition::DropLease { release } => release,
         };
         let supervisor = client.begin_stop(release);
+        client.set_wanted(Some(new.clone()));
         self.pending.insert(
             instance,
             Pending {
@@ -294,6 +298,7 @@ impl<C: ManagedClient> ClientSet<C> {
         ) else {
             return;
         };
+        client.set_wanted(None);
         if pending.drop_lease {
             client.finish_stop(svc).await;
         } else {

@@ -38,6 +38,9 @@ pub trait ManagedClient: Sized {
     ) -> impl Future<Output = Self>;
     fn settings(&self) -> &Self::Settings;
     fn replace_settings(&mut self, settings: Self::Settings);
+    /// Settings that take effect once the process has stopped, shown in snapshots until then
+    /// (`None` when none are waiting).
+    fn set_wanted(&mut self, wanted: Option<Self::Settings>);
     fn set_enabled(&mut self, enabled: bool);
     /// Starts the DHCP client process when enabled.
     fn start(&mut self, svc: &Services);

@@ -101,6 +101,9 @@ pub struct V4Client {
     launch: SharedLaunchSpec,
     /// TR-181 `Stats.` counters since the daemon started.
     stats: ClientStats,
+    /// Settings waiting for the process to stop (see `ClientSet::configure`): what snapshots
+    /// show meanwhile, so that TR-181 never sees the old settings come back.
+    wanted: Option<V4ClientConfig>,
 }
 
 impl V4Client {
@@ -261,8 +264,8 @@ impl V4Client {
     pub fn snapshot(&self) -> V4ClientSnapshot {
         V4ClientSnapshot {
             instance: self.instance,
-            settings: self.config.clone(),
-            enable: self.enabled,
+            settings: self.wanted.as_ref().unwrap_or(&self.config).clone(),
+            enable: self.wanted.as_ref().map_or(self.enabled, |w| w.enable),
             status: if self.enabled {
                 self.status
             } else {
@@ -352,6 +355,10 @@ impl ManagedClient for V4Client {
         self.config = settings;
     }
 
+    fn set_wanted(&mut self, wanted: Option<V4ClientConfig>) {
+        self.wanted = wanted;
+    }
+
     /// udhcpc renews on SIGUSR1.
     fn renew_request() -> Request {
         Request::Signal(nix::sys::signal::Signal::SIGUSR1)
@@ -402,6 +409,7 @@ impl ManagedClient for V4Client {
             supervisor: None,
             launch,
             stats: ClientStats::new(),
+            wanted: None,
         };
         let now = BootSeconds::now();
         if let Some(held) = client.state.held.clone() {

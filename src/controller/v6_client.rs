@@ -65,6 +65,9 @@ pub struct V6Client {
     work_dir: PathBuf,
     /// TR-181 `Stats.` counters since the daemon started.
     stats: ClientStats,
+    /// Settings waiting for the process to stop (see `ClientSet::configure`): what snapshots
+    /// show meanwhile, so that TR-181 never sees the old settings come back.
+    wanted: Option<V6ClientConfig>,
 }
 
 impl V6Client {
@@ -224,8 +227,8 @@ impl V6Client {
     fn publish(&self, svc: &Services) {
         let snapshot = V6ClientSnapshot {
             instance: self.instance,
-            settings: self.config.clone(),
-            enable: self.enabled,
+            settings: self.wanted.as_ref().unwrap_or(&self.config).clone(),
+            enable: self.wanted.as_ref().map_or(self.enabled, |w| w.enable),
             status: if self.enabled {
                 self.status
             } else {
@@ -299,6 +302,10 @@ impl ManagedClient for V6Client {
         self.config = settings;
     }
 
+    fn set_wanted(&mut self, wanted: Option<V6ClientConfig>) {
+        self.wanted = wanted;
+    }
+
     /// dibbler-client has no renew signal: restart it keeping its bindings (SIGKILL); at start
     /// it confirms them with the server.
     fn renew_request() -> Request {
@@ -343,6 +350,7 @@ impl ManagedClient for V6Client {
             supervisor: None,
             launch,
             stats: ClientStats::new(),
+            wanted: None,
             work_dir,
         };
         let now = BootSeconds::now();

@@ -513,6 +513,15 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The value of one TR-181 parameter, as `dhcpmgrctl get NAME` prints it (`name type value`).
+    pub fn tr181_value(&self, name: &str) -> String {
+        let out = self.ctl(&["get", name]);
+        let line = out.lines().next().unwrap_or_default();
+        let mut words = line.splitn(3, ' ');
+        assert_eq!(words.next(), Some(name), "{out}");
+        words.nth(1).unwrap_or_default().to_string()
+    }
+
     // ---- waiting and diagnostics ----
 
     /// Polls `cond` every 50 ms until it holds; after `timeout` panics with "timed out waiting
