@@ -5,18 +5,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::Ipv4Addr;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use dhcpmgr::boottime::BootSeconds;
-use dhcpmgr::channels::{
-    ClientAction, ClientConfig, ClientKey, CommandReceiver, ControllerCommand, ControllerUpdate,
-    EventKind, UpdateSender,
-};
+use dhcpmgr::channels::{ClientAction, ClientConfig, ClientKey, ControllerUpdate, EventKind};
 use dhcpmgr::config::{BusChoice, Config};
 use dhcpmgr::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
 use dhcpmgr::tr181::{self, DataModel1Proxy, Tr181Settings};
@@ -27,63 +21,33 @@ use tokio::sync::mpsc;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-const WAIT: Duration = Duration::from_secs(10);
+#[path = "support/tr181_thread.rs"]
+mod tr181_thread;
 
-/// A directory for the bus socket that other users can reach (for the uid test).
-fn bus_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    dir
+use tr181_thread::{bus_address, bus_dir, Tr181Thread, WAIT};
+
+/// The TR-181 thread serving DHCPv4 client 1 (bound) and client 2 (unbound).
+struct Lab(Tr181Thread);
+
+impl std::ops::Deref for Lab {
+    type Target = Tr181Thread;
+    fn deref(&self) -> &Tr181Thread {
+        &self.0
+    }
 }
 
-/// The address of the bus socket in `dir`.
-fn bus_address(dir: &Path) -> String {
-    format!("unix:path={}/bus.sock", dir.display())
-}
-
-/// The TR-181 thread on a private bus, with the controller's ends of its channels.
-struct Lab {
-    updates: UpdateSender,
-    commands: CommandReceiver,
-    shutdown: CancellationToken,
-    thread: Option<JoinHandle<()>>,
-    address: String,
-    // Dropped last, in this order: the thread stops before the bus goes away.
-    _bus: DbusDaemon,
-    _dir: tempfile::TempDir,
+impl std::ops::DerefMut for Lab {
+    fn deref_mut(&mut self) -> &mut Tr181Thread {
+        &mut self.0
+    }
 }
 
 impl Lab {
     fn start(write_uids: Vec<u32>) -> Option<Self> {
-        let dir = bus_dir();
-        let bus = DbusDaemon::start_or_skip(dir.path())?;
-        let address = bus_address(dir.path());
-        let (updates, updates_rx) = mpsc::unbounded_channel();
-        let (commands_tx, commands) = mpsc::channel(4);
-        let shutdown = CancellationToken::new();
-        let settings = Tr181Settings {
-            bus: BusChoice::Address(address.clone()),
-            write_uids,
-            table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
-        };
-        let thread = tr181::spawn(settings, updates_rx, commands_tx, shutdown.clone())
-            .expect("TR-181 thread starts");
-        let lab = Self {
-            updates,
-            commands,
-            shutdown,
-            thread: Some(thread),
-            address,
-            _bus: bus,
-            _dir: dir,
-        };
+        let lab = Self(Tr181Thread::start(write_uids)?);
         lab.update(ControllerUpdate::V4Client(Box::new(bound(1, "wan"))));
         lab.update(ControllerUpdate::V4Client(Box::new(unbound(2, "backup"))));
         Some(lab)
-    }
-
-    fn update(&self, update: ControllerUpdate) {
-        self.updates.send(update).expect("TR-181 thread listens");
     }
 
     /// A client connection, once the service answers with client 1's address.
@@ -91,21 +55,9 @@ impl Lab {
         client(&self.address).await
     }
 
-    /// The next command for the controller, answered with `outcome`.
+    /// The next command, for a DHCPv4 client, answered with `outcome`.
     async fn answer(&mut self, outcome: Result<(), String>) -> (Instance, ClientAction) {
-        let command = timeout(WAIT, self.commands.recv())
-            .await
-            .expect("a command in time")
-            .expect("command channel open");
-        let ControllerCommand::Client {
-            client,
-            action,
-            reply,
-        } = command
-        else {
-            panic!("expected a client command, got {command:?}");
-        };
-        reply.send(outcome).expect("caller waits");
+        let (client, action) = self.0.answer(outcome).await;
         let ClientKey::V4(instance) = client else {
             panic!("expected a DHCPv4 client, got {client:?}");
         };
@@ -125,25 +77,6 @@ impl Lab {
                 .await
                 .expect("dhcpmgrctl ends")
                 .expect("dhcpmgrctl runs")
-        }
-    }
-}
-
-impl Lab {
-    /// Stops the TR-181 thread and waits for it.
-    fn stop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(thread) = self.thread.take() {
-            thread.join().expect("TR-181 thread ends cleanly");
-        }
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
         }
     }
 }

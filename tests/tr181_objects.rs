@@ -7,31 +7,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use dhcpmgr::boottime::BootSeconds;
-use dhcpmgr::channels::{
-    ClientAction, ClientConfig, ClientKey, CommandReceiver, ControllerCommand, ControllerUpdate,
-    UpdateSender,
-};
-use dhcpmgr::config::{BusChoice, Config, V4ClientConfig};
+use dhcpmgr::channels::{ClientAction, ClientConfig, ClientKey, ControllerUpdate};
+use dhcpmgr::config::{Config, V4ClientConfig};
 use dhcpmgr::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot, V6ClientSnapshot};
-use dhcpmgr::tr181::{self, DataModel1Proxy, Tr181Settings};
+use dhcpmgr::tr181::{self, DataModel1Proxy};
 use dhcpmgr_ipc::V4Lease;
-use dhcpmgr_lab::DbusDaemon;
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
 use tokio::time::timeout;
-use tokio_util::sync::CancellationToken;
 use zbus::fdo::{ObjectManagerProxy, PropertiesProxy};
 use zbus::names::InterfaceName;
 use zbus::zvariant::{OwnedValue, Value};
 
-const WAIT: Duration = Duration::from_secs(10);
 const OBJECT1: &str = "org.dhcpmgr.Object1";
 const CLIENT_1: &str = "/org/dhcpmgr/Device/DHCPv4/Client/1";
 const CLIENT_2: &str = "/org/dhcpmgr/Device/DHCPv4/Client/2";
@@ -41,55 +32,36 @@ fn may_skip() -> bool {
     std::env::var("DHCPMGR_SKIP_LAB").as_deref() == Ok("1")
 }
 
-/// The TR-181 thread on a private bus, with the controller's ends of its channels.
-struct Lab {
-    updates: UpdateSender,
-    commands: CommandReceiver,
-    shutdown: CancellationToken,
-    thread: Option<JoinHandle<()>>,
-    address: String,
-    // Dropped last, in this order: the thread stops before the bus goes away.
-    _bus: DbusDaemon,
-    _dir: tempfile::TempDir,
+#[allow(dead_code)] // Shared with tr181_dbus.rs, which also stops the thread by hand.
+#[path = "support/tr181_thread.rs"]
+mod tr181_thread;
+
+use tr181_thread::{Tr181Thread, WAIT};
+
+/// The TR-181 thread serving DHCPv4 client 1 (bound, two sent and three requested options),
+/// DHCPv4 client 2 (unbound) and DHCPv6 client 1 (two received options).
+struct Lab(Tr181Thread);
+
+impl std::ops::Deref for Lab {
+    type Target = Tr181Thread;
+    fn deref(&self) -> &Tr181Thread {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Lab {
+    fn deref_mut(&mut self) -> &mut Tr181Thread {
+        &mut self.0
+    }
 }
 
 impl Lab {
-    /// The thread serving DHCPv4 client 1 (bound, two sent and three requested options),
-    /// DHCPv4 client 2 (unbound) and DHCPv6 client 1 (two received options).
     fn start() -> Option<Self> {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        // Reachable by other users, for the uid test.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .expect("chmod");
-        let bus = DbusDaemon::start_or_skip(dir.path())?;
-        let address = format!("unix:path={}/bus.sock", dir.path().display());
-        let (updates, updates_rx) = mpsc::unbounded_channel();
-        let (commands_tx, commands) = mpsc::channel(4);
-        let shutdown = CancellationToken::new();
-        let settings = Tr181Settings {
-            bus: BusChoice::Address(address.clone()),
-            write_uids: Vec::new(),
-            table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
-        };
-        let thread = tr181::spawn(settings, updates_rx, commands_tx, shutdown.clone())
-            .expect("TR-181 thread starts");
-        let lab = Self {
-            updates,
-            commands,
-            shutdown,
-            thread: Some(thread),
-            address,
-            _bus: bus,
-            _dir: dir,
-        };
+        let lab = Self(Tr181Thread::start(Vec::new())?);
         lab.update(ControllerUpdate::V4Client(Box::new(bound(1, "wan", 2))));
         lab.update(ControllerUpdate::V4Client(Box::new(unbound(2, "backup"))));
         lab.update(ControllerUpdate::V6Client(Box::new(v6(1, "wan6"))));
         Some(lab)
-    }
-
-    fn update(&self, update: ControllerUpdate) {
-        self.updates.send(update).expect("TR-181 thread listens");
     }
 
     /// A client connection, once client 1's object answers with its address.
@@ -111,33 +83,6 @@ impl Lab {
             .await
             .expect("client 1's object comes up");
         conn
-    }
-
-    /// The next command for the controller, answered with `outcome`.
-    async fn answer(&mut self, outcome: Result<(), String>) -> (ClientKey, ClientAction) {
-        let command = timeout(WAIT, self.commands.recv())
-            .await
-            .expect("a command in time")
-            .expect("command channel open");
-        let ControllerCommand::Client {
-            client,
-            action,
-            reply,
-        } = command
-        else {
-            panic!("expected a client command, got {command:?}");
-        };
-        reply.send(outcome).expect("caller waits");
-        (client, action)
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -732,9 +677,10 @@ fn busctl_set_property_needs_a_writer() {
     };
     runtime().block_on(async {
         let _conn = lab.client().await;
+        let address = lab.address.clone();
         let set = |uid| {
             let command = busctl_command(
-                &lab.address,
+                &address,
                 uid,
                 &[
                     "set-property",
