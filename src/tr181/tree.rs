@@ -17,6 +17,7 @@ use super::value;
 use crate::boottime::BootSeconds;
 use crate::channels::{ClientAction, ClientConfig, ClientKey, ControllerUpdate};
 use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
+use lookup::Scope;
 use write::{WriteError, V4_CLIENT, V6_CLIENT};
 
 /// Rows AddObject may grow an option table to, unless configured otherwise.
@@ -677,26 +678,6 @@ fn changes(before: &[Node], after: &[Node]) -> Vec<(String, String)> {
             _ => None,
         })
         .collect()
-}
-
-/// Which part of the tree a request needs rendered.
-enum Scope<'a> {
-    Everything,
-    /// Objects at or below these paths (full parameter names or partial paths ending in `.`),
-    /// and the objects on the way to them.
-    Paths(&'a [String]),
-}
-
-impl Scope<'_> {
-    /// Whether the object at `object_path` (ending in `.`) is needed.
-    fn reaches(&self, object_path: &str) -> bool {
-        match self {
-            Self::Everything => true,
-            Self::Paths(paths) => paths
-                .iter()
-                .any(|p| object_path.starts_with(p.as_str()) || p.starts_with(object_path)),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Where the tree's rows and values come from: which instance numbers each table has under a
 //! given parent row, and the value of each parameter of a concrete object, looked up in the
 //! client snapshots. Parameters this returns nothing for are rendered from the definition's
-//! `dhcpmgr:fixed` value (see `Tree::render`). Pure.
+//! `dhcpmgr:fixed` value (see `Tree::render`); and which objects a request reaches
+//! ([`Scope`]). Pure.
 
 use super::map::{domain_value, rcv_option_value, rule_value};
 use super::values::{
@@ -135,6 +136,26 @@ impl Tree {
             }
             (MAP_RULE, [d, 1], _) => rule_value(v6(d)?.map.as_ref()?, param),
             _ => None,
+        }
+    }
+}
+
+/// Which part of the tree a request needs rendered.
+pub(super) enum Scope<'a> {
+    Everything,
+    /// Objects at or below these paths (full parameter names or partial paths ending in `.`),
+    /// and the objects on the way to them.
+    Paths(&'a [String]),
+}
+
+impl Scope<'_> {
+    /// Whether the object at `object_path` (ending in `.`) is needed.
+    pub(super) fn reaches(&self, object_path: &str) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Paths(paths) => paths
+                .iter()
+                .any(|p| object_path.starts_with(p.as_str()) || p.starts_with(object_path)),
         }
     }
 }
