@@ -28,9 +28,9 @@
 //! Needs `dbus-daemon` (package `dbus-daemon`); it need not run as root (the bench's uid is
 //! allowed to write).
 
-#[allow(dead_code)] // Shared with the lab benches; this one uses `Stats` only.
-#[path = "common/stats.rs"]
-mod stats;
+#[allow(dead_code)] // Shared with the lab benches; this one uses the report helpers and `Stats`.
+#[path = "common/mod.rs"]
+mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -43,6 +43,8 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use common::stats::Stats;
+use common::{env_count, host_line, Result};
 use dhcpmgr::boottime::BootSeconds;
 use dhcpmgr::channels::{
     ClientAction, ClientConfig, ClientKey, CommandReceiver, ControllerCommand, ControllerUpdate,
@@ -52,11 +54,8 @@ use dhcpmgr::config::BusChoice;
 use dhcpmgr::tr181::{self, fuzzing, DataModel1Proxy, Tr181Settings};
 use dhcpmgr_lab::DbusDaemon;
 use serde_json::{json, Value};
-use stats::Stats;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-type Result<T> = std::result::Result<T, String>;
 
 /// Parameters in the measured SetParameterValues.
 const SET_SIZE: usize = 10;
@@ -100,29 +99,6 @@ fn run() -> Result<()> {
     drop(service);
     println!("BENCH_JSON {report}");
     Ok(())
-}
-
-/// A positive count from `var`, or `default` when unset.
-fn env_count(var: &str, default: usize) -> Result<usize> {
-    match std::env::var(var) {
-        Err(_) => Ok(default),
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!("{var}={text:?} is not a positive whole number")),
-        },
-    }
-}
-
-fn host_line() -> String {
-    let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    format!(
-        "host: {} CPUs, load average at start {}",
-        thread::available_parallelism().map_or(0, |p| p.get()),
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    )
 }
 
 /// The TR-181 thread on the bus, and the fake controller answering its commands.

@@ -1,5 +1,5 @@
-//! Helpers shared by the lab benchmarks (`lease_hop`, `v6_lease`): counts from the environment,
-//! the header every report starts with, and the modules below.
+//! Helpers shared by the benchmarks (`lease_hop`, `v6_lease`, `tr181`): counts from the
+//! environment, the header every report starts with, and the modules below.
 //!
 //! - [`netns`]: a thread inside the lab's `cpe` namespace; the netlink address monitor.
 //! - [`sysevent`]: the sysevent record follower.
