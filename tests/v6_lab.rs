@@ -55,6 +55,19 @@ fn wait_for_binding(lab: &Lab) -> (Ipv6Addr, String) {
     (global_v6(lab)[0], lab.sysevent(PREF).unwrap_or_default())
 }
 
+/// Fails if any DHCPv6 binding system event was set empty (a flap) since the last clear.
+fn assert_no_binding_emptied(lab: &Lab) {
+    let emptied: Vec<_> = lab
+        .sysevents()
+        .into_iter()
+        .filter(|(k, v)| k.starts_with("tr_erouter0_dhcpv6_client") && v.is_empty())
+        .collect();
+    assert!(
+        emptied.is_empty(),
+        "bindings flapped across the restart: {emptied:?}"
+    );
+}
+
 fn dibbler_pids(lab: &Lab) -> Vec<i32> {
     lab.cpe()
         .pids()
@@ -189,15 +202,7 @@ fn prefix_survives_daemon_sigkill_and_dibbler_crash() {
         || lab.kea6_leases().len() > records,
     );
     std::thread::sleep(Duration::from_secs(2));
-    let emptied: Vec<_> = lab
-        .sysevents()
-        .into_iter()
-        .filter(|(k, v)| k.starts_with("tr_erouter0_dhcpv6_client") && v.is_empty())
-        .collect();
-    assert!(
-        emptied.is_empty(),
-        "bindings flapped across the restart: {emptied:?}"
-    );
+    assert_no_binding_emptied(&lab);
     assert_eq!(global_v6(&lab), vec![address]);
     let pid = dibbler_pids(&lab)[0];
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL).expect("kill dibbler");
@@ -371,15 +376,7 @@ fn tr181_writes_restart_dibbler_with_them_and_keep_address_and_prefix() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(global_v6(&lab), vec![address]);
     assert_eq!(delegated_prefixes(&lab).len(), 1, "{:?}", lab.kea6_leases());
-    let emptied: Vec<_> = lab
-        .sysevents()
-        .into_iter()
-        .filter(|(k, v)| k.starts_with("tr_erouter0_dhcpv6_client") && v.is_empty())
-        .collect();
-    assert!(
-        emptied.is_empty(),
-        "bindings flapped across the restart: {emptied:?}"
-    );
+    assert_no_binding_emptied(&lab);
     assert!(
         lab.sysevent(PREF).is_none_or(|p| p == prefix),
         "the prefix changed"
