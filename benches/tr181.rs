@@ -224,6 +224,14 @@ fn fake_controller(
                 reply
             }
             ControllerCommand::FactoryReset { reply } => reply,
+            ControllerCommand::AddClient { reply, .. } => {
+                let _ = reply.send(Err("the bench adds no clients".into()));
+                continue;
+            }
+            ControllerCommand::DeleteClient { reply, .. } => {
+                let _ = reply.send(Err("the bench deletes no clients".into()));
+                continue;
+            }
         };
         let _ = reply.send(Ok(()));
         answered.fetch_add(1, Ordering::Relaxed);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::config::{V4ClientConfig, V6ClientConfig};
+use crate::config::{ClientAlias, InterfaceName, V4ClientConfig, V6ClientConfig};
 use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
 
 /// Kinds of the D-Bus `Event` signal (design §4.3).
@@ -57,6 +57,31 @@ pub enum ClientConfig {
     V6(Box<V6ClientConfig>),
 }
 
+impl ClientConfig {
+    /// The TR-181 `Alias`.
+    pub fn tr181_alias(&self) -> &ClientAlias {
+        match self {
+            Self::V4(c) => c.tr181_alias(),
+            Self::V6(c) => c.tr181_alias(),
+        }
+    }
+
+    /// The Linux interface, if it has one.
+    pub fn interface(&self) -> Option<&InterfaceName> {
+        match self {
+            Self::V4(c) => c.interface.as_ref(),
+            Self::V6(c) => c.interface.as_ref(),
+        }
+    }
+
+    pub fn enable(&self) -> bool {
+        match self {
+            Self::V4(c) => c.enable,
+            Self::V6(c) => c.enable,
+        }
+    }
+}
+
 /// What can be asked of a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientAction {
@@ -81,6 +106,13 @@ pub enum ClientKey {
 }
 
 impl ClientKey {
+    pub fn family(self) -> Family {
+        match self {
+            Self::V4(_) => Family::V4,
+            Self::V6(_) => Family::V6,
+        }
+    }
+
     /// TR-181 object path without the trailing dot.
     pub fn object_path(self) -> String {
         match self {
@@ -90,8 +122,21 @@ impl ClientKey {
     }
 }
 
+/// The two kinds of client table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `Device.DHCPv4.Client.`
+    V4,
+    /// `Device.DHCPv6.Client.`
+    V6,
+}
+
 /// Receives `Ok(())` once a command was carried out, or why it could not be.
 pub type CommandReply = oneshot::Sender<Result<(), String>>;
+
+/// Receives the new client's picture (a `V4Client`/`V6Client` update) once AddObject created
+/// it, or why it could not be created.
+pub type AddReply = oneshot::Sender<Result<ControllerUpdate, String>>;
 
 /// TR-181 thread → controller, with a channel for the outcome.
 #[derive(Debug)]
@@ -100,6 +145,15 @@ pub enum ControllerCommand {
     Client {
         client: ClientKey,
         action: ClientAction,
+        reply: CommandReply,
+    },
+    /// Create a client (AddObject on a client table): disabled and without an interface until
+    /// written; it gets an instance number never used before.
+    AddClient { family: Family, reply: AddReply },
+    /// Delete a client (DeleteObject): stop it (releasing its lease if `release_on_disable`),
+    /// drop its lease locally and forget it.
+    DeleteClient {
+        client: ClientKey,
         reply: CommandReply,
     },
     /// Forget every TR-181 write: all clients go back to the configuration file's settings.

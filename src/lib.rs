@@ -10,6 +10,7 @@ pub mod config;
 pub mod controller;
 pub mod ctl;
 pub mod daemon;
+pub mod instance_numbers;
 pub mod lease;
 pub mod netlink;
 pub mod overrides;

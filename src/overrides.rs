@@ -1,28 +1,109 @@
-//! What was written over TR-181, kept apart from the configuration file: for each client (by
-//! its configured alias) the settings fields whose written value differs from the file's. The
-//! file's values are defaults; these win at start and after a reload, so a firmware update
-//! that changes the file still reaches every field nobody wrote. A factory reset drops them.
-//! Stored as `tr181-writes.json` in `state_dir` through [`StateStore`] (atomic, corrupt files
-//! set aside).
+//! What was written over TR-181, kept apart from the configuration file, per family: for each
+//! configuration-file client (by its configured alias) the settings fields whose written value
+//! differs from the file's, the clients AddObject created (whole), and the file's clients
+//! DeleteObject removed. The file's values are defaults; these win at start and after a
+//! reload, so a firmware update that changes the file still reaches every field nobody wrote.
+//! A factory reset drops them. Stored as `tr181-writes.json` in `state_dir` through
+//! [`StateStore`] (atomic, corrupt files set aside); the format of earlier releases, which had
+//! only the written fields, is still read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::config::{V4ClientConfig, V6ClientConfig};
+use crate::config::{ClientAlias, V4ClientConfig, V6ClientConfig};
 use crate::persist::{PersistError, StateStore};
 
 /// Name of the store's file in `state_dir`.
 const STORE_NAME: &str = "tr181-writes";
 
-/// Written fields per family and configured alias.
+/// The writes of both families.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(from = "WireOverrides")]
 pub struct Overrides {
-    dhcpv4: BTreeMap<String, Map<String, Value>>,
-    dhcpv6: BTreeMap<String, Map<String, Value>>,
+    dhcpv4: FamilyWrites<V4ClientConfig>,
+    dhcpv6: FamilyWrites<V6ClientConfig>,
+}
+
+/// The writes to one family's clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    default,
+    bound(deserialize = "T: Deserialize<'de>")
+)]
+struct FamilyWrites<T> {
+    /// Written fields of the file's clients, by configured alias.
+    written: BTreeMap<String, Map<String, Value>>,
+    /// Clients AddObject created, with their settings.
+    added: Vec<T>,
+    /// Configured aliases of the file's clients DeleteObject removed.
+    deleted: BTreeSet<String>,
+}
+
+impl<T> Default for FamilyWrites<T> {
+    fn default() -> Self {
+        Self {
+            written: BTreeMap::new(),
+            added: Vec::new(),
+            deleted: BTreeSet::new(),
+        }
+    }
+}
+
+/// The stored file: this release's form, or the earlier one (written fields only).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WireOverrides {
+    Current {
+        #[serde(default)]
+        dhcpv4: FamilyWrites<V4ClientConfig>,
+        #[serde(default)]
+        dhcpv6: FamilyWrites<V6ClientConfig>,
+    },
+    Written {
+        #[serde(default)]
+        dhcpv4: BTreeMap<String, Map<String, Value>>,
+        #[serde(default)]
+        dhcpv6: BTreeMap<String, Map<String, Value>>,
+    },
+}
+
+impl From<WireOverrides> for Overrides {
+    fn from(wire: WireOverrides) -> Self {
+        match wire {
+            WireOverrides::Current { dhcpv4, dhcpv6 } => Self { dhcpv4, dhcpv6 },
+            WireOverrides::Written { dhcpv4, dhcpv6 } => Self {
+                dhcpv4: FamilyWrites {
+                    written: dhcpv4,
+                    ..FamilyWrites::default()
+                },
+                dhcpv6: FamilyWrites {
+                    written: dhcpv6,
+                    ..FamilyWrites::default()
+                },
+            },
+        }
+    }
+}
+
+/// What the writes need to know of a client's settings.
+trait Client: Serialize + DeserializeOwned + Clone + PartialEq {
+    fn configured_alias(&self) -> &ClientAlias;
+}
+
+impl Client for V4ClientConfig {
+    fn configured_alias(&self) -> &ClientAlias {
+        &self.alias
+    }
+}
+
+impl Client for V6ClientConfig {
+    fn configured_alias(&self) -> &ClientAlias {
+        &self.alias
+    }
 }
 
 impl Overrides {
@@ -45,52 +126,102 @@ impl Overrides {
         self.dhcpv4.is_empty() && self.dhcpv6.is_empty()
     }
 
-    /// The DHCPv4 clients with the writes applied to the file's `defaults`.
+    /// The DHCPv4 clients: the file's (`defaults`) less the deleted ones, with the writes
+    /// applied, then the added ones.
     pub fn apply_v4(&self, defaults: &[V4ClientConfig]) -> Vec<V4ClientConfig> {
-        defaults
-            .iter()
-            .map(|d| apply(d, self.dhcpv4.get(d.alias.as_str()), d.alias.as_str()))
-            .collect()
+        self.dhcpv4.apply(defaults)
     }
 
-    /// The DHCPv6 clients with the writes applied to the file's `defaults`.
+    /// The DHCPv6 clients, as [`Self::apply_v4`].
     pub fn apply_v6(&self, defaults: &[V6ClientConfig]) -> Vec<V6ClientConfig> {
-        defaults
-            .iter()
-            .map(|d| apply(d, self.dhcpv6.get(d.alias.as_str()), d.alias.as_str()))
-            .collect()
+        self.dhcpv6.apply(defaults)
     }
 
-    /// Records that the DHCPv4 client whose file entry is `default` now has `settings`.
-    pub fn record_v4(&mut self, default: &V4ClientConfig, settings: &V4ClientConfig) {
-        record(&mut self.dhcpv4, default.alias.as_str(), default, settings);
+    /// Records that the DHCPv4 clients, whose file entries are `defaults`, are now `clients`.
+    pub fn record_v4<'a>(
+        &mut self,
+        defaults: &[V4ClientConfig],
+        clients: impl IntoIterator<Item = &'a V4ClientConfig>,
+    ) {
+        self.dhcpv4.record(defaults, clients);
     }
 
-    /// Records that the DHCPv6 client whose file entry is `default` now has `settings`.
-    pub fn record_v6(&mut self, default: &V6ClientConfig, settings: &V6ClientConfig) {
-        record(&mut self.dhcpv6, default.alias.as_str(), default, settings);
+    /// Records that the DHCPv6 clients, whose file entries are `defaults`, are now `clients`.
+    pub fn record_v6<'a>(
+        &mut self,
+        defaults: &[V6ClientConfig],
+        clients: impl IntoIterator<Item = &'a V6ClientConfig>,
+    ) {
+        self.dhcpv6.record(defaults, clients);
     }
 
-    /// Forgets the writes to clients the file no longer has.
+    /// Forgets the writes to and deletions of clients the file no longer has.
     pub fn retain_clients(&mut self, v4: &[V4ClientConfig], v6: &[V6ClientConfig]) {
-        self.dhcpv4
-            .retain(|alias, _| v4.iter().any(|c| c.alias.as_str() == alias));
-        self.dhcpv6
-            .retain(|alias, _| v6.iter().any(|c| c.alias.as_str() == alias));
+        self.dhcpv4.retain_clients(v4);
+        self.dhcpv6.retain_clients(v6);
     }
 }
 
-fn record<T: Serialize>(
-    family: &mut BTreeMap<String, Map<String, Value>>,
-    alias: &str,
-    default: &T,
-    settings: &T,
-) {
-    let fields = diff(default, settings);
-    if fields.is_empty() {
-        family.remove(alias);
-    } else {
-        family.insert(alias.to_string(), fields);
+impl<T: Client> FamilyWrites<T> {
+    fn is_empty(&self) -> bool {
+        self.written.is_empty() && self.added.is_empty() && self.deleted.is_empty()
+    }
+
+    fn apply(&self, defaults: &[T]) -> Vec<T> {
+        let kept = defaults
+            .iter()
+            .filter(|d| !self.deleted.contains(d.configured_alias().as_str()))
+            .map(|d| {
+                let alias = d.configured_alias().as_str();
+                apply(d, self.written.get(alias), alias)
+            });
+        let added = self.added.iter().filter(|a| {
+            let alias = a.configured_alias();
+            let clash = defaults.iter().any(|d| d.configured_alias() == alias);
+            if clash {
+                tracing::warn!(client = %alias, "a client added over TR-181 has the alias of one in the configuration file; keeping the file's");
+            }
+            !clash
+        });
+        kept.chain(added.cloned()).collect()
+    }
+
+    fn record<'a>(&mut self, defaults: &[T], clients: impl IntoIterator<Item = &'a T>)
+    where
+        T: 'a,
+    {
+        let clients: Vec<&T> = clients.into_iter().collect();
+        let current = |alias: &ClientAlias| clients.iter().any(|c| c.configured_alias() == alias);
+        self.deleted = defaults
+            .iter()
+            .map(Client::configured_alias)
+            .filter(|alias| !current(alias))
+            .map(|alias| alias.to_string())
+            .collect();
+        self.written.clear();
+        self.added.clear();
+        for client in clients {
+            let alias = client.configured_alias();
+            match defaults.iter().find(|d| d.configured_alias() == alias) {
+                Some(default) => {
+                    let fields = diff(default, client);
+                    if !fields.is_empty() {
+                        self.written.insert(alias.to_string(), fields);
+                    }
+                }
+                None => self.added.push(client.clone()),
+            }
+        }
+    }
+
+    fn retain_clients(&mut self, defaults: &[T]) {
+        let in_file = |alias: &str| {
+            defaults
+                .iter()
+                .any(|d| d.configured_alias().as_str() == alias)
+        };
+        self.written.retain(|alias, _| in_file(alias));
+        self.deleted.retain(|alias| in_file(alias));
     }
 }
 
@@ -153,26 +284,29 @@ mod tests {
         .dhcpv4_clients
     }
 
+    fn alias(text: &str) -> ClientAlias {
+        ClientAlias::new(text).expect("alias")
+    }
+
     #[test]
     fn only_written_fields_are_kept_and_file_changes_still_apply() {
         let file = defaults();
         let mut written = file[0].clone();
         written.enable = false;
         let mut overrides = Overrides::default();
-        overrides.record_v4(&file[0], &written);
-        overrides.record_v4(&file[1], &file[1]);
-        assert_eq!(overrides.dhcpv4.len(), 1);
+        overrides.record_v4(&file, [&written, &file[1]]);
+        assert_eq!(overrides.dhcpv4.written.len(), 1);
         assert_eq!(
-            overrides.dhcpv4["wan"].keys().collect::<Vec<_>>(),
+            overrides.dhcpv4.written["wan"].keys().collect::<Vec<_>>(),
             ["enable"]
         );
 
         let mut new_file = file.clone();
-        new_file[0].interface = InterfaceName::new("erouter1").expect("name");
+        new_file[0].interface = Some(InterfaceName::new("erouter1").expect("name"));
         let applied = overrides.apply_v4(&new_file);
         assert!(!applied[0].enable, "the write wins");
         assert_eq!(
-            applied[0].interface.as_str(),
+            applied[0].interface_name(),
             "erouter1",
             "the file's change reaches the rest"
         );
@@ -187,18 +321,49 @@ mod tests {
             .sent_options
             .add(SentOption::new(60, "6463").expect("option"));
         let mut overrides = Overrides::default();
-        overrides.record_v4(&file[0], &written);
+        overrides.record_v4(&file, [&written, &file[1]]);
         assert!(!overrides.is_empty());
-        overrides.record_v4(&file[0], &file[0]);
+        overrides.record_v4(&file, &file);
         assert!(overrides.is_empty());
+    }
+
+    #[test]
+    fn added_clients_are_kept_whole_and_deleted_file_clients_stay_deleted() {
+        let file = defaults();
+        let added = V4ClientConfig::added(alias("cpe-3"));
+        let mut overrides = Overrides::default();
+        overrides.record_v4(&file, [&file[1], &added]);
+        assert_eq!(
+            overrides.apply_v4(&file),
+            vec![file[1].clone(), added.clone()]
+        );
+
+        // A firmware update that drops "wan" from the file forgets that it was deleted.
+        overrides.retain_clients(&file[1..], &[]);
+        assert_eq!(overrides.apply_v4(&file[1..]), vec![file[1].clone(), added]);
+        assert!(overrides.dhcpv4.deleted.is_empty());
+        // The file taking the added client's alias wins over the added client.
+        let mut clash = file.clone();
+        clash[0].alias = alias("cpe-3");
+        assert_eq!(overrides.apply_v4(&clash), clash);
     }
 
     #[test]
     fn stored_values_are_checked_and_a_bad_one_falls_back_to_the_file() {
         let file = defaults();
-        let text = r#"{"dhcpv4":{"wan":{"interface":"not/a name"}}}"#;
+        let text = r#"{"dhcpv4":{"written":{"wan":{"interface":"not/a name"}}}}"#;
         let overrides: Overrides = serde_json::from_str(text).expect("parses as a map");
         assert_eq!(overrides.apply_v4(&file), file);
+    }
+
+    #[test]
+    fn the_earlier_format_with_written_fields_only_is_still_read() {
+        let file = defaults();
+        let text = r#"{"dhcpv4":{"wan":{"enable":false}},"dhcpv6":{}}"#;
+        let overrides: Overrides = serde_json::from_str(text).expect("earlier format");
+        let applied = overrides.apply_v4(&file);
+        assert!(!applied[0].enable);
+        assert_eq!(applied[1], file[1]);
     }
 
     #[test]
@@ -207,11 +372,16 @@ mod tests {
         let store = StateStore::new(dir.path());
         let file = defaults();
         let mut written = file[1].clone();
-        written.renamed = Some(crate::config::ClientAlias::new("cpe-voice").expect("alias"));
+        written.renamed = Some(alias("cpe-voice"));
+        let mut added = V4ClientConfig::added(alias("cpe-4"));
+        added.interface = Some(InterfaceName::new("wan2").expect("name"));
         let mut overrides = Overrides::default();
-        overrides.record_v4(&file[1], &written);
+        overrides.record_v4(&file, [&written, &added]);
         overrides.save(&store).expect("save");
-        assert_eq!(Overrides::load(&store).apply_v4(&file)[1], written);
+        assert_eq!(
+            Overrides::load(&store).apply_v4(&file),
+            vec![written, added]
+        );
         Overrides::default().save(&store).expect("save nothing");
         assert!(!dir.path().join("tr181-writes.json").exists());
     }

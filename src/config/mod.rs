@@ -77,7 +77,8 @@ pub struct Config {
     pub bus: BusChoice,
     /// Users besides root allowed to write through D-Bus.
     pub write_uids: Vec<u32>,
-    /// Rows AddObject may grow a client's option table to (`[dbus] table_limit`).
+    /// Rows AddObject may grow a table to (`[dbus] table_limit`): a family's clients, or a
+    /// client's option table.
     pub table_limit: usize,
     /// Program run as `<command> set <key> <value>`; `None` disables system events.
     pub sysevent_command: Option<PathBuf>,
@@ -101,7 +102,9 @@ pub struct V4ClientConfig {
     pub alias: ClientAlias,
     /// The TR-181 `Alias` when one was written over D-Bus.
     pub renamed: Option<ClientAlias>,
-    pub interface: InterfaceName,
+    /// `None` only for a client added over TR-181 before `X_RDK_LinuxInterface` is written;
+    /// such a client cannot be enabled.
+    pub interface: Option<InterfaceName>,
     pub enable: bool,
     /// Options asked for in the parameter request list (TR-181 `ReqOption`), besides
     /// udhcpc's defaults.
@@ -125,7 +128,8 @@ pub struct V6ClientConfig {
     pub alias: ClientAlias,
     /// The TR-181 `Alias` when one was written over D-Bus.
     pub renamed: Option<ClientAlias>,
-    pub interface: InterfaceName,
+    /// As for [`V4ClientConfig::interface`].
+    pub interface: Option<InterfaceName>,
     pub enable: bool,
     pub request_addresses: bool,
     pub request_prefixes: bool,
@@ -228,7 +232,7 @@ impl TryFrom<wire::RawConfig> for Config {
         unique(
             "dhcpv4.client",
             "interface",
-            dhcpv4_clients.iter().map(|c| c.interface.as_str()),
+            dhcpv4_clients.iter().map(|c| c.interface_name()),
         )?;
         unique(
             "dhcpv6.client",
@@ -238,7 +242,7 @@ impl TryFrom<wire::RawConfig> for Config {
         unique(
             "dhcpv6.client",
             "interface",
-            dhcpv6_clients.iter().map(|c| c.interface.as_str()),
+            dhcpv6_clients.iter().map(|c| c.interface_name()),
         )?;
         let shield = ShieldConfig::from_wire(raw.shield)?;
         Ok(Self {
@@ -260,9 +264,38 @@ impl TryFrom<wire::RawConfig> for Config {
 }
 
 impl V4ClientConfig {
+    /// A client AddObject created: disabled, without an interface, asking for udhcpc's
+    /// usual options, as a `[[dhcpv4.client]]` with only `alias` would.
+    pub fn added(alias: ClientAlias) -> Self {
+        let request_options = wire::default_v4_request_options()
+            .into_iter()
+            .filter_map(|code| OptionCode::new(code).ok());
+        Self {
+            alias,
+            renamed: None,
+            interface: None,
+            enable: false,
+            request_options: Table::from_items(request_options.zip(1..).map(|(tag, order)| {
+                ReqOption {
+                    order,
+                    tag: Some(tag),
+                }
+            })),
+            sent_options: Table::default(),
+            client_id: None,
+            release_on_disable: false,
+            default_route: false,
+        }
+    }
+
     /// The TR-181 `Alias`: the written one, else the configured one.
     pub fn tr181_alias(&self) -> &ClientAlias {
         self.renamed.as_ref().unwrap_or(&self.alias)
+    }
+
+    /// The Linux interface, or `""` while there is none.
+    pub fn interface_name(&self) -> &str {
+        self.interface.as_ref().map_or("", InterfaceName::as_str)
     }
 
     /// Option codes for the parameter request list: enabled rows with a tag, by `Order`.
@@ -329,7 +362,7 @@ impl V4ClientConfig {
         Ok(Self {
             alias,
             renamed: None,
-            interface,
+            interface: Some(interface),
             enable: raw.enable,
             request_options,
             sent_options: Table::from_items(sent_options),
@@ -341,9 +374,33 @@ impl V4ClientConfig {
 }
 
 impl V6ClientConfig {
+    /// A client AddObject created: disabled, without an interface, otherwise as a
+    /// `[[dhcpv6.client]]` with only `alias` would be.
+    pub fn added(alias: ClientAlias) -> Self {
+        Self {
+            alias,
+            renamed: None,
+            interface: None,
+            enable: false,
+            request_addresses: true,
+            request_prefixes: true,
+            rapid_commit: false,
+            requested_options: wire::default_v6_requested_options(),
+            sent_options: Table::default(),
+            t1: None,
+            t2: None,
+            release_on_disable: false,
+        }
+    }
+
     /// The TR-181 `Alias`: the written one, else the configured one.
     pub fn tr181_alias(&self) -> &ClientAlias {
         self.renamed.as_ref().unwrap_or(&self.alias)
+    }
+
+    /// The Linux interface, or `""` while there is none.
+    pub fn interface_name(&self) -> &str {
+        self.interface.as_ref().map_or("", InterfaceName::as_str)
     }
 
     /// The options to send: enabled rows with a tag and a payload.
@@ -403,7 +460,7 @@ impl V6ClientConfig {
         Ok(Self {
             alias,
             renamed: None,
-            interface,
+            interface: Some(interface),
             enable: raw.enable,
             request_addresses: raw.request_addresses,
             request_prefixes: raw.request_prefixes,

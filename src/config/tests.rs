@@ -40,7 +40,7 @@ fn accepts_the_design_example() {
     assert_eq!(cfg.bus, BusChoice::System);
     assert_eq!(cfg.sysevent_command, Some(PathBuf::from("sysevent")));
     let wan = cfg.v4_client("wan").unwrap();
-    assert_eq!(wan.interface.as_str(), "erouter0");
+    assert_eq!(wan.interface_name(), "erouter0");
     assert_eq!(wan.request_options.len(), 8);
     let sent = &wan.sent_options.rows()[0];
     assert_eq!((sent.instance, sent.enable), (1, true));

@@ -146,10 +146,10 @@ fn yes() -> bool {
     true
 }
 
-fn default_v6_requested_options() -> Vec<u16> {
+pub(super) fn default_v6_requested_options() -> Vec<u16> {
     vec![23, 24]
 }
 
-fn default_v4_request_options() -> Vec<u16> {
+pub(super) fn default_v4_request_options() -> Vec<u16> {
     vec![1, 3, 6, 15, 28, 42]
 }

@@ -1,5 +1,6 @@
-//! The clients of one family, by TR-181 instance number: adding (numbers are never reused
-//! while the daemon lives), expiry timers, supervisor reports, commands and reloads.
+//! The clients of one family, by TR-181 instance number: adding (each client keeps its number
+//! across restarts and numbers are never reused, see [`Numbering`]), AddObject/DeleteObject,
+//! expiry timers, supervisor reports, commands and reloads.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,9 @@ use super::supervisor::Report;
 use super::v4_client::Services;
 use super::Internal;
 use crate::boottime::BootSeconds;
-use crate::channels::ClientAction;
+use crate::channels::{ClientAction, ControllerUpdate};
+use crate::config::{default_alias, ClientAlias, InterfaceName};
+use crate::instance_numbers::Numbering;
 use crate::snapshot::Instance;
 
 pub type Reply = oneshot::Sender<Result<(), String>>;
@@ -20,7 +23,7 @@ pub struct ClientSet<C: ManagedClient> {
     clients: BTreeMap<Instance, C>,
     /// New settings waiting for their client's process to stop (see [`Self::configure`]).
     pending: BTreeMap<Instance, Pending<C::Settings>>,
-    next_instance: u32,
+    numbering: Numbering,
 }
 
 /// Settings that take effect once the client's process has stopped.
@@ -62,12 +65,29 @@ impl Transition {
 }
 
 impl<C: ManagedClient> ClientSet<C> {
-    pub fn new() -> Self {
+    /// No clients yet; they will be numbered as `numbering` says.
+    pub fn new(numbering: Numbering) -> Self {
         Self {
             clients: BTreeMap::new(),
             pending: BTreeMap::new(),
-            next_instance: 1,
+            numbering,
         }
+    }
+
+    /// The clients' instance numbers, to be stored.
+    pub fn numbering(&self) -> &Numbering {
+        &self.numbering
+    }
+
+    /// Forgets the numbers of clients that are not here (after the start-up adds), so that a
+    /// client the file no longer has does not hold on to one.
+    pub fn forget_absent_numbers(&mut self) {
+        let clients = &self.clients;
+        self.numbering.retain(|alias| {
+            clients
+                .values()
+                .any(|c| c.settings().alias().as_str() == alias)
+        });
     }
 
     pub fn len(&self) -> usize {
@@ -80,13 +100,13 @@ impl<C: ManagedClient> ClientSet<C> {
         let family = C::FAMILY;
         let client = self.clients.values_mut().find(|c| match alias {
             Some(alias) => c.settings().alias().as_str() == alias,
-            None => c.settings().interface().as_str() == interface,
+            None => runs_on(&**c) == Some(interface),
         });
         match client {
-            Some(c) if c.settings().interface().as_str() != interface => Err(format!(
+            Some(c) if runs_on(c) != Some(interface) => Err(format!(
                 "{family} client {} runs on {}, not {interface}",
                 c.settings().alias(),
-                c.settings().interface()
+                runs_on(c).unwrap_or("no interface")
             )),
             Some(c) => Ok(c),
             None => Err(format!(
@@ -96,13 +116,95 @@ impl<C: ManagedClient> ClientSet<C> {
         }
     }
 
-    /// Restores a configured client under the next instance number; does not start it.
+    /// Restores a configured client under its instance number (a new one if it has none);
+    /// does not start it.
     pub async fn add(&mut self, settings: C::Settings, svc: &Services) -> Instance {
-        let instance = Instance(self.next_instance);
-        self.next_instance += 1;
+        let instance = self.numbering.number(settings.alias().as_str());
         let client = C::restore(instance, settings, svc).await;
         self.clients.insert(instance, client);
         instance
+    }
+
+    /// AddObject: a disabled client without an interface under the next number, named
+    /// `cpe-<number>` (or the first free `cpe-<number>-<k>`); returns its picture.
+    pub async fn create(&mut self, svc: &Services) -> ControllerUpdate {
+        let alias = self.free_alias();
+        tracing::info!(client = %alias, "client added over TR-181");
+        let instance = self.numbering.number(alias.as_str());
+        let mut client = C::restore(instance, C::Settings::added(alias), svc).await;
+        client.start(svc);
+        let update = client.snapshot_update();
+        self.clients.insert(instance, client);
+        update
+    }
+
+    /// An alias no client of the family has, as configured or as its TR-181 `Alias`.
+    fn free_alias(&self) -> ClientAlias {
+        let base = default_alias(self.numbering.next());
+        let taken = |alias: &ClientAlias| {
+            self.clients
+                .values()
+                .any(|c| c.settings().alias() == alias || c.settings().tr181_alias() == alias)
+        };
+        let mut suffix = 0u32;
+        loop {
+            let text = match suffix {
+                0 => base.clone(),
+                k => format!("{base}-{k}"),
+            };
+            if let Ok(alias) = ClientAlias::new(&text) {
+                if !taken(&alias) {
+                    return alias;
+                }
+            }
+            suffix = suffix.wrapping_add(1);
+        }
+    }
+
+    /// DeleteObject: stops the client off the loop (releasing its lease if it is configured to
+    /// release on disable); [`Self::finish_delete`] forgets it and sends the reply.
+    pub fn delete(
+        &mut self,
+        instance: Instance,
+        reply: Reply,
+        internal: &mpsc::UnboundedSender<Internal>,
+    ) {
+        let Some(client) = self.clients.get_mut(&instance) else {
+            let _ = reply.send(Err(format!("no client {}", C::key(instance).object_path())));
+            return;
+        };
+        tracing::info!(client = %client.settings().alias(), "client deleted over TR-181");
+        self.pending.remove(&instance);
+        client.set_wanted(None);
+        let release = client.settings().release_on_disable() && client.supervisor().is_some();
+        let supervisor = client.begin_stop(release);
+        let internal = internal.clone();
+        let key = C::key(instance);
+        tokio::spawn(async move {
+            if let Some(sup) = supervisor {
+                sup.stop(release).await;
+            }
+            let _ = internal.send(Internal::DeleteStopped { client: key, reply });
+        });
+    }
+
+    /// The deleted client's process stopped: its lease goes locally, its state is forgotten and
+    /// the TR-181 thread is told it is gone.
+    pub async fn finish_delete(&mut self, instance: Instance, svc: &Services) {
+        if let Some(mut client) = self.clients.remove(&instance) {
+            self.pending.remove(&instance);
+            self.remove(&mut client, svc).await;
+        }
+    }
+
+    /// Takes a client out for good: its lease goes locally, its state and number are forgotten
+    /// and the TR-181 thread is told.
+    async fn remove(&mut self, client: &mut C, svc: &Services) {
+        client.stop(false).await;
+        client.finish_stop(svc).await;
+        client.forget(svc);
+        client.announce_removal(svc);
+        self.numbering.forget(client.settings().alias().as_str());
     }
 
     pub fn start_all(&mut self, svc: &Services) {
@@ -335,14 +437,9 @@ impl<C: ManagedClient> ClientSet<C> {
                 None => {
                     tracing::info!(client = %alias, "client removed; stopping it");
                     self.pending.remove(&instance);
-                    let Some(client) = self.clients.get_mut(&instance) else {
-                        continue;
-                    };
-                    client.stop(false).await;
-                    client.finish_stop(svc).await;
-                    client.forget(svc);
-                    client.announce_removal(svc);
-                    self.clients.remove(&instance);
+                    if let Some(mut client) = self.clients.remove(&instance) {
+                        self.remove(&mut client, svc).await;
+                    }
                 }
             }
         }
@@ -356,10 +453,9 @@ impl<C: ManagedClient> ClientSet<C> {
     }
 }
 
-impl<C: ManagedClient> Default for ClientSet<C> {
-    fn default() -> Self {
-        Self::new()
-    }
+/// The Linux interface the client runs on, if it has one.
+fn runs_on<C: ManagedClient>(client: &C) -> Option<&str> {
+    client.settings().interface().map(InterfaceName::as_str)
 }
 
 /// Takes new settings and starts the client if they enable it.
@@ -397,7 +493,7 @@ mod tests {
     fn an_interface_change_drops_the_lease_without_release() {
         let old = client(true);
         let mut new = old.clone();
-        new.interface = InterfaceName::new("erouter1").expect("name");
+        new.interface = Some(InterfaceName::new("erouter1").expect("name"));
         for running in [true, false] {
             assert_eq!(
                 Transition::between(&old, &new, running),

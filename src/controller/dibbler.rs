@@ -32,7 +32,7 @@ pub fn client_conf(client: &V6ClientConfig, wrapper: &Path) -> String {
          iface \"{iface}\" {{\n",
         alias = client.alias,
         script = wrapper.display(),
-        iface = client.interface,
+        iface = client.interface_name(),
     );
     if client.rapid_commit {
         conf.push_str("  rapid-commit yes\n");

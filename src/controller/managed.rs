@@ -6,7 +6,7 @@ use std::future::Future;
 use super::supervisor::{Report, Request, Supervisor};
 use super::v4_client::Services;
 use crate::boottime::BootSeconds;
-use crate::channels::{ClientConfig, ClientKey};
+use crate::channels::{ClientConfig, ClientKey, ControllerUpdate};
 use crate::config::{ClientAlias, InterfaceName, V4ClientConfig, V6ClientConfig};
 use crate::snapshot::Instance;
 
@@ -14,7 +14,12 @@ use crate::snapshot::Instance;
 pub trait ClientSettings: PartialEq + Clone {
     /// The configured alias (never changed by TR-181 writes).
     fn alias(&self) -> &ClientAlias;
-    fn interface(&self) -> &InterfaceName;
+    /// The TR-181 `Alias`.
+    fn tr181_alias(&self) -> &ClientAlias;
+    /// The settings of a client AddObject created under `alias`.
+    fn added(alias: ClientAlias) -> Self;
+    /// The Linux interface; `None` for a client added over TR-181 that has none yet.
+    fn interface(&self) -> Option<&InterfaceName>;
     fn enable(&self) -> bool;
     fn release_on_disable(&self) -> bool;
     /// The same settings with `enable` set.
@@ -37,6 +42,8 @@ pub trait ManagedClient: Sized {
         svc: &Services,
     ) -> impl Future<Output = Self>;
     fn settings(&self) -> &Self::Settings;
+    /// The client's picture for the TR-181 thread, as [`Self::start`] and every change send it.
+    fn snapshot_update(&self) -> ControllerUpdate;
     fn replace_settings(&mut self, settings: Self::Settings);
     /// Settings that take effect once the process has stopped, shown in snapshots until then
     /// (`None` when none are waiting).
@@ -67,8 +74,14 @@ impl ClientSettings for V4ClientConfig {
     fn alias(&self) -> &ClientAlias {
         &self.alias
     }
-    fn interface(&self) -> &InterfaceName {
-        &self.interface
+    fn tr181_alias(&self) -> &ClientAlias {
+        V4ClientConfig::tr181_alias(self)
+    }
+    fn added(alias: ClientAlias) -> Self {
+        V4ClientConfig::added(alias)
+    }
+    fn interface(&self) -> Option<&InterfaceName> {
+        self.interface.as_ref()
     }
     fn enable(&self) -> bool {
         self.enable
@@ -94,8 +107,14 @@ impl ClientSettings for V6ClientConfig {
     fn alias(&self) -> &ClientAlias {
         &self.alias
     }
-    fn interface(&self) -> &InterfaceName {
-        &self.interface
+    fn tr181_alias(&self) -> &ClientAlias {
+        V6ClientConfig::tr181_alias(self)
+    }
+    fn added(alias: ClientAlias) -> Self {
+        V6ClientConfig::added(alias)
+    }
+    fn interface(&self) -> Option<&InterfaceName> {
+        self.interface.as_ref()
     }
     fn enable(&self) -> bool {
         self.enable

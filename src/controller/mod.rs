@@ -23,8 +23,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::boottime::BootSeconds;
-use crate::channels::{ClientAction, ClientKey, CommandReceiver, ControllerCommand, UpdateSender};
+use crate::channels::{
+    ClientAction, ClientKey, CommandReceiver, ControllerCommand, Family, UpdateSender,
+};
 use crate::config::{Config, V4ClientConfig, V6ClientConfig};
+use crate::instance_numbers::InstanceNumbers;
 use crate::netlink::{Net, NetError};
 use crate::overrides::Overrides;
 use crate::persist::StateStore;
@@ -91,6 +94,11 @@ enum Internal {
     },
     /// A client's process stopped so that it can take new settings.
     ConfigureStopped { client: ClientKey },
+    /// A deleted client's process stopped.
+    DeleteStopped {
+        client: ClientKey,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
 }
 
 struct Controller {
@@ -103,6 +111,8 @@ struct Controller {
     v6_defaults: Vec<V6ClientConfig>,
     /// TR-181 writes, as stored in `state_dir`.
     overrides: Overrides,
+    /// The clients' instance numbers as last stored in `state_dir`.
+    stored_numbers: InstanceNumbers,
 }
 
 async fn run(
@@ -148,14 +158,16 @@ async fn run(
         reports: reports_tx,
     };
     let overrides = Overrides::load(&svc.store);
+    let stored_numbers = InstanceNumbers::load(&svc.store);
     let mut ctl = Controller {
-        v4: ClientSet::new(),
-        v6: ClientSet::new(),
+        v4: ClientSet::new(stored_numbers.dhcpv4.clone()),
+        v6: ClientSet::new(stored_numbers.dhcpv6.clone()),
         svc,
         internal: internal_tx,
         v4_defaults: config.dhcpv4_clients,
         v6_defaults: config.dhcpv6_clients,
         overrides,
+        stored_numbers,
     };
     if !ctl.overrides.is_empty() {
         tracing::info!("applying settings written over TR-181 on top of the configuration file");
@@ -166,6 +178,9 @@ async fn run(
     for client in ctl.overrides.apply_v6(&ctl.v6_defaults) {
         ctl.v6.add(client, &ctl.svc).await;
     }
+    ctl.v4.forget_absent_numbers();
+    ctl.v6.forget_absent_numbers();
+    ctl.save_numbers();
     ctl.replay_spool().await;
     ctl.v4.start_all(&ctl.svc);
     ctl.v6.start_all(&ctl.svc);
@@ -202,6 +217,7 @@ async fn run(
                 ctl.v6_defaults = new_config.dhcpv6_clients;
                 ctl.overrides.retain_clients(&ctl.v4_defaults, &ctl.v6_defaults);
                 ctl.apply_settings().await;
+                ctl.save_numbers();
             }
             _ = sleep_until_boot(expiry) => {
                 ctl.v4.expire_due(&ctl.svc).await;
@@ -283,7 +299,24 @@ impl Controller {
                 tracing::info!("factory reset: back to the configuration file's settings");
                 self.overrides = Overrides::default();
                 self.apply_settings().await;
+                self.save_numbers();
                 let _ = reply.send(self.save_overrides());
+                return;
+            }
+            ControllerCommand::AddClient { family, reply } => {
+                let update = match family {
+                    Family::V4 => self.v4.create(&self.svc).await,
+                    Family::V6 => self.v6.create(&self.svc).await,
+                };
+                self.save_numbers();
+                let _ = reply.send(self.save_overrides().map(|()| update));
+                return;
+            }
+            ControllerCommand::DeleteClient { client, reply } => {
+                match client {
+                    ClientKey::V4(i) => self.v4.delete(i, reply, &self.internal),
+                    ClientKey::V6(i) => self.v6.delete(i, reply, &self.internal),
+                }
                 return;
             }
         };
@@ -332,6 +365,14 @@ impl Controller {
                 ClientKey::V4(i) => self.v4.finish_configure(i, &self.svc).await,
                 ClientKey::V6(i) => self.v6.finish_configure(i, &self.svc).await,
             },
+            Internal::DeleteStopped { client, reply } => {
+                match client {
+                    ClientKey::V4(i) => self.v4.finish_delete(i, &self.svc).await,
+                    ClientKey::V6(i) => self.v6.finish_delete(i, &self.svc).await,
+                }
+                self.save_numbers();
+                let _ = reply.send(self.save_overrides());
+            }
         }
     }
 
@@ -345,19 +386,30 @@ impl Controller {
 
     /// Records every client's settings against the file's and stores the difference.
     fn save_overrides(&mut self) -> Result<(), String> {
-        for settings in self.v4.settings() {
-            if let Some(default) = self.v4_defaults.iter().find(|d| d.alias == settings.alias) {
-                self.overrides.record_v4(default, settings);
-            }
-        }
-        for settings in self.v6.settings() {
-            if let Some(default) = self.v6_defaults.iter().find(|d| d.alias == settings.alias) {
-                self.overrides.record_v6(default, settings);
-            }
-        }
+        self.overrides
+            .record_v4(&self.v4_defaults, self.v4.settings());
+        self.overrides
+            .record_v6(&self.v6_defaults, self.v6.settings());
         self.overrides.save(&self.svc.store).map_err(|e| {
             tracing::error!(error = %e, "cannot store TR-181 writes");
             format!("the settings are in force but could not be stored: {e}")
         })
+    }
+
+    /// Stores the clients' instance numbers when they changed.
+    fn save_numbers(&mut self) {
+        let numbers = InstanceNumbers {
+            dhcpv4: self.v4.numbering().clone(),
+            dhcpv6: self.v6.numbering().clone(),
+        };
+        if numbers == self.stored_numbers {
+            return;
+        }
+        match numbers.save(&self.svc.store) {
+            Ok(()) => self.stored_numbers = numbers,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store the clients' instance numbers");
+            }
+        }
     }
 }

@@ -61,7 +61,7 @@ pub fn udhcpc_args(client: &V4ClientConfig, ctx: &LaunchContext<'_>) -> Vec<OsSt
     let mut args: Vec<OsString> = vec![
         "-f".into(),
         "-i".into(),
-        client.interface.as_str().into(),
+        client.interface_name().into(),
         "-s".into(),
         ctx.plugin.into(),
         "-p".into(),

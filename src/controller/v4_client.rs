@@ -151,7 +151,7 @@ impl V4Client {
 
     /// Carries out `plan`: add before remove, then persist, publish, and report.
     async fn execute(&mut self, plan: Plan, svc: &Services) -> Result<(), String> {
-        let interface = self.config.interface.as_str();
+        let interface = self.config.interface_name();
         if let Some(add) = plan.add {
             svc.net.add_v4(interface, add).await.map_err(|e| {
                 tracing::error!(client = %self.config.alias, error = %e, "cannot configure address");
@@ -186,7 +186,7 @@ impl V4Client {
 
     /// Removes the previous lease's address, keeping `kept` (the new one) on the interface.
     async fn remove_old_address(&self, old: V4Addr, kept: Option<V4Addr>, svc: &Services) {
-        let interface = self.config.interface.as_str();
+        let interface = self.config.interface_name();
         if let Err(e) = Net::promote_secondaries(interface) {
             tracing::warn!(client = %self.config.alias, error = %e, "cannot enable promote_secondaries");
         }
@@ -203,7 +203,7 @@ impl V4Client {
     }
 
     async fn apply_link_settings(&self, held: &HeldLease, svc: &Services) {
-        let interface = self.config.interface.as_str();
+        let interface = self.config.interface_name();
         if let Some(mtu) = v4::usable_mtu(&held.lease) {
             match svc.net.mtu(interface).await {
                 Ok(Some(current)) if current == u32::from(mtu) => {}
@@ -226,7 +226,7 @@ impl V4Client {
     /// The system events to set now; remembered as set (and persisted with the state).
     fn sysevent_changes(&mut self) -> Vec<(String, String)> {
         let next = sysevent::v4_sysevents(
-            self.config.interface.as_str(),
+            self.config.interface_name(),
             self.state.held.as_ref().map(|h| &h.lease),
             self.state.held.as_ref().map_or(0, |h| h.obtained.0),
         );
@@ -234,8 +234,10 @@ impl V4Client {
     }
 
     fn event_data(&self) -> BTreeMap<String, String> {
-        let mut data =
-            BTreeMap::from([("interface".to_string(), self.config.interface.to_string())]);
+        let mut data = BTreeMap::from([(
+            "interface".to_string(),
+            self.config.interface_name().to_string(),
+        )]);
         if let Some(held) = &self.state.held {
             data.insert("address".into(), held.lease.address.to_string());
             data.insert("prefix_len".into(), held.lease.prefix_len.to_string());
@@ -256,9 +258,7 @@ impl V4Client {
 
     /// Sends the current picture to the TR-181 thread.
     pub fn publish(&self, svc: &Services) {
-        let _ = svc
-            .updates
-            .send(ControllerUpdate::V4Client(Box::new(self.snapshot())));
+        let _ = svc.updates.send(self.snapshot_update());
     }
 
     pub fn snapshot(&self) -> V4ClientSnapshot {
@@ -328,13 +328,14 @@ fn state_name(config: &V4ClientConfig) -> String {
     format!("v4-{}", config.alias)
 }
 
+/// Option 61 from the interface's MAC address; `None` without an interface or a MAC address.
 fn derive_client_id(config: &V4ClientConfig) -> Option<HexBytes> {
-    let path = format!("/sys/class/net/{}/address", config.interface);
+    let path = format!("/sys/class/net/{}/address", config.interface.as_ref()?);
     let mac = std::fs::read_to_string(&path)
         .ok()
         .and_then(|s| parse_mac(&s));
     if mac.is_none() {
-        tracing::warn!(client = %config.alias, interface = %config.interface, "no MAC address yet; udhcpc will choose the client identifier");
+        tracing::warn!(client = %config.alias, interface = config.interface_name(), "no MAC address yet; udhcpc will choose the client identifier");
     }
     mac.map(client_id_from_mac)
 }
@@ -349,6 +350,10 @@ impl ManagedClient for V4Client {
 
     fn settings(&self) -> &V4ClientConfig {
         &self.config
+    }
+
+    fn snapshot_update(&self) -> ControllerUpdate {
+        ControllerUpdate::V4Client(Box::new(self.snapshot()))
     }
 
     fn replace_settings(&mut self, settings: V4ClientConfig) {
@@ -418,7 +423,7 @@ impl ManagedClient for V4Client {
                 let _ = client.execute(v4::expire(&held), svc).await;
             } else if let Err(e) = svc
                 .net
-                .add_v4(client.config.interface.as_str(), held.addr())
+                .add_v4(client.config.interface_name(), held.addr())
                 .await
             {
                 tracing::warn!(client = %client.config.alias, error = %e, "cannot restore leased address");
@@ -435,6 +440,20 @@ impl ManagedClient for V4Client {
         if !self.enabled || self.supervisor.is_some() {
             self.publish(svc);
             return;
+        }
+        if self.config.interface.is_none() {
+            tracing::warn!(client = %self.config.alias, "enabled without an interface; X_RDK_LinuxInterface must be set");
+            self.status = ClientStatus::ErrorMisconfigured;
+            self.publish(svc);
+            return;
+        }
+        if self.state.client_id.is_none() {
+            self.state.client_id = self
+                .config
+                .client_id
+                .clone()
+                .or_else(|| derive_client_id(&self.config));
+            self.persist(svc);
         }
         self.refresh_launch(svc);
         self.status = ClientStatus::Enabled;

@@ -145,7 +145,7 @@ impl V6Client {
 
     /// Configure before remove, then persist and report.
     async fn execute(&mut self, plan: V6Plan, svc: &Services) {
-        let interface = self.config.interface.as_str();
+        let interface = self.config.interface_name();
         for a in &plan.configure {
             if let Err(e) = svc
                 .net
@@ -179,7 +179,7 @@ impl V6Client {
             t2: self.config.t2,
         };
         let mut next =
-            sysevent::v6_sysevents(self.config.interface.as_str(), &self.state.held, &asked);
+            sysevent::v6_sysevents(self.config.interface_name(), &self.state.held, &asked);
         if let Some(map) = self.map_sysevents() {
             next.extend(map);
         }
@@ -209,8 +209,10 @@ impl V6Client {
     }
 
     fn event_data(&self) -> BTreeMap<String, String> {
-        let mut data =
-            BTreeMap::from([("interface".to_string(), self.config.interface.to_string())]);
+        let mut data = BTreeMap::from([(
+            "interface".to_string(),
+            self.config.interface_name().to_string(),
+        )]);
         if let Some(a) = self.state.held.addresses.first() {
             data.insert("address".into(), a.lease.address.to_string());
         }
@@ -225,7 +227,12 @@ impl V6Client {
 
     /// Sends the current picture to the TR-181 thread.
     fn publish(&self, svc: &Services) {
-        let snapshot = V6ClientSnapshot {
+        let _ = svc.updates.send(self.snapshot_update());
+    }
+
+    /// What the data model shows of the client.
+    fn snapshot(&self) -> V6ClientSnapshot {
+        V6ClientSnapshot {
             instance: self.instance,
             settings: self.wanted.as_ref().unwrap_or(&self.config).clone(),
             enable: self.wanted.as_ref().map_or(self.enabled, |w| w.enable),
@@ -243,10 +250,7 @@ impl V6Client {
             received_options: self.state.held.options.clone(),
             map: v6::map_config(&self.state.held).and_then(Result::ok),
             stats: self.stats.clone(),
-        };
-        let _ = svc
-            .updates
-            .send(ControllerUpdate::V6Client(Box::new(snapshot)));
+        }
     }
 
     fn emit(&self, kind: EventKind, data: BTreeMap<String, String>, svc: &Services) {
@@ -269,13 +273,14 @@ fn state_name(config: &V6ClientConfig) -> String {
 }
 
 /// A DUID-LLT from the interface's MAC address, made once.
+/// `None` without an interface, or when it has no MAC address yet.
 fn new_duid(config: &V6ClientConfig) -> Option<HexBytes> {
-    let path = format!("/sys/class/net/{}/address", config.interface);
+    let path = format!("/sys/class/net/{}/address", config.interface.as_ref()?);
     let mac = std::fs::read_to_string(path)
         .ok()
         .and_then(|s| parse_mac(&s));
     let Some(mac) = mac else {
-        tracing::warn!(client = %config.alias, interface = %config.interface, "no MAC address yet; dibbler-client will create the DUID");
+        tracing::warn!(client = %config.alias, interface = config.interface_name(), "no MAC address yet; dibbler-client will create the DUID");
         return None;
     };
     let now = std::time::SystemTime::now()
@@ -296,6 +301,10 @@ impl ManagedClient for V6Client {
 
     fn settings(&self) -> &V6ClientConfig {
         &self.config
+    }
+
+    fn snapshot_update(&self) -> ControllerUpdate {
+        ControllerUpdate::V6Client(Box::new(self.snapshot()))
     }
 
     fn replace_settings(&mut self, settings: V6ClientConfig) {
@@ -367,6 +376,16 @@ impl ManagedClient for V6Client {
         if !self.enabled || self.supervisor.is_some() {
             self.publish(svc);
             return;
+        }
+        if self.config.interface.is_none() {
+            tracing::warn!(client = %self.config.alias, "enabled without an interface; X_RDK_LinuxInterface must be set");
+            self.status = ClientStatus::ErrorMisconfigured;
+            self.publish(svc);
+            return;
+        }
+        if self.state.duid.is_none() {
+            self.state.duid = new_duid(&self.config);
+            self.persist(svc);
         }
         if let Err(e) = self.prepare_work_dir(svc) {
             tracing::error!(client = %self.config.alias, dir = %self.work_dir.display(), error = %e, "cannot prepare dibbler's work directory");

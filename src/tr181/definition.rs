@@ -126,6 +126,8 @@ pub struct ObjectDef {
     pub access: Access,
     /// Whether this build accepts AddObject/DeleteObject on the table.
     pub writable: bool,
+    /// `minEntries`: the fewest rows the table may have (DeleteObject stops there).
+    pub min_entries: usize,
     pub params: Vec<ParamDef>,
     /// Command names with their parentheses: `Renew()`.
     pub commands: Vec<String>,
@@ -224,6 +226,12 @@ fn parse_object(
     let access = parse_access(node)?;
     let table = path.ends_with(".{i}.");
     let writable = table && access == Access::ReadWrite && !writes_refused(node)?;
+    let min_entries = match node.attribute("minEntries") {
+        None => 0,
+        Some(text) => text
+            .parse()
+            .map_err(|_| invalid(node, "minEntries is not a number"))?,
+    };
     let mut params = Vec::new();
     let mut commands = Vec::new();
     for child in elements(node) {
@@ -246,6 +254,7 @@ fn parse_object(
         path: path.to_string(),
         access,
         writable,
+        min_entries,
         params,
         commands,
     })

@@ -54,7 +54,7 @@ pub struct Tr181Settings {
     pub bus: BusChoice,
     /// Users besides root allowed to write.
     pub write_uids: Vec<u32>,
-    /// Rows AddObject may grow an option table to.
+    /// Rows AddObject may grow a table to.
     pub table_limit: usize,
 }
 

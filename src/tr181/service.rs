@@ -16,12 +16,15 @@ use zbus::object_server::SignalEmitter;
 use zbus::Connection;
 
 use super::fault::{Fault, FaultKind};
-use super::tree::{ClientRequest, Tree};
+use super::tree::{AddPlan, ClientRequest, DeletePlan, Tree};
 use crate::boottime::BootSeconds;
-use crate::channels::{ClientAction, CommandReply, CommandSender, ControllerCommand};
+use crate::channels::{
+    ClientAction, ClientKey, CommandSender, ControllerCommand, ControllerUpdate,
+};
 
-/// How long a write or command waits for the controller to carry it out.
-const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a write or command waits for the controller to carry it out: longer than a DHCP
+/// client may take to release and stop (2 s to release, 3 s after SIGTERM).
+const REPLY_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// The tree, shared by the interface and the thread that applies controller updates. The lock
 /// is never held across an `.await`.
@@ -123,7 +126,8 @@ impl DataModel {
         Ok(())
     }
 
-    /// AddObject for the sender of `header`: returns the new row's instance number.
+    /// AddObject for the sender of `header`: returns the new row's instance number. A new
+    /// client is in the tree before the reply, so the caller's next write finds it.
     async fn add_row(
         &self,
         conn: &Connection,
@@ -132,13 +136,39 @@ impl DataModel {
     ) -> Result<u32, Fault> {
         let uid = self.authorize(conn, header).await?;
         let _writing = self.writing.lock().await;
-        let (request, instance) = self.tree().plan_add(table)?;
-        info!(uid, table, instance, "AddObject");
-        self.carry_out(conn, request).await?;
-        Ok(instance)
+        let plan = self.tree().plan_add(table)?;
+        match plan {
+            AddPlan::Row { request, instance } => {
+                info!(uid, table, instance, "AddObject");
+                self.carry_out(conn, request).await?;
+                Ok(instance)
+            }
+            AddPlan::Client(family) => {
+                let update = self
+                    .ask(table, |reply| ControllerCommand::AddClient {
+                        family,
+                        reply,
+                    })
+                    .await?;
+                let instance = match &update {
+                    ControllerUpdate::V4Client(c) => c.instance,
+                    ControllerUpdate::V6Client(c) => c.instance,
+                    _ => {
+                        return Err(Fault::new(
+                            FaultKind::RequestDenied,
+                            format!("{table}: the controller answered with no client"),
+                        ))
+                    }
+                };
+                info!(uid, table, instance = instance.0, "AddObject");
+                self.take_in(conn, &update).await;
+                Ok(instance.0)
+            }
+        }
     }
 
-    /// DeleteObject for the sender of `header`.
+    /// DeleteObject for the sender of `header`. A deleted client is out of the tree before
+    /// the reply.
     async fn delete_row(
         &self,
         conn: &Connection,
@@ -147,18 +177,33 @@ impl DataModel {
     ) -> Result<(), Fault> {
         let uid = self.authorize(conn, header).await?;
         let _writing = self.writing.lock().await;
-        let request = self.tree().plan_delete(row)?;
+        let plan = self.tree().plan_delete(row)?;
         info!(uid, row, "DeleteObject");
-        self.carry_out(conn, request).await
+        match plan {
+            DeletePlan::Row(request) => self.carry_out(conn, request).await,
+            DeletePlan::Client(client) => {
+                self.ask(row, |reply| ControllerCommand::DeleteClient {
+                    client,
+                    reply,
+                })
+                .await?;
+                let removed = match client {
+                    ClientKey::V4(i) => ControllerUpdate::V4ClientRemoved(i),
+                    ClientKey::V6(i) => ControllerUpdate::V6ClientRemoved(i),
+                };
+                self.take_in(conn, &removed).await;
+                Ok(())
+            }
+        }
     }
 
     /// Sends `command` to the controller and waits for the outcome; `object` names what it is
     /// about in faults.
-    async fn send(
+    async fn ask<T>(
         &self,
         object: &str,
-        command: impl FnOnce(CommandReply) -> ControllerCommand,
-    ) -> Result<(), Fault> {
+        command: impl FnOnce(oneshot::Sender<Result<T, String>>) -> ControllerCommand,
+    ) -> Result<T, Fault> {
         let denied = |why: &str| Fault::new(FaultKind::RequestDenied, format!("{object}: {why}"));
         let (reply, outcome) = oneshot::channel();
         self.commands
@@ -171,13 +216,33 @@ impl DataModel {
                 TrySendError::Closed(_) => denied("the controller is not running"),
             })?;
         match tokio::time::timeout(REPLY_TIMEOUT, outcome).await {
-            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Ok(value))) => Ok(value),
             Ok(Ok(Err(why))) => Err(denied(&why)),
             Ok(Err(_)) => Err(denied("the controller dropped the request")),
             Err(_) => Err(denied(&format!(
                 "the controller did not answer within {} s",
                 REPLY_TIMEOUT.as_secs()
             ))),
+        }
+    }
+
+    /// Applies a controller update the reply to a request carried, and signals what changed.
+    async fn take_in(&self, conn: &Connection, update: &ControllerUpdate) {
+        let changes = self.tree().apply(update, BootSeconds::now());
+        self.signal_changes(conn, &changes).await;
+    }
+
+    /// Emits `ValuesChanged` for `changes`, if any.
+    async fn signal_changes(&self, conn: &Connection, changes: &[(String, String)]) {
+        if changes.is_empty() {
+            return;
+        }
+        let emitted = match SignalEmitter::new(conn, super::OBJECT_PATH) {
+            Ok(emitter) => Self::values_changed(&emitter, changes).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = emitted {
+            tracing::warn!(error = %e, "cannot emit ValuesChanged");
         }
     }
 
@@ -189,7 +254,7 @@ impl DataModel {
             ClientAction::Configure(config) => Some(config.clone()),
             _ => None,
         };
-        self.send(&client.object_path(), |reply| ControllerCommand::Client {
+        self.ask(&client.object_path(), |reply| ControllerCommand::Client {
             client,
             action,
             reply,
@@ -199,15 +264,7 @@ impl DataModel {
             let changes = self
                 .tree()
                 .note_settings(client, &config, BootSeconds::now());
-            if !changes.is_empty() {
-                let emitted = match SignalEmitter::new(conn, super::OBJECT_PATH) {
-                    Ok(emitter) => Self::values_changed(&emitter, &changes).await,
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = emitted {
-                    tracing::warn!(error = %e, "cannot emit ValuesChanged");
-                }
-            }
+            self.signal_changes(conn, &changes).await;
         }
         Ok(())
     }
@@ -242,8 +299,8 @@ impl DataModel {
         Ok(self.tree().get_names(&path, next_level)?)
     }
 
-    /// Adds a row to an option table (`Device.DHCPv4.Client.1.SentOption.`); returns its
-    /// instance number. The row starts disabled.
+    /// Adds a client (`Device.DHCPv4.Client.`) or a row of an option table
+    /// (`Device.DHCPv4.Client.1.SentOption.`); returns its instance number. It starts disabled.
     async fn add_object(
         &self,
         table_path: String,
@@ -253,7 +310,8 @@ impl DataModel {
         Ok(self.add_row(conn, &header, &table_path).await?)
     }
 
-    /// Deletes an option-table row (`Device.DHCPv4.Client.1.SentOption.2.`).
+    /// Deletes a client (`Device.DHCPv4.Client.2.`) or an option-table row
+    /// (`Device.DHCPv4.Client.1.SentOption.2.`).
     async fn delete_object(
         &self,
         object_path: String,
@@ -274,7 +332,7 @@ impl DataModel {
         let _writing = self.writing.lock().await;
         info!(uid, "FactoryReset");
         Ok(self
-            .send("Device.", |reply| ControllerCommand::FactoryReset { reply })
+            .ask("Device.", |reply| ControllerCommand::FactoryReset { reply })
             .await?)
     }
 

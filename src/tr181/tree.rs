@@ -6,36 +6,22 @@
 
 mod lookup;
 mod map;
+mod plan;
 mod values;
 mod write;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::definition::{Access, Definition, ObjectDef, ParamDef};
+use super::definition::{Definition, ObjectDef, ParamDef};
 use super::fault::{Fault, FaultKind};
-use super::value;
 use crate::boottime::BootSeconds;
-use crate::channels::{ClientAction, ClientConfig, ClientKey, ControllerUpdate};
+use crate::channels::{ClientConfig, ClientKey, ControllerUpdate};
 use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
 use lookup::Scope;
-use write::{WriteError, V4_CLIENT, V6_CLIENT};
+pub use plan::{AddPlan, ClientRequest, DeletePlan};
 
-/// Rows AddObject may grow an option table to, unless configured otherwise.
+/// Rows AddObject may grow a table to, unless configured otherwise.
 pub const DEFAULT_TABLE_LIMIT: usize = 32;
-
-/// What a write or a command asks of the controller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientRequest {
-    pub client: ClientKey,
-    pub action: ClientAction,
-}
-
-impl ClientRequest {
-    /// TR-181 path of the client, for messages: `Device.DHCPv4.Client.1`.
-    pub fn object_path(&self) -> String {
-        self.client.object_path()
-    }
-}
 
 /// One rendered object or parameter, with its full path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,8 +62,11 @@ pub struct Tree {
     /// Each DHCPv6 client's `ReceivedOption` rows (tag, option data in hex), converted from
     /// dibbler's rendering once per update rather than on every read.
     v6_received: BTreeMap<Instance, Vec<(u16, String)>>,
-    /// Rows AddObject may grow an option table to.
+    /// Rows AddObject may grow a table to.
     table_limit: usize,
+    /// Clients that were deleted: instance numbers are never reused, so a late picture of one
+    /// of these is stale and ignored.
+    removed: HashSet<ClientKey>,
 }
 
 impl Tree {
@@ -89,10 +78,11 @@ impl Tree {
             v6_clients: BTreeMap::new(),
             v6_received: BTreeMap::new(),
             table_limit: DEFAULT_TABLE_LIMIT,
+            removed: HashSet::new(),
         }
     }
 
-    /// Sets the most rows AddObject may grow an option table to.
+    /// Sets the most rows AddObject may grow a table to.
     pub fn set_table_limit(&mut self, limit: usize) {
         self.table_limit = limit;
     }
@@ -131,28 +121,16 @@ impl Tree {
         changes(&before, &self.render_scope(now, &scope))
     }
 
-    /// The client's settings as a write starts from them: `Enable` as it reads now (a released
-    /// client reads false).
-    fn current_settings(&self, client: ClientKey) -> Option<ClientConfig> {
-        match client {
-            ClientKey::V4(i) => self.v4_clients.get(&i).map(|c| {
-                ClientConfig::V4(Box::new(crate::config::V4ClientConfig {
-                    enable: c.enable,
-                    ..c.settings.clone()
-                }))
-            }),
-            ClientKey::V6(i) => self.v6_clients.get(&i).map(|c| {
-                ClientConfig::V6(Box::new(crate::config::V6ClientConfig {
-                    enable: c.enable,
-                    ..c.settings.clone()
-                }))
-            }),
-        }
-    }
-
     /// Takes in a controller update and returns the `(name, value)` pairs whose values changed,
     /// leaving out volatile parameters (`LeaseTimeRemaining`). Events change nothing here.
     pub fn apply(&mut self, update: &ControllerUpdate, now: BootSeconds) -> Vec<(String, String)> {
+        let gone = |key| self.removed.contains(&key);
+        match update {
+            ControllerUpdate::V4Client(s) if gone(ClientKey::V4(s.instance)) => return Vec::new(),
+            ControllerUpdate::V6Client(s) if gone(ClientKey::V6(s.instance)) => return Vec::new(),
+            ControllerUpdate::Event { .. } => return Vec::new(),
+            _ => {}
+        }
         let before = self.render(now);
         match update {
             ControllerUpdate::V4Client(snapshot) => {
@@ -160,6 +138,7 @@ impl Tree {
                     .insert(snapshot.instance, (**snapshot).clone());
             }
             ControllerUpdate::V4ClientRemoved(instance) => {
+                self.removed.insert(ClientKey::V4(*instance));
                 self.v4_clients.remove(instance);
             }
             ControllerUpdate::V6Client(snapshot) => {
@@ -171,10 +150,11 @@ impl Tree {
                     .insert(snapshot.instance, (**snapshot).clone());
             }
             ControllerUpdate::V6ClientRemoved(instance) => {
+                self.removed.insert(ClientKey::V6(*instance));
                 self.v6_received.remove(instance);
                 self.v6_clients.remove(instance);
             }
-            ControllerUpdate::Event { .. } => return Vec::new(),
+            ControllerUpdate::Event { .. } => {}
         }
         changes(&before, &self.render(now))
     }
@@ -245,233 +225,6 @@ impl Tree {
             .filter(|n| wanted(n))
             .map(|n| (n.path().to_string(), n.writable()))
             .collect())
-    }
-
-    /// SetParameterValues, all or nothing: checks every `(name, value)`, applies the settings
-    /// writes to copies of the clients' settings and checks each client as a whole, then
-    /// returns what the controller must do (new settings first, then commands), or the first
-    /// fault. Nothing is changed here.
-    pub fn plan_set(&self, values: &[(String, String)]) -> Result<Vec<ClientRequest>, Fault> {
-        let mut seen = HashSet::new();
-        let mut edited: BTreeMap<ClientKey, ClientConfig> = BTreeMap::new();
-        let mut commands = Vec::new();
-        for (name, value) in values {
-            if !seen.insert(name.as_str()) {
-                return Err(Fault::new(
-                    FaultKind::InvalidArguments,
-                    format!("{name} is given more than once"),
-                ));
-            }
-            let (object, instances, param) = self.param(name)?;
-            let not_writable = || {
-                let why = if param.access == Access::ReadOnly {
-                    "is read-only"
-                } else {
-                    "cannot be written in this build"
-                };
-                Fault::new(FaultKind::NotWritable, format!("{name} {why}"))
-            };
-            if !param.writable {
-                return Err(not_writable());
-            }
-            let value = value::check(name, &param.syntax, value)?;
-            if let Some(fixed) = &param.fixed {
-                if value == *fixed {
-                    continue;
-                }
-                return Err(fixed_value(name, param, fixed));
-            }
-            let client = owner(&object.path, &instances).ok_or_else(not_writable)?;
-            if let Some(command) = command_boolean(&param.name) {
-                if value == "true" {
-                    commands.push(ClientRequest {
-                        client,
-                        action: command,
-                    });
-                }
-                continue;
-            }
-            let config = match edited.entry(client) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => e.insert(
-                    self.current_settings(client)
-                        .ok_or_else(|| Fault::no_such_name(name))?,
-                ),
-            };
-            let row = instances.get(1).copied();
-            write::write(config, &object.path, row, &param.name, &value).map_err(|e| match e {
-                WriteError::NotWritable => not_writable(),
-                WriteError::NoSuchRow => Fault::no_such_name(name),
-                WriteError::Invalid(why) => {
-                    Fault::new(FaultKind::InvalidParameterValue, format!("{name}: {why}"))
-                }
-            })?;
-        }
-        let mut requests = Vec::new();
-        for (client, config) in edited {
-            self.check_client(client, &config)?;
-            if Some(&config) != self.current_settings(client).as_ref() {
-                requests.push(ClientRequest {
-                    client,
-                    action: ClientAction::Configure(config),
-                });
-            }
-        }
-        requests.extend(commands);
-        Ok(requests)
-    }
-
-    /// AddObject on an option table (`Device.DHCPv4.Client.1.SentOption.`): the client's new
-    /// settings with a disabled row added, and that row's instance number.
-    pub fn plan_add(&self, path: &str) -> Result<(ClientRequest, u32), Fault> {
-        let (table, instances) = self.locate_table(path)?;
-        let client = owner(&table.path, &instances).ok_or_else(|| cannot_change_rows(path))?;
-        let mut config = self
-            .current_settings(client)
-            .ok_or_else(|| Fault::no_such_name(path))?;
-        let instance =
-            write::add_row(&mut config, &table.path, self.table_limit).map_err(|e| match e {
-                WriteError::Invalid(why) => {
-                    Fault::new(FaultKind::ResourcesExceeded, format!("{path}: {why}"))
-                }
-                WriteError::NotWritable | WriteError::NoSuchRow => cannot_change_rows(path),
-            })?;
-        let action = ClientAction::Configure(config);
-        Ok((ClientRequest { client, action }, instance))
-    }
-
-    /// DeleteObject on an option-table row (`Device.DHCPv4.Client.1.SentOption.2.`): the
-    /// client's new settings without it.
-    pub fn plan_delete(&self, path: &str) -> Result<ClientRequest, Fault> {
-        let not_a_row = || {
-            Fault::new(
-                FaultKind::InvalidParameterName,
-                format!("{path}: not a table row (e.g. Device.DHCPv4.Client.1.SentOption.2.)"),
-            )
-        };
-        let (object, instances) = self.locate(path).ok_or_else(not_a_row)?;
-        if !object.is_table() {
-            return Err(not_a_row());
-        }
-        if !object.writable {
-            return Err(cannot_change_rows(path));
-        }
-        let client = owner(&object.path, &instances).ok_or_else(|| cannot_change_rows(path))?;
-        let mut config = self
-            .current_settings(client)
-            .ok_or_else(|| Fault::no_such_name(path))?;
-        let row = instances
-            .get(1)
-            .copied()
-            .ok_or_else(|| cannot_change_rows(path))?;
-        write::delete_row(&mut config, &object.path, row).map_err(|e| match e {
-            WriteError::NoSuchRow => Fault::no_such_name(path),
-            _ => cannot_change_rows(path),
-        })?;
-        let action = ClientAction::Configure(config);
-        Ok(ClientRequest { client, action })
-    }
-
-    /// The definition of the table at `path` (`Device.DHCPv4.Client.1.SentOption.`) and the
-    /// instance numbers of the rows above it.
-    fn locate_table(&self, path: &str) -> Result<(&ObjectDef, Vec<u32>), Fault> {
-        self.def
-            .objects()
-            .iter()
-            .filter(|o| o.is_table())
-            .find_map(|o| {
-                self.expand(o.path.trim_end_matches("{i}."))
-                    .into_iter()
-                    .find(|(p, _)| p == path)
-                    .map(|(_, instances)| (o, instances))
-            })
-            .ok_or_else(|| {
-                Fault::new(
-                    FaultKind::InvalidParameterName,
-                    format!(
-                        "{path}: not a table (a table path ends in '.', e.g. Device.DHCPv4.Client.1.SentOption.)"
-                    ),
-                )
-            })
-            .and_then(|(o, instances)| match o.writable {
-                true => Ok((o, instances)),
-                false => Err(cannot_change_rows(path)),
-            })
-    }
-
-    /// A client's settings after writes, checked as a whole: its tables, and its `Alias` unique
-    /// among the clients of its family.
-    fn check_client(&self, client: ClientKey, config: &ClientConfig) -> Result<(), Fault> {
-        let path = client.object_path();
-        write::check(config).map_err(|(param, why)| {
-            Fault::new(
-                FaultKind::InvalidParameterValue,
-                format!("{path}.{param}: {why}"),
-            )
-        })?;
-        let taken = match (client, config) {
-            (ClientKey::V4(i), ClientConfig::V4(c)) => self
-                .v4_clients
-                .values()
-                .any(|o| o.instance != i && o.settings.tr181_alias() == c.tr181_alias()),
-            (ClientKey::V6(i), ClientConfig::V6(c)) => self
-                .v6_clients
-                .values()
-                .any(|o| o.instance != i && o.settings.tr181_alias() == c.tr181_alias()),
-            _ => false,
-        };
-        if taken {
-            return Err(Fault::new(
-                FaultKind::InvalidParameterValue,
-                format!("{path}.Alias: another client already has this Alias"),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Operate: resolves `command` (`Device.DHCPv4.Client.1.Renew()`) into a controller
-    /// request. None of the commands takes arguments.
-    pub fn plan_operate(
-        &self,
-        command: &str,
-        args: &HashMap<String, String>,
-    ) -> Result<ClientRequest, Fault> {
-        let (object_path, name) = command
-            .rsplit_once('.')
-            .filter(|(_, name)| name.ends_with("()"))
-            .ok_or_else(|| Fault::no_such_name(command))?;
-        let (object, instances) = self
-            .locate(&format!("{object_path}."))
-            .filter(|(object, _)| object.commands.iter().any(|c| c == name))
-            .ok_or_else(|| Fault::no_such_name(command))?;
-        if let Some(arg) = args.keys().next() {
-            return Err(Fault::new(
-                FaultKind::InvalidArguments,
-                format!("{command} takes no argument {arg:?}"),
-            ));
-        }
-        let action = match name {
-            "Renew()" => ClientAction::Renew,
-            "X_RDK_Release()" => ClientAction::Release,
-            "X_RDK_Restart()" => ClientAction::Restart,
-            _ => {
-                return Err(Fault::new(
-                    FaultKind::RequestDenied,
-                    format!("{command} is not supported by this build"),
-                ))
-            }
-        };
-        match instances[..] {
-            [_] => owner(&object.path, &instances)
-                .map(|client| ClientRequest { client, action })
-                .ok_or_else(|| {
-                    Fault::new(
-                        FaultKind::RequestDenied,
-                        format!("{command} is not supported by this build"),
-                    )
-                }),
-            _ => Err(Fault::no_such_name(command)),
-        }
     }
 
     /// Every object (tables included) and parameter, in definition order.
@@ -609,50 +362,6 @@ impl Tree {
         out.retain(|object| !object.params.is_empty());
         out
     }
-}
-
-/// The client a parameter or row of the object `object_path` (a definition path) with instance
-/// numbers `instances` belongs to.
-fn owner(object_path: &str, instances: &[u32]) -> Option<ClientKey> {
-    let first = Instance(*instances.first()?);
-    if object_path.starts_with(V4_CLIENT) {
-        Some(ClientKey::V4(first))
-    } else if object_path.starts_with(V6_CLIENT) {
-        Some(ClientKey::V6(first))
-    } else {
-        None
-    }
-}
-
-/// The command a command-style boolean (`Renew`, `X_RDK_Release`, `X_RDK_Restart`) carries out
-/// when set to true.
-fn command_boolean(param: &str) -> Option<ClientAction> {
-    match param {
-        "Renew" => Some(ClientAction::Renew),
-        "X_RDK_Release" => Some(ClientAction::Release),
-        "X_RDK_Restart" => Some(ClientAction::Restart),
-        _ => None,
-    }
-}
-
-/// A write of another value than the one a `dhcpmgr:fixed` parameter can have.
-fn fixed_value(name: &str, param: &ParamDef, fixed: &str) -> Fault {
-    let why = param
-        .fixed_reason
-        .as_deref()
-        .unwrap_or("the DHCP client cannot change it");
-    Fault::new(
-        FaultKind::InvalidParameterValue,
-        format!("{name}: {why}; {} is fixed at {fixed:?}", param.name),
-    )
-}
-
-/// AddObject/DeleteObject on a table whose rows this build does not add or delete.
-fn cannot_change_rows(path: &str) -> Fault {
-    Fault::new(
-        FaultKind::RequestDenied,
-        format!("{path}: rows of this table come from the configuration file; this build cannot add or delete them"),
-    )
 }
 
 /// Parameters of `after` whose value is new or differs from `before`, volatile ones left out.

@@ -35,7 +35,15 @@ fn builtin_definition_has_the_client_table() {
     );
     let client = def.object(CLIENT).expect("client table");
     assert!(client.is_table());
-    assert!(!client.writable, "rows come from the configuration");
+    assert!(
+        client.writable,
+        "AddObject and DeleteObject add and delete clients"
+    );
+    assert_eq!(client.min_entries, 1, "BBF: at least one DHCPv4 client");
+    let v6 = def
+        .object("Device.DHCPv6.Client.{i}.")
+        .expect("v6 client table");
+    assert_eq!((v6.writable, v6.min_entries), (true, 0));
     for table in [
         "Device.DHCPv4.Client.{i}.SentOption.{i}.",
         "Device.DHCPv4.Client.{i}.ReqOption.{i}.",

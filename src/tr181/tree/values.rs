@@ -156,7 +156,7 @@ pub(super) fn v4_client_value(
             .unwrap_or_default(),
         "SentOptionNumberOfEntries" => settings.sent_options.len().to_string(),
         "ReqOptionNumberOfEntries" => settings.request_options.len().to_string(),
-        "X_RDK_LinuxInterface" => settings.interface.to_string(),
+        "X_RDK_LinuxInterface" => settings.interface_name().to_string(),
         _ => return None,
     })
 }
@@ -191,7 +191,7 @@ pub(super) fn v6_client_value(client: &V6ClientSnapshot, param: &str) -> Option<
             .map(u16::to_string)
             .collect::<Vec<_>>()
             .join(","),
-        "X_RDK_LinuxInterface" => settings.interface.to_string(),
+        "X_RDK_LinuxInterface" => settings.interface_name().to_string(),
         _ => return None,
     })
 }

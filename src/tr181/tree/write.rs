@@ -160,6 +160,7 @@ pub(super) fn check(config: &ClientConfig) -> Result<(), (String, String)> {
 }
 
 fn check_v4(c: &V4ClientConfig) -> Result<(), (String, String)> {
+    needs_interface(c.enable, c.interface.as_ref())?;
     unique_aliases("SentOption", c.sent_options.rows())?;
     unique_aliases("ReqOption", c.request_options.rows())?;
     complete_rows("SentOption", c.sent_options.rows(), |o| {
@@ -185,6 +186,7 @@ fn check_v4(c: &V4ClientConfig) -> Result<(), (String, String)> {
 }
 
 fn check_v6(c: &V6ClientConfig) -> Result<(), (String, String)> {
+    needs_interface(c.enable, c.interface.as_ref())?;
     unique_aliases("SentOption", c.sent_options.rows())?;
     complete_rows("SentOption", c.sent_options.rows(), |o| {
         o.tag.is_some() && !o.value.0.is_empty()
@@ -205,6 +207,20 @@ fn check_v6(c: &V6ClientConfig) -> Result<(), (String, String)> {
         }
     }
     Ok(())
+}
+
+/// An enabled client needs an interface to run on.
+fn needs_interface(
+    enable: bool,
+    interface: Option<&InterfaceName>,
+) -> Result<(), (String, String)> {
+    match (enable, interface) {
+        (true, None) => Err((
+            "Enable".into(),
+            "the client has no X_RDK_LinuxInterface to run on; write one first".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `Alias` is a unique key of every option table.
@@ -372,8 +388,15 @@ fn client_alias(value: &str) -> Result<ClientAlias, WriteError> {
     ClientAlias::new(value).map_err(WriteError::Invalid)
 }
 
-fn interface(value: &str) -> Result<InterfaceName, WriteError> {
-    InterfaceName::new(value).map_err(WriteError::Invalid)
+/// `X_RDK_LinuxInterface`: an interface name, or empty for none (a client without one cannot
+/// be enabled, see [`check`]).
+fn interface(value: &str) -> Result<Option<InterfaceName>, WriteError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    InterfaceName::new(value)
+        .map(Some)
+        .map_err(WriteError::Invalid)
 }
 
 /// A row `Alias` (TR-181 `Alias` type): 1 to 64 characters, starting with a letter.

@@ -191,7 +191,7 @@ fn dhcpv6_sent_option_rows_are_added_written_and_deleted() {
     let mut tree = full_tree();
     let table = "Device.DHCPv6.Client.1.SentOption.";
     assert_eq!(get(&tree, &format!("{table}1.Tag")).1, "15");
-    let (request, row) = tree.plan_add(table).expect("add");
+    let (request, row) = added_row(tree.plan_add(table).expect("add"));
     assert_eq!(row, 2);
     let ClientAction::Configure(config) = &request.action else {
         panic!("{request:?}");
@@ -254,9 +254,10 @@ fn dhcpv6_sent_option_rows_are_added_written_and_deleted() {
         ]
     );
 
-    let request = tree
-        .plan_delete("Device.DHCPv6.Client.1.SentOption.1.")
-        .expect("delete");
+    let request = deleted_row(
+        tree.plan_delete("Device.DHCPv6.Client.1.SentOption.1.")
+            .expect("delete"),
+    );
     let ClientAction::Configure(ClientConfig::V6(settings)) = &request.action else {
         panic!("{request:?}");
     };

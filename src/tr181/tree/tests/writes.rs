@@ -36,7 +36,7 @@ fn writes_to_one_client_become_one_configure_with_all_of_them() {
     assert_eq!(requests.len(), 2, "{requests:?}");
     let settings = v4_config(&requests[..1]);
     assert_eq!(settings.tr181_alias().as_str(), "wan-primary");
-    assert_eq!(settings.interface.as_str(), "erouter9");
+    assert_eq!(settings.interface_name(), "erouter9");
     assert_eq!(
         requests[1].action,
         ClientAction::Renew,
@@ -81,9 +81,10 @@ fn aliases_stay_unique_among_clients_but_may_swap() {
 #[test]
 fn option_rows_are_added_written_and_deleted() {
     let mut tree = tree(&[client(1, "wan")]);
-    let (request, row) = tree
-        .plan_add("Device.DHCPv4.Client.1.SentOption.")
-        .expect("add");
+    let (request, row) = added_row(
+        tree.plan_add("Device.DHCPv4.Client.1.SentOption.")
+            .expect("add"),
+    );
     assert_eq!(row, 1);
     let ClientAction::Configure(config) = &request.action else {
         panic!("{request:?}");
@@ -135,9 +136,10 @@ fn option_rows_are_added_written_and_deleted() {
     .expect_err("malformed hex");
     assert_eq!(fault.kind, FaultKind::InvalidParameterType);
 
-    let request = tree
-        .plan_delete("Device.DHCPv4.Client.1.SentOption.1.")
-        .expect("delete");
+    let request = deleted_row(
+        tree.plan_delete("Device.DHCPv4.Client.1.SentOption.1.")
+            .expect("delete"),
+    );
     let ClientAction::Configure(ClientConfig::V4(settings)) = &request.action else {
         panic!("{request:?}");
     };
@@ -153,9 +155,10 @@ fn option_rows_are_added_written_and_deleted() {
 fn tables_stop_growing_at_the_limit() {
     let mut tree = tree(&[client(1, "wan")]);
     tree.set_table_limit(1);
-    let (request, _) = tree
-        .plan_add("Device.DHCPv4.Client.1.ReqOption.")
-        .expect("first row");
+    let (request, _) = added_row(
+        tree.plan_add("Device.DHCPv4.Client.1.ReqOption.")
+            .expect("first row"),
+    );
     if let ClientAction::Configure(config) = &request.action {
         tree.note_settings(request.client, config, NOW);
     }

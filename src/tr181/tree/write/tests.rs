@@ -74,7 +74,7 @@ fn client_parameters_land_in_the_settings() {
         "wan",
         "the configured alias keeps naming the client"
     );
-    assert_eq!(c.interface.as_str(), "erouter1");
+    assert_eq!(c.interface_name(), "erouter1");
     assert_eq!(
         write(&mut config, V4_CLIENT, None, "X_RDK_LinuxInterface", "a/b"),
         Err(WriteError::Invalid("\"a/b\" contains '/'".into()))
