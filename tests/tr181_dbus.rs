@@ -1,6 +1,6 @@
 //! The TR-181 thread on a private `dbus-daemon`: values and names, Operate and writes reaching
-//! the controller's channel, signals after updates, the uid check on writes, and `dhcpmgrctl`
-//! against the same bus. Set DHCPMGR_SKIP_LAB=1 to skip when dbus-daemon is not installed.
+//! the controller's channel, AddObject/DeleteObject on the client table, signals after updates,
+//! the uid check on writes, and `dhcpmgrctl` against the same bus. Set DHCPMGR_SKIP_LAB=1 to skip when dbus-daemon is not installed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -10,8 +10,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use dhcpmgr::boottime::BootSeconds;
-use dhcpmgr::channels::{ClientAction, ClientConfig, ClientKey, ControllerUpdate, EventKind};
-use dhcpmgr::config::{BusChoice, Config};
+use dhcpmgr::channels::{
+    ClientAction, ClientConfig, ClientKey, ControllerCommand, ControllerUpdate, EventKind, Family,
+};
+use dhcpmgr::config::{BusChoice, ClientAlias, Config, V4ClientConfig};
 use dhcpmgr::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
 use dhcpmgr::tr181::{self, DataModel1Proxy, Tr181Settings};
 use dhcpmgr_ipc::V4Lease;
@@ -214,11 +216,12 @@ fn values_and_names() {
             .get_parameter_names("Device.DHCPv4.Client.", true)
             .await
             .expect("names");
+        // Writable: DeleteObject takes client rows.
         assert_eq!(
             names,
             [
-                ("Device.DHCPv4.Client.1.".to_string(), false),
-                ("Device.DHCPv4.Client.2.".to_string(), false)
+                ("Device.DHCPv4.Client.1.".to_string(), true),
+                ("Device.DHCPv4.Client.2.".to_string(), true)
             ]
         );
         let row = proxy
@@ -308,6 +311,105 @@ fn operate_and_writes_reach_the_controller() {
             .expect("value");
         assert_eq!(read_back[0].1, "boolean");
         assert_eq!(read_back[0].2, "false");
+    });
+}
+
+#[test]
+fn client_rows_are_added_and_deleted_through_the_controller() {
+    let Some(mut lab) = Lab::start(Vec::new()) else {
+        return;
+    };
+    runtime().block_on(async {
+        let (_conn, proxy) = lab.client().await;
+        let mut changes = proxy.receive_values_changed().await.expect("subscribe");
+
+        let add = proxy.add_object("Device.DHCPv4.Client.");
+        let controller = async {
+            let ControllerCommand::AddClient {
+                family: Family::V4,
+                reply,
+            } = lab.next_command().await
+            else {
+                panic!("expected AddClient for DHCPv4");
+            };
+            let alias = ClientAlias::new("cpe-3").expect("alias");
+            let added = V4ClientSnapshot {
+                settings: V4ClientConfig::added(alias),
+                enable: false,
+                status: ClientStatus::Disabled,
+                dhcp_status: DhcpStatus::Init,
+                ..unbound(3, "unused")
+            };
+            let _ = reply.send(Ok(ControllerUpdate::V4Client(Box::new(added))));
+        };
+        let (instance, ()) = tokio::join!(add, controller);
+        assert_eq!(instance.expect("AddObject"), 3);
+        // The new row is readable as soon as AddObject returns, before any controller update.
+        let values = proxy
+            .get_parameter_values(&[
+                "Device.DHCPv4.ClientNumberOfEntries",
+                "Device.DHCPv4.Client.3.Alias",
+                "Device.DHCPv4.Client.3.X_RDK_LinuxInterface",
+            ])
+            .await
+            .expect("values");
+        let values: Vec<&str> = values.iter().map(|(_, _, v)| v.as_str()).collect();
+        assert_eq!(values, ["3", "cpe-3", ""]);
+        let changed = timeout(WAIT, changes.next())
+            .await
+            .expect("ValuesChanged in time")
+            .expect("signal");
+        let args = changed.args().expect("args").changes;
+        assert!(
+            args.contains(&("Device.DHCPv4.ClientNumberOfEntries".into(), "3".into())),
+            "{args:?}"
+        );
+
+        // Enabling it without an interface is refused before the controller hears of it.
+        let enable = proxy
+            .set_parameter_values(&[("Device.DHCPv4.Client.3.Enable", "true")])
+            .await;
+        assert_eq!(
+            error_name(enable),
+            "org.dhcpmgr.Error.InvalidParameterValue"
+        );
+
+        let delete = proxy.delete_object("Device.DHCPv4.Client.3.");
+        let controller = async {
+            let ControllerCommand::DeleteClient { client, reply } = lab.next_command().await else {
+                panic!("expected DeleteClient");
+            };
+            assert_eq!(client, ClientKey::V4(Instance(3)));
+            let _ = reply.send(Ok(()));
+        };
+        let (deleted, ()) = tokio::join!(delete, controller);
+        deleted.expect("DeleteObject");
+        let gone = proxy
+            .get_parameter_values(&["Device.DHCPv4.Client.3."])
+            .await;
+        assert_eq!(error_name(gone), "org.dhcpmgr.Error.InvalidParameterName");
+
+        // A controller that cannot carry it out: RequestDenied with its reason, nothing added.
+        let add = proxy.add_object("Device.DHCPv4.Client.");
+        let controller = async {
+            let ControllerCommand::AddClient { reply, .. } = lab.next_command().await else {
+                panic!("expected AddClient");
+            };
+            let _ = reply.send(Err("state_dir is read-only".into()));
+        };
+        let (refused, ()) = tokio::join!(add, controller);
+        match refused {
+            Err(zbus::Error::MethodError(name, Some(message), _)) => {
+                assert_eq!(name.as_str(), "org.dhcpmgr.Error.RequestDenied");
+                assert!(message.contains("state_dir is read-only"), "{message}");
+            }
+            other => panic!("expected RequestDenied, got {other:?}"),
+        }
+        let count = proxy
+            .get_parameter_values(&["Device.DHCPv4.ClientNumberOfEntries"])
+            .await
+            .expect("count");
+        assert_eq!(count[0].2, "2");
     });
 }
 

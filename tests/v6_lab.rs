@@ -382,3 +382,44 @@ fn tr181_writes_restart_dibbler_with_them_and_keep_address_and_prefix() {
         "the prefix changed"
     );
 }
+
+#[test]
+fn a_deleted_client_releases_as_configured_and_an_added_one_binds() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    lab.start_kea6(Kea6Options::default());
+    let config = lab.write_daemon_config(&v6_config(&lab, "release_on_disable = true"));
+    let _daemon = lab.start_daemon(&config);
+    wait_for_binding(&lab);
+
+    lab.ctl(&["delete", "Device.DHCPv6.Client.1."]);
+    lab.wait_until(WAIT, "Kea recorded the release of the prefix", || {
+        lab.kea6_leases()
+            .iter()
+            .rev()
+            .find(|l| l.is_prefix())
+            .is_some_and(|l| !l.is_active())
+    });
+    lab.wait_until(WAIT, "address, sysevents and dibbler-client gone", || {
+        global_v6(&lab).is_empty()
+            && lab.sysevent(PREF).as_deref() == Some("")
+            && dibbler_pids(&lab).is_empty()
+    });
+    // DHCPv6 has no minEntries: the table may be empty.
+    assert_eq!(lab.tr181_value("Device.DHCPv6.ClientNumberOfEntries"), "0");
+
+    let added = lab.ctl(&["add", "Device.DHCPv6.Client."]);
+    assert_eq!(added.trim(), "Device.DHCPv6.Client.2.");
+    lab.ctl(&[
+        "set",
+        "Device.DHCPv6.Client.2.X_RDK_LinuxInterface=erouter0",
+        "Device.DHCPv6.Client.2.Enable=true",
+    ]);
+    wait_for_binding(&lab);
+    assert_eq!(dibbler_pids(&lab).len(), 1);
+    assert!(
+        lab.dir().join("run/dibbler-cpe-2/client.conf").exists(),
+        "the added client runs under its own alias"
+    );
+    assert_eq!(lab.tr181_value("Device.DHCPv6.Client.2.Status"), "Enabled");
+    assert!(!lab.tr181_value("Device.DHCPv6.Client.2.DUID").is_empty());
+}

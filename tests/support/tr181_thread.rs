@@ -75,12 +75,17 @@ impl Tr181Thread {
         self.updates.send(update).expect("TR-181 thread listens");
     }
 
-    /// The next command for the controller, answered with `outcome`.
-    pub async fn answer(&mut self, outcome: Result<(), String>) -> (ClientKey, ClientAction) {
-        let command = timeout(WAIT, self.commands.recv())
+    /// The next command for the controller, to be answered by the caller.
+    pub async fn next_command(&mut self) -> ControllerCommand {
+        timeout(WAIT, self.commands.recv())
             .await
             .expect("a command in time")
-            .expect("command channel open");
+            .expect("command channel open")
+    }
+
+    /// The next command for the controller, answered with `outcome`.
+    pub async fn answer(&mut self, outcome: Result<(), String>) -> (ClientKey, ClientAction) {
+        let command = self.next_command().await;
         let ControllerCommand::Client {
             client,
             action,
