@@ -18,8 +18,8 @@ commands:
   disable CLIENT               set Enable to false
   get NAME...                  print `name type value` (a NAME ending in '.' means all below)
   set NAME=VALUE...            write parameters, all or none
-  add TABLE                    add a row (e.g. Device.DHCPv4.Client.1.SentOption.), print its number
-  delete ROW                   delete a row (e.g. Device.DHCPv4.Client.1.SentOption.2.)
+  add TABLE                    add a row (Device.DHCPv4.Client., …Client.1.SentOption.), print it
+  delete ROW                   delete a row (Device.DHCPv4.Client.2., …Client.1.SentOption.2.)
   factory-reset                forget every value written over D-Bus; back to the config file
   events                       print lease events and value changes until interrupted
   shield COMMAND [ARG...]      the LAN-side DHCP shield (dhcpmgrctl shield --help)
