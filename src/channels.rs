@@ -82,6 +82,30 @@ impl ClientConfig {
     }
 }
 
+impl TryFrom<ClientConfig> for V4ClientConfig {
+    /// Settings of the other family, given back.
+    type Error = ClientConfig;
+
+    fn try_from(config: ClientConfig) -> Result<Self, ClientConfig> {
+        match config {
+            ClientConfig::V4(settings) => Ok(*settings),
+            other => Err(other),
+        }
+    }
+}
+
+impl TryFrom<ClientConfig> for V6ClientConfig {
+    /// Settings of the other family, given back.
+    type Error = ClientConfig;
+
+    fn try_from(config: ClientConfig) -> Result<Self, ClientConfig> {
+        match config {
+            ClientConfig::V6(settings) => Ok(*settings),
+            other => Err(other),
+        }
+    }
+}
+
 /// What can be asked of a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientAction {

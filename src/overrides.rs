@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::config::{ClientAlias, V4ClientConfig, V6ClientConfig};
+use crate::config::{ClientAlias, ClientSettings, V4ClientConfig, V6ClientConfig};
 use crate::persist::{PersistError, StateStore};
 
 /// Name of the store's file in `state_dir`.
@@ -89,23 +89,6 @@ impl From<WireOverrides> for Overrides {
     }
 }
 
-/// What the writes need to know of a client's settings.
-trait Client: Serialize + DeserializeOwned + Clone + PartialEq {
-    fn configured_alias(&self) -> &ClientAlias;
-}
-
-impl Client for V4ClientConfig {
-    fn configured_alias(&self) -> &ClientAlias {
-        &self.alias
-    }
-}
-
-impl Client for V6ClientConfig {
-    fn configured_alias(&self) -> &ClientAlias {
-        &self.alias
-    }
-}
-
 impl Overrides {
     /// Reads the stored writes; none when there are none or the file is unreadable (it is
     /// set aside and the defaults apply).
@@ -162,7 +145,7 @@ impl Overrides {
     }
 }
 
-impl<T: Client> FamilyWrites<T> {
+impl<T: ClientSettings> FamilyWrites<T> {
     fn is_empty(&self) -> bool {
         self.written.is_empty() && self.added.is_empty() && self.deleted.is_empty()
     }
@@ -170,14 +153,14 @@ impl<T: Client> FamilyWrites<T> {
     fn apply(&self, defaults: &[T]) -> Vec<T> {
         let kept = defaults
             .iter()
-            .filter(|d| !self.deleted.contains(d.configured_alias().as_str()))
+            .filter(|d| !self.deleted.contains(d.alias().as_str()))
             .map(|d| {
-                let alias = d.configured_alias().as_str();
+                let alias = d.alias().as_str();
                 apply(d, self.written.get(alias), alias)
             });
         let added = self.added.iter().filter(|a| {
-            let alias = a.configured_alias();
-            let clash = defaults.iter().any(|d| d.configured_alias() == alias);
+            let alias = a.alias();
+            let clash = defaults.iter().any(|d| d.alias() == alias);
             if clash {
                 tracing::warn!(client = %alias, "a client added over TR-181 has the alias of one in the configuration file; keeping the file's");
             }
@@ -191,18 +174,18 @@ impl<T: Client> FamilyWrites<T> {
         T: 'a,
     {
         let clients: Vec<&T> = clients.into_iter().collect();
-        let current = |alias: &ClientAlias| clients.iter().any(|c| c.configured_alias() == alias);
+        let current = |alias: &ClientAlias| clients.iter().any(|c| c.alias() == alias);
         self.deleted = defaults
             .iter()
-            .map(Client::configured_alias)
+            .map(ClientSettings::alias)
             .filter(|alias| !current(alias))
             .map(|alias| alias.to_string())
             .collect();
         self.written.clear();
         self.added.clear();
         for client in clients {
-            let alias = client.configured_alias();
-            match defaults.iter().find(|d| d.configured_alias() == alias) {
+            let alias = client.alias();
+            match defaults.iter().find(|d| d.alias() == alias) {
                 Some(default) => {
                     let fields = diff(default, client);
                     if !fields.is_empty() {
@@ -215,11 +198,7 @@ impl<T: Client> FamilyWrites<T> {
     }
 
     fn retain_clients(&mut self, defaults: &[T]) {
-        let in_file = |alias: &str| {
-            defaults
-                .iter()
-                .any(|d| d.configured_alias().as_str() == alias)
-        };
+        let in_file = |alias: &str| defaults.iter().any(|d| d.alias().as_str() == alias);
         self.written.retain(|alias, _| in_file(alias));
         self.deleted.retain(|alias| in_file(alias));
     }

@@ -2,6 +2,7 @@
 //! ([`wire`]), then checked and turned into the validated types the rest of the daemon uses.
 //! Unknown keys are an error, and so is any value the daemon could not honour.
 
+mod settings;
 mod shield;
 mod table;
 mod types;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use settings::ClientSettings;
 pub use shield::{ClientActionConfig, RuleConfig, ShieldConfig, Verdict};
 pub use table::{default_alias, Row, Table};
 pub use types::{

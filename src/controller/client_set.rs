@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::managed::{ClientSettings, ManagedClient};
+use super::managed::ManagedClient;
 use super::supervisor::Report;
 use super::v4_client::Services;
 use super::Internal;
 use crate::boottime::BootSeconds;
 use crate::channels::{ClientAction, ControllerUpdate};
-use crate::config::{default_alias, ClientAlias, InterfaceName};
+use crate::config::{default_alias, ClientAlias, ClientSettings, InterfaceName};
 use crate::instance_numbers::Numbering;
 use crate::snapshot::Instance;
 
@@ -290,12 +290,12 @@ impl<C: ManagedClient> ClientSet<C> {
                 let _ = reply.send(Ok(()));
             }
             ClientAction::Configure(config) => {
-                let result = match C::Settings::from_config(config) {
-                    Some(settings) => {
+                let result = match C::Settings::try_from(config) {
+                    Ok(settings) => {
                         self.configure(instance, settings, svc, internal).await;
                         Ok(())
                     }
-                    None => Err(format!(
+                    Err(_) => Err(format!(
                         "{} is not a {} client",
                         C::key(instance).object_path(),
                         C::FAMILY
@@ -468,8 +468,8 @@ fn take_settings<C: ManagedClient>(client: &mut C, new: C::Settings, svc: &Servi
 #[cfg(test)]
 mod tests {
     use super::Transition;
+    use crate::config::ClientSettings;
     use crate::config::{Config, InterfaceName, V4ClientConfig};
-    use crate::controller::managed::ClientSettings;
 
     fn client(release_on_disable: bool) -> V4ClientConfig {
         let text = format!(

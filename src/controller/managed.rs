@@ -7,30 +7,12 @@ use super::supervisor::{Report, Request, Supervisor};
 use super::v4_client::Services;
 use crate::boottime::BootSeconds;
 use crate::channels::{ClientConfig, ClientKey, ControllerUpdate};
-use crate::config::{ClientAlias, InterfaceName, V4ClientConfig, V6ClientConfig};
+use crate::config::ClientSettings;
 use crate::snapshot::Instance;
-
-/// A client's configuration, as far as the controller handles it generically.
-pub trait ClientSettings: PartialEq + Clone {
-    /// The configured alias (never changed by TR-181 writes).
-    fn alias(&self) -> &ClientAlias;
-    /// The TR-181 `Alias`.
-    fn tr181_alias(&self) -> &ClientAlias;
-    /// The settings of a client AddObject created under `alias`.
-    fn added(alias: ClientAlias) -> Self;
-    /// The Linux interface; `None` for a client added over TR-181 that has none yet.
-    fn interface(&self) -> Option<&InterfaceName>;
-    fn enable(&self) -> bool;
-    fn release_on_disable(&self) -> bool;
-    /// The same settings with `enable` set.
-    fn with_enable(&self, enable: bool) -> Self;
-    /// These settings, if `config` is of this family.
-    fn from_config(config: ClientConfig) -> Option<Self>;
-}
 
 /// A supervised DHCP client.
 pub trait ManagedClient: Sized {
-    type Settings: ClientSettings;
+    type Settings: ClientSettings + TryFrom<ClientConfig>;
     /// `DHCPv4` or `DHCPv6`, for messages.
     const FAMILY: &'static str;
 
@@ -68,70 +50,4 @@ pub trait ManagedClient: Sized {
     fn forget(&self, svc: &Services);
     /// Tells the rest of the daemon that the client is gone.
     fn announce_removal(&self, svc: &Services);
-}
-
-impl ClientSettings for V4ClientConfig {
-    fn alias(&self) -> &ClientAlias {
-        &self.alias
-    }
-    fn tr181_alias(&self) -> &ClientAlias {
-        V4ClientConfig::tr181_alias(self)
-    }
-    fn added(alias: ClientAlias) -> Self {
-        V4ClientConfig::added(alias)
-    }
-    fn interface(&self) -> Option<&InterfaceName> {
-        self.interface.as_ref()
-    }
-    fn enable(&self) -> bool {
-        self.enable
-    }
-    fn release_on_disable(&self) -> bool {
-        self.release_on_disable
-    }
-    fn with_enable(&self, enable: bool) -> Self {
-        Self {
-            enable,
-            ..self.clone()
-        }
-    }
-    fn from_config(config: ClientConfig) -> Option<Self> {
-        match config {
-            ClientConfig::V4(settings) => Some(*settings),
-            ClientConfig::V6(_) => None,
-        }
-    }
-}
-
-impl ClientSettings for V6ClientConfig {
-    fn alias(&self) -> &ClientAlias {
-        &self.alias
-    }
-    fn tr181_alias(&self) -> &ClientAlias {
-        V6ClientConfig::tr181_alias(self)
-    }
-    fn added(alias: ClientAlias) -> Self {
-        V6ClientConfig::added(alias)
-    }
-    fn interface(&self) -> Option<&InterfaceName> {
-        self.interface.as_ref()
-    }
-    fn enable(&self) -> bool {
-        self.enable
-    }
-    fn release_on_disable(&self) -> bool {
-        self.release_on_disable
-    }
-    fn with_enable(&self, enable: bool) -> Self {
-        Self {
-            enable,
-            ..self.clone()
-        }
-    }
-    fn from_config(config: ClientConfig) -> Option<Self> {
-        match config {
-            ClientConfig::V6(settings) => Some(*settings),
-            ClientConfig::V4(_) => None,
-        }
-    }
 }
