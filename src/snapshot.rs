@@ -83,6 +83,8 @@ pub struct V4ClientSnapshot {
     /// When that lease expires, on CLOCK_BOOTTIME; `None` for an infinite lease or no lease.
     pub lease_expires: Option<BootSeconds>,
     pub stats: ClientStats,
+    /// Why the enabled client is not running yet (its interface is not ready), if it waits.
+    pub waiting: Option<Waiting>,
 }
 
 impl V4ClientSnapshot {
@@ -118,6 +120,30 @@ pub struct V6ClientSnapshot {
     /// map system events carry).
     pub map: Option<crate::s46::MapConfig>,
     pub stats: ClientStats,
+    /// Why the enabled client is not running yet (its interface is not ready), if it waits.
+    pub waiting: Option<Waiting>,
+}
+
+/// What an enabled client waits for before its DHCP client can start. A wait is not a failure:
+/// the client's `Status` stays `Enabled`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Waiting {
+    /// The interface does not exist (yet).
+    Interface(String),
+    /// The interface exists but is administratively down or has no carrier.
+    Carrier(String),
+    /// DHCPv6 only: the interface has no link-local address that has finished DAD.
+    LinkLocal(String),
+}
+
+impl fmt::Display for Waiting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Interface(name) => write!(f, "waiting for {name}"),
+            Self::Carrier(name) => write!(f, "waiting for carrier on {name}"),
+            Self::LinkLocal(name) => write!(f, "waiting for link-local address on {name}"),
+        }
+    }
 }
 
 /// TR-181 `Stats.` counters of a client by parameter name (`ACK`, `Reply`, …), counted from

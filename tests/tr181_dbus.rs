@@ -115,6 +115,7 @@ fn unbound(instance: u32, alias: &str) -> V4ClientSnapshot {
         lease: None,
         lease_expires: None,
         stats: Default::default(),
+        waiting: None,
     }
 }
 

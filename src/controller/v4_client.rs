@@ -275,6 +275,7 @@ impl V4Client {
             lease: self.state.held.as_ref().map(|h| h.lease.clone()),
             lease_expires: self.expires(),
             stats: self.stats.clone(),
+            waiting: None,
         }
     }
 

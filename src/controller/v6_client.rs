@@ -250,6 +250,7 @@ impl V6Client {
             received_options: self.state.held.options.clone(),
             map: v6::map_config(&self.state.held).and_then(Result::ok),
             stats: self.stats.clone(),
+            waiting: None,
         }
     }
 

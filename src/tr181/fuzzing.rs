@@ -90,6 +90,7 @@ pub fn sample_updates(now: BootSeconds) -> Vec<ControllerUpdate> {
                 lease: Some(lease),
                 lease_expires: Some(now.after(3600)),
                 stats: Default::default(),
+                waiting: None,
             }))
         });
     let v6 = config
@@ -115,6 +116,7 @@ pub fn sample_updates(now: BootSeconds) -> Vec<ControllerUpdate> {
                 ]),
                 map: None,
                 stats: Default::default(),
+                waiting: None,
             }))
         });
     v4.chain(v6).collect()

@@ -107,6 +107,7 @@ pub fn unbound(instance: u32, alias: &str) -> V4ClientSnapshot {
         lease: None,
         lease_expires: None,
         stats: Default::default(),
+        waiting: None,
     }
 }
 
@@ -143,6 +144,7 @@ pub fn v6(instance: u32, alias: &str) -> V6ClientSnapshot {
         ]),
         map: None,
         stats: Default::default(),
+        waiting: None,
     }
 }
 

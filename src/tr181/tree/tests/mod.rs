@@ -54,6 +54,7 @@ fn client(instance: u32, alias: &str) -> V4ClientSnapshot {
         lease: None,
         lease_expires: None,
         stats: Default::default(),
+        waiting: None,
     }
 }
 
@@ -95,6 +96,7 @@ fn v6_client(instance: u32, alias: &str) -> V6ClientSnapshot {
         received_options: BTreeMap::new(),
         map: None,
         stats: Default::default(),
+        waiting: None,
     }
 }
 
