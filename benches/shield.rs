@@ -33,7 +33,7 @@ use dhcpmgr::shield::pcap;
 use dhcpmgr_lab::{bin, bin_dir, lab_or_skip, Lab, LAN_BRIDGE};
 use serde_json::{json, Value};
 
-const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/pcaps");
+const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pcaps");
 
 /// xorshift64*.
 struct Rng(u64);

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use dhcpmgr::shield::{fuzzing, pcap};
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/pcaps");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pcaps");
 
 /// xorshift64*: reproducible without a dependency.
 struct Rng(u64);

@@ -1,4 +1,4 @@
-//! The shield's inspection on every reference capture in `../shared/reference/pcaps/` (real
+//! The shield's inspection on every reference capture in `tests/data/pcaps/` (real
 //! traffic: DHCPv4/v6, relays, PD, MAP, floods, malformed): nothing panics, every DHCP packet
 //! becomes one event, and the message-type counts agree with the folder's `SUMMARY.txt`
 //! (produced by an independent decoder), plus field-level checks on captures with known content.
@@ -11,14 +11,14 @@ use dhcpmgr::shield::event::Event;
 use dhcpmgr::shield::inspect::{inspect, Facts, PacketMeta};
 use dhcpmgr::shield::pcap;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/pcaps");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pcaps");
 
 fn dir() -> PathBuf {
     let dir = PathBuf::from(DIR);
     assert!(
         dir.is_dir(),
         "the reference captures are missing: expected the folder {DIR} \
-         (shared/reference/pcaps beside the repository)"
+         (it is part of the repository)"
     );
     dir
 }

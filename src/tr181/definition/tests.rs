@@ -328,14 +328,14 @@ fn writable_override_and_volatile() {
 
 fn read_reference(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!("this test needs the reference data model at {path} (shared/ beside the repo): {e}")
+        panic!("this test needs the reference data model at {path} (tests/data/tr181/): {e}")
     })
 }
 
 /// The BBF reference this definition copies from (TR-181 2.19, DHCPv4 client section).
 const REFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/tr181/tr181-2.19-DHCPv4.Client.section.xml"
+    "/tests/data/tr181/tr181-2.19-DHCPv4.Client.section.xml"
 );
 
 /// Parameters that the reference brings in through `<component ref=…/>`, with the access
@@ -359,7 +359,7 @@ fn standard_dhcpv6_parameters_match_the_bbf_reference() {
 /// The BBF reference of the DHCPv6 client section.
 const V6_REFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/tr181/tr181-2.19-DHCPv6.Client.section.xml"
+    "/tests/data/tr181/tr181-2.19-DHCPv6.Client.section.xml"
 );
 const V6_CLIENT: &str = "Device.DHCPv6.Client.{i}.";
 
@@ -475,7 +475,7 @@ fn check_object(reference: &roxmltree::Document, ours: &Definition, object: &Obj
 /// RDK-B's DHCP Manager data model, where the X_RDK_* names come from.
 const RDK_REFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/tr181/rdkb-dhcp-manager-TR181-DHCPMgr.XML"
+    "/tests/data/tr181/rdkb-dhcp-manager-TR181-DHCPMgr.XML"
 );
 
 fn child_text<'a>(node: Node<'a, '_>, tag: &str) -> Option<&'a str> {
