@@ -1,8 +1,12 @@
-//! The main thread: logging, the two long-lived threads, signals (TERM/INT stop, HUP reloads
-//! the configuration and the log level), systemd notifications (READY, STATUS, STOPPING and
-//! watchdog pings while the controller loop turns) and an orderly shutdown.
+//! The main thread: logging, the long-lived parts (TR-181 thread, controller, shield,
+//! watchdog), signals (TERM/INT stop, HUP reloads the clients, the log level and the shield, and
+//! names the keys that wait for a restart), systemd notifications (READY, STATUS, STOPPING and
+//! watchdog pings while the controller loop turns) and one orderly shutdown ([`shutdown`]).
 
+mod error;
 mod logging;
+mod shutdown;
+mod stop;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,13 +14,15 @@ use std::process::ExitCode;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{restart_required, Config, ConfigError};
 use crate::controller::{self, ControllerChannels};
 use crate::systemd::{self, Heartbeat, SystemdEnv, Watchdog};
 use crate::tr181::{self, Tr181Settings};
+pub use error::{ServeError, StartError};
 use logging::{LogControl, Sink};
+pub use shutdown::{Part, PartError, Shutdown};
+pub use stop::StopToken;
 
 /// Exit codes with a meaning for init systems and integrators.
 pub mod exit {
@@ -111,15 +117,31 @@ pub fn run(options: &Options) -> ExitCode {
     }
 }
 
+/// Runs every part until TERM/INT (or until the controller ends on its own), then stops them
+/// all through the one [`Shutdown`] owner, also when starting a part failed half-way.
 fn serve(
     config: Config,
     config_path: &Path,
     log: &LogControl,
     systemd: SystemdEnv,
-) -> Result<(), String> {
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    let shutdown = CancellationToken::new();
+) -> Result<(), ServeError> {
+    let mut parts = Shutdown::new();
+    let started = run_until_stop(&mut parts, config, config_path, log, systemd);
+    let stopped = parts.finish();
+    ServeError::check(started.err(), stopped)
+}
+
+/// Starts the parts, hands each to `parts`, and runs the signal loop. Returns when the daemon
+/// is to stop; an early return leaves what was started with `parts`, which stops it.
+fn run_until_stop(
+    parts: &mut Shutdown,
+    config: Config,
+    config_path: &Path,
+    log: &LogControl,
+    systemd: SystemdEnv,
+) -> Result<(), StartError> {
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP]).map_err(StartError::Signals)?;
+    let stop = parts.token();
     let (updates_tx, updates_rx) = mpsc::unbounded_channel();
     let (commands_tx, commands_rx) = mpsc::channel(32);
     let (reload_tx, reload_rx) = mpsc::unbounded_channel();
@@ -127,7 +149,13 @@ fn serve(
     let watchdog = systemd.watchdog.map(Watchdog::new);
     let heartbeat = Heartbeat::new(watchdog.map(|w| w.heartbeat_period()));
     let notifier = systemd.notifier;
-    let clients = client_summary(&config);
+    let notify = |state: &str| {
+        if let Some(n) = &notifier {
+            n.send(state);
+        }
+    };
+    // What the parts were started with: a reload cannot change the keys only read at start.
+    let running = config.clone();
 
     let tr181 = tr181::spawn(
         Tr181Settings {
@@ -137,13 +165,12 @@ fn serve(
         },
         updates_rx,
         commands_tx,
-        shutdown.clone(),
+        stop.cancellation(),
     )
-    .map_err(|e| format!("cannot start the TR-181 thread: {e}"))?;
+    .map_err(StartError::spawn(Part::Tr181))?;
+    parts.adopt_thread(Part::Tr181, tr181);
+    start_shield(parts, &running);
 
-    // The LAN-side DHCP shield: its own threads; dropping it stops them and removes its rules.
-    let mut shield_config = config.shield.clone();
-    let mut shield = crate::shield::start(&config);
     let signal_handle = signals.handle();
     let controller_thread = controller::spawn(
         config,
@@ -154,9 +181,9 @@ fn serve(
             ready: ready_tx,
             heartbeat: heartbeat.clone(),
         },
-        shutdown.clone(),
+        stop.cancellation(),
     )
-    .map_err(|e| format!("cannot start the controller thread: {e}"))?;
+    .map_err(StartError::spawn(Part::Controller))?;
     // If the controller ends on its own, wake the signal loop so the daemon stops.
     let controller = std::thread::Builder::new()
         .name("controller-watch".into())
@@ -165,69 +192,74 @@ fn serve(
             signal_handle.close();
             result
         })
-        .map_err(|e| format!("cannot start the controller watcher: {e}"))?;
-    // Dropping `stop_watchdog` (on every return) ends the watchdog thread.
-    let (stop_watchdog, watchdog_stop) = std::sync::mpsc::channel::<()>();
-    let watchdog_thread = match (watchdog, &notifier) {
-        (Some(watchdog), Some(notifier)) => Some(
-            watchdog
-                .spawn(notifier.clone(), heartbeat, watchdog_stop)
-                .map_err(|e| format!("cannot start the watchdog thread: {e}"))?,
-        ),
-        _ => None,
-    };
-    let notify = |state: &str| {
-        if let Some(n) = &notifier {
-            n.send(state);
-        }
-    };
+        .map_err(StartError::spawn(Part::Controller))?;
+    parts.adopt(Part::Controller, move || match controller.join() {
+        Ok(Ok(result)) => result.map_err(PartError::from),
+        Ok(Err(_)) | Err(_) => Err(PartError::Panicked(Part::Controller)),
+    });
+    if let (Some(watchdog), Some(notifier)) = (watchdog, &notifier) {
+        let stop = stop.clone();
+        let thread = watchdog
+            .spawn(notifier.clone(), heartbeat, move |timeout| {
+                stop.wait_timeout(timeout)
+            })
+            .map_err(StartError::spawn(Part::Watchdog))?;
+        parts.adopt_thread(Part::Watchdog, thread);
+    }
 
     if ready_rx.recv().is_ok() {
         tracing::info!(version = env!("CARGO_PKG_VERSION"), "dhcpmgr ready");
         notify(&format!(
             "READY=1\n{}",
-            systemd::status(&format!("running: {clients}"))
+            systemd::status(&format!("running: {}", client_summary(&running)))
         ));
     }
+    let mut shield_config = running.shield.clone();
     for signal in signals.forever() {
-        if signal == SIGHUP {
-            notify(&systemd::status("reloading configuration"));
-            let status = match reload(config_path, &reload_tx, log) {
-                Ok(new) => {
-                    if new.shield != shield_config {
-                        tracing::info!("shield configuration changed; restarting the shield");
-                        // Stop first: the old rules go before the new ones are installed.
-                        drop(shield.take());
-                        shield = crate::shield::start(&new);
-                        shield_config = new.shield.clone();
-                    }
-                    format!("running: {}", client_summary(&new))
-                }
-                Err(e) => format!("running the previous configuration: {e}"),
-            };
-            notify(&systemd::status(&status));
-        } else {
+        if signal != SIGHUP {
             tracing::info!(signal, "stopping");
             break;
         }
+        notify(&systemd::status("reloading configuration"));
+        let status = match reload(config_path, &reload_tx, log) {
+            Ok(new) => {
+                if new.shield != shield_config {
+                    tracing::info!("shield configuration changed; restarting the shield");
+                    // Stop first: the old rules go before the new ones are installed.
+                    if let Err(e) = parts.stop_now(Part::Shield) {
+                        tracing::error!(error = %e, "the old shield did not stop cleanly");
+                    }
+                    // The shield's new section, with the directories the daemon started with.
+                    start_shield(
+                        parts,
+                        &Config {
+                            shield: new.shield.clone(),
+                            ..running.clone()
+                        },
+                    );
+                    shield_config = new.shield.clone();
+                }
+                reload_status(&running, &new)
+            }
+            Err(e) => format!("running the previous configuration: invalid configuration: {e}"),
+        };
+        notify(&systemd::status(&status));
     }
     notify(&format!(
         "STOPPING=1\n{}",
         systemd::status("stopping: DHCP clients stop without releasing their leases")
     ));
-    shutdown.cancel();
-    let controller_result = controller.join();
-    if tr181.join().is_err() {
-        tracing::error!("the TR-181 thread panicked");
-    }
-    drop(stop_watchdog);
-    if let Some(thread) = watchdog_thread {
-        let _ = thread.join();
-    }
-    match controller_result {
-        Ok(Ok(Ok(()))) => Ok(()),
-        Ok(Ok(Err(e))) => Err(format!("controller: {e}")),
-        _ => Err("the controller thread panicked".into()),
+    Ok(())
+}
+
+/// Starts the shield if `config` enables it and hands it to `parts` (dropping it stops its
+/// threads and removes its rules). A shield that cannot start is logged and left out.
+fn start_shield(parts: &mut Shutdown, config: &Config) {
+    if let Some(shield) = crate::shield::start(config) {
+        parts.adopt(Part::Shield, move || {
+            drop(shield);
+            Ok(())
+        });
     }
 }
 
@@ -240,13 +272,26 @@ fn client_summary(config: &Config) -> String {
     )
 }
 
+/// The status after a reload to `new`: the clients, and the keys that wait for a restart
+/// (logged as a warning too).
+fn reload_status(running: &Config, new: &Config) -> String {
+    let pending = restart_required(running, new);
+    let clients = client_summary(new);
+    if pending.is_empty() {
+        return format!("running: {clients}");
+    }
+    let keys = pending.join(", ");
+    tracing::warn!(keys = %keys, "changed keys take effect only at the next start");
+    format!("running: {clients}; restart needed for {keys}")
+}
+
 /// Loads the configuration again, hands it to the controller and applies its log level.
 /// Returns the new configuration, or why the file was refused.
 fn reload(
     path: &Path,
     reloads: &mpsc::UnboundedSender<Config>,
     log: &LogControl,
-) -> Result<Config, String> {
+) -> Result<Config, ConfigError> {
     match Config::load(path) {
         Ok(config) => {
             tracing::info!(path = %path.display(), "reloading configuration");
@@ -256,7 +301,7 @@ fn reload(
         }
         Err(e) => {
             tracing::error!(error = %e, "new configuration is invalid; keeping the running one");
-            Err(format!("invalid configuration: {e}"))
+            Err(e)
         }
     }
 }
@@ -270,6 +315,21 @@ mod tests {
             .chain(list.iter().copied())
             .map(Into::into)
             .collect()
+    }
+
+    #[test]
+    fn a_reload_names_the_keys_that_wait_for_a_restart() {
+        let client = "[[dhcpv4.client]]\nalias = \"wan\"\ninterface = \"erouter0\"\n";
+        let running = Config::parse(client).unwrap();
+        let new = Config::parse(&format!("[dbus]\nbus = \"session\"\n{client}")).unwrap();
+        assert_eq!(
+            reload_status(&running, &running),
+            "running: 1 DHCPv4, 0 DHCPv6 client(s) configured"
+        );
+        assert_eq!(
+            reload_status(&running, &new),
+            "running: 1 DHCPv4, 0 DHCPv6 client(s) configured; restart needed for dbus.bus"
+        );
     }
 
     #[test]

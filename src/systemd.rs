@@ -19,7 +19,7 @@ use std::os::linux::net::SocketAddrExt as _;
 use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -226,21 +226,19 @@ impl Watchdog {
         heartbeat_age <= self.interval / 2
     }
 
-    /// Starts the thread that pings `notifier` while `heartbeat` is alive, until `stop` is
-    /// signalled or dropped.
+    /// Starts the thread that pings `notifier` while `heartbeat` is alive, until
+    /// `stopped(timeout)` (which waits at most `timeout` for the stop) says it is time to end.
     pub fn spawn(
         self,
         notifier: Arc<Notifier>,
         heartbeat: Heartbeat,
-        stop: mpsc::Receiver<()>,
+        stopped: impl Fn(Duration) -> bool + Send + 'static,
     ) -> io::Result<JoinHandle<()>> {
         std::thread::Builder::new()
             .name("watchdog".into())
             .spawn(move || {
                 let mut withheld = false;
-                while let Err(mpsc::RecvTimeoutError::Timeout) =
-                    stop.recv_timeout(self.ping_every())
-                {
+                while !stopped(self.ping_every()) {
                     let age = heartbeat.age();
                     if self.alive(age) {
                         if withheld {
@@ -262,6 +260,8 @@ impl Watchdog {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc;
+
     use super::*;
 
     /// A bound datagram socket standing in for systemd's, in a temp dir.
@@ -374,7 +374,12 @@ mod tests {
         let (stop_tx, stop_rx) = mpsc::channel();
         // A 100 ms interval: a ping every 50 ms while the test thread keeps beating.
         let thread = Watchdog::new(Duration::from_millis(100))
-            .spawn(notifier, heartbeat.clone(), stop_rx)
+            .spawn(notifier, heartbeat.clone(), move |timeout| {
+                !matches!(
+                    stop_rx.recv_timeout(timeout),
+                    Err(mpsc::RecvTimeoutError::Timeout)
+                )
+            })
             .unwrap();
         socket.set_nonblocking(true).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -2,6 +2,7 @@
 //! ([`wire`]), then checked and turned into the validated types the rest of the daemon uses.
 //! Unknown keys are an error, and so is any value the daemon could not honour.
 
+mod reload;
 mod settings;
 mod shield;
 mod table;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use reload::{restart_required, RESTART_KEYS};
 pub use settings::ClientSettings;
 pub use shield::{ClientActionConfig, RuleConfig, ShieldConfig, Verdict};
 pub use table::{default_alias, Row, Table};
