@@ -5,7 +5,7 @@
 //!   and its directories, type, kill mode and capabilities against the daemon's defaults;
 //! - the daemon's side of `Type=notify`: READY, STATUS, WATCHDOG and STOPPING from the real
 //!   binary, journal-style lines when `$JOURNAL_STREAM` names its stderr, and the log level
-//!   changed by SIGHUP;
+//!   changed by SIGHUP, and the start-only keys a SIGHUP cannot apply named in STATUS=;
 //! - `org.dhcpmgr.conf`: included by a private `dbus-daemon` with the system bus's default
 //!   policy, which must then let root own `org.dhcpmgr`, let another user read but not write or
 //!   own; a malformed copy must make the bus refuse to start;
@@ -296,6 +296,15 @@ fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// The next sd_notify datagram the daemon sent to `manager`.
+fn notification(manager: &UnixDatagram) -> String {
+    let mut buf = [0u8; 1024];
+    let n = manager
+        .recv(&mut buf)
+        .unwrap_or_else(|e| panic!("no notification from the daemon: {e}"));
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
 /// Kills the child if the test ends early.
 struct Reaped(Child);
 
@@ -330,13 +339,7 @@ fn daemon_speaks_sd_notify_and_journal_lines() {
         .unwrap();
     let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
     let mut child = Reaped(child);
-    let recv = || {
-        let mut buf = [0u8; 1024];
-        let n = manager
-            .recv(&mut buf)
-            .unwrap_or_else(|e| panic!("no notification from the daemon: {e}"));
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    };
+    let recv = || notification(&manager);
     let first = recv();
     assert!(
         first.starts_with("READY=1\nSTATUS=running: 0 DHCPv4"),
@@ -686,4 +689,73 @@ fn init_script_starts_reloads_and_stops_the_daemon() {
     let out = init_script(dir.path(), &config, "status");
     assert_eq!(code(&out), Some(3), "status after stop:\n{}", text(&out));
     assert!(!dir.path().join("dhcpmgr.pid").exists());
+}
+
+/// A scratch configuration with the start-only keys `dbus.table_limit` and `sysevent.command`.
+fn restart_test_config(dir: &Path, table_limit: u32, sysevent: &str) {
+    fs::write(
+        dir.join("dhcpmgr.toml"),
+        format!(
+            "[daemon]\nstate_dir = \"{d}/state\"\nrun_dir = \"{d}/run\"\nlog_level = \"warn\"\n\
+             [dbus]\nbus = \"unix:path={d}/no-bus\"\ntable_limit = {table_limit}\n\
+             [sysevent]\ncommand = \"{sysevent}\"\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn sighup_reports_the_keys_that_wait_for_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    restart_test_config(dir.path(), 32, "");
+    let socket_path = dir.path().join("notify");
+    let manager = UnixDatagram::bind(&socket_path).unwrap();
+    manager.set_read_timeout(Some(DEADLINE)).unwrap();
+    let stderr_path = dir.path().join("stderr");
+    let child = Command::new(DAEMON)
+        .arg("--config")
+        .arg(dir.path().join("dhcpmgr.toml"))
+        .env_remove("RUST_LOG")
+        .env_remove("WATCHDOG_USEC")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
+    let mut child = Reaped(child);
+    let recv = || notification(&manager);
+    let ready = recv();
+    assert!(ready.starts_with("READY=1\n"), "{ready:?}");
+
+    restart_test_config(dir.path(), 8, "/bin/true");
+    kill(pid, Signal::SIGHUP).unwrap();
+    assert_eq!(recv(), "STATUS=reloading configuration");
+    assert_eq!(
+        recv(),
+        "STATUS=running: 0 DHCPv4, 0 DHCPv6 client(s) configured; \
+         restart needed for dbus.table_limit, sysevent.command"
+    );
+
+    // Back to the values the daemon runs with: nothing waits any more.
+    restart_test_config(dir.path(), 32, "");
+    kill(pid, Signal::SIGHUP).unwrap();
+    assert_eq!(recv(), "STATUS=reloading configuration");
+    assert_eq!(
+        recv(),
+        "STATUS=running: 0 DHCPv4, 0 DHCPv6 client(s) configured"
+    );
+
+    kill(pid, Signal::SIGTERM).unwrap();
+    assert!(recv().starts_with("STOPPING=1\n"));
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "daemon exit: {status}");
+    let log = fs::read_to_string(&stderr_path).unwrap();
+    assert!(
+        log.contains("changed keys take effect only at the next start")
+            && log.contains("keys=dbus.table_limit, sysevent.command"),
+        "{log}"
+    );
 }
