@@ -9,7 +9,8 @@
 //!    stops;
 //! 2. the controller: stops the DHCP clients without releasing and sends its last updates;
 //! 3. the TR-181 thread: has taken those updates in, then releases the bus name;
-//! 4. the watchdog: pings until the parts above are gone.
+//! 4. the watchdog: ends as soon as the token is cancelled (after `STOPPING=1` systemd no longer
+//!    expects pings) and is joined last.
 
 use std::fmt;
 use std::thread::JoinHandle;
