@@ -5,7 +5,8 @@
 //!   and its directories, type, kill mode and capabilities against the daemon's defaults;
 //! - the daemon's side of `Type=notify`: READY, STATUS, WATCHDOG and STOPPING from the real
 //!   binary, journal-style lines when `$JOURNAL_STREAM` names its stderr, and the log level
-//!   changed by SIGHUP, and the start-only keys a SIGHUP cannot apply named in STATUS=;
+//!   changed by SIGHUP, the start-only keys a SIGHUP cannot apply named in STATUS=, and a part
+//!   failing at start reported in STATUS= and the exit code;
 //! - `org.dhcpmgr.conf`: included by a private `dbus-daemon` with the system bus's default
 //!   policy, which must then let root own `org.dhcpmgr`, let another user read but not write or
 //!   own; a malformed copy must make the bus refuse to start;
@@ -757,5 +758,60 @@ fn sighup_reports_the_keys_that_wait_for_a_restart() {
         log.contains("changed keys take effect only at the next start")
             && log.contains("keys=dbus.table_limit, sysevent.command"),
         "{log}"
+    );
+}
+
+#[test]
+fn a_failing_part_stops_the_daemon_with_its_reason_in_status_and_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    // run_dir below a regular file: the controller cannot create it and fails at start.
+    let blocker = dir.path().join("not-a-dir");
+    fs::write(&blocker, "").unwrap();
+    let config = dir.path().join("dhcpmgr.toml");
+    fs::write(
+        &config,
+        format!(
+            "[daemon]\nstate_dir = \"{d}/state\"\nrun_dir = \"{b}/run\"\n\
+             [dbus]\nbus = \"unix:path={d}/no-bus\"\n[sysevent]\ncommand = \"\"\n",
+            d = dir.path().display(),
+            b = blocker.display()
+        ),
+    )
+    .unwrap();
+    let socket_path = dir.path().join("notify");
+    let manager = UnixDatagram::bind(&socket_path).unwrap();
+    manager.set_read_timeout(Some(DEADLINE)).unwrap();
+    let child = Command::new(DAEMON)
+        .arg("--config")
+        .arg(&config)
+        .env_remove("WATCHDOG_USEC")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Reaped(child);
+    let stopping = notification(&manager);
+    assert!(stopping.starts_with("STOPPING=1\n"), "{stopping:?}");
+    let status = notification(&manager);
+    let reason = format!("controller: cannot create {}/run", blocker.display());
+    assert!(
+        status.starts_with(&format!("STATUS=failed: {reason}")),
+        "{status:?}"
+    );
+    let exit = wait_for("the daemon to exit", || child.0.try_wait().unwrap());
+    assert_eq!(exit.code(), Some(1), "exit code of a run-time failure");
+    let mut stderr = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("dhcpmgr failed") && stderr.contains(&reason),
+        "{stderr}"
     );
 }
