@@ -49,8 +49,19 @@ pub struct Options {
 /// Default configuration file.
 pub const DEFAULT_CONFIG: &str = "/etc/dhcpmgr/dhcpmgr.toml";
 
+/// Why the command line was refused (exit code [`exit::USAGE`]).
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("usage: dhcpmgr [--config PATH] [--validate] [--syslog]")]
+    Help,
+    #[error(transparent)]
+    Invalid(#[from] lexopt::Error),
+}
+
 /// Parses the daemon's command line.
-pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Options, String> {
+pub fn parse_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Options, UsageError> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_iter(args);
     let mut options = Options {
@@ -58,17 +69,13 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
         validate: false,
         syslog: false,
     };
-    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+    while let Some(arg) = parser.next()? {
         match arg {
-            Short('c') | Long("config") => {
-                options.config = parser.value().map_err(|e| e.to_string())?.into();
-            }
+            Short('c') | Long("config") => options.config = parser.value()?.into(),
             Long("validate") => options.validate = true,
             Long("syslog") => options.syslog = true,
-            Short('h') | Long("help") => {
-                return Err("usage: dhcpmgr [--config PATH] [--validate] [--syslog]".into())
-            }
-            other => return Err(other.unexpected().to_string()),
+            Short('h') | Long("help") => return Err(UsageError::Help),
+            other => return Err(other.unexpected().into()),
         }
     }
     Ok(options)
@@ -340,7 +347,17 @@ mod tests {
         let d = parse_args(args(&[])).unwrap();
         assert_eq!(d.config, PathBuf::from(DEFAULT_CONFIG));
         assert!(parse_args(args(&["--syslog"])).unwrap().syslog);
-        assert!(parse_args(args(&["--bogus"])).is_err());
-        assert!(parse_args(args(&["--config"])).is_err());
+        assert!(matches!(
+            parse_args(args(&["--bogus"])),
+            Err(UsageError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse_args(args(&["--config"])),
+            Err(UsageError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse_args(args(&["--help"])),
+            Err(UsageError::Help)
+        ));
     }
 }

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     match dhcpmgr::daemon::parse_args(std::env::args_os()) {
         Ok(options) => dhcpmgr::daemon::run(&options),
-        Err(message) => {
-            eprintln!("dhcpmgr: {message}");
+        Err(e) => {
+            eprintln!("dhcpmgr: {e}");
             ExitCode::from(dhcpmgr::daemon::exit::USAGE)
         }
     }
