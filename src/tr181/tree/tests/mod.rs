@@ -95,6 +95,8 @@ fn v6_client(instance: u32, alias: &str) -> V6ClientSnapshot {
         duid: "00010001aabbccdd02000000020a".into(),
         received_options: BTreeMap::new(),
         map: None,
+        addresses: Vec::new(),
+        prefixes: Vec::new(),
         stats: Default::default(),
         waiting: None,
     }
@@ -258,13 +260,13 @@ fn get_values_of_full_and_partial_names() {
         value("Device.DHCPv4.Client.2.SubnetMask"),
         Ok(strings(&[""]))
     );
-    // DHCPv4's entry count and 39 values per client (21, Retransmission 7, Stats 11),
-    // DHCPv6's entry count, and MAP's Enable and entry count.
-    assert_eq!(count(&["Device."]), Ok(1 + 2 * 39 + 1 + 2));
-    assert_eq!(count(&["Device.DHCPv4.Client."]), Ok(2 * 39));
+    // DHCPv4's entry count and 40 values per client (21, Retransmission 7, Stats 11,
+    // X_DHCPMGR_Status 1), DHCPv6's entry count, and MAP's Enable and entry count.
+    assert_eq!(count(&["Device."]), Ok(1 + 2 * 40 + 1 + 2));
+    assert_eq!(count(&["Device.DHCPv4.Client."]), Ok(2 * 40));
     assert_eq!(
         count(&["Device.DHCPv4.Client.1.Alias", "Device.DHCPv4."]),
-        Ok(1 + 79)
+        Ok(1 + 81)
     );
     assert_eq!(count(&[]), Ok(0));
     for unknown in [
@@ -302,6 +304,95 @@ fn lease_time_remaining_counts_down_and_infinite_is_minus_one() {
         .map(|(_, _, v)| v)
         .collect();
     assert_eq!(values, ["3000", "-1"]);
+}
+
+#[test]
+fn v6_status_shows_the_held_lease_counting_down_and_the_wait() {
+    use crate::lease::v6::{HeldAddress, HeldPrefix};
+    use crate::snapshot::Waiting;
+    use dhcpmgr_ipc::{V6Address, V6Prefix};
+    let mut v6 = v6_client(1, "wan6");
+    v6.addresses = vec![HeldAddress {
+        lease: V6Address {
+            address: "2001:db8:1::100".parse().expect("address"),
+            preferred: 3000,
+            valid: u32::MAX,
+        },
+        obtained: NOW,
+    }];
+    v6.prefixes = vec![HeldPrefix {
+        lease: V6Prefix {
+            prefix: "2001:db8:12:3400::".parse().expect("prefix"),
+            length: 56,
+            preferred: 3000,
+            valid: 4000,
+        },
+        obtained: NOW,
+    }];
+    v6.received_options = BTreeMap::from([(23, "2001:db8:1::53 2001:db8:1::54 ".to_string())]);
+    let mut tree = tree(&[]);
+    let changed = tree.apply(&ControllerUpdate::V6Client(Box::new(v6.clone())), NOW);
+    let status = "Device.DHCPv6.Client.1.X_DHCPMGR_Status.";
+    let values = |tree: &Tree, at: BootSeconds| -> BTreeMap<String, String> {
+        tree.get_values(&strings(&[status]), at)
+            .expect("status values")
+            .into_iter()
+            .map(|(name, _, value)| (name.trim_start_matches(status).to_string(), value))
+            .collect()
+    };
+    let later = values(&tree, BootSeconds(NOW.0 + 1000));
+    let get = |name: &str| later.get(name).map(String::as_str);
+    assert_eq!(get("IANAAddress"), Some("2001:db8:1::100"));
+    assert_eq!(get("IANAPreferredTimeRemaining"), Some("2000"));
+    assert_eq!(get("IANAValidTimeRemaining"), Some("-1"));
+    assert_eq!(get("IAPDPrefix"), Some("2001:db8:12:3400::/56"));
+    assert_eq!(get("IAPDPreferredTimeRemaining"), Some("2000"));
+    assert_eq!(get("IAPDValidTimeRemaining"), Some("3000"));
+    assert_eq!(get("DNSServers"), Some("2001:db8:1::53,2001:db8:1::54"));
+    assert_eq!(get("Waiting"), Some(""));
+    // Lifetimes left count down: they are not announced as changes, the lease itself is.
+    let announced: Vec<&str> = changed
+        .iter()
+        .filter_map(|(name, _)| name.strip_prefix(status))
+        .collect();
+    assert_eq!(
+        announced,
+        ["Waiting", "IANAAddress", "IAPDPrefix", "DNSServers"]
+    );
+    // Run out, the lifetimes read 0; without a lease everything reads empty.
+    let gone = values(&tree, BootSeconds(NOW.0 + 5000));
+    assert_eq!(gone["IAPDValidTimeRemaining"], "0");
+    v6.addresses.clear();
+    v6.prefixes.clear();
+    v6.received_options.clear();
+    v6.waiting = Some(Waiting::LinkLocal("erouter0".into()));
+    let changed = tree.apply(&ControllerUpdate::V6Client(Box::new(v6)), NOW);
+    assert!(changed.contains(&(
+        format!("{status}Waiting"),
+        "waiting for link-local address on erouter0".into()
+    )));
+    let empty = values(&tree, NOW);
+    assert_eq!(empty["IANAAddress"], "");
+    assert_eq!(empty["IANAValidTimeRemaining"], "0");
+    assert_eq!(empty["DNSServers"], "");
+}
+
+#[test]
+fn v4_status_says_what_the_client_waits_for() {
+    let mut waiting = client(1, "wan");
+    waiting.waiting = Some(crate::snapshot::Waiting::Interface("erouter0".into()));
+    let tree = tree(&[waiting, client(2, "lan")]);
+    let names = strings(&[
+        "Device.DHCPv4.Client.1.X_DHCPMGR_Status.Waiting",
+        "Device.DHCPv4.Client.2.X_DHCPMGR_Status.Waiting",
+    ]);
+    let values: Vec<String> = tree
+        .get_values(&names, NOW)
+        .expect("values")
+        .into_iter()
+        .map(|(_, _, v)| v)
+        .collect();
+    assert_eq!(values, ["waiting for erouter0", ""]);
 }
 
 #[test]
@@ -367,20 +458,20 @@ fn get_names_follows_cwmp_next_level() {
     }
     let everything = names("", false).expect("all");
     // Device., DHCPv4. and its table, its count, two rows (the row, 21 parameters, two option
-    // tables, Retransmission. and its 7, Stats. and its 11); DHCPv6., its count, table; MAP.,
-    // its 2 parameters and the Domain table.
-    assert_eq!(everything.len(), 1 + 2 + 1 + 2 * 44 + 3 + 4);
+    // tables, Retransmission. and its 7, Stats. and its 11, X_DHCPMGR_Status. and its 1);
+    // DHCPv6., its count, table; MAP., its 2 parameters and the Domain table.
+    assert_eq!(everything.len(), 1 + 2 + 1 + 2 * 46 + 3 + 4);
     let one = names("Device.DHCPv4.Client.1.", false).expect("row");
     assert_eq!(
         one.first().map(String::as_str),
         Some("Device.DHCPv4.Client.1. w"),
         "a client row can be deleted"
     );
-    assert_eq!(one.len(), 44);
+    assert_eq!(one.len(), 46);
     let child_count = names("Device.DHCPv4.Client.1.", true)
         .expect("children")
         .len();
-    assert_eq!(child_count, 21 + 4);
+    assert_eq!(child_count, 21 + 5);
 }
 
 #[test]
@@ -393,7 +484,7 @@ fn diffs_leave_out_lease_time_remaining() {
     );
     assert_eq!(
         added.len(),
-        1 + 38,
+        1 + 39,
         "every client parameter but LeaseTimeRemaining"
     );
 
