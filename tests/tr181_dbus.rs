@@ -229,8 +229,9 @@ fn values_and_names() {
             .get_parameter_names("Device.DHCPv4.Client.1.", true)
             .await
             .expect("names");
-        // 21 parameters, the SentOption and ReqOption tables, Retransmission. and Stats.
-        assert_eq!(row.len(), 25);
+        // 21 parameters, the SentOption and ReqOption tables, Retransmission., Stats. and
+        // X_DHCPMGR_Status.
+        assert_eq!(row.len(), 26);
         assert!(row.contains(&("Device.DHCPv4.Client.1.Enable".into(), true)));
         assert!(row.contains(&("Device.DHCPv4.Client.1.Status".into(), false)));
         let refused = proxy.add_object("Device.DHCPv4.Client.").await;
