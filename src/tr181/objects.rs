@@ -188,16 +188,14 @@ impl Object1 {
         !self.properties.iter().any(|p| p.member == PATH_PROPERTY)
     }
 
-    /// `(D-Bus name, value)` of every parameter, read from the tree now.
+    /// `(D-Bus name, value)` of every parameter, read from the tree now: the object's own
+    /// parameters by full name, so nothing below it is rendered.
     fn values(&self) -> Result<Vec<(&str, String)>, Fault> {
-        let values = self
-            .tree()
-            .get_values(std::slice::from_ref(&self.path), BootSeconds::now())?;
+        let values = self.tree().object_values(&self.path, BootSeconds::now())?;
         let by_name: HashMap<&str, String> = values
             .into_iter()
-            .filter_map(|(name, _, value)| {
-                let param = name.strip_prefix(self.path.as_str())?;
-                let property = self.properties.iter().find(|p| p.name == param)?;
+            .filter_map(|(param, value)| {
+                let property = self.properties.iter().find(|p| p.name == *param)?;
                 Some((property.name.as_str(), value))
             })
             .collect();

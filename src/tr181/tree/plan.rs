@@ -72,10 +72,12 @@ impl Tree {
     /// returns what the controller must do (new settings first, then commands), or the first
     /// fault. Nothing is changed here.
     pub fn plan_set(&self, values: &[(String, String)]) -> Result<Vec<ClientRequest>, Fault> {
+        super::limits::check_count(values.len())?;
         let mut seen = HashSet::new();
         let mut edited: BTreeMap<ClientKey, ClientConfig> = BTreeMap::new();
         let mut commands = Vec::new();
         for (name, value) in values {
+            super::limits::check_name(name)?;
             if !seen.insert(name.as_str()) {
                 return Err(Fault::new(
                     FaultKind::InvalidArguments,
@@ -314,6 +316,8 @@ impl Tree {
         command: &str,
         args: &HashMap<String, String>,
     ) -> Result<ClientRequest, Fault> {
+        super::limits::check_name(command)?;
+        super::limits::check_count(args.len())?;
         let (object_path, name) = command
             .rsplit_once('.')
             .filter(|(_, name)| name.ends_with("()"))

@@ -727,4 +727,5 @@ fn subnet_masks() {
 
 mod clients;
 mod full_model;
+mod limits;
 mod tables;
