@@ -28,7 +28,7 @@
 //! parameters are `readwrite`: `Properties.Set` is a SetParameterValues of that one parameter
 //! (same uid check, validation and controller hand-off, see `DataModel::set_values`). The
 //! Properties interface only allows the standard error names, so its CWMP faults become
-//! `org.freedesktop.DBus.Error.{AccessDenied, PropertyReadOnly, LimitsExceeded,
+//! `org.freedesktop.DBus.Error.{AccessDenied, Failed, PropertyReadOnly, LimitsExceeded,
 //! UnknownProperty, InvalidArgs}`, the message starting with the `org.dhcpmgr.Error.*` name and
 //! ending with the fault code.
 
@@ -158,6 +158,7 @@ fn fault_error(fault: Fault) -> fdo::Error {
     let message = format!("{}: {fault}", Error::from(fault.clone()).name());
     match fault.kind {
         FaultKind::RequestDenied => fdo::Error::AccessDenied(message),
+        FaultKind::InternalError => fdo::Error::Failed(message),
         FaultKind::NotWritable => fdo::Error::PropertyReadOnly(message),
         FaultKind::ResourcesExceeded => fdo::Error::LimitsExceeded(message),
         FaultKind::InvalidParameterName => fdo::Error::UnknownProperty(message),
