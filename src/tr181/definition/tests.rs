@@ -101,6 +101,7 @@ fn builtin_definition_has_the_client_table() {
     let expected: Vec<String> = [
         "Device.DHCPv4.Client.{i}.Enable",
         "Device.DHCPv4.Client.{i}.Alias",
+        "Device.DHCPv4.Client.{i}.Interface",
         "Device.DHCPv4.Client.{i}.Renew",
         "Device.DHCPv4.Client.{i}.X_RDK_LinuxInterface",
         "Device.DHCPv4.Client.{i}.X_RDK_Release",
@@ -115,6 +116,7 @@ fn builtin_definition_has_the_client_table() {
         "Device.DHCPv4.Client.{i}.ReqOption.{i}.Tag",
         "Device.DHCPv6.Client.{i}.Enable",
         "Device.DHCPv6.Client.{i}.Alias",
+        "Device.DHCPv6.Client.{i}.Interface",
         "Device.DHCPv6.Client.{i}.RequestAddresses",
         "Device.DHCPv6.Client.{i}.RequestPrefixes",
         "Device.DHCPv6.Client.{i}.RapidCommit",

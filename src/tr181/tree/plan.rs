@@ -76,6 +76,8 @@ impl Tree {
         let mut seen = HashSet::new();
         let mut edited: BTreeMap<ClientKey, ClientConfig> = BTreeMap::new();
         let mut commands = Vec::new();
+        // `Interface` and `X_RDK_LinuxInterface` are one setting: one value per client.
+        let mut interfaces: HashMap<ClientKey, String> = HashMap::new();
         for (name, value) in values {
             super::limits::check_name(name)?;
             if !seen.insert(name.as_str()) {
@@ -104,6 +106,20 @@ impl Tree {
                 return Err(fixed_value(name, param, fixed));
             }
             let client = owner(&object.path, &instances).ok_or_else(not_writable)?;
+            let is_interface = matches!(param.name.as_str(), "Interface" | "X_RDK_LinuxInterface");
+            if is_interface && object.path.ends_with(".Client.{i}.") {
+                if let Some(other) = interfaces.insert(client, value.clone()) {
+                    if other != value {
+                        return Err(Fault::new(
+                            FaultKind::InvalidArguments,
+                            format!(
+                                "{name}: Interface and X_RDK_LinuxInterface are one setting, \
+                                 given two values ({other:?}, {value:?})"
+                            ),
+                        ));
+                    }
+                }
+            }
             if let Some(command) = command_boolean(&param.name) {
                 if value == "true" {
                     commands.push(ClientRequest {

@@ -137,8 +137,8 @@ pub(super) fn v4_client_value(
     Some(match param {
         "Enable" => client.enable.to_string(),
         "Alias" => settings.tr181_alias().to_string(),
-        // A reference to Device.IP.Interface.{i}., which this build does not model.
-        "Interface" => String::new(),
+        // Device.IP.Interface is not modelled: the Linux name, as WAN Manager writes it.
+        "Interface" => settings.interface_name().to_string(),
         "Status" => client.status.as_tr181().to_string(),
         "DHCPStatus" => client.dhcp_status.as_tr181().to_string(),
         // Command-style booleans read back false.
@@ -168,8 +168,8 @@ pub(super) fn v6_client_value(client: &V6ClientSnapshot, param: &str) -> Option<
     Some(match param {
         "Enable" => client.enable.to_string(),
         "Alias" => settings.tr181_alias().to_string(),
-        // A reference to Device.IP.Interface.{i}., which this build does not model.
-        "Interface" => String::new(),
+        // Device.IP.Interface is not modelled: the Linux name, as WAN Manager writes it.
+        "Interface" => settings.interface_name().to_string(),
         "Status" => client.status.as_tr181().to_string(),
         "DUID" => client.duid.clone(),
         "RequestAddresses" => settings.request_addresses.to_string(),

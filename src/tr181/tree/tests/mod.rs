@@ -207,7 +207,7 @@ fn renders_every_defined_client_parameter() {
     let expected = [
         "Enable boolean true",
         "Alias string wan",
-        "Interface string ",
+        "Interface string erouter1",
         "Status string Enabled",
         "DHCPStatus string Bound",
         "Renew boolean false",
@@ -586,12 +586,71 @@ fn plan_set_checks_everything_first() {
     for (pairs, expected) in cases {
         assert_eq!(set(pairs).map_err(|f| f.kind), Err(expected), "{pairs:?}");
     }
+    // Device.IP.Interface is not modelled: Interface takes the Linux name, not a reference.
     let fault = set(&[("Device.DHCPv4.Client.1.Interface", "Device.IP.Interface.1")])
         .expect_err("interface");
-    assert_eq!(
-        fault.message,
-        "Device.DHCPv4.Client.1.Interface cannot be written in this build"
+    assert_eq!(fault.kind, InvalidParameterValue, "{fault}");
+    assert!(
+        fault
+            .message
+            .contains("does not model Device.IP.Interface; write the Linux interface name"),
+        "{fault}"
     );
+}
+
+#[test]
+fn interface_is_the_linux_name_as_wan_manager_writes_it() {
+    let mut tree = tree(&[client(1, "wan"), client(2, "backup")]);
+    tree.apply(
+        &ControllerUpdate::V6Client(Box::new(v6_client(1, "wan6"))),
+        NOW,
+    );
+    let set = |pairs: &[(&str, &str)]| {
+        let values: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        tree.plan_set(&values)
+    };
+    for (family, client) in [
+        ("DHCPv4", ClientKey::V4(Instance(1))),
+        ("DHCPv6", ClientKey::V6(Instance(1))),
+    ] {
+        let name = format!("Device.{family}.Client.1.Interface");
+        let requests = set(&[(&name, "erouter7")]).expect("Interface takes the Linux name");
+        let [ClientRequest {
+            client: to,
+            action: ClientAction::Configure(config),
+        }] = &requests[..]
+        else {
+            panic!("one configure request: {requests:?}");
+        };
+        assert_eq!(*to, client);
+        assert_eq!(
+            config
+                .interface()
+                .map(|i| i.as_str().to_string())
+                .as_deref(),
+            Some("erouter7")
+        );
+        // Both names at once: the same value is one setting, two values are refused.
+        let linux = format!("Device.{family}.Client.1.X_RDK_LinuxInterface");
+        assert!(set(&[(&name, "erouter7"), (&linux, "erouter7")]).is_ok());
+        let fault = set(&[(&name, "erouter7"), (&linux, "erouter8")]).expect_err("two values");
+        assert_eq!(fault.kind, FaultKind::InvalidArguments, "{fault}");
+    }
+    // It reads back the Linux name, as X_RDK_LinuxInterface does.
+    let read = |name: &str| {
+        tree.get_values(&[name.to_string()], NOW)
+            .expect("value")
+            .remove(0)
+            .2
+    };
+    assert_eq!(read("Device.DHCPv4.Client.2.Interface"), "erouter2");
+    assert_eq!(read("Device.DHCPv6.Client.1.Interface"), "erouter0");
+    // Two enabled clients cannot share an interface, whichever name writes it.
+    let fault = set(&[("Device.DHCPv4.Client.2.Interface", "erouter1")]).expect_err("shared");
+    assert_eq!(fault.kind, FaultKind::InvalidParameterValue, "{fault}");
 }
 
 #[test]
