@@ -1,12 +1,14 @@
 //! A TR-181 write whose persistence fails, with the real daemon: state_dir on a small tmpfs
 //! that the test fills. The write is refused with 9002 Internal error and the reason, nothing of
 //! it is in force, no temporary file is left behind; once there is room, the same write is
-//! applied and stored. Needs root (mount), like the rest of the lab.
+//! applied and stored. A factory reset on a read-only state_dir is refused the same way.
+//! Needs root (mount), like the rest of the lab.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use dhcpmgr_lab::{lab_or_skip, Lab};
 
@@ -34,6 +36,21 @@ impl Tmpfs {
             "this test mounts a tmpfs (needs root): mount {status}"
         );
         Tmpfs(dir.to_path_buf())
+    }
+
+    /// Remounts the file system read-only (`true`) or read-write.
+    fn read_only(&self, read_only: bool) {
+        let mode = if read_only {
+            "remount,ro"
+        } else {
+            "remount,rw"
+        };
+        let status = Command::new("mount")
+            .args(["-o", mode])
+            .arg(&self.0)
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "mount -o {mode}: {status}");
     }
 
     /// Fills the file system: a file that takes every free block.
@@ -105,4 +122,24 @@ fn a_write_that_cannot_be_stored_is_refused_whole_and_leaves_no_temporary_file()
     let stored = fs::read_to_string(&writes).expect("the write is stored");
     assert!(stored.contains("isp-uplink"), "{stored}");
     assert_eq!(temporary_files(&config.state_dir), Vec::<String>::new());
+
+    // A factory reset that cannot forget the stored writes changes nothing either.
+    tmpfs.read_only(true);
+    let out = lab
+        .ctl_command()
+        .arg("factory-reset")
+        .output()
+        .expect("run dhcpmgrctl factory-reset");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("(CWMP fault 9002)"),
+        "{stderr}"
+    );
+    assert_eq!(lab.tr181_value(ALIAS), "isp-uplink");
+    tmpfs.read_only(false);
+    lab.ctl(&["factory-reset"]);
+    lab.wait_until(Duration::from_secs(10), "the file's Alias back", || {
+        lab.tr181_value(ALIAS) == before
+    });
+    assert!(!writes.exists(), "the writes are forgotten");
 }

@@ -297,10 +297,17 @@ impl Controller {
             } => (client, action, reply),
             ControllerCommand::FactoryReset { reply } => {
                 tracing::info!("factory reset: back to the configuration file's settings");
+                // Stored ahead, like a write: if the writes cannot be forgotten on disk,
+                // nothing changes.
+                if let Err(e) = Overrides::default().save(&self.svc.store) {
+                    let e = crate::overrides::NotStored::from(e);
+                    let _ = reply.send(Err(e.to_string()));
+                    return;
+                }
                 self.overrides = Overrides::default();
                 self.apply_settings().await;
                 self.save_numbers();
-                let _ = reply.send(self.save_overrides());
+                let _ = reply.send(Ok(()));
                 return;
             }
             ControllerCommand::AddClient { family, reply } => {
