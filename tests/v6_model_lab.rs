@@ -10,7 +10,7 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dhcpmgr_lab::{lab_or_skip, DaemonConfig, Kea6Options, Lab, WAN_IF};
+use dhcpmgr_lab::{lab_or_skip, Kea6Options, Lab, WAN_IF};
 use futures_util::StreamExt;
 use zbus::fdo::PropertiesProxy;
 
@@ -47,20 +47,6 @@ fn kea_options(dns: Ipv6Addr, map: bool) -> Kea6Options {
 const DNS_1: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x53);
 const DNS_2: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x54);
 
-/// A daemon config with only the DHCPv6 client `wan6` on erouter0.
-fn v6_config(lab: &Lab) -> DaemonConfig {
-    let mut cfg = lab.daemon_config();
-    cfg.v4_clients.clear();
-    cfg.daemon_extra = format!(
-        "dibbler = {}",
-        serde_json::Value::from(lab.dibbler_command().to_string_lossy().as_ref())
-    );
-    cfg.extra_toml = "[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"erouter0\"\n\
-                      requested_options = [23, 24, 95]\n"
-        .to_string();
-    cfg
-}
-
 /// Every value below `path` (a partial path), read over D-Bus with `dhcpmgrctl get`; a path
 /// that does not exist reads as nothing.
 fn values(lab: &Lab, path: &str) -> BTreeMap<String, String> {
@@ -96,18 +82,6 @@ fn received_options(lab: &Lab) -> BTreeMap<u16, String> {
         );
     }
     options
-}
-
-/// The global addresses on the WAN interface.
-fn global_v6(lab: &Lab) -> Vec<Ipv6Addr> {
-    lab.cpe()
-        .addrs(WAN_IF)
-        .into_iter()
-        .filter_map(|(a, _)| match a {
-            std::net::IpAddr::V6(a) if a.segments()[0] == 0x2001 => Some(a),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Waits until the data model shows an IA_NA address, a delegated prefix and `dns`.
@@ -215,7 +189,7 @@ fn follow_dns_property(lab: &Lab) -> Arc<Mutex<Vec<String>>> {
 fn the_v6_lease_options_server_and_map_follow_the_server_in_tr181() {
     let Some(mut lab) = lab_or_skip() else { return };
     lab.start_kea6(kea_options(DNS_1, true));
-    let config = lab.write_daemon_config(&v6_config(&lab));
+    let config = lab.write_daemon_config(&lab.v6_daemon_config(""));
     let _daemon = lab.start_daemon(&config);
     let status = wait_for_lease(&lab, DNS_1);
 
@@ -228,7 +202,7 @@ fn the_v6_lease_options_server_and_map_follow_the_server_in_tr181() {
     let address = leases.iter().find(|l| !l.is_prefix()).expect("IA_NA lease");
     let prefix = leases.iter().find(|l| l.is_prefix()).expect("IA_PD lease");
     assert_eq!(status["IANAAddress"], address.address.to_string());
-    assert!(global_v6(&lab).contains(&address.address), "{status:?}");
+    assert!(lab.global_v6().contains(&address.address), "{status:?}");
     let delegated = format!("{}/{}", prefix.address, prefix.prefix_len);
     assert_eq!(status["IAPDPrefix"], delegated);
     for name in [
@@ -355,13 +329,14 @@ fn the_v6_lease_options_server_and_map_follow_the_server_in_tr181() {
 fn dhcpmgrctl_status_shows_the_v6_lease() {
     let Some(mut lab) = lab_or_skip() else { return };
     lab.start_kea6(kea_options(DNS_1, true));
-    let config = lab.write_daemon_config(&v6_config(&lab));
+    let config = lab.write_daemon_config(&lab.v6_daemon_config(""));
     let _daemon = lab.start_daemon(&config);
     wait_for_lease(&lab, DNS_1);
     lab.wait_until(WAIT, "the MAP domain", || {
         values(&lab, "Device.MAP.").get("DomainNumberOfEntries") == Some(&"1".to_string())
     });
-    let address = global_v6(&lab)
+    let address = lab
+        .global_v6()
         .into_iter()
         .next()
         .expect("an IA_NA address on the interface");

@@ -237,20 +237,29 @@ fn prefix_len(mask: Ipv4Addr) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn values(instance: u32, pairs: &[(&str, &str)]) -> Vec<(String, String, String)> {
+    /// `(name, type, value)` triples of row `instance` of `table`, as GetParameterValues gives.
+    pub(in crate::ctl) fn row_values(
+        table: &str,
+        instance: u32,
+        pairs: &[(&str, &str)],
+    ) -> Vec<(String, String, String)> {
         pairs
             .iter()
             .map(|(n, v)| {
                 (
-                    format!("{CLIENT_TABLE}{instance}.{n}"),
+                    format!("{table}{instance}.{n}"),
                     "string".into(),
                     v.to_string(),
                 )
             })
             .collect()
+    }
+
+    fn values(instance: u32, pairs: &[(&str, &str)]) -> Vec<(String, String, String)> {
+        row_values(CLIENT_TABLE, instance, pairs)
     }
 
     fn sample() -> Vec<ClientRow> {

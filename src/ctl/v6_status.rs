@@ -146,16 +146,7 @@ mod tests {
     use super::*;
 
     fn values(instance: u32, pairs: &[(&str, &str)]) -> Vec<(String, String, String)> {
-        pairs
-            .iter()
-            .map(|(n, v)| {
-                (
-                    format!("{V6_CLIENT_TABLE}{instance}.{n}"),
-                    "string".into(),
-                    v.to_string(),
-                )
-            })
-            .collect()
+        crate::ctl::status::tests::row_values(V6_CLIENT_TABLE, instance, pairs)
     }
 
     fn sample() -> Vec<V6ClientRow> {

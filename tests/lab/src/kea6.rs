@@ -1,5 +1,9 @@
 //! Kea DHCPv6 in the ISP namespace: options → JSON config (IA_NA pool, IA_PD pool, DNS, domain
-//! list, raw options such as 95/94/64), and the lease file parser.
+//! list, raw options such as 95/94/64), the lease file parser, and the DHCPv6 side of [`Lab`]:
+//! reloading Kea with new options under the same server DUID, a daemon config with one DHCPv6
+//! client, the global addresses the CPE got.
+//!
+//! [`Lab`]: crate::Lab
 
 use std::net::Ipv6Addr;
 use std::path::Path;
@@ -148,6 +152,34 @@ fn pinned_server_id(duid: &str) -> Option<Value> {
 }
 
 impl crate::Lab {
+    /// The global (2001::/16, the lab's ISP space) IPv6 addresses on the WAN interface.
+    pub fn global_v6(&self) -> Vec<Ipv6Addr> {
+        self.cpe
+            .addrs(crate::WAN_IF)
+            .into_iter()
+            .filter_map(|(a, _)| match a {
+                std::net::IpAddr::V6(a) if a.segments()[0] == 0x2001 => Some(a),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A daemon config with only the DHCPv6 client `wan6` on the WAN interface, requesting
+    /// options 23, 24 and 95, with `client_extra` TOML lines for the client.
+    pub fn v6_daemon_config(&self, client_extra: &str) -> crate::DaemonConfig {
+        let mut cfg = self.daemon_config();
+        cfg.v4_clients.clear();
+        cfg.daemon_extra = format!(
+            "dibbler = {}",
+            serde_json::Value::from(self.dibbler_command().to_string_lossy().as_ref())
+        );
+        cfg.extra_toml = format!(
+            "[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"{}\"\nrequested_options = [23, 24, 95]\n{client_extra}\n",
+            crate::WAN_IF
+        );
+        cfg
+    }
+
     /// Rewrites the running Kea DHCPv6's configuration for `options`, keeping its server DUID
     /// `server_duid` (a DUID-LLT in hex, as `Server.{i}.DUID` reads), and has it reload the file
     /// (SIGHUP): clients keep renewing with the same server and get the new options. Waits until

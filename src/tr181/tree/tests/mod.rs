@@ -75,6 +75,15 @@ fn bound(instance: u32, alias: &str) -> V4ClientSnapshot {
     }
 }
 
+/// SetParameterValues of `pairs` planned on `tree`.
+fn plan_set(tree: &Tree, pairs: &[(&str, &str)]) -> Result<Vec<ClientRequest>, Fault> {
+    let values: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    tree.plan_set(&values)
+}
+
 fn tree(clients: &[V4ClientSnapshot]) -> Tree {
     let mut tree = Tree::new(Definition::builtin().expect("definition"));
     for c in clients {
@@ -530,13 +539,7 @@ fn diffs_leave_out_lease_time_remaining() {
 #[test]
 fn plan_set_checks_everything_first() {
     let tree = tree(&[bound(1, "wan"), client(2, "backup")]);
-    let set = |pairs: &[(&str, &str)]| {
-        let values: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        tree.plan_set(&values)
-    };
+    let set = |pairs: &[(&str, &str)]| plan_set(&tree, pairs);
     let enable = |i, alias, on| {
         let mut settings = v4_settings(alias, &format!("erouter{i}"), "request_options = []");
         settings.enable = on;
@@ -605,13 +608,7 @@ fn interface_is_the_linux_name_as_wan_manager_writes_it() {
         &ControllerUpdate::V6Client(Box::new(v6_client(1, "wan6"))),
         NOW,
     );
-    let set = |pairs: &[(&str, &str)]| {
-        let values: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        tree.plan_set(&values)
-    };
+    let set = |pairs: &[(&str, &str)]| plan_set(&tree, pairs);
     for (family, client) in [
         ("DHCPv4", ClientKey::V4(Instance(1))),
         ("DHCPv6", ClientKey::V6(Instance(1))),
