@@ -317,6 +317,27 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn a_waiting_client_says_what_it_waits_for() {
+        let mut all = values(
+            1,
+            &[
+                ("Alias", "wan"),
+                ("Status", "Enabled"),
+                ("X_DHCPMGR_Status.Waiting", "waiting for erouter0"),
+            ],
+        );
+        all.extend(values(2, &[("Alias", "lan"), ("Status", "Enabled")]));
+        let rows = rows(&all);
+        assert_eq!(rows[0].waiting, "waiting for erouter0");
+        assert_eq!(rows[1].waiting, "");
+        let text = table(&rows);
+        assert!(text.contains("Enabled (waiting for erouter0)"), "{text}");
+        let json = serde_json::to_value(StatusRow::V4(rows[0].clone())).expect("JSON");
+        assert_eq!(json["family"], "DHCPv4");
+        assert_eq!(json["waiting"], "waiting for erouter0");
+    }
+
+    #[test]
     fn table_is_aligned() {
         let text = table(&sample());
         let lines: Vec<&str> = text.lines().collect();
