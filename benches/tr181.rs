@@ -20,6 +20,13 @@
 //! Per request: calls/s (N / wall time of the N calls), p50/p99/max latency, and CPU time per
 //! call of the TR-181 thread, the `dbus-daemon` and this client thread (from `schedstat`).
 //!
+//! Then the request limits (issue 13): `TR181_BENCH_EXTRA_CLIENTS` (default 40) more DHCPv4
+//! rows, and `GetParameterValues` of as many distinct partial paths as fit in one reply (up to
+//! `MAX_NAMES` names, close to `MAX_REPLY_ENTRIES` values): the peak RSS of the process (the
+//! service and this client, `VmHWM` reset through `/proc/self/clear_refs` before each request)
+//! and the time to answer; and the time to refuse over-limit requests (10,000 × `Device.`, and
+//! one name past the reply limit) with ResourcesExceeded.
+//!
 //! ```sh
 //! cargo bench --bench tr181            # bench profile = release: opt-level "z", LTO
 //! TR181_BENCH_N=10000 cargo bench --bench tr181
@@ -51,6 +58,8 @@ use dhcpmgr::channels::{
     UpdateSender,
 };
 use dhcpmgr::config::BusChoice;
+use dhcpmgr::config::ClientAlias;
+use dhcpmgr::tr181::tree::limits::{MAX_NAMES, MAX_REPLY_ENTRIES};
 use dhcpmgr::tr181::{self, fuzzing, DataModel1Proxy, Tr181Settings};
 use dhcpmgr_lab::DbusDaemon;
 use serde_json::{json, Value};
@@ -75,6 +84,7 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let n = env_count("TR181_BENCH_N", 2000)?;
     let warmup = env_count("TR181_BENCH_WARMUP", 200)?;
+    let extra_clients = env_count("TR181_BENCH_EXTRA_CLIENTS", 40)?;
     println!(
         "tr181: TR-181 over D-Bus benchmark (design §4.3); timings are measured, never asserted"
     );
@@ -95,7 +105,8 @@ fn run() -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
-    let report = runtime.block_on(measure_all(&bus, &service, warmup, n))?;
+    let mut report = runtime.block_on(measure_all(&bus, &service, warmup, n))?;
+    report["limits"] = runtime.block_on(limits(&bus, &service, extra_clients))?;
     drop(service);
     println!("BENCH_JSON {report}");
     Ok(())
@@ -108,6 +119,10 @@ struct Service {
     controller: Option<JoinHandle<()>>,
     /// Commands the fake controller has answered.
     answered: Arc<AtomicU64>,
+    /// Updates to the TR-181 thread, as the controller sends them.
+    updates: UpdateSender,
+    /// The snapshots the tree started with.
+    snapshots: Vec<ControllerUpdate>,
 }
 
 impl Service {
@@ -138,6 +153,7 @@ impl Service {
             .name("fake-controller".into())
             .spawn({
                 let shutdown = shutdown.clone();
+                let (updates, snapshots) = (updates.clone(), snapshots.clone());
                 move || fake_controller(commands_rx, updates, snapshots, &counter, &shutdown)
             })
             .map_err(|e| format!("spawn the fake controller: {e}"))?;
@@ -146,6 +162,8 @@ impl Service {
             tr181: Some(tr181),
             controller: Some(controller),
             answered,
+            updates,
+            snapshots,
         })
     }
 
@@ -641,5 +659,153 @@ async fn measure_all(
         "in_process": local.iter().map(Measured::json).collect::<Vec<_>>(),
         "controller_commands_per_set": commands_per_set,
         "rows": { "dhcpv4_clients": 2, "dhcpv6_clients": 2 },
+    }))
+}
+
+/// Peak resident set of this process in KiB (`VmHWM`).
+fn peak_rss_kib() -> Result<u64> {
+    let status =
+        fs::read_to_string("/proc/self/status").map_err(|e| format!("/proc/self/status: {e}"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmHWM in /proc/self/status".to_string())
+}
+
+/// Resets the peak resident set to the current one.
+fn reset_peak_rss() -> Result<()> {
+    fs::write("/proc/self/clear_refs", "5").map_err(|e| format!("/proc/self/clear_refs: {e}"))
+}
+
+/// Adds `extra` DHCPv4 rows (copies of the first sample client) and waits until they show.
+async fn grow_tree(proxy: &DataModel1Proxy<'_>, service: &Service, extra: usize) -> Result<usize> {
+    let Some(ControllerUpdate::V4Client(first)) = service.snapshots.first() else {
+        return Err("the sample has no DHCPv4 client".into());
+    };
+    let count = service.snapshots.len() / 2 + extra;
+    for i in 0..extra {
+        let instance = u32::try_from(i + 3).map_err(|e| e.to_string())?;
+        let mut copy = first.clone();
+        copy.instance = dhcpmgr::snapshot::Instance(instance);
+        copy.settings.alias = ClientAlias::new(&format!("bench{instance}"))?;
+        service
+            .updates
+            .send(ControllerUpdate::V4Client(copy))
+            .map_err(|_| "the TR-181 thread stopped".to_string())?;
+    }
+    let deadline = Instant::now() + READY_DEADLINE;
+    loop {
+        let rows = proxy
+            .get_parameter_values(&["Device.DHCPv4.ClientNumberOfEntries"])
+            .await
+            .map_err(|e| e.to_string())?;
+        if rows.first().map(|(_, _, v)| v.as_str()) == Some(count.to_string().as_str()) {
+            return Ok(count);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("the tree did not grow to {count} DHCPv4 clients"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Distinct partial paths whose replies add up to as many values as one request may carry
+/// (every object path with its value count, largest first, while the total fits), their
+/// total, and every object path (far more than one reply may carry).
+async fn names_at_the_limit(
+    proxy: &DataModel1Proxy<'_>,
+) -> Result<(Vec<String>, usize, Vec<String>)> {
+    let names = proxy
+        .get_parameter_names("Device.", false)
+        .await
+        .map_err(|e| format!("GetParameterNames(Device.): {e}"))?;
+    let mut sized = Vec::new();
+    for (path, _) in names.iter().filter(|(n, _)| n.ends_with('.')) {
+        let values = proxy
+            .get_parameter_values(&[path.as_str()])
+            .await
+            .map_err(|e| format!("GetParameterValues({path}): {e}"))?;
+        sized.push((values.len(), path.clone()));
+    }
+    sized.sort_by(|a, b| b.cmp(a));
+    let all: Vec<String> = sized.iter().map(|(_, p)| p.clone()).collect();
+    let (mut chosen, mut total) = (Vec::new(), 0);
+    for (count, path) in sized {
+        if chosen.len() < MAX_NAMES && total + count <= MAX_REPLY_ENTRIES * 9 / 10 {
+            total += count;
+            chosen.push(path);
+        }
+    }
+    Ok((chosen, total, all))
+}
+
+/// One timed request: its duration, the peak RSS growth while it ran, and its outcome.
+async fn timed_request(
+    proxy: &DataModel1Proxy<'_>,
+    names: &[&str],
+) -> Result<(Duration, u64, std::result::Result<usize, String>)> {
+    reset_peak_rss()?;
+    let base = peak_rss_kib()?;
+    let start = Instant::now();
+    let outcome = proxy
+        .get_parameter_values(names)
+        .await
+        .map(|v| v.len())
+        .map_err(|e| e.to_string());
+    let took = start.elapsed();
+    Ok((took, peak_rss_kib()?.saturating_sub(base), outcome))
+}
+
+/// The request limits: the largest request answered, and over-limit requests refused.
+async fn limits(bus: &DbusDaemon, service: &Service, extra: usize) -> Result<Value> {
+    let (_conn, proxy) = connect(bus.address()).await?;
+    let clients = grow_tree(&proxy, service, extra).await?;
+    let (names, expected, all) = names_at_the_limit(&proxy).await?;
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    // Warm the allocator and the bus once, so the measured peak is the request's own.
+    timed_request(&proxy, &refs)
+        .await?
+        .2
+        .map_err(|e| format!("the request at the limit was refused: {e}"))?;
+    let (took, rss, outcome) = timed_request(&proxy, &refs).await?;
+    let values = outcome.map_err(|e| format!("the request at the limit was refused: {e}"))?;
+    let flood = vec!["Device."; 10_000];
+    let (flood_took, flood_rss, flood_outcome) = timed_request(&proxy, &flood).await?;
+    let mut over: Vec<&str> = all.iter().map(String::as_str).collect();
+    over.truncate(MAX_NAMES);
+    let (over_took, over_rss, over_outcome) = timed_request(&proxy, &over).await?;
+    let refused = |outcome: &std::result::Result<usize, String>, what: &str| match outcome {
+        Err(e) if e.contains("ResourcesExceeded") => Ok(()),
+        other => Err(format!("{what}: expected ResourcesExceeded, got {other:?}")),
+    };
+    refused(&flood_outcome, "10000 × Device.")?;
+    refused(&over_outcome, "past the reply limit")?;
+    let ms = |d: Duration| (d.as_secs_f64() * 1e4).round() / 10.0;
+    println!();
+    println!(
+        "request limits: {MAX_NAMES} names, {MAX_REPLY_ENTRIES} values per reply; tree of \
+         {clients} DHCPv4 clients"
+    );
+    println!(
+        "  at the limit: {} names, {values} values (expected {expected}): {:.1} ms, peak RSS +{rss} KiB \
+         (service and client in this process)",
+        names.len(),
+        ms(took)
+    );
+    println!(
+        "  refused, 10000 × Device.: {:.1} ms, peak RSS +{flood_rss} KiB",
+        ms(flood_took)
+    );
+    println!(
+        "  refused, {} names past the reply limit: {:.1} ms, peak RSS +{over_rss} KiB",
+        over.len(),
+        ms(over_took)
+    );
+    Ok(json!({
+        "dhcpv4_clients": clients,
+        "at_limit": {"names": names.len(), "values": values, "ms": ms(took), "peak_rss_kib": rss},
+        "refused_flood": {"names": flood.len(), "ms": ms(flood_took), "peak_rss_kib": flood_rss},
+        "refused_over_reply": {"names": over.len(), "ms": ms(over_took), "peak_rss_kib": over_rss},
     }))
 }

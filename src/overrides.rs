@@ -16,6 +16,20 @@ use serde_json::{Map, Value};
 use crate::config::{ClientAlias, ClientSettings, V4ClientConfig, V6ClientConfig};
 use crate::persist::{PersistError, StateStore};
 
+/// How a refusal because the writes could not be stored begins (see [`NotStored`]).
+const NOT_STORED: &str = "the write could not be stored, so none of it is in force";
+
+/// A write refused because storing it failed: the writes are stored before they take effect,
+/// so nothing of it is in force (TR-181 answers 9002 Internal error).
+#[derive(Debug, thiserror::Error)]
+#[error("{NOT_STORED}: {0}")]
+pub struct NotStored(#[from] PersistError);
+
+/// Whether the controller's `reason` for refusing a request is a [`NotStored`].
+pub fn is_not_stored(reason: &str) -> bool {
+    reason.starts_with(NOT_STORED)
+}
+
 /// Name of the store's file in `state_dir`.
 const STORE_NAME: &str = "tr181-writes";
 
@@ -118,6 +132,29 @@ impl Overrides {
     /// The DHCPv6 clients, as [`Self::apply_v4`].
     pub fn apply_v6(&self, defaults: &[V6ClientConfig]) -> Vec<V6ClientConfig> {
         self.dhcpv6.apply(defaults)
+    }
+
+    /// Stores the writes as they will be once the clients are `v4` and `v6` (file entries
+    /// `v4_defaults`, `v6_defaults`), before that takes effect; on failure nothing changes, in
+    /// memory or on disk, and the change must not be made.
+    pub fn store_ahead<'a>(
+        &mut self,
+        store: &StateStore,
+        (v4_defaults, v4): (
+            &[V4ClientConfig],
+            impl IntoIterator<Item = &'a V4ClientConfig>,
+        ),
+        (v6_defaults, v6): (
+            &[V6ClientConfig],
+            impl IntoIterator<Item = &'a V6ClientConfig>,
+        ),
+    ) -> Result<(), NotStored> {
+        let mut next = self.clone();
+        next.record_v4(v4_defaults, v4);
+        next.record_v6(v6_defaults, v6);
+        next.save(store)?;
+        *self = next;
+        Ok(())
     }
 
     /// Records that the DHCPv4 clients, whose file entries are `defaults`, are now `clients`.
@@ -265,6 +302,29 @@ mod tests {
 
     fn alias(text: &str) -> ClientAlias {
         ClientAlias::new(text).expect("alias")
+    }
+
+    #[test]
+    fn writes_stored_ahead_change_nothing_when_the_store_fails() {
+        let file = defaults();
+        let mut written = file[0].clone();
+        written.enable = false;
+        let mut overrides = Overrides::default();
+        let broken = StateStore::new("/dev/null/state");
+        let error = overrides
+            .store_ahead(&broken, (&file, [&written, &file[1]]), (&[], []))
+            .expect_err("/dev/null is no directory");
+        assert!(is_not_stored(&error.to_string()), "{error}");
+        assert!(!is_not_stored("no client Device.DHCPv4.Client.9"));
+        assert!(overrides.is_empty(), "nothing recorded");
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = StateStore::new(dir.path());
+        overrides
+            .store_ahead(&store, (&file, [&written, &file[1]]), (&[], []))
+            .expect("stored");
+        assert_eq!(Overrides::load(&store), overrides);
+        assert!(!overrides.is_empty());
     }
 
     #[test]

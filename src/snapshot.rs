@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::boottime::BootSeconds;
 use crate::config::{V4ClientConfig, V6ClientConfig};
+use crate::lease::v6::{HeldAddress, HeldPrefix};
 
 /// TR-181 `Status` of a client object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,9 +120,38 @@ pub struct V6ClientSnapshot {
     /// The MAP configuration those options and the delegated prefix give, when valid (what the
     /// map system events carry).
     pub map: Option<crate::s46::MapConfig>,
+    /// The IA_NA addresses held, with when each was (re)confirmed: lifetimes count from then.
+    pub addresses: Vec<HeldAddress>,
+    /// The delegated prefixes held, likewise.
+    pub prefixes: Vec<HeldPrefix>,
     pub stats: ClientStats,
     /// Why the enabled client is not running yet (its interface is not ready), if it waits.
     pub waiting: Option<Waiting>,
+}
+
+impl V6ClientSnapshot {
+    /// The DNS servers of the last reply (option 23, which dibbler-client renders as
+    /// space-separated addresses); those that do not parse are left out.
+    pub fn dns_servers(&self) -> Vec<std::net::Ipv6Addr> {
+        self.received_options
+            .get(&23)
+            .map(|text| {
+                text.split_ascii_whitespace()
+                    .filter_map(|a| a.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Seconds left of a lifetime of `secs` counted from `obtained`, at `now`: -1 when infinite
+/// (0xffffffff), 0 once run out.
+pub fn lifetime_left(obtained: BootSeconds, secs: u32, now: BootSeconds) -> i64 {
+    if secs == u32::MAX {
+        return -1;
+    }
+    let ends = obtained.0.saturating_add(u64::from(secs));
+    i64::try_from(ends.saturating_sub(now.0)).unwrap_or(i64::MAX)
 }
 
 /// What an enabled client waits for before its DHCP client can start. A wait is not a failure:

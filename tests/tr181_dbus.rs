@@ -229,8 +229,9 @@ fn values_and_names() {
             .get_parameter_names("Device.DHCPv4.Client.1.", true)
             .await
             .expect("names");
-        // 21 parameters, the SentOption and ReqOption tables, Retransmission. and Stats.
-        assert_eq!(row.len(), 25);
+        // 21 parameters, the SentOption and ReqOption tables, Retransmission., Stats. and
+        // X_DHCPMGR_Status.
+        assert_eq!(row.len(), 26);
         assert!(row.contains(&("Device.DHCPv4.Client.1.Enable".into(), true)));
         assert!(row.contains(&("Device.DHCPv4.Client.1.Status".into(), false)));
         let refused = proxy.add_object("Device.DHCPv4.Client.").await;
@@ -602,4 +603,54 @@ fn serves_once_the_bus_comes_up_and_again_after_it_restarts() {
     shutdown.cancel();
     thread.join().expect("TR-181 thread ends cleanly");
     drop(served);
+}
+
+/// Any bus user may read, so one request must stay bounded: 10,000 names are refused with
+/// ResourcesExceeded (9004) at once, a name repeated is answered once, an over-long name is
+/// no such name, and the service answers the next request as before.
+#[test]
+fn over_limit_requests_are_refused_before_the_work() {
+    let Some(lab) = Lab::start(Vec::new()) else {
+        return;
+    };
+    runtime().block_on(async {
+        let (_conn, proxy) = lab.client().await;
+        let flood = vec!["Device."; 10_000];
+        let refused = proxy.get_parameter_values(&flood).await;
+        let Err(zbus::Error::MethodError(name, Some(message), _)) = refused else {
+            panic!("expected a D-Bus error, got {refused:?}");
+        };
+        assert_eq!(name.as_str(), "org.dhcpmgr.Error.ResourcesExceeded");
+        assert!(message.ends_with("(CWMP fault 9004)"), "{message}");
+        let once = proxy
+            .get_parameter_values(&["Device."])
+            .await
+            .expect("Device.");
+        let repeated = proxy
+            .get_parameter_values(&vec!["Device."; 1000])
+            .await
+            .expect("1000 × Device.");
+        assert_eq!(repeated, once, "a repeated name is answered once");
+        let long = format!("Device.{}", "x".repeat(300));
+        assert_eq!(
+            error_name(proxy.get_parameter_names(&long, false).await),
+            "org.dhcpmgr.Error.InvalidParameterName"
+        );
+        let values: Vec<(String, String)> = (0..2000)
+            .map(|i| (format!("Device.DHCPv4.Client.{i}.Alias"), "x".to_string()))
+            .collect();
+        let values: Vec<(&str, &str)> = values
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            error_name(proxy.set_parameter_values(&values).await),
+            "org.dhcpmgr.Error.ResourcesExceeded"
+        );
+        let address = proxy
+            .get_parameter_values(&["Device.DHCPv4.Client.1.IPAddress"])
+            .await
+            .expect("answers afterwards");
+        assert_eq!(address[0].2, "192.0.2.10");
+    });
 }

@@ -251,6 +251,19 @@ impl<C: ManagedClient> ClientSet<C> {
         })
     }
 
+    /// [`Self::settings`] with client `instance`'s replaced by `settings`: what they will be
+    /// once a write to it takes effect.
+    pub fn settings_with<'a>(
+        &'a self,
+        instance: Instance,
+        settings: &'a C::Settings,
+    ) -> impl Iterator<Item = &'a C::Settings> {
+        self.clients
+            .keys()
+            .zip(self.settings())
+            .map(move |(i, s)| if *i == instance { settings } else { s })
+    }
+
     /// Carries out `action`: a renew or restart at once; a new configuration is accepted at
     /// once and takes effect as [`Self::configure`] says; a release stops off the loop and
     /// ends in [`Self::finish_stop`].

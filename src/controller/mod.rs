@@ -297,10 +297,17 @@ impl Controller {
             } => (client, action, reply),
             ControllerCommand::FactoryReset { reply } => {
                 tracing::info!("factory reset: back to the configuration file's settings");
+                // Stored ahead, like a write: if the writes cannot be forgotten on disk,
+                // nothing changes.
+                if let Err(e) = Overrides::default().save(&self.svc.store) {
+                    let e = crate::overrides::NotStored::from(e);
+                    let _ = reply.send(Err(e.to_string()));
+                    return;
+                }
                 self.overrides = Overrides::default();
                 self.apply_settings().await;
                 self.save_numbers();
-                let _ = reply.send(self.save_overrides());
+                let _ = reply.send(Ok(()));
                 return;
             }
             ControllerCommand::AddClient { family, reply } => {
@@ -320,6 +327,13 @@ impl Controller {
                 return;
             }
         };
+        if let ClientAction::Configure(config) = &action {
+            if let Err(e) = self.store_ahead(client, config) {
+                tracing::error!(error = %e, "cannot store a TR-181 write; refusing it");
+                let _ = reply.send(Err(e.to_string()));
+                return;
+            }
+        }
         let configures = matches!(action, ClientAction::Configure(_));
         let (reply, outcome) = match configures {
             true => {
@@ -341,11 +355,15 @@ impl Controller {
             }
         }
         if let Some((rx, reply)) = outcome {
+            // Stored ahead; a refused write puts the stored writes back.
             let result = match rx.await {
-                Ok(Ok(())) => self.save_overrides(),
+                Ok(Ok(())) => Ok(()),
                 Ok(Err(why)) => Err(why),
                 Err(_) => Err("the client dropped the request".into()),
             };
+            if result.is_err() {
+                let _ = self.save_overrides();
+            }
             let _ = reply.send(result);
         }
     }
@@ -382,6 +400,30 @@ impl Controller {
         let v6 = self.overrides.apply_v6(&self.v6_defaults);
         self.v4.reload(v4, &self.svc, &self.internal).await;
         self.v6.reload(v6, &self.svc, &self.internal).await;
+    }
+
+    /// Stores the writes as they will be once `client` has `config`, before it takes effect.
+    fn store_ahead(
+        &mut self,
+        client: ClientKey,
+        config: &crate::channels::ClientConfig,
+    ) -> Result<(), crate::overrides::NotStored> {
+        use crate::channels::ClientConfig::{V4, V6};
+        let (v4, v6) = (&self.v4_defaults[..], &self.v6_defaults[..]);
+        let store = &self.svc.store;
+        match (client, config) {
+            (ClientKey::V4(i), V4(new)) => self.overrides.store_ahead(
+                store,
+                (v4, self.v4.settings_with(i, new)),
+                (v6, self.v6.settings()),
+            ),
+            (ClientKey::V6(i), V6(new)) => self.overrides.store_ahead(
+                store,
+                (v4, self.v4.settings()),
+                (v6, self.v6.settings_with(i, new)),
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// Records every client's settings against the file's and stores the difference.

@@ -163,6 +163,7 @@ impl V6Client {
         self.state.held = plan.held;
         let sysevents = self.sysevent_changes();
         self.persist(svc);
+        self.publish(svc);
         if let Some(kind) = plan.event {
             let data = self.event_data();
             self.emit(kind, data, svc);
@@ -249,6 +250,8 @@ impl V6Client {
                 .unwrap_or_default(),
             received_options: self.state.held.options.clone(),
             map: v6::map_config(&self.state.held).and_then(Result::ok),
+            addresses: self.state.held.addresses.clone(),
+            prefixes: self.state.held.prefixes.clone(),
             stats: self.stats.clone(),
             waiting: None,
         }

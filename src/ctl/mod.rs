@@ -1,11 +1,13 @@
 //! `dhcpmgrctl`, the operator's CLI (design §4.1): runs one command against the daemon's data
-//! model over D-Bus. [`args`] parses the command line, [`status`] builds the client table and
-//! resolves CLIENT arguments, [`events`] follows signals; this module connects and dispatches.
+//! model over D-Bus. [`args`] parses the command line, [`status`] and [`v6_status`] build the
+//! client tables and [`status`] resolves CLIENT arguments, [`events`] follows signals; this
+//! module connects and dispatches.
 
 mod args;
 mod events;
 mod shield;
 mod status;
+mod v6_status;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -76,12 +78,23 @@ async fn run(bus: &BusChoice, command: Command, out: &mut impl Write) -> Result<
     let proxy = DataModel1Proxy::new(&conn).await?;
     match command {
         Command::Status { json } => {
-            let rows = client_rows(&proxy).await?;
+            let values = proxy
+                .get_parameter_values(&[status::CLIENT_TABLE, v6_status::V6_CLIENT_TABLE])
+                .await?;
+            let (v4, v6) = (status::rows(&values), v6_status::rows(&values));
             if json {
+                let rows: Vec<status::StatusRow> = v4
+                    .into_iter()
+                    .map(status::StatusRow::V4)
+                    .chain(v6.into_iter().map(status::StatusRow::V6))
+                    .collect();
                 serde_json::to_writer_pretty(&mut *out, &rows).map_err(io::Error::from)?;
                 writeln!(out)?;
             } else {
-                write!(out, "{}", status::table(&rows))?;
+                write!(out, "{}", status::table(&v4))?;
+                if !v6.is_empty() {
+                    write!(out, "\n{}", v6_status::table(&v6))?;
+                }
             }
         }
         Command::Operate { client, command } => {
@@ -128,11 +141,6 @@ async fn run(bus: &BusChoice, command: Command, out: &mut impl Write) -> Result<
     Ok(())
 }
 
-async fn client_rows(proxy: &DataModel1Proxy<'_>) -> Result<Vec<status::ClientRow>, CtlError> {
-    let values = proxy.get_parameter_values(&[status::CLIENT_TABLE]).await?;
-    Ok(status::rows(&values))
-}
-
 /// The object path of a CLIENT argument: a path as it is, or the DHCPv4 or DHCPv6 client whose
 /// `Alias` it is.
 async fn client_path(proxy: &DataModel1Proxy<'_>, client: &str) -> Result<String, CtlError> {
@@ -140,7 +148,7 @@ async fn client_path(proxy: &DataModel1Proxy<'_>, client: &str) -> Result<String
         return Ok(client.trim_end_matches('.').to_string());
     }
     let values = proxy
-        .get_parameter_values(&[status::CLIENT_TABLE, status::V6_CLIENT_TABLE])
+        .get_parameter_values(&[status::CLIENT_TABLE, v6_status::V6_CLIENT_TABLE])
         .await?;
     status::resolve_alias(client, &values)
         .ok_or_else(|| CtlError::UnknownClient(client.to_string()))

@@ -1,5 +1,6 @@
 //! `dhcpmgrctl status`: DHCPv4 client rows built from the values under
-//! `Device.DHCPv4.Client.`, shown as a table or as JSON; and resolving a CLIENT argument.
+//! `Device.DHCPv4.Client.` (DHCPv6 rows: [`super::v6_status`]), shown as tables or as JSON; the
+//! table layout and time formats both families share; and resolving a CLIENT argument.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -8,8 +9,6 @@ use serde::Serialize;
 
 /// The table whose rows `status` shows.
 pub const CLIENT_TABLE: &str = "Device.DHCPv4.Client.";
-/// The DHCPv6 client table, searched too when resolving an alias.
-pub const V6_CLIENT_TABLE: &str = "Device.DHCPv6.Client.";
 
 /// One DHCPv4 client as `status` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -20,6 +19,8 @@ pub struct ClientRow {
     /// Linux interface name.
     pub interface: String,
     pub status: String,
+    /// What the enabled client waits for ("waiting for erouter0"), empty when it does not.
+    pub waiting: String,
     pub dhcp_status: String,
     /// Leased address, empty without a lease.
     pub address: String,
@@ -32,46 +33,86 @@ pub struct ClientRow {
     pub server: String,
 }
 
-/// Rows from `GetParameterValues("Device.DHCPv4.Client.")`, by instance number.
-pub fn rows(values: &[(String, String, String)]) -> Vec<ClientRow> {
-    let mut clients: BTreeMap<u32, HashMap<&str, &str>> = BTreeMap::new();
+/// One client of either family, as `status --json` lists it (`"family": "DHCPv4"` or
+/// `"DHCPv6"` beside the row's fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "family")]
+pub enum StatusRow {
+    #[serde(rename = "DHCPv4")]
+    V4(ClientRow),
+    #[serde(rename = "DHCPv6")]
+    V6(super::v6_status::V6ClientRow),
+}
+
+/// The parameters of each row of `table` (a partial path such as `Device.DHCPv4.Client.`) by
+/// instance number, named relative to the row (`Alias`, `X_DHCPMGR_Status.Waiting`).
+pub(super) fn params_by_instance<'a>(
+    table: &str,
+    values: &'a [(String, String, String)],
+) -> BTreeMap<u32, Params<'a>> {
+    let mut clients: BTreeMap<u32, Params<'a>> = BTreeMap::new();
     for (name, _, value) in values {
         let Some((instance, param)) = name
-            .strip_prefix(CLIENT_TABLE)
+            .strip_prefix(table)
             .and_then(|rest| rest.split_once('.'))
         else {
             continue;
         };
         if let Ok(instance) = instance.parse() {
-            clients.entry(instance).or_default().insert(param, value);
+            clients.entry(instance).or_default().0.insert(param, value);
         }
     }
     clients
+}
+
+/// One row's parameters, named relative to the row.
+#[derive(Debug, Default)]
+pub(super) struct Params<'a>(HashMap<&'a str, &'a str>);
+
+impl Params<'_> {
+    /// The value of `name`, empty when absent.
+    pub(super) fn get(&self, name: &str) -> String {
+        self.0.get(name).copied().unwrap_or_default().to_string()
+    }
+
+    /// A comma-separated list value, empty items left out.
+    pub(super) fn list(&self, name: &str) -> Vec<String> {
+        self.0
+            .get(name)
+            .map(|v| {
+                v.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A number of seconds, 0 when absent or unreadable.
+    pub(super) fn seconds(&self, name: &str) -> i64 {
+        self.get(name).parse().unwrap_or(0)
+    }
+}
+
+/// Rows from `GetParameterValues("Device.DHCPv4.Client.")`, by instance number.
+pub fn rows(values: &[(String, String, String)]) -> Vec<ClientRow> {
+    params_by_instance(CLIENT_TABLE, values)
         .into_iter()
         .map(|(instance, params)| {
-            let get = |name: &str| params.get(name).copied().unwrap_or_default().to_string();
-            let list = |name: &str| {
-                params
-                    .get(name)
-                    .map(|v| {
-                        v.split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
+            let get = |name: &str| params.get(name);
+            let list = |name: &str| params.list(name);
             ClientRow {
                 client: format!("{CLIENT_TABLE}{instance}"),
                 alias: get("Alias"),
                 interface: get("X_RDK_LinuxInterface"),
                 status: get("Status"),
+                waiting: get("X_DHCPMGR_Status.Waiting"),
                 dhcp_status: get("DHCPStatus"),
                 address: get("IPAddress"),
                 prefix_len: get("SubnetMask").parse().ok().and_then(prefix_len),
                 routers: list("IPRouters"),
                 dns_servers: list("DNSServers"),
-                lease_time_remaining: get("LeaseTimeRemaining").parse().unwrap_or(0),
+                lease_time_remaining: params.seconds("LeaseTimeRemaining"),
                 server: get("DHCPServer"),
             }
         })
@@ -101,43 +142,67 @@ pub fn table(rows: &[ClientRow]) -> String {
         "LEASE LEFT",
         "SERVER",
     ];
-    let dash = |s: &str| {
-        if s.is_empty() {
-            "-".to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    let mut lines: Vec<Vec<String>> = vec![HEADER.iter().map(|h| h.to_string()).collect()];
-    for row in rows {
+    let lines = rows.iter().map(|row| {
         let address = match row.prefix_len {
             Some(len) if !row.address.is_empty() => format!("{}/{len}", row.address),
             _ => dash(&row.address),
         };
-        lines.push(vec![
+        let lease_left = if row.address.is_empty() {
+            "-".to_string()
+        } else {
+            seconds_text(row.lease_time_remaining)
+        };
+        vec![
             row.client.clone(),
             dash(&row.alias),
             dash(&row.interface),
-            dash(&row.status),
+            status_text(&row.status, &row.waiting),
             dash(&row.dhcp_status),
             address,
             dash(&row.routers.join(",")),
             dash(&row.dns_servers.join(",")),
-            lease_left(row),
+            lease_left,
             dash(&row.server),
-        ]);
+        ]
+    });
+    aligned(&HEADER, lines)
+}
+
+/// A cell: `-` for an empty value.
+pub(super) fn dash(s: &str) -> String {
+    if s.is_empty() {
+        "-".to_string()
+    } else {
+        s.to_string()
     }
-    let widths: Vec<usize> = (0..HEADER.len())
+}
+
+/// The STATUS cell: the TR-181 `Status`, and what the client waits for, if it waits.
+pub(super) fn status_text(status: &str, waiting: &str) -> String {
+    match waiting {
+        "" => dash(status),
+        waiting => format!("{} ({waiting})", dash(status)),
+    }
+}
+
+/// `header` and `lines` as columns padded to their widest cell, two spaces apart.
+pub(super) fn aligned(header: &[&str], lines: impl Iterator<Item = Vec<String>>) -> String {
+    let mut lines: Vec<Vec<String>> =
+        std::iter::once(header.iter().map(|h| h.to_string()).collect())
+            .chain(lines)
+            .collect();
+    let widths: Vec<usize> = (0..header.len())
         .map(|col| {
             lines
                 .iter()
-                .map(|l| l[col].chars().count())
+                .filter_map(|l| l.get(col))
+                .map(|cell| cell.chars().count())
                 .max()
                 .unwrap_or(0)
         })
         .collect();
     let mut out = String::new();
-    for line in lines {
+    for line in &mut lines {
         let cells: Vec<String> = line
             .iter()
             .zip(&widths)
@@ -149,11 +214,9 @@ pub fn table(rows: &[ClientRow]) -> String {
     out
 }
 
-/// Lease time left for people: `-` without a lease, `infinite`, `1h02m03s`.
-fn lease_left(row: &ClientRow) -> String {
-    let secs = row.lease_time_remaining;
+/// Seconds for people: `infinite` for -1, `1h02m03s`, `1d01h01m`.
+pub(super) fn seconds_text(secs: i64) -> String {
     match secs {
-        _ if row.address.is_empty() => "-".into(),
         -1 => "infinite".into(),
         s if s >= 86_400 => format!(
             "{}d{:02}h{:02}m",
@@ -174,20 +237,29 @@ fn prefix_len(mask: Ipv4Addr) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn values(instance: u32, pairs: &[(&str, &str)]) -> Vec<(String, String, String)> {
+    /// `(name, type, value)` triples of row `instance` of `table`, as GetParameterValues gives.
+    pub(in crate::ctl) fn row_values(
+        table: &str,
+        instance: u32,
+        pairs: &[(&str, &str)],
+    ) -> Vec<(String, String, String)> {
         pairs
             .iter()
             .map(|(n, v)| {
                 (
-                    format!("{CLIENT_TABLE}{instance}.{n}"),
+                    format!("{table}{instance}.{n}"),
                     "string".into(),
                     v.to_string(),
                 )
             })
             .collect()
+    }
+
+    fn values(instance: u32, pairs: &[(&str, &str)]) -> Vec<(String, String, String)> {
+        row_values(CLIENT_TABLE, instance, pairs)
     }
 
     fn sample() -> Vec<ClientRow> {
@@ -245,6 +317,27 @@ mod tests {
     }
 
     #[test]
+    fn a_waiting_client_says_what_it_waits_for() {
+        let mut all = values(
+            1,
+            &[
+                ("Alias", "wan"),
+                ("Status", "Enabled"),
+                ("X_DHCPMGR_Status.Waiting", "waiting for erouter0"),
+            ],
+        );
+        all.extend(values(2, &[("Alias", "lan"), ("Status", "Enabled")]));
+        let rows = rows(&all);
+        assert_eq!(rows[0].waiting, "waiting for erouter0");
+        assert_eq!(rows[1].waiting, "");
+        let text = table(&rows);
+        assert!(text.contains("Enabled (waiting for erouter0)"), "{text}");
+        let json = serde_json::to_value(StatusRow::V4(rows[0].clone())).expect("JSON");
+        assert_eq!(json["family"], "DHCPv4");
+        assert_eq!(json["waiting"], "waiting for erouter0");
+    }
+
+    #[test]
     fn table_is_aligned() {
         let text = table(&sample());
         let lines: Vec<&str> = text.lines().collect();
@@ -287,17 +380,13 @@ mod tests {
 
     #[test]
     fn lease_and_prefix_formats() {
-        let row = |secs| ClientRow {
-            lease_time_remaining: secs,
-            ..sample()[0].clone()
-        };
         for (secs, text) in [
             (-1, "infinite"),
             (59, "59s"),
             (61, "1m01s"),
             (90_061, "1d01h01m"),
         ] {
-            assert_eq!(lease_left(&row(secs)), text);
+            assert_eq!(seconds_text(secs), text);
         }
         assert_eq!(prefix_len(Ipv4Addr::new(255, 255, 255, 255)), Some(32));
         assert_eq!(prefix_len(Ipv4Addr::new(0, 0, 0, 0)), Some(0));

@@ -7,6 +7,9 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
     RequestDenied,
+    /// The request was valid but the daemon could not carry it out (e.g. a write that could
+    /// not be stored); nothing of it is in force.
+    InternalError,
     InvalidArguments,
     ResourcesExceeded,
     InvalidParameterName,
@@ -20,6 +23,7 @@ impl FaultKind {
     pub fn code(self) -> u16 {
         match self {
             Self::RequestDenied => 9001,
+            Self::InternalError => 9002,
             Self::InvalidArguments => 9003,
             Self::ResourcesExceeded => 9004,
             Self::InvalidParameterName => 9005,
@@ -74,5 +78,6 @@ mod tests {
             "Device.Foo: no such parameter or object (CWMP fault 9005)"
         );
         assert_eq!(FaultKind::NotWritable.code(), 9008);
+        assert_eq!(FaultKind::InternalError.code(), 9002);
     }
 }

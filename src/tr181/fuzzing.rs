@@ -115,6 +115,8 @@ pub fn sample_updates(now: BootSeconds) -> Vec<ControllerUpdate> {
                     ),
                 ]),
                 map: None,
+                addresses: Vec::new(),
+                prefixes: Vec::new(),
                 stats: Default::default(),
                 waiting: None,
             }))

@@ -28,7 +28,7 @@
 //! parameters are `readwrite`: `Properties.Set` is a SetParameterValues of that one parameter
 //! (same uid check, validation and controller hand-off, see `DataModel::set_values`). The
 //! Properties interface only allows the standard error names, so its CWMP faults become
-//! `org.freedesktop.DBus.Error.{AccessDenied, PropertyReadOnly, LimitsExceeded,
+//! `org.freedesktop.DBus.Error.{AccessDenied, Failed, PropertyReadOnly, LimitsExceeded,
 //! UnknownProperty, InvalidArgs}`, the message starting with the `org.dhcpmgr.Error.*` name and
 //! ending with the fault code.
 
@@ -158,6 +158,7 @@ fn fault_error(fault: Fault) -> fdo::Error {
     let message = format!("{}: {fault}", Error::from(fault.clone()).name());
     match fault.kind {
         FaultKind::RequestDenied => fdo::Error::AccessDenied(message),
+        FaultKind::InternalError => fdo::Error::Failed(message),
         FaultKind::NotWritable => fdo::Error::PropertyReadOnly(message),
         FaultKind::ResourcesExceeded => fdo::Error::LimitsExceeded(message),
         FaultKind::InvalidParameterName => fdo::Error::UnknownProperty(message),
@@ -188,16 +189,14 @@ impl Object1 {
         !self.properties.iter().any(|p| p.member == PATH_PROPERTY)
     }
 
-    /// `(D-Bus name, value)` of every parameter, read from the tree now.
+    /// `(D-Bus name, value)` of every parameter, read from the tree now: the object's own
+    /// parameters by full name, so nothing below it is rendered.
     fn values(&self) -> Result<Vec<(&str, String)>, Fault> {
-        let values = self
-            .tree()
-            .get_values(std::slice::from_ref(&self.path), BootSeconds::now())?;
+        let values = self.tree().object_values(&self.path, BootSeconds::now())?;
         let by_name: HashMap<&str, String> = values
             .into_iter()
-            .filter_map(|(name, _, value)| {
-                let param = name.strip_prefix(self.path.as_str())?;
-                let property = self.properties.iter().find(|p| p.name == param)?;
+            .filter_map(|(param, value)| {
+                let property = self.properties.iter().find(|p| p.name == *param)?;
                 Some((property.name.as_str(), value))
             })
             .collect();

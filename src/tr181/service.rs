@@ -36,6 +36,7 @@ pub type SharedTree = Arc<Mutex<Tree>>;
 #[zbus(prefix = "org.dhcpmgr.Error")]
 pub enum Error {
     RequestDenied(String),
+    InternalError(String),
     InvalidArguments(String),
     ResourcesExceeded(String),
     InvalidParameterName(String),
@@ -49,6 +50,7 @@ impl From<Fault> for Error {
         let message = fault.to_string();
         match fault.kind {
             FaultKind::RequestDenied => Self::RequestDenied(message),
+            FaultKind::InternalError => Self::InternalError(message),
             FaultKind::InvalidArguments => Self::InvalidArguments(message),
             FaultKind::ResourcesExceeded => Self::ResourcesExceeded(message),
             FaultKind::InvalidParameterName => Self::InvalidParameterName(message),
@@ -217,6 +219,11 @@ impl DataModel {
             })?;
         match tokio::time::timeout(REPLY_TIMEOUT, outcome).await {
             Ok(Ok(Ok(value))) => Ok(value),
+            // Valid, but not stored: refused as a whole, with the reason.
+            Ok(Ok(Err(why))) if crate::overrides::is_not_stored(&why) => Err(Fault::new(
+                FaultKind::InternalError,
+                format!("{object}: {why}"),
+            )),
             Ok(Ok(Err(why))) => Err(denied(&why)),
             Ok(Err(_)) => Err(denied("the controller dropped the request")),
             Err(_) => Err(denied(&format!(

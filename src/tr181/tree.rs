@@ -4,6 +4,7 @@
 //! `ValuesChanged` pairs, and turns writes, AddObject/DeleteObject and commands into controller
 //! requests ([`write`] makes the new client settings). Pure: no I/O, and the time is passed in.
 
+pub mod limits;
 mod lookup;
 mod map;
 mod plan;
@@ -166,24 +167,34 @@ impl Tree {
         names: &[String],
         now: BootSeconds,
     ) -> Result<Vec<(String, String, String)>, Fault> {
-        let nodes = self.render_scope(now, &Scope::Paths(names));
+        let names = limits::unique_names(names)?;
+        let bound = self.values_upper_bound(&names, limits::MAX_REPLY_ENTRIES);
+        limits::check_entries(bound, "values")?;
+        let nodes = self.render_scope(now, &Scope::Paths(&names));
+        let by_path: HashMap<&str, &Node> = nodes.iter().map(|n| (n.path(), n)).collect();
         let mut out = Vec::new();
-        for name in names {
-            let partial = name.ends_with('.');
-            if !nodes.iter().any(|n| n.path() == name) {
+        let mut bytes = limits::ReplyBytes::default();
+        for name in &names {
+            let Some(named) = by_path.get(name.as_str()) else {
                 return Err(Fault::no_such_name(name));
-            }
-            out.extend(nodes.iter().filter_map(|node| match node {
-                Node::Param {
+            };
+            let below: &mut dyn Iterator<Item = &Node> = if name.ends_with('.') {
+                &mut nodes.iter().filter(|n| n.path().starts_with(name.as_str()))
+            } else {
+                &mut std::iter::once(*named)
+            };
+            for node in below {
+                if let Node::Param {
                     path,
                     type_name,
                     value,
                     ..
-                } if (partial && path.starts_with(name.as_str())) || path == name => {
-                    Some((path.clone(), type_name.to_string(), value.clone()))
+                } = node
+                {
+                    bytes.add(&[path, type_name, value])?;
+                    out.push((path.clone(), type_name.to_string(), value.clone()));
                 }
-                _ => None,
-            }));
+            }
         }
         Ok(out)
     }
@@ -192,6 +203,11 @@ impl Tree {
     /// everything below it, or with `next_level` only of its immediate children. An empty path
     /// is the top of the tree.
     pub fn get_names(&self, path: &str, next_level: bool) -> Result<Vec<(String, bool)>, Fault> {
+        limits::check_name(path)?;
+        if !next_level {
+            let bound = self.names_upper_bound(path, limits::MAX_REPLY_ENTRIES);
+            limits::check_entries(bound, "names")?;
+        }
         // Only names are wanted, so the time the values are rendered at does not matter.
         let scope = [path.to_string()];
         let nodes = match path.is_empty() {
@@ -220,11 +236,13 @@ impl Tree {
                 Node::Object { .. } => rest.find('.').is_some_and(|dot| dot + 1 == rest.len()),
             }
         };
-        Ok(nodes
-            .iter()
-            .filter(|n| wanted(n))
-            .map(|n| (n.path().to_string(), n.writable()))
-            .collect())
+        let mut bytes = limits::ReplyBytes::default();
+        let mut out = Vec::new();
+        for node in nodes.iter().filter(|n| wanted(n)) {
+            bytes.add(&[node.path()])?;
+            out.push((node.path().to_string(), node.writable()));
+        }
+        Ok(out)
     }
 
     /// Every object (tables included) and parameter, in definition order.
@@ -322,6 +340,25 @@ impl Tree {
             .param(param)
             .ok_or_else(|| Fault::no_such_name(name))?;
         Ok((object, instances, param))
+    }
+
+    /// The `(name, value)` of each parameter of the object instance at `path` (ending in
+    /// `.`), in definition order; nothing below it is rendered.
+    pub fn object_values(
+        &self,
+        path: &str,
+        now: BootSeconds,
+    ) -> Result<Vec<(String, String)>, Fault> {
+        limits::check_name(path)?;
+        let (object, instances) = self.locate(path).ok_or_else(|| Fault::no_such_name(path))?;
+        Ok(object
+            .params
+            .iter()
+            .filter_map(|param| {
+                let value = self.value(object, &instances, &param.name, now);
+                Some((param.name.clone(), value.or_else(|| param.fixed.clone())?))
+            })
+            .collect())
     }
 
     /// Every object instance that has parameters, each with its parameters in definition

@@ -143,6 +143,8 @@ pub fn v6(instance: u32, alias: &str) -> V6ClientSnapshot {
             (24, "example.com".to_string()),
         ]),
         map: None,
+        addresses: Vec::new(),
+        prefixes: Vec::new(),
         stats: Default::default(),
         waiting: None,
     }

@@ -7,7 +7,7 @@
 use super::map::{domain_value, rcv_option_value, rule_value};
 use super::values::{
     req_option_value, sent_option_value, server_row, server_value, v4_client_value,
-    v6_client_value, v6_sent_option_value,
+    v4_status_value, v6_client_value, v6_sent_option_value, v6_status_value,
 };
 use super::write::{V4_CLIENT, V4_REQ_OPTION, V4_SENT_OPTION, V6_CLIENT, V6_SENT_OPTION};
 use super::Tree;
@@ -19,6 +19,8 @@ const DHCPV4: &str = "Device.DHCPv4.";
 const DHCPV6: &str = "Device.DHCPv6.";
 const V4_STATS: &str = "Device.DHCPv4.Client.{i}.Stats.";
 const V6_STATS: &str = "Device.DHCPv6.Client.{i}.Stats.";
+const V4_STATUS: &str = "Device.DHCPv4.Client.{i}.X_DHCPMGR_Status.";
+const V6_STATUS: &str = "Device.DHCPv6.Client.{i}.X_DHCPMGR_Status.";
 const V6_SERVER: &str = "Device.DHCPv6.Client.{i}.Server.{i}.";
 const V6_RECEIVED_OPTION: &str = "Device.DHCPv6.Client.{i}.ReceivedOption.{i}.";
 const V6_RCV_OPTION: &str = "Device.DHCPv6.Client.{i}.X_RDKCENTRAL-COM_RcvOption.";
@@ -106,6 +108,8 @@ impl Tree {
                 let client = self.v4_clients.get(&Instance(*c))?;
                 Some(client.stats.get(counter).copied().unwrap_or(0).to_string())
             }
+            (V4_STATUS, [c], _) => v4_status_value(self.v4_clients.get(&Instance(*c))?, param),
+            (V6_STATUS, [c], _) => v6_status_value(v6(c)?, param, now),
             (V6_STATS, [c], counter) => {
                 Some(v6(c)?.stats.get(counter).copied().unwrap_or(0).to_string())
             }

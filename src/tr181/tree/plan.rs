@@ -72,10 +72,14 @@ impl Tree {
     /// returns what the controller must do (new settings first, then commands), or the first
     /// fault. Nothing is changed here.
     pub fn plan_set(&self, values: &[(String, String)]) -> Result<Vec<ClientRequest>, Fault> {
+        super::limits::check_count(values.len())?;
         let mut seen = HashSet::new();
         let mut edited: BTreeMap<ClientKey, ClientConfig> = BTreeMap::new();
         let mut commands = Vec::new();
+        // `Interface` and `X_RDK_LinuxInterface` are one setting: one value per client.
+        let mut interfaces: HashMap<ClientKey, String> = HashMap::new();
         for (name, value) in values {
+            super::limits::check_name(name)?;
             if !seen.insert(name.as_str()) {
                 return Err(Fault::new(
                     FaultKind::InvalidArguments,
@@ -102,6 +106,20 @@ impl Tree {
                 return Err(fixed_value(name, param, fixed));
             }
             let client = owner(&object.path, &instances).ok_or_else(not_writable)?;
+            let is_interface = matches!(param.name.as_str(), "Interface" | "X_RDK_LinuxInterface");
+            if is_interface && object.path.ends_with(".Client.{i}.") {
+                if let Some(other) = interfaces.insert(client, value.clone()) {
+                    if other != value {
+                        return Err(Fault::new(
+                            FaultKind::InvalidArguments,
+                            format!(
+                                "{name}: Interface and X_RDK_LinuxInterface are one setting, \
+                                 given two values ({other:?}, {value:?})"
+                            ),
+                        ));
+                    }
+                }
+            }
             if let Some(command) = command_boolean(&param.name) {
                 if value == "true" {
                     commands.push(ClientRequest {
@@ -314,6 +332,8 @@ impl Tree {
         command: &str,
         args: &HashMap<String, String>,
     ) -> Result<ClientRequest, Fault> {
+        super::limits::check_name(command)?;
+        super::limits::check_count(args.len())?;
         let (object_path, name) = command
             .rsplit_once('.')
             .filter(|(_, name)| name.ends_with("()"))

@@ -8,7 +8,7 @@ use dhcpmgr_ipc::V4Lease;
 
 use crate::boottime::BootSeconds;
 use crate::config::{ReqOption, Row, SentOption, V6SentOption};
-use crate::snapshot::{V4ClientSnapshot, V6ClientSnapshot};
+use crate::snapshot::{lifetime_left, V4ClientSnapshot, V6ClientSnapshot, Waiting};
 
 /// The `ReceivedOption` rows of the options dibbler-client rendered: `(code, data as lowercase
 /// hex)` in code order, leaving out options whose rendering cannot be read back.
@@ -137,8 +137,8 @@ pub(super) fn v4_client_value(
     Some(match param {
         "Enable" => client.enable.to_string(),
         "Alias" => settings.tr181_alias().to_string(),
-        // A reference to Device.IP.Interface.{i}., which this build does not model.
-        "Interface" => String::new(),
+        // Device.IP.Interface is not modelled: the Linux name, as WAN Manager writes it.
+        "Interface" => settings.interface_name().to_string(),
         "Status" => client.status.as_tr181().to_string(),
         "DHCPStatus" => client.dhcp_status.as_tr181().to_string(),
         // Command-style booleans read back false.
@@ -168,8 +168,8 @@ pub(super) fn v6_client_value(client: &V6ClientSnapshot, param: &str) -> Option<
     Some(match param {
         "Enable" => client.enable.to_string(),
         "Alias" => settings.tr181_alias().to_string(),
-        // A reference to Device.IP.Interface.{i}., which this build does not model.
-        "Interface" => String::new(),
+        // Device.IP.Interface is not modelled: the Linux name, as WAN Manager writes it.
+        "Interface" => settings.interface_name().to_string(),
         "Status" => client.status.as_tr181().to_string(),
         "DUID" => client.duid.clone(),
         "RequestAddresses" => settings.request_addresses.to_string(),
@@ -192,6 +192,54 @@ pub(super) fn v6_client_value(client: &V6ClientSnapshot, param: &str) -> Option<
             .collect::<Vec<_>>()
             .join(","),
         "X_RDK_LinuxInterface" => settings.interface_name().to_string(),
+        _ => return None,
+    })
+}
+
+/// `Waiting` of a client's `X_DHCPMGR_Status.`: the wait in words, or empty.
+fn waiting_text(waiting: Option<&Waiting>) -> String {
+    waiting.map(Waiting::to_string).unwrap_or_default()
+}
+
+/// The value of a `Device.DHCPv4.Client.{i}.X_DHCPMGR_Status.` parameter.
+pub(super) fn v4_status_value(client: &V4ClientSnapshot, param: &str) -> Option<String> {
+    match param {
+        "Waiting" => Some(waiting_text(client.waiting.as_ref())),
+        _ => None,
+    }
+}
+
+/// The value of a `Device.DHCPv6.Client.{i}.X_DHCPMGR_Status.` parameter: the first IA_NA
+/// address and the first delegated prefix held, with their lifetimes left at `now`.
+pub(super) fn v6_status_value(
+    client: &V6ClientSnapshot,
+    param: &str,
+    now: BootSeconds,
+) -> Option<String> {
+    let address = client.addresses.first();
+    let prefix = client.prefixes.first();
+    let left = |held: Option<(BootSeconds, u32)>| {
+        held.map_or(0, |(obtained, secs)| lifetime_left(obtained, secs, now))
+            .to_string()
+    };
+    Some(match param {
+        "Waiting" => waiting_text(client.waiting.as_ref()),
+        "IANAAddress" => address
+            .map(|a| a.lease.address.to_string())
+            .unwrap_or_default(),
+        "IANAPreferredTimeRemaining" => left(address.map(|a| (a.obtained, a.lease.preferred))),
+        "IANAValidTimeRemaining" => left(address.map(|a| (a.obtained, a.lease.valid))),
+        "IAPDPrefix" => prefix
+            .map(|p| format!("{}/{}", p.lease.prefix, p.lease.length))
+            .unwrap_or_default(),
+        "IAPDPreferredTimeRemaining" => left(prefix.map(|p| (p.obtained, p.lease.preferred))),
+        "IAPDValidTimeRemaining" => left(prefix.map(|p| (p.obtained, p.lease.valid))),
+        "DNSServers" => client
+            .dns_servers()
+            .iter()
+            .map(Ipv6Addr::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
         _ => return None,
     })
 }

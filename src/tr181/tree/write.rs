@@ -279,6 +279,7 @@ fn write_v4_client(c: &mut V4ClientConfig, param: &str, value: &str) -> Result<(
             c.renamed = (alias != c.alias).then_some(alias);
         }
         "X_RDK_LinuxInterface" => c.interface = interface(value)?,
+        "Interface" => c.interface = interface_reference(value)?,
         _ => return Err(WriteError::NotWritable),
     }
     Ok(())
@@ -292,6 +293,7 @@ fn write_v6_client(c: &mut V6ClientConfig, param: &str, value: &str) -> Result<(
             c.renamed = (alias != c.alias).then_some(alias);
         }
         "X_RDK_LinuxInterface" => c.interface = interface(value)?,
+        "Interface" => c.interface = interface_reference(value)?,
         "RequestAddresses" => c.request_addresses = boolean(value),
         "RequestPrefixes" => c.request_prefixes = boolean(value),
         "RapidCommit" => c.rapid_commit = boolean(value),
@@ -397,6 +399,19 @@ fn interface(value: &str) -> Result<Option<InterfaceName>, WriteError> {
     InterfaceName::new(value)
         .map(Some)
         .map_err(WriteError::Invalid)
+}
+
+/// `Interface` as RDK-B's WAN Manager writes it: the Linux interface name (`erouter0`), the
+/// same setting as `X_RDK_LinuxInterface`. This build does not model `Device.IP.Interface.`,
+/// so a reference to one is refused with the reason.
+fn interface_reference(value: &str) -> Result<Option<InterfaceName>, WriteError> {
+    if value.starts_with("Device.") {
+        return Err(WriteError::Invalid(format!(
+            "{value:?}: this build does not model Device.IP.Interface; write the Linux \
+             interface name (as X_RDK_LinuxInterface)"
+        )));
+    }
+    interface(value)
 }
 
 /// A row `Alias` (TR-181 `Alias` type): 1 to 64 characters, starting with a letter.

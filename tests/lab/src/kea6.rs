@@ -1,5 +1,9 @@
 //! Kea DHCPv6 in the ISP namespace: options → JSON config (IA_NA pool, IA_PD pool, DNS, domain
-//! list, raw options such as 95/94/64), and the lease file parser.
+//! list, raw options such as 95/94/64), the lease file parser, and the DHCPv6 side of [`Lab`]:
+//! reloading Kea with new options under the same server DUID, a daemon config with one DHCPv6
+//! client, the global addresses the CPE got.
+//!
+//! [`Lab`]: crate::Lab
 
 use std::net::Ipv6Addr;
 use std::path::Path;
@@ -124,6 +128,88 @@ pub(crate) fn config(options: &Kea6Options, leases: &Path, log: &Path) -> Value 
     }})
 }
 
+/// Kea's `server-id` setting that gives back the DUID-LLT `duid` (hex, colons allowed), so a
+/// reloaded server keeps the identity its clients renew with; `None` unless `duid` is a DUID-LLT.
+fn pinned_server_id(duid: &str) -> Option<Value> {
+    let hex: String = duid.chars().filter(|c| *c != ':').collect();
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    match bytes.as_slice() {
+        [0, 1, h0, h1, t0, t1, t2, t3, lladdr @ ..] if !lladdr.is_empty() => {
+            let identifier: String = lladdr.iter().map(|b| format!("{b:02x}")).collect();
+            Some(json!({
+                "type": "LLT",
+                "htype": u16::from_be_bytes([*h0, *h1]),
+                "time": u32::from_be_bytes([*t0, *t1, *t2, *t3]),
+                "identifier": identifier,
+                "persist": false,
+            }))
+        }
+        _ => None,
+    }
+}
+
+impl crate::Lab {
+    /// The global (2001::/16, the lab's ISP space) IPv6 addresses on the WAN interface.
+    pub fn global_v6(&self) -> Vec<Ipv6Addr> {
+        self.cpe
+            .addrs(crate::WAN_IF)
+            .into_iter()
+            .filter_map(|(a, _)| match a {
+                std::net::IpAddr::V6(a) if a.segments()[0] == 0x2001 => Some(a),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A daemon config with only the DHCPv6 client `wan6` on the WAN interface, requesting
+    /// options 23, 24 and 95, with `client_extra` TOML lines for the client.
+    pub fn v6_daemon_config(&self, client_extra: &str) -> crate::DaemonConfig {
+        let mut cfg = self.daemon_config();
+        cfg.v4_clients.clear();
+        cfg.daemon_extra = format!(
+            "dibbler = {}",
+            serde_json::Value::from(self.dibbler_command().to_string_lossy().as_ref())
+        );
+        cfg.extra_toml = format!(
+            "[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"{}\"\nrequested_options = [23, 24, 95]\n{client_extra}\n",
+            crate::WAN_IF
+        );
+        cfg
+    }
+
+    /// Rewrites the running Kea DHCPv6's configuration for `options`, keeping its server DUID
+    /// `server_duid` (a DUID-LLT in hex, as `Server.{i}.DUID` reads), and has it reload the file
+    /// (SIGHUP): clients keep renewing with the same server and get the new options. Waits until
+    /// Kea says the new configuration is in force; panics with its log otherwise.
+    pub fn reload_kea6(&mut self, options: Kea6Options, server_duid: &str) {
+        let dir = self.dir.path();
+        let (path, log) = (dir.join("kea6.json"), dir.join("kea6.log"));
+        let mut json = config(&options, &dir.join("kea6-leases.csv"), &log);
+        json["Dhcp6"]["server-id"] = pinned_server_id(server_duid)
+            .unwrap_or_else(|| panic!("{server_duid:?} is not a DUID-LLT"));
+        std::fs::write(&path, format!("{json:#}")).expect("write Kea config into the lab dir");
+        let log_start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
+        let kea = self.kea6.as_mut().expect("Kea DHCPv6 runs");
+        kea.signal(nix::sys::signal::Signal::SIGHUP);
+        let done = crate::process::poll(std::time::Duration::from_secs(10), || {
+            std::fs::read_to_string(&log).is_ok_and(|l| {
+                l.get(log_start..)
+                    .is_some_and(|new| new.contains("DHCP6_CONFIG_COMPLETE"))
+            })
+        });
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let new = text.get(log_start..).unwrap_or_default();
+        assert!(
+            done && !new.contains("RECONFIGURATION_FAIL"),
+            "Kea DHCPv6 did not take the new configuration:\n{new}"
+        );
+        self.kea6_options = Some(options);
+    }
+}
+
 /// Parses a Kea 2.2 `leases6.csv` by its header, skipping lines it cannot read.
 pub(crate) fn parse_leases(csv: &str) -> Vec<Kea6Lease> {
     let columns = [
@@ -164,5 +250,15 @@ mod tests {
         assert!(leases[0].is_active() && !leases[0].is_prefix());
         assert_eq!(leases[1].prefix_len, 56);
         assert!(leases[1].is_prefix() && !leases[1].is_active());
+    }
+
+    #[test]
+    fn a_duid_llt_pins_the_server_id() {
+        let id = pinned_server_id("00:01:00:01:32:98:17:4a:86:06:d3:e2:cd:f7").expect("LLT");
+        assert_eq!(id["htype"], 1);
+        assert_eq!(id["time"], 0x3298_174a_u32);
+        assert_eq!(id["identifier"], "8606d3e2cdf7");
+        assert_eq!(pinned_server_id("0003000102000000"), None, "a DUID-LL");
+        assert_eq!(pinned_server_id("0001zz"), None);
     }
 }

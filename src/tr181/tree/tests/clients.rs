@@ -2,14 +2,6 @@
 
 use super::*;
 
-fn set(tree: &Tree, pairs: &[(&str, &str)]) -> Result<Vec<ClientRequest>, Fault> {
-    let values: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    tree.plan_set(&values)
-}
-
 /// A DHCPv4 client as AddObject creates it.
 fn added(instance: u32) -> V4ClientSnapshot {
     let alias = crate::config::ClientAlias::new(&format!("cpe-{instance}")).expect("alias");
@@ -73,14 +65,15 @@ fn an_added_client_reads_empty_and_cannot_be_enabled_before_it_has_an_interface(
     assert_eq!(get("X_RDK_LinuxInterface"), Some(""));
     assert_eq!(get("ReqOptionNumberOfEntries"), Some("6"));
 
-    let fault = set(&tree, &[("Device.DHCPv4.Client.3.Enable", "true")]).expect_err("no interface");
+    let fault =
+        plan_set(&tree, &[("Device.DHCPv4.Client.3.Enable", "true")]).expect_err("no interface");
     assert_eq!(fault.kind, FaultKind::InvalidParameterValue, "{fault}");
     assert!(
         fault.message.starts_with("Device.DHCPv4.Client.3.Enable:")
             && fault.message.contains("X_RDK_LinuxInterface"),
         "{fault}"
     );
-    let requests = set(
+    let requests = plan_set(
         &tree,
         &[
             ("Device.DHCPv4.Client.3.X_RDK_LinuxInterface", "wan2"),
@@ -98,7 +91,7 @@ fn an_added_client_reads_empty_and_cannot_be_enabled_before_it_has_an_interface(
     assert_eq!((settings.interface_name(), settings.enable), ("wan2", true));
 
     // Clearing the interface of an enabled client is refused the same way.
-    let fault = set(
+    let fault = plan_set(
         &tree,
         &[("Device.DHCPv4.Client.1.X_RDK_LinuxInterface", "")],
     )
@@ -109,7 +102,7 @@ fn an_added_client_reads_empty_and_cannot_be_enabled_before_it_has_an_interface(
 #[test]
 fn enabled_clients_of_a_family_cannot_share_an_interface_or_an_alias() {
     let tree = tree_with_v6(&[client(1, "wan"), client(2, "voice")]);
-    let fault = set(
+    let fault = plan_set(
         &tree,
         &[("Device.DHCPv4.Client.2.X_RDK_LinuxInterface", "erouter1")],
     )
@@ -122,7 +115,7 @@ fn enabled_clients_of_a_family_cannot_share_an_interface_or_an_alias() {
         "{fault}"
     );
     // Disabled at the same time, it may: only enabled clients run on their interface.
-    set(
+    plan_set(
         &tree,
         &[
             ("Device.DHCPv4.Client.2.X_RDK_LinuxInterface", "erouter1"),
@@ -131,13 +124,13 @@ fn enabled_clients_of_a_family_cannot_share_an_interface_or_an_alias() {
     )
     .expect("a disabled client may name the interface");
     // The DHCPv6 client on erouter0 is of the other family.
-    set(
+    plan_set(
         &tree,
         &[("Device.DHCPv4.Client.1.X_RDK_LinuxInterface", "erouter0")],
     )
     .expect("families are apart");
     // Two clients may swap their aliases in one write; the result is what is checked.
-    set(
+    plan_set(
         &tree,
         &[
             ("Device.DHCPv4.Client.1.Alias", "voice"),
@@ -145,7 +138,7 @@ fn enabled_clients_of_a_family_cannot_share_an_interface_or_an_alias() {
         ],
     )
     .expect("aliases swapped");
-    let fault = set(&tree, &[("Device.DHCPv4.Client.1.Alias", "voice")]).expect_err("taken");
+    let fault = plan_set(&tree, &[("Device.DHCPv4.Client.1.Alias", "voice")]).expect_err("taken");
     assert!(fault.message.contains("Client.1.Alias"), "{fault}");
 }
 

@@ -75,6 +75,15 @@ fn bound(instance: u32, alias: &str) -> V4ClientSnapshot {
     }
 }
 
+/// SetParameterValues of `pairs` planned on `tree`.
+fn plan_set(tree: &Tree, pairs: &[(&str, &str)]) -> Result<Vec<ClientRequest>, Fault> {
+    let values: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    tree.plan_set(&values)
+}
+
 fn tree(clients: &[V4ClientSnapshot]) -> Tree {
     let mut tree = Tree::new(Definition::builtin().expect("definition"));
     for c in clients {
@@ -95,6 +104,8 @@ fn v6_client(instance: u32, alias: &str) -> V6ClientSnapshot {
         duid: "00010001aabbccdd02000000020a".into(),
         received_options: BTreeMap::new(),
         map: None,
+        addresses: Vec::new(),
+        prefixes: Vec::new(),
         stats: Default::default(),
         waiting: None,
     }
@@ -205,7 +216,7 @@ fn renders_every_defined_client_parameter() {
     let expected = [
         "Enable boolean true",
         "Alias string wan",
-        "Interface string ",
+        "Interface string erouter1",
         "Status string Enabled",
         "DHCPStatus string Bound",
         "Renew boolean false",
@@ -258,13 +269,13 @@ fn get_values_of_full_and_partial_names() {
         value("Device.DHCPv4.Client.2.SubnetMask"),
         Ok(strings(&[""]))
     );
-    // DHCPv4's entry count and 39 values per client (21, Retransmission 7, Stats 11),
-    // DHCPv6's entry count, and MAP's Enable and entry count.
-    assert_eq!(count(&["Device."]), Ok(1 + 2 * 39 + 1 + 2));
-    assert_eq!(count(&["Device.DHCPv4.Client."]), Ok(2 * 39));
+    // DHCPv4's entry count and 40 values per client (21, Retransmission 7, Stats 11,
+    // X_DHCPMGR_Status 1), DHCPv6's entry count, and MAP's Enable and entry count.
+    assert_eq!(count(&["Device."]), Ok(1 + 2 * 40 + 1 + 2));
+    assert_eq!(count(&["Device.DHCPv4.Client."]), Ok(2 * 40));
     assert_eq!(
         count(&["Device.DHCPv4.Client.1.Alias", "Device.DHCPv4."]),
-        Ok(1 + 79)
+        Ok(1 + 81)
     );
     assert_eq!(count(&[]), Ok(0));
     for unknown in [
@@ -302,6 +313,95 @@ fn lease_time_remaining_counts_down_and_infinite_is_minus_one() {
         .map(|(_, _, v)| v)
         .collect();
     assert_eq!(values, ["3000", "-1"]);
+}
+
+#[test]
+fn v6_status_shows_the_held_lease_counting_down_and_the_wait() {
+    use crate::lease::v6::{HeldAddress, HeldPrefix};
+    use crate::snapshot::Waiting;
+    use dhcpmgr_ipc::{V6Address, V6Prefix};
+    let mut v6 = v6_client(1, "wan6");
+    v6.addresses = vec![HeldAddress {
+        lease: V6Address {
+            address: "2001:db8:1::100".parse().expect("address"),
+            preferred: 3000,
+            valid: u32::MAX,
+        },
+        obtained: NOW,
+    }];
+    v6.prefixes = vec![HeldPrefix {
+        lease: V6Prefix {
+            prefix: "2001:db8:12:3400::".parse().expect("prefix"),
+            length: 56,
+            preferred: 3000,
+            valid: 4000,
+        },
+        obtained: NOW,
+    }];
+    v6.received_options = BTreeMap::from([(23, "2001:db8:1::53 2001:db8:1::54 ".to_string())]);
+    let mut tree = tree(&[]);
+    let changed = tree.apply(&ControllerUpdate::V6Client(Box::new(v6.clone())), NOW);
+    let status = "Device.DHCPv6.Client.1.X_DHCPMGR_Status.";
+    let values = |tree: &Tree, at: BootSeconds| -> BTreeMap<String, String> {
+        tree.get_values(&strings(&[status]), at)
+            .expect("status values")
+            .into_iter()
+            .map(|(name, _, value)| (name.trim_start_matches(status).to_string(), value))
+            .collect()
+    };
+    let later = values(&tree, BootSeconds(NOW.0 + 1000));
+    let get = |name: &str| later.get(name).map(String::as_str);
+    assert_eq!(get("IANAAddress"), Some("2001:db8:1::100"));
+    assert_eq!(get("IANAPreferredTimeRemaining"), Some("2000"));
+    assert_eq!(get("IANAValidTimeRemaining"), Some("-1"));
+    assert_eq!(get("IAPDPrefix"), Some("2001:db8:12:3400::/56"));
+    assert_eq!(get("IAPDPreferredTimeRemaining"), Some("2000"));
+    assert_eq!(get("IAPDValidTimeRemaining"), Some("3000"));
+    assert_eq!(get("DNSServers"), Some("2001:db8:1::53,2001:db8:1::54"));
+    assert_eq!(get("Waiting"), Some(""));
+    // Lifetimes left count down: they are not announced as changes, the lease itself is.
+    let announced: Vec<&str> = changed
+        .iter()
+        .filter_map(|(name, _)| name.strip_prefix(status))
+        .collect();
+    assert_eq!(
+        announced,
+        ["Waiting", "IANAAddress", "IAPDPrefix", "DNSServers"]
+    );
+    // Run out, the lifetimes read 0; without a lease everything reads empty.
+    let gone = values(&tree, BootSeconds(NOW.0 + 5000));
+    assert_eq!(gone["IAPDValidTimeRemaining"], "0");
+    v6.addresses.clear();
+    v6.prefixes.clear();
+    v6.received_options.clear();
+    v6.waiting = Some(Waiting::LinkLocal("erouter0".into()));
+    let changed = tree.apply(&ControllerUpdate::V6Client(Box::new(v6)), NOW);
+    assert!(changed.contains(&(
+        format!("{status}Waiting"),
+        "waiting for link-local address on erouter0".into()
+    )));
+    let empty = values(&tree, NOW);
+    assert_eq!(empty["IANAAddress"], "");
+    assert_eq!(empty["IANAValidTimeRemaining"], "0");
+    assert_eq!(empty["DNSServers"], "");
+}
+
+#[test]
+fn v4_status_says_what_the_client_waits_for() {
+    let mut waiting = client(1, "wan");
+    waiting.waiting = Some(crate::snapshot::Waiting::Interface("erouter0".into()));
+    let tree = tree(&[waiting, client(2, "lan")]);
+    let names = strings(&[
+        "Device.DHCPv4.Client.1.X_DHCPMGR_Status.Waiting",
+        "Device.DHCPv4.Client.2.X_DHCPMGR_Status.Waiting",
+    ]);
+    let values: Vec<String> = tree
+        .get_values(&names, NOW)
+        .expect("values")
+        .into_iter()
+        .map(|(_, _, v)| v)
+        .collect();
+    assert_eq!(values, ["waiting for erouter0", ""]);
 }
 
 #[test]
@@ -367,20 +467,20 @@ fn get_names_follows_cwmp_next_level() {
     }
     let everything = names("", false).expect("all");
     // Device., DHCPv4. and its table, its count, two rows (the row, 21 parameters, two option
-    // tables, Retransmission. and its 7, Stats. and its 11); DHCPv6., its count, table; MAP.,
-    // its 2 parameters and the Domain table.
-    assert_eq!(everything.len(), 1 + 2 + 1 + 2 * 44 + 3 + 4);
+    // tables, Retransmission. and its 7, Stats. and its 11, X_DHCPMGR_Status. and its 1);
+    // DHCPv6., its count, table; MAP., its 2 parameters and the Domain table.
+    assert_eq!(everything.len(), 1 + 2 + 1 + 2 * 46 + 3 + 4);
     let one = names("Device.DHCPv4.Client.1.", false).expect("row");
     assert_eq!(
         one.first().map(String::as_str),
         Some("Device.DHCPv4.Client.1. w"),
         "a client row can be deleted"
     );
-    assert_eq!(one.len(), 44);
+    assert_eq!(one.len(), 46);
     let child_count = names("Device.DHCPv4.Client.1.", true)
         .expect("children")
         .len();
-    assert_eq!(child_count, 21 + 4);
+    assert_eq!(child_count, 21 + 5);
 }
 
 #[test]
@@ -393,7 +493,7 @@ fn diffs_leave_out_lease_time_remaining() {
     );
     assert_eq!(
         added.len(),
-        1 + 38,
+        1 + 39,
         "every client parameter but LeaseTimeRemaining"
     );
 
@@ -439,13 +539,7 @@ fn diffs_leave_out_lease_time_remaining() {
 #[test]
 fn plan_set_checks_everything_first() {
     let tree = tree(&[bound(1, "wan"), client(2, "backup")]);
-    let set = |pairs: &[(&str, &str)]| {
-        let values: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        tree.plan_set(&values)
-    };
+    let set = |pairs: &[(&str, &str)]| plan_set(&tree, pairs);
     let enable = |i, alias, on| {
         let mut settings = v4_settings(alias, &format!("erouter{i}"), "request_options = []");
         settings.enable = on;
@@ -495,12 +589,65 @@ fn plan_set_checks_everything_first() {
     for (pairs, expected) in cases {
         assert_eq!(set(pairs).map_err(|f| f.kind), Err(expected), "{pairs:?}");
     }
+    // Device.IP.Interface is not modelled: Interface takes the Linux name, not a reference.
     let fault = set(&[("Device.DHCPv4.Client.1.Interface", "Device.IP.Interface.1")])
         .expect_err("interface");
-    assert_eq!(
-        fault.message,
-        "Device.DHCPv4.Client.1.Interface cannot be written in this build"
+    assert_eq!(fault.kind, InvalidParameterValue, "{fault}");
+    assert!(
+        fault
+            .message
+            .contains("does not model Device.IP.Interface; write the Linux interface name"),
+        "{fault}"
     );
+}
+
+#[test]
+fn interface_is_the_linux_name_as_wan_manager_writes_it() {
+    let mut tree = tree(&[client(1, "wan"), client(2, "backup")]);
+    tree.apply(
+        &ControllerUpdate::V6Client(Box::new(v6_client(1, "wan6"))),
+        NOW,
+    );
+    let set = |pairs: &[(&str, &str)]| plan_set(&tree, pairs);
+    for (family, client) in [
+        ("DHCPv4", ClientKey::V4(Instance(1))),
+        ("DHCPv6", ClientKey::V6(Instance(1))),
+    ] {
+        let name = format!("Device.{family}.Client.1.Interface");
+        let requests = set(&[(&name, "erouter7")]).expect("Interface takes the Linux name");
+        let [ClientRequest {
+            client: to,
+            action: ClientAction::Configure(config),
+        }] = &requests[..]
+        else {
+            panic!("one configure request: {requests:?}");
+        };
+        assert_eq!(*to, client);
+        assert_eq!(
+            config
+                .interface()
+                .map(|i| i.as_str().to_string())
+                .as_deref(),
+            Some("erouter7")
+        );
+        // Both names at once: the same value is one setting, two values are refused.
+        let linux = format!("Device.{family}.Client.1.X_RDK_LinuxInterface");
+        assert!(set(&[(&name, "erouter7"), (&linux, "erouter7")]).is_ok());
+        let fault = set(&[(&name, "erouter7"), (&linux, "erouter8")]).expect_err("two values");
+        assert_eq!(fault.kind, FaultKind::InvalidArguments, "{fault}");
+    }
+    // It reads back the Linux name, as X_RDK_LinuxInterface does.
+    let read = |name: &str| {
+        tree.get_values(&[name.to_string()], NOW)
+            .expect("value")
+            .remove(0)
+            .2
+    };
+    assert_eq!(read("Device.DHCPv4.Client.2.Interface"), "erouter2");
+    assert_eq!(read("Device.DHCPv6.Client.1.Interface"), "erouter0");
+    // Two enabled clients cannot share an interface, whichever name writes it.
+    let fault = set(&[("Device.DHCPv4.Client.2.Interface", "erouter1")]).expect_err("shared");
+    assert_eq!(fault.kind, FaultKind::InvalidParameterValue, "{fault}");
 }
 
 #[test]
@@ -636,4 +783,5 @@ fn subnet_masks() {
 
 mod clients;
 mod full_model;
+mod limits;
 mod tables;

@@ -83,13 +83,7 @@ fn option_tables_show_the_configured_options() {
 #[test]
 fn command_booleans_act_on_true_and_read_back_false() {
     let tree = tree_with_v6(&[client(1, "wan")]);
-    let set = |pairs: &[(&str, &str)]| {
-        let values: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        tree.plan_set(&values)
-    };
+    let set = |pairs: &[(&str, &str)]| plan_set(&tree, pairs);
     let v4 = |action| ClientRequest {
         client: ClientKey::V4(Instance(1)),
         action,

@@ -2,14 +2,6 @@
 
 use super::*;
 
-fn set(tree: &Tree, pairs: &[(&str, &str)]) -> Result<Vec<ClientRequest>, Fault> {
-    let values: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    tree.plan_set(&values)
-}
-
 /// The DHCPv4 settings a single request carries.
 fn v4_config(requests: &[ClientRequest]) -> &V4ClientConfig {
     match requests {
@@ -24,7 +16,7 @@ fn v4_config(requests: &[ClientRequest]) -> &V4ClientConfig {
 #[test]
 fn writes_to_one_client_become_one_configure_with_all_of_them() {
     let tree = tree(&[client(1, "wan")]);
-    let requests = set(
+    let requests = plan_set(
         &tree,
         &[
             ("Device.DHCPv4.Client.1.Alias", "wan-primary"),
@@ -47,7 +39,7 @@ fn writes_to_one_client_become_one_configure_with_all_of_them() {
 #[test]
 fn a_mixed_valid_and_invalid_set_changes_nothing() {
     let tree = tree(&[client(1, "wan"), client(2, "backup")]);
-    let fault = set(
+    let fault = plan_set(
         &tree,
         &[
             ("Device.DHCPv4.Client.1.Alias", "renamed"),
@@ -71,10 +63,10 @@ fn a_mixed_valid_and_invalid_set_changes_nothing() {
 #[test]
 fn aliases_stay_unique_among_clients_but_may_swap() {
     let tree = tree(&[client(1, "wan"), client(2, "backup")]);
-    let fault = set(&tree, &[("Device.DHCPv4.Client.2.Alias", "wan")]).expect_err("taken");
+    let fault = plan_set(&tree, &[("Device.DHCPv4.Client.2.Alias", "wan")]).expect_err("taken");
     assert_eq!(fault.kind, FaultKind::InvalidParameterValue);
     assert!(fault.message.contains("another client"), "{fault}");
-    let fault = set(&tree, &[("Device.DHCPv4.Client.2.Alias", "no spaces")]).expect_err("bad");
+    let fault = plan_set(&tree, &[("Device.DHCPv4.Client.2.Alias", "no spaces")]).expect_err("bad");
     assert_eq!(fault.kind, FaultKind::InvalidParameterValue);
 }
 
@@ -109,13 +101,13 @@ fn option_rows_are_added_written_and_deleted() {
         "{names:?}"
     );
 
-    let fault = set(
+    let fault = plan_set(
         &tree,
         &[("Device.DHCPv4.Client.1.SentOption.1.Enable", "true")],
     )
     .expect_err("no tag yet");
     assert!(fault.message.contains("SentOption.1.Enable"), "{fault}");
-    let requests = set(
+    let requests = plan_set(
         &tree,
         &[
             ("Device.DHCPv4.Client.1.SentOption.1.Tag", "125"),
@@ -129,7 +121,7 @@ fn option_rows_are_added_written_and_deleted() {
         .map(|(code, value)| (code.0, value.to_hex()))
         .collect();
     assert_eq!(sent, [(125, "00000de9".to_string())]);
-    let fault = set(
+    let fault = plan_set(
         &tree,
         &[("Device.DHCPv4.Client.1.SentOption.1.Value", "0g")],
     )
@@ -172,7 +164,7 @@ fn tables_stop_growing_at_the_limit() {
 #[test]
 fn dhcpv6_settings_are_writable() {
     let tree = tree_with_v6(&[]);
-    let requests = set(
+    let requests = plan_set(
         &tree,
         &[
             ("Device.DHCPv6.Client.1.RapidCommit", "true"),
@@ -191,7 +183,8 @@ fn dhcpv6_settings_are_writable() {
     assert!(settings.rapid_commit);
     assert_eq!(settings.requested_options, [23, 24, 64, 95]);
     assert_eq!(settings.t2, Some(3600));
-    let fault = set(&tree, &[("Device.DHCPv6.Client.1.SuggestedT2", "10")]).expect_err("T1>T2");
+    let fault =
+        plan_set(&tree, &[("Device.DHCPv6.Client.1.SuggestedT2", "10")]).expect_err("T1>T2");
     assert!(fault.message.contains("SuggestedT1"), "{fault}");
 }
 
@@ -199,7 +192,7 @@ fn dhcpv6_settings_are_writable() {
 fn writing_what_is_there_asks_for_nothing() {
     let tree = tree_with_v6(&[client(1, "wan")]);
     assert_eq!(
-        set(
+        plan_set(
             &tree,
             &[
                 ("Device.DHCPv4.Client.1.Alias", "wan"),
