@@ -134,6 +134,7 @@ fn serve(
             bus: config.bus.clone(),
             write_uids: config.write_uids.clone(),
             table_limit: config.table_limit,
+            rbus: config.rbus.clone(),
         },
         updates_rx,
         commands_tx,

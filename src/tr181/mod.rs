@@ -56,6 +56,8 @@ pub struct Tr181Settings {
     pub write_uids: Vec<u32>,
     /// Rows AddObject may grow a table to.
     pub table_limit: usize,
+    /// The RBUS front end, served by this thread too.
+    pub rbus: crate::rbus::RbusSettings,
 }
 
 /// Starts the TR-181 thread ("tr181"). It runs until `shutdown` is cancelled, then releases its
@@ -98,6 +100,11 @@ async fn run(
 ) {
     let write_uids: Arc<[u32]> = settings.write_uids.into();
     let mut updates_open = true;
+    let rbus = crate::rbus::Frontend::start(
+        &settings.rbus,
+        tree.clone(),
+        service::Writer::new(tree.clone(), commands.clone()),
+    );
     loop {
         let model = || DataModel::new(tree.clone(), commands.clone(), write_uids.clone());
         let connecting = connect(&settings.bus, model);
@@ -107,7 +114,7 @@ async fn run(
                 () = shutdown.cancelled() => return,
                 conn = &mut connecting => break conn,
                 update = next_update(&mut updates, &mut updates_open) => {
-                    apply(&tree, &update);
+                    apply(&tree, &update, rbus.as_ref());
                 }
             }
         };
@@ -128,7 +135,7 @@ async fn run(
                     break;
                 }
                 update = next_update(&mut updates, &mut updates_open) => {
-                    let changes = apply(&tree, &update);
+                    let changes = apply(&tree, &update, rbus.as_ref());
                     publish(&emitter, &update, &changes).await;
                     objects.update().await;
                 }
@@ -181,11 +188,21 @@ async fn next_update(updates: &mut UpdateReceiver, open: &mut bool) -> Controlle
     std::future::pending().await
 }
 
-/// Applies an update to the tree; returns the changed values.
-fn apply(tree: &Mutex<Tree>, update: &ControllerUpdate) -> Vec<(String, String)> {
-    tree.lock()
+/// Applies an update to the tree and lets the RBUS front end follow it; returns the changed
+/// values.
+fn apply(
+    tree: &Mutex<Tree>,
+    update: &ControllerUpdate,
+    rbus: Option<&crate::rbus::Frontend>,
+) -> Vec<(String, String)> {
+    let changes = tree
+        .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .apply(update, BootSeconds::now())
+        .apply(update, BootSeconds::now());
+    if let Some(rbus) = rbus {
+        rbus.on_update(update);
+    }
+    changes
 }
 
 /// Emits `ValuesChanged` for `changes` and `Event` for an event update.
