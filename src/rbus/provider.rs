@@ -29,6 +29,8 @@ use crate::tr181::service::{SharedTree, Writer};
 const HANDLER_TIMEOUT: Duration = Duration::from_secs(12);
 /// Wait between attempts to reach the broker.
 const RETRY: Duration = Duration::from_secs(2);
+/// How long after an RBUS add-row the rows below the new row are registered.
+const RESYNC_DELAY: Duration = Duration::from_millis(200);
 /// Requests waiting for the TR-181 thread.
 const QUEUE: usize = 32;
 
@@ -82,6 +84,10 @@ struct Connected {
     handle: Handle,
     _names: Vec<CString>,
     rows: BTreeSet<String>,
+    /// A row (`….2.`) or table (`….Client.`) an RBUS consumer is adding or removing: librbus
+    /// registers or unregisters that row itself once the handler returns, so the sync leaves
+    /// rows below this path alone meanwhile.
+    busy: Option<String>,
 }
 
 // SAFETY: librbus handles are used from any thread (the library locks internally).
@@ -231,6 +237,7 @@ fn open(api: &Api, name: &CStr, tree: &SharedTree) -> Result<Connected, Option<c
                 handle,
                 _names: names,
                 rows: BTreeSet::new(),
+                busy: None,
             };
             sync_rows(api, &mut connected, tree);
             Ok(connected)
@@ -347,9 +354,18 @@ fn row_parts(row: &str) -> Option<(&str, u32)> {
 
 /// Registers the rows the tree has gained and unregisters those it lost.
 fn sync_rows(api: &Api, connected: &mut Connected, tree: &SharedTree) {
-    let wanted = tree_rows(tree);
+    let busy = connected.busy.clone();
+    let left_to_librbus = |row: &str| busy.as_deref().is_some_and(|b| row.starts_with(b));
+    let wanted: BTreeSet<String> = tree_rows(tree)
+        .into_iter()
+        .filter(|row| !left_to_librbus(row) || connected.rows.contains(row))
+        .collect();
     let gone: Vec<String> = connected.rows.difference(&wanted).cloned().collect();
     for row in gone.iter().rev() {
+        if left_to_librbus(row) {
+            connected.rows.remove(row);
+            continue;
+        }
         if let Ok(name) = CString::new(row.as_str()) {
             // SAFETY: valid handle and NUL-terminated name.
             let rc = unsafe { (api.unregister_row)(connected.handle, name.as_ptr()) };
@@ -508,36 +524,55 @@ async fn serve(
                 let _ = reply.send(writer.set_values(&values).await.map(drop));
             }
             Request::AddRow { table, reply } => {
+                set_busy(&state, Some(&table));
                 let added = writer.add_row(&table).await.map(|(instance, _)| instance);
-                if let Ok(instance) = added {
+                if let Ok(instance) = &added {
                     info!(table, instance, "RBUS add row");
-                    // librbus registers the new row itself.
-                    if let Some(c) = state
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .as_mut()
-                    {
+                    // librbus registers the new row itself; rows below it come with the
+                    // next sync.
+                    with_connected(&state, |c| {
                         c.rows.insert(format!("{table}{instance}."));
-                    }
+                    });
                 }
                 let _ = reply.send(added);
+                set_busy(&state, None);
+                tokio::spawn(resync_soon(state.clone(), tree.clone()));
             }
             Request::RemoveRow { row, reply } => {
+                set_busy(&state, Some(&row));
                 let removed = writer.delete_row(&row).await.map(drop);
                 if removed.is_ok() {
                     info!(row, "RBUS remove row");
-                    // librbus unregisters the row itself.
-                    if let Some(c) = state
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .as_mut()
-                    {
-                        c.rows.retain(|r| !r.starts_with(&row));
-                    }
+                    // librbus unregisters the row (and what is below it) itself.
+                    with_connected(&state, |c| c.rows.retain(|r| !r.starts_with(&row)));
                 }
                 let _ = reply.send(removed);
+                set_busy(&state, None);
             }
         }
+    }
+}
+
+fn with_connected(state: &Mutex<Option<Connected>>, f: impl FnOnce(&mut Connected)) {
+    if let Some(c) = state
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_mut()
+    {
+        f(c);
+    }
+}
+
+fn set_busy(state: &Mutex<Option<Connected>>, path: Option<&str>) {
+    with_connected(state, |c| c.busy = path.map(str::to_string));
+}
+
+/// Syncs the rows once librbus has registered a row an RBUS consumer added (it does so
+/// after the handler returns), so the rows below it follow.
+async fn resync_soon(state: Arc<Mutex<Option<Connected>>>, tree: SharedTree) {
+    tokio::time::sleep(RESYNC_DELAY).await;
+    if let Some(api) = BRIDGE.get().map(|b| &b.api) {
+        with_connected(&state, |c| sync_rows(api, c, &tree));
     }
 }
 
