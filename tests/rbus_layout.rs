@@ -99,6 +99,9 @@ fn c_reads_the_v4_values_dhcpmgr_wrote() {
     ];
     lease.mtu = Some(1492);
     lease.other.insert("timezone".into(), "-18000".into());
+    lease
+        .other
+        .insert("tzdbstr".into(), "America/New_York".into());
     lease.other.insert("upstreamrate".into(), "40000".into());
     lease.other.insert("downstreamrate".into(), "250000".into());
     let got = decode(&exe, "v4", &lease_info::encode_v4("erouter0", &lease));
@@ -109,7 +112,7 @@ fn c_reads_the_v4_values_dhcpmgr_wrote() {
         ("gateway", "192.0.2.1"),
         ("dnsServer", "192.0.2.53"),
         ("dnsServer1", "198.51.100.53"),
-        ("timeZone", "-18000"),
+        ("timeZone", "America/New_York"),
         ("mtuSize", "1492"),
         ("timeOffset", "-18000"),
         ("isTimeOffsetAssigned", "1"),

@@ -116,13 +116,19 @@ pub fn encode_v4(ifname: &str, lease: &V4Lease) -> Vec<u8> {
     for (field, dns) in ["dnsServer", "dnsServer1"].iter().zip(&lease.dns_servers) {
         m.text(field, &dns.to_string());
     }
-    // udhcpc exports option 2 (time offset) as `timezone`, a signed decimal.
-    if let Some(zone) = lease.other.get("timezone") {
+    // udhcpc exports option 2 (time offset) as `timezone` (some builds print the signed
+    // value as unsigned), option 100 (POSIX TZ string) as `tzstr`, 101 (tz database) as
+    // `tzdbstr`.
+    if let Some(offset) = lease.other.get("timezone").and_then(|z| time_offset(z)) {
+        m.i32("timeOffset", offset);
+        m.bool("isTimeOffsetAssigned", true);
+    }
+    if let Some(zone) = lease
+        .other
+        .get("tzstr")
+        .or_else(|| lease.other.get("tzdbstr"))
+    {
         m.text("timeZone", zone);
-        if let Ok(offset) = zone.trim().parse::<i32>() {
-            m.i32("timeOffset", offset);
-            m.bool("isTimeOffsetAssigned", true);
-        }
     }
     m.u32("mtuSize", lease.mtu.map_or(0, u32::from));
     for (field, var) in [
@@ -206,6 +212,14 @@ pub fn encode_v6(ifname: &str, lease: &V6Lease, map: Option<&MapConfig>) -> Vec<
     m.bytes
 }
 
+/// Option 2 as udhcpc printed it: a signed decimal, or its 32 bits as unsigned.
+fn time_offset(text: &str) -> Option<i32> {
+    let text = text.trim();
+    text.parse::<i32>()
+        .ok()
+        .or_else(|| text.parse::<u32>().ok().map(|u| u as i32))
+}
+
 fn netmask(prefix_len: u8) -> Ipv4Addr {
     let bits = u32::MAX
         .checked_shl(32 - u32::from(prefix_len.min(32)))
@@ -245,7 +259,8 @@ mod tests {
         lease.routers = vec![Ipv4Addr::new(192, 0, 2, 1)];
         lease.dns_servers = vec![Ipv4Addr::new(192, 0, 2, 53), Ipv4Addr::new(192, 0, 2, 54)];
         lease.mtu = Some(1480);
-        lease.other.insert("timezone".into(), "-3600".into());
+        lease.other.insert("timezone".into(), "4294963696".into());
+        lease.other.insert("tzstr".into(), "CET-1CEST".into());
         lease.other.insert("upstreamrate".into(), "1000".into());
         let long_if = "x".repeat(80);
         let b = encode_v4(&long_if, &lease);
@@ -256,7 +271,7 @@ mod tests {
         assert_eq!(text_at(&b, 128, 32), "192.0.2.1");
         assert_eq!(text_at(&b, 160, 64), "192.0.2.53");
         assert_eq!(text_at(&b, 224, 64), "192.0.2.54");
-        assert_eq!(text_at(&b, 288, 64), "-3600");
+        assert_eq!(text_at(&b, 288, 64), "CET-1CEST");
         assert_eq!(b[352..356], 1480u32.to_ne_bytes());
         assert_eq!(b[356..360], (-3600i32).to_ne_bytes());
         assert_eq!(b[360], 1);
@@ -271,6 +286,14 @@ mod tests {
         assert_eq!(text_at(&b, 96, 32), "255.0.0.0");
         assert!(b[128..288].iter().all(|&x| x == 0));
         assert!(b[352..].iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn time_offset_takes_both_renderings() {
+        assert_eq!(time_offset("-3600"), Some(-3600));
+        assert_eq!(time_offset("4294963696"), Some(-3600));
+        assert_eq!(time_offset("7200"), Some(7200));
+        assert_eq!(time_offset("soon"), None);
     }
 
     #[test]

@@ -427,7 +427,12 @@ fn lease_event(
     kind: EventKind,
     data: &std::collections::BTreeMap<String, String>,
 ) -> LeaseEvent {
-    let if_name = data.get("interface").cloned().unwrap_or_default();
+    // Start/stop reports carry no data: the C manager sends the configured interface.
+    let if_name = data
+        .get("interface")
+        .cloned()
+        .or_else(|| client_of(object_path).and_then(|(v4, i)| configured_interface(tree, v4, i)))
+        .unwrap_or_default();
     let lease_info = match (kind, client_of(object_path)) {
         (EventKind::LeaseUpdated, Some((v4, instance))) => {
             lease_bytes(tree, version, v4, instance, &if_name, data)
@@ -439,6 +444,16 @@ fn lease_event(
         msg_type: msg_type(kind),
         lease_info,
     }
+}
+
+/// The Linux interface client `instance` is configured on.
+fn configured_interface(tree: &SharedTree, v4: bool, instance: Instance) -> Option<String> {
+    let tree = tree.lock().unwrap_or_else(PoisonError::into_inner);
+    let interface = match v4 {
+        true => tree.v4_client(instance)?.settings.interface.as_ref(),
+        false => tree.v6_client(instance)?.settings.interface.as_ref(),
+    };
+    interface.map(ToString::to_string)
 }
 
 fn lease_bytes(

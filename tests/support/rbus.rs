@@ -78,9 +78,11 @@ impl Broker {
     /// namespace. Waits until the broker's socket exists.
     pub fn start(keep: &Path) -> Broker {
         require_rbus();
-        let script = "mount -t tmpfs tmpfs /tmp && mkdir -p \"$1\" \
-            && mount --bind \"/proc/$2/root$1\" \"$1\" && rm -f /tmp/rtrouted \
-            && exec \"$3\" -f -l ERROR";
+        // `keep` is opened before the tmpfs hides it and bound back from that descriptor
+        // (uncanonicalized: mount would otherwise look the path up under the new /tmp).
+        let script = "exec 3<\"$1\" && mount -t tmpfs tmpfs /tmp && mkdir -p \"$1\" \
+            && mount --no-canonicalize --bind /proc/self/fd/3 \"$1\" && exec 3<&- \
+            && rm -f /tmp/rtrouted && exec \"$2\" -f -l ERROR";
         let process = Command::new("unshare")
             .args([
                 "--mount",
@@ -92,7 +94,6 @@ impl Broker {
                 "sh",
             ])
             .arg(keep)
-            .arg(std::process::id().to_string())
             .arg(prefix().join("bin/rtrouted"))
             .stdin(Stdio::null())
             .spawn()
@@ -161,8 +162,8 @@ impl Client<'_> {
             "RBUS get {name} failed: {text}{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        text.trim_end()
-            .strip_prefix(&format!("{name}="))
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
             .unwrap_or_else(|| panic!("RBUS get {name}: unexpected output {text:?}"))
             .to_string()
     }
@@ -178,9 +179,11 @@ impl Client<'_> {
         if out.status.success() {
             return Ok(());
         }
+        // librbus logs to stdout too: the client's own line starts with `error`.
         Err(text
-            .split_whitespace()
-            .nth(2)
+            .lines()
+            .find_map(|l| l.strip_prefix("error "))
+            .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|rc| rc.parse().ok())
             .unwrap_or_else(|| panic!("RBUS set: unexpected output {text:?}")))
     }

@@ -1,0 +1,278 @@
+//! WAN Manager's sequence against the real daemon over RDK's real bus: rtrouted and librbus
+//! built from rdkcentral/rbus (scripts/install-deps.sh), a consumer compiled from rbus's public
+//! headers (tests/rbus/client.c) doing what `WanManager_StartDhcpv4Client` does, real udhcpc and
+//! Kea in the lab's namespaces. Needs root; fails with a clear message without rtrouted/librbus.
+//!
+//! Until `Interface` is writable (issue 16 §3), the consumer sets `X_RDK_LinuxInterface`, the
+//! parameter dhcpmgr takes the Linux name from today.
+
+#[allow(dead_code)]
+#[path = "support/rbus.rs"]
+mod rbus;
+
+use std::fs::OpenOptions;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use dhcpmgr_lab::{bin, bin_dir, lab_or_skip, Kea4Options, Lab, WAN_IF};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use rbus::{Broker, Client};
+
+const EVENTS: &str = "Device.DHCPv4.Client.1.Events";
+const CLIENT: &str = "Device.DHCPv4.Client.1.";
+/// How long a lease event may take (udhcpc, Kea, the daemon, the bus, under load).
+const EVENT_WAIT: Duration = Duration::from_secs(30);
+
+/// The daemon, started in the broker's mount namespace and the lab's CPE network namespace;
+/// stopped (SIGTERM) on drop.
+struct Daemon {
+    child: Child,
+}
+
+impl Daemon {
+    fn start(lab: &Lab, broker: &Broker, config: &Path) -> Daemon {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(lab.daemon_log_path())
+            .expect("open the daemon log");
+        let path = std::env::join_paths(std::iter::once(bin_dir()).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )))
+        .expect("PATH entries are joinable");
+        let child = broker
+            .command(Some(lab.cpe().name()), &bin("dhcpmgr"))
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "debug")
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone the log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start dhcpmgr through nsenter: {e}"));
+        Daemon { child }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+fn daemon_log(lab: &Lab) -> String {
+    let text = std::fs::read_to_string(lab.daemon_log_path()).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// The lab with Kea (MTU and a time offset besides the defaults), rtrouted, the daemon with
+/// `[rbus] enable` and one DHCPv4 client that WAN Manager has not started yet (disabled, on an
+/// interface name it will overwrite), and the test consumer.
+fn setup() -> Option<(Lab, Broker, Daemon, std::path::PathBuf)> {
+    rbus::require_rbus();
+    let mut lab = lab_or_skip()?;
+    lab.start_kea4(Kea4Options {
+        mtu: Some(1480),
+        extra_option_data: vec![serde_json::json!({"name": "time-offset", "data": "-3600"})],
+        ..Kea4Options::default()
+    });
+    let mut config = lab.daemon_config();
+    let client = &mut config.v4_clients[0];
+    client.enable = false;
+    client.interface = "erouter9".into();
+    client.request_options.push(2);
+    config.extra_toml = "[rbus]\nenable = true\n".into();
+    let config = lab.write_daemon_config(&config);
+    let broker = Broker::start(lab.dir());
+    let daemon = Daemon::start(&lab, &broker, &config);
+    // In the lab's directory: the broker's namespace sees it.
+    let exe = rbus::compile("client.c", lab.dir(), true);
+    let client = Client {
+        broker: &broker,
+        exe: exe.clone(),
+    };
+    let mut last = String::new();
+    let ready = (0..100).any(|_| {
+        let out = client.run(&["get", "Device.DHCPv4.ClientNumberOfEntries"]);
+        last = String::from_utf8_lossy(&out.stderr).into_owned();
+        std::thread::sleep(Duration::from_millis(100));
+        out.status.success()
+    });
+    assert!(
+        ready,
+        "dhcpmgr did not answer on RBUS within 10 s: {last}\n{}",
+        daemon_log(&lab)
+    );
+    Some((lab, broker, daemon, exe))
+}
+
+#[test]
+fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
+    let Some((lab, broker, _daemon, exe)) = setup() else {
+        return;
+    };
+    let client = Client {
+        broker: &broker,
+        exe,
+    };
+    let p = |name: &str| format!("{CLIENT}{name}");
+
+    // WanManager_StartDhcpv4Client: subscribe, set the interface, enable.
+    let events = client.listen(EVENTS);
+    client
+        .set(&[(&p("X_RDK_LinuxInterface"), "string", WAN_IF)])
+        .expect("set the Linux interface");
+    client
+        .set(&[(&p("Enable"), "boolean", "true")])
+        .expect("Enable=true");
+    let (lease, before) = events.wait_for(3, EVENT_WAIT);
+    assert!(
+        before
+            .iter()
+            .any(|e| e.msg_type() == Some(0) && e.get("IfName") == Some(WAN_IF)),
+        "DHCP_CLIENT_STARTED (0) on {WAN_IF} comes before the lease: {before:?}"
+    );
+
+    // Every LeaseInfo field against Kea's lease and what Kea was told to send.
+    let kea = lab
+        .kea4_leases()
+        .into_iter()
+        .rfind(|l| l.is_active())
+        .expect("Kea granted a lease");
+    let address = kea.address.to_string();
+    assert_eq!(lease.name, EVENTS);
+    assert_eq!(lease.get("IfName"), Some(WAN_IF));
+    assert_eq!(
+        lease.get("LeaseInfo.len"),
+        Some("372"),
+        "sizeof(DHCP_MGR_IPV4_MSG)"
+    );
+    for (field, want) in [
+        ("ifname", WAN_IF),
+        ("address", address.as_str()),
+        ("netmask", "255.255.255.0"),
+        ("gateway", "192.0.2.1"),
+        ("dnsServer", "192.0.2.53"),
+        ("dnsServer1", ""),
+        ("timeZone", ""),
+        ("mtuSize", "1480"),
+        ("timeOffset", "-3600"),
+        ("isTimeOffsetAssigned", "1"),
+        ("upstreamCurrRate", "0"),
+        ("downstreamCurrRate", "0"),
+    ] {
+        assert_eq!(
+            lease.get(&format!("lease.{field}")),
+            Some(want),
+            "LeaseInfo.{field}"
+        );
+    }
+    assert_eq!(lab.cpe().ipv4_addrs(WAN_IF), vec![(kea.address, 24)]);
+
+    // Gets of the data model, and the Events property answering with the current lease.
+    assert_eq!(client.get(&p("IPAddress")), address);
+    assert_eq!(client.get(&p("DHCPStatus")), "Bound");
+    assert_eq!(client.get(&p("Enable")), "true");
+    assert_eq!(client.get(&p("X_RDK_LinuxInterface")), WAN_IF);
+    let current = client.run(&["getevents", EVENTS]);
+    let current = String::from_utf8_lossy(&current.stdout).into_owned();
+    assert!(
+        current.contains("MsgType=3") && current.contains(&format!("lease.address={address}")),
+        "get {EVENTS}: {current}"
+    );
+
+    // Renew=true: the client renews with Kea and the event says so.
+    client
+        .set(&[(&p("Renew"), "boolean", "true")])
+        .expect("Renew=true");
+    let (renewed, _) = events.wait_for(5, EVENT_WAIT);
+    assert_eq!(renewed.get("IfName"), Some(WAN_IF));
+    assert_eq!(
+        client.get(&p("IPAddress")),
+        address,
+        "same lease after renew"
+    );
+
+    // WanManager_StopDhcpv4Client: Enable=false, then unsubscribe.
+    client
+        .set(&[(&p("Enable"), "boolean", "false")])
+        .expect("Enable=false");
+    let (stopped, _) = events.wait_for(1, EVENT_WAIT);
+    assert_eq!(stopped.get("IfName"), Some(WAN_IF));
+    assert_eq!(client.get(&p("Enable")), "false");
+    assert!(
+        events.unsubscribe(),
+        "the consumer unsubscribed from {EVENTS}"
+    );
+}
+
+#[test]
+fn sets_are_validated_atomic_and_refused_on_read_only_parameters() {
+    let Some((_lab, broker, _daemon, exe)) = setup() else {
+        return;
+    };
+    let client = Client {
+        broker: &broker,
+        exe,
+    };
+    let p = |name: &str| format!("{CLIENT}{name}");
+    // RBUS_ERROR_NOT_WRITABLE (27) for a read-only parameter.
+    assert_eq!(
+        client.set(&[(&p("IPAddress"), "string", "192.0.2.9")]),
+        Err(27)
+    );
+    // RBUS_ERROR_INVALID_PARAMETER_VALUE (30) for a bad value, and nothing of the set is kept.
+    assert_eq!(
+        client.set(&[
+            (&p("Alias"), "string", "renamed"),
+            (
+                &p("X_RDK_LinuxInterface"),
+                "string",
+                "not an interface name"
+            ),
+        ]),
+        Err(30)
+    );
+    assert_eq!(client.get(&p("Alias")), "wan");
+    assert_eq!(client.get(&p("X_RDK_LinuxInterface")), "erouter9");
+    // Both values of a good multi-parameter set land.
+    client
+        .set(&[
+            (&p("Alias"), "string", "renamed"),
+            (&p("X_RDK_LinuxInterface"), "string", "erouter8"),
+        ])
+        .expect("a valid setMulti");
+    assert_eq!(client.get(&p("Alias")), "renamed");
+    assert_eq!(client.get(&p("X_RDK_LinuxInterface")), "erouter8");
+
+    // Rows: add a client, write it, delete it; and the MAP object is there.
+    let added = client.run(&["addrow", "Device.DHCPv4.Client."]);
+    let added = String::from_utf8_lossy(&added.stdout).into_owned();
+    let instance = added
+        .lines()
+        .find_map(|l| l.strip_prefix("instance="))
+        .unwrap_or_else(|| panic!("addrow: {added}"))
+        .to_string();
+    let row = format!("Device.DHCPv4.Client.{instance}.");
+    assert_eq!(client.get(&format!("{row}Enable")), "false");
+    assert_eq!(client.get("Device.DHCPv4.ClientNumberOfEntries"), "2");
+    client
+        .set(&[(&format!("{row}Alias"), "string", "second")])
+        .expect("write the new row");
+    assert_eq!(client.get(&format!("{row}Alias")), "second");
+    assert!(
+        client.run(&["delrow", &row]).status.success(),
+        "delrow {row}"
+    );
+    assert_eq!(client.get("Device.DHCPv4.ClientNumberOfEntries"), "1");
+    assert!(!client
+        .run(&["get", &format!("{row}Enable")])
+        .status
+        .success());
+    assert_eq!(client.get("Device.MAP.DomainNumberOfEntries"), "0");
+}
