@@ -47,9 +47,15 @@ export CARGO_PROFILE_RELEASE_STRIP = "false"
 #   dhcpv6: dibbler-client (meta-networking) runs DHCPv6; without it only DHCPv4 works.
 #   shield: the LAN-side DHCP shield runs `nft` (its table and sets) and `iptables`/`ip6tables`
 #           (the NFQUEUE rule, where nft has no queue statement).
-PACKAGECONFIG ??= "dhcpv6 shield"
+#   rbus:   the RBUS front end (cargo feature "rbus", `[rbus] enable` in dhcpmgr.toml), which
+#           WAN Manager and dmcli reach the data model through; it loads the image's
+#           librbus.so.0 at run time (dlopen, so the shared-library scan does not see it).
+#           Without it the daemon is built with --no-default-features.
+PACKAGECONFIG ??= "dhcpv6 shield rbus"
 PACKAGECONFIG[dhcpv6] = ",,,dibbler-client"
 PACKAGECONFIG[shield] = ",,,nftables iptables"
+PACKAGECONFIG[rbus] = ",,,rbus"
+CARGO_BUILD_FLAGS:append = " ${@bb.utils.contains('PACKAGECONFIG', 'rbus', '', '--no-default-features', d)}"
 
 # The binaries the workspace builds. dhcpmgr-dibbler-plugin is the DHCPv6 client's script
 # (plugins/dibbler); a checkout from before DHCPv6 does not have it: drop it from this list.
