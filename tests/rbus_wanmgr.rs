@@ -221,6 +221,15 @@ fn sets_are_validated_atomic_and_refused_on_read_only_parameters() {
         exe,
     };
     let p = |name: &str| format!("{CLIENT}{name}");
+    // What CcspBaseIf_getHealth asks the component: Green (3).
+    let health = client.run(&["health", "eRT.com.cisco.spvtg.ccsp.dhcpmgr"]);
+    let health = String::from_utf8_lossy(&health.stdout).into_owned();
+    assert!(
+        health.lines().any(|l| l == "status=3"),
+        "GetHealth(): {health}"
+    );
+    // A value-change subscription: librbus polls the parameter and publishes its new value.
+    let changes = client.listen(&p("Alias"));
     // RBUS_ERROR_NOT_WRITABLE (27) for a read-only parameter.
     assert_eq!(
         client.set(&[(&p("IPAddress"), "string", "192.0.2.9")]),
@@ -249,6 +258,12 @@ fn sets_are_validated_atomic_and_refused_on_read_only_parameters() {
         .expect("a valid setMulti");
     assert_eq!(client.get(&p("Alias")), "renamed");
     assert_eq!(client.get(&p("X_RDK_LinuxInterface")), "erouter8");
+    let changed = changes
+        .next(Duration::from_secs(10))
+        .expect("a value-change event for Alias");
+    assert_eq!(changed.name, p("Alias"));
+    assert_eq!(changed.get("value"), Some("renamed"));
+    assert!(changes.unsubscribe());
 
     // Rows: add a client, write it, delete it; and the MAP object is there.
     let added = client.run(&["addrow", "Device.DHCPv4.Client."]);

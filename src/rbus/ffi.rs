@@ -31,6 +31,7 @@ pub const ERROR_INVALID_PARAMETER_VALUE: RbusError = 30;
 /// `rbusElementType_t`.
 pub const ELEMENT_PROPERTY: c_int = 1;
 pub const ELEMENT_TABLE: c_int = 2;
+pub const ELEMENT_METHOD: c_int = 4;
 
 /// `rbusEventType_t`: `RBUS_EVENT_GENERAL`.
 pub const EVENT_GENERAL: c_int = 3;
@@ -45,6 +46,9 @@ pub type AddRowHandler =
 pub type RemoveRowHandler = unsafe extern "C" fn(Handle, *const c_char) -> RbusError;
 pub type EventSubHandler =
     unsafe extern "C" fn(Handle, c_int, *const c_char, *mut c_void, i32, *mut bool) -> RbusError;
+
+pub type MethodHandler =
+    unsafe extern "C" fn(Handle, *const c_char, Object, Object, *mut c_void) -> RbusError;
 
 /// `rbusSetHandlerOptions_t`.
 #[repr(C)]
@@ -63,7 +67,7 @@ pub struct CallbackTable {
     pub add_row: Option<AddRowHandler>,
     pub remove_row: Option<RemoveRowHandler>,
     pub event_sub: Option<EventSubHandler>,
-    pub method: *mut c_void,
+    pub method: Option<MethodHandler>,
 }
 
 /// `rbusDataElement_t`.

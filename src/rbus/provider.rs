@@ -231,7 +231,7 @@ fn open(api: &Api, name: &CStr, tree: &SharedTree) -> Result<Connected, Option<c
         debug!(rc, "rbus_open failed");
         return Err(None);
     }
-    match register(api, handle) {
+    match register(api, handle, &name.to_string_lossy()) {
         Ok(names) => {
             let mut connected = Connected {
                 handle,
@@ -250,8 +250,9 @@ fn open(api: &Api, name: &CStr, tree: &SharedTree) -> Result<Connected, Option<c
     }
 }
 
-/// Registers every table, parameter and client `Events` property of the definition.
-fn register(api: &Api, handle: Handle) -> Result<Vec<CString>, c_int> {
+/// Registers every table, parameter and client `Events` property of the definition, and the
+/// component's `GetHealth()` method (what common-library's `CcspBaseIf_getHealth` invokes).
+fn register(api: &Api, handle: Handle, component: &str) -> Result<Vec<CString>, c_int> {
     let definition = Definition::builtin().map_err(|_| ffi::ERROR_BUS_ERROR)?;
     let mut names = Vec::new();
     let mut elements = Vec::new();
@@ -265,6 +266,14 @@ fn register(api: &Api, handle: Handle) -> Result<Vec<CString>, c_int> {
             names.push(name);
         }
     };
+    add(
+        format!("{component}.GetHealth()"),
+        ffi::ELEMENT_METHOD,
+        CallbackTable {
+            method: Some(health_handler),
+            ..callbacks()
+        },
+    );
     for object in definition.objects() {
         if object.is_table() {
             let writable = object.writable;
@@ -326,7 +335,7 @@ fn callbacks() -> CallbackTable {
         add_row: None,
         remove_row: None,
         event_sub: None,
-        method: ptr::null_mut(),
+        method: None,
     }
 }
 
@@ -821,6 +830,28 @@ unsafe extern "C" fn remove_row_handler(_: Handle, row: *const c_char) -> ffi::R
         Some(Err(fault)) => rbus_error(&fault),
         None => ffi::ERROR_TIMEOUT,
     }
+}
+
+/// `CCSP_COMMON_COMPONENT_HEALTH_Green`: what `waitConditionReady` waits for.
+const HEALTH_GREEN: i32 = 3;
+
+unsafe extern "C" fn health_handler(
+    _: Handle,
+    _method: *const c_char,
+    _in: ffi::Object,
+    out: ffi::Object,
+    _async: *mut c_void,
+) -> ffi::RbusError {
+    let Some(bridge) = BRIDGE.get() else {
+        return ffi::ERROR_BUS_ERROR;
+    };
+    if !out.is_null() {
+        let api = &bridge.api;
+        set_member(api, out, c"status", |v| {
+            (api.value_set_int32)(v, HEALTH_GREEN)
+        });
+    }
+    ffi::ERROR_SUCCESS
 }
 
 unsafe extern "C" fn subscribe_handler(

@@ -10,8 +10,11 @@
  *   client listen EVENT SECONDS        subscribes (prints `subscribed`), prints each event until
  *                                      SIGTERM or SECONDS pass, then unsubscribes
  *   client getevents NAME              the value of an Events property, printed like an event
+ *   client health COMPONENT            invokes COMPONENT.GetHealth() as CcspBaseIf_getHealth
+ *                                      does; prints `status=N`
  *
- * Events print as `event NAME`, then `at=` (CLOCK_REALTIME, ns), `MsgType=`, `IfName=`,
+ * Events print as `event NAME`, then `at=` (CLOCK_REALTIME, ns), `value=` (value-change
+ * events), `MsgType=`, `IfName=`,
  * `LeaseInfo.len=`, the LeaseInfo fields as `lease.FIELD=VALUE` when the length matches the v1
  * struct, and `end`. */
 #include <errno.h>
@@ -40,7 +43,13 @@ static void print_event_object(const char *name, rbusObject_t data)
     clock_gettime(CLOCK_REALTIME, &now);
     printf("event %s\n", name);
     printf("at=%lld\n", (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
-    rbusValue_t v = rbusObject_GetValue(data, "MsgType");
+    rbusValue_t v = rbusObject_GetValue(data, "value");
+    if (v) {
+        char *text = rbusValue_ToString(v, NULL, 0);
+        printf("value=%s\n", text ? text : "");
+        free(text);
+    }
+    v = rbusObject_GetValue(data, "MsgType");
     if (v)
         printf("MsgType=%u\n", rbusValue_GetUInt32(v));
     v = rbusObject_GetValue(data, "IfName");
@@ -183,6 +192,18 @@ static int run(rbusHandle_t h, int argc, char **argv)
         else
             printf("novalue\n");
         rbusValue_Release(value);
+        return 0;
+    }
+    if (strcmp(cmd, "health") == 0 && argc == 3) {
+        char method[256];
+        snprintf(method, sizeof method, "%s.GetHealth()", argv[2]);
+        rbusObject_t out = NULL;
+        rc = rbusMethod_Invoke(h, method, NULL, &out);
+        if (rc != RBUS_ERROR_SUCCESS)
+            return fail("invoke", method, rc);
+        rbusValue_t status = rbusObject_GetValue(out, "status");
+        printf("status=%d\n", status ? rbusValue_GetInt32(status) : -1);
+        rbusObject_Release(out);
         return 0;
     }
     fprintf(stderr, "client: bad command line (see tests/rbus/client.c)\n");
