@@ -10,59 +10,15 @@
 #[path = "support/rbus.rs"]
 mod rbus;
 
-use std::fs::OpenOptions;
-use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use dhcpmgr_lab::{bin, bin_dir, lab_or_skip, Kea4Options, Lab, WAN_IF};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
-use rbus::{Broker, Client};
+use dhcpmgr_lab::{lab_or_skip, Kea4Options, Lab, WAN_IF};
+use rbus::{Broker, Client, Daemon};
 
 const EVENTS: &str = "Device.DHCPv4.Client.1.Events";
 const CLIENT: &str = "Device.DHCPv4.Client.1.";
 /// How long a lease event may take (udhcpc, Kea, the daemon, the bus, under load).
 const EVENT_WAIT: Duration = Duration::from_secs(30);
-
-/// The daemon, started in the broker's mount namespace and the lab's CPE network namespace;
-/// stopped (SIGTERM) on drop.
-struct Daemon {
-    child: Child,
-}
-
-impl Daemon {
-    fn start(lab: &Lab, broker: &Broker, config: &Path) -> Daemon {
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(lab.daemon_log_path())
-            .expect("open the daemon log");
-        let path = std::env::join_paths(std::iter::once(bin_dir()).chain(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        )))
-        .expect("PATH entries are joinable");
-        let child = broker
-            .command(Some(lab.cpe().name()), &bin("dhcpmgr"))
-            .arg("--config")
-            .arg(config)
-            .env("RUST_LOG", "debug")
-            .env("PATH", path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("clone the log"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start dhcpmgr through nsenter: {e}"));
-        Daemon { child }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
-        let _ = self.child.wait();
-    }
-}
 
 fn daemon_log(lab: &Lab) -> String {
     let text = std::fs::read_to_string(lab.daemon_log_path()).unwrap_or_default();
@@ -96,18 +52,12 @@ fn setup() -> Option<(Lab, Broker, Daemon, std::path::PathBuf)> {
         broker: &broker,
         exe: exe.clone(),
     };
-    let mut last = String::new();
-    let ready = (0..100).any(|_| {
-        let out = client.run(&["get", "Device.DHCPv4.ClientNumberOfEntries"]);
-        last = String::from_utf8_lossy(&out.stderr).into_owned();
-        std::thread::sleep(Duration::from_millis(100));
-        out.status.success()
-    });
-    assert!(
-        ready,
-        "dhcpmgr did not answer on RBUS within 10 s: {last}\n{}",
-        daemon_log(&lab)
-    );
+    if let Err(why) = client.wait_until_served(Duration::from_secs(10)) {
+        panic!(
+            "dhcpmgr did not answer on RBUS within 10 s: {why}\n{}",
+            daemon_log(&lab)
+        );
+    }
     Some((lab, broker, daemon, exe))
 }
 

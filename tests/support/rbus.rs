@@ -5,11 +5,16 @@
 //! fresh tmpfs on `/tmp` in its own mount namespace (binding the lab's directory back in), and
 //! the daemon and the clients join that namespace.
 
+use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use dhcpmgr_lab::{bin, bin_dir, Lab};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 
 /// Where install-deps.sh puts rbus.
 pub fn prefix() -> PathBuf {
@@ -137,6 +142,49 @@ impl Drop for Broker {
     }
 }
 
+/// The daemon, started in the broker's mount namespace and the lab's CPE network namespace
+/// (output appended to the lab's daemon log); stopped (SIGTERM) on drop.
+pub struct Daemon {
+    child: Child,
+}
+
+impl Daemon {
+    pub fn start(lab: &Lab, broker: &Broker, config: &Path) -> Daemon {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(lab.daemon_log_path())
+            .expect("open the daemon log");
+        let path = std::env::join_paths(std::iter::once(bin_dir()).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )))
+        .expect("PATH entries are joinable");
+        let child = broker
+            .command(Some(lab.cpe().name()), &bin("dhcpmgr"))
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "debug")
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone the log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start dhcpmgr through nsenter: {e}"));
+        Daemon { child }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
 /// The test consumer (tests/rbus/client.c) on a broker.
 pub struct Client<'a> {
     pub broker: &'a Broker,
@@ -151,6 +199,21 @@ impl Client<'_> {
             .args(args)
             .output()
             .unwrap_or_else(|e| panic!("cannot run the RBUS test client: {e}"))
+    }
+
+    /// Waits until the daemon answers a get on RBUS; `Err` has the client's last complaint.
+    pub fn wait_until_served(&self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let out = self.run(&["get", "Device.DHCPv4.ClientNumberOfEntries"]);
+            if out.status.success() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// `client get NAME` → the value; panics if the get fails.
@@ -289,10 +352,7 @@ impl Listener {
 
     /// Unsubscribes (SIGTERM to the client) and returns whether it said `unsubscribed`.
     pub fn unsubscribe(mut self) -> bool {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
         let said = loop {
             match self.lines.recv_timeout(Duration::from_secs(10)) {
                 Ok(Line::Status(s)) if s == "unsubscribed" => break true,
