@@ -24,25 +24,23 @@ mod common;
 #[allow(dead_code)] // Shared with the RBUS tests.
 #[path = "../../tests/support/rbus.rs"]
 mod rbus;
+#[path = "../common/v4_plugin.rs"]
+mod v4_plugin;
 
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::hop;
 use common::stats::{Memory, Stats};
 use common::{env_count, host_line, Binaries, Result};
-use dhcpmgr_lab::{bin, Lab, WAN_IF};
+use dhcpmgr_lab::{bin, Lab};
 use serde_json::json;
+use v4_plugin::{plugin_command, HOP_ADDRESSES};
 
 const EVENTS: &str = "Device.DHCPv4.Client.1.Events";
 const WARMUP_LEASES: usize = 2;
-const HOP_ADDRESSES: [Ipv4Addr; 4] = [
-    Ipv4Addr::new(192, 0, 2, 10),
-    Ipv4Addr::new(192, 0, 2, 11),
-    Ipv4Addr::new(192, 0, 2, 12),
-    Ipv4Addr::new(192, 0, 2, 13),
-];
 /// Deadline (not a timing) of one hop.
 const HOP_DEADLINE: Duration = Duration::from_secs(5);
 /// Idle time before the daemon's memory is read.
@@ -154,30 +152,11 @@ fn hops(n: usize) -> Result<Vec<Duration>> {
 
 /// Runs the plugin for a `bound` lease of `address`, as udhcpc would.
 fn deliver(plugin: &Path, run_dir: &Path, address: Ipv4Addr) -> Result<()> {
-    let out = Command::new(plugin)
-        .arg("bound")
-        .env_clear()
-        .env("DHCPMGR_SOCKET", run_dir.join("ipc.sock"))
-        .env("DHCPMGR_SPOOL_DIR", run_dir.join("spool"))
-        .env("DHCPMGR_CLIENT", "wan")
-        .env("interface", WAN_IF)
-        .env("ip", address.to_string())
-        .env("mask", "24")
-        .env("router", "192.0.2.1")
-        .env("dns", "192.0.2.53")
-        .env("lease", "3600")
-        .env("serverid", "192.0.2.1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", plugin.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "plugin for {address} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
+    let mut cmd = plugin_command(
+        plugin,
+        &run_dir.join("ipc.sock"),
+        &run_dir.join("spool"),
+        address,
+    );
+    hop::deliver(&mut cmd, plugin, address).map(drop)
 }
