@@ -20,6 +20,60 @@ const CLIENT: &str = "Device.DHCPv4.Client.1.";
 /// How long a lease event may take (udhcpc, Kea, the daemon, the bus, under load).
 const EVENT_WAIT: Duration = Duration::from_secs(30);
 
+/// `dbus-monitor` on the lab's bus for one signal member.
+struct DbusSignals {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl DbusSignals {
+    fn watch(address: &str, member: &str) -> DbusSignals {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("dbus-monitor")
+            .args([
+                "--address",
+                address,
+                &format!("type='signal',member='{member}'"),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run dbus-monitor (package dbus-bin): {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        // dbus-monitor prints its own NameAcquired once it listens.
+        let _ = lines.recv_timeout(Duration::from_secs(5));
+        DbusSignals { child, lines }
+    }
+
+    /// Whether a line with `text` comes within `timeout`.
+    fn saw(&self, text: &str, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+}
+
+impl Drop for DbusSignals {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn daemon_log(lab: &Lab) -> String {
     let text = std::fs::read_to_string(lab.daemon_log_path()).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
@@ -163,7 +217,7 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
 
 #[test]
 fn sets_are_validated_atomic_and_refused_on_read_only_parameters() {
-    let Some((_lab, broker, _daemon, exe)) = setup() else {
+    let Some((lab, broker, _daemon, exe)) = setup() else {
         return;
     };
     let client = Client {
@@ -199,7 +253,9 @@ fn sets_are_validated_atomic_and_refused_on_read_only_parameters() {
     );
     assert_eq!(client.get(&p("Alias")), "wan");
     assert_eq!(client.get(&p("X_RDK_LinuxInterface")), "erouter9");
-    // Both values of a good multi-parameter set land.
+    // Both values of a good multi-parameter set land, in the one tree D-Bus serves too (with
+    // ValuesChanged there).
+    let signals = DbusSignals::watch(lab.dbus_address(), "ValuesChanged");
     client
         .set(&[
             (&p("Alias"), "string", "renamed"),
@@ -208,6 +264,11 @@ fn sets_are_validated_atomic_and_refused_on_read_only_parameters() {
         .expect("a valid setMulti");
     assert_eq!(client.get(&p("Alias")), "renamed");
     assert_eq!(client.get(&p("X_RDK_LinuxInterface")), "erouter8");
+    assert_eq!(lab.tr181_value(&p("Alias")), "renamed");
+    assert!(
+        signals.saw("\"renamed\"", Duration::from_secs(10)),
+        "D-Bus ValuesChanged carries the RBUS write"
+    );
     let changed = changes
         .next(Duration::from_secs(10))
         .expect("a value-change event for Alias");

@@ -34,4 +34,8 @@ impl Frontend {
     }
 
     pub fn on_update(&self, _update: &crate::channels::ControllerUpdate) {}
+
+    pub async fn changed(&mut self) -> Vec<(String, String)> {
+        std::future::pending().await
+    }
 }

@@ -93,11 +93,15 @@ struct Connected {
 // SAFETY: librbus handles are used from any thread (the library locks internally).
 unsafe impl Send for Connected {}
 
+/// Values an RBUS write changed, for the D-Bus front end's `ValuesChanged`.
+type Changes = Vec<(String, String)>;
+
 /// The RBUS front end as the TR-181 thread holds it.
 pub struct Frontend {
     state: Arc<Mutex<Option<Connected>>>,
     tree: SharedTree,
     lease_info: LeaseInfoVersion,
+    changes: mpsc::UnboundedReceiver<Changes>,
 }
 
 impl Frontend {
@@ -131,24 +135,35 @@ impl Frontend {
             error!("the RBUS front end is already running");
             return None;
         }
+        let (changed, changes) = mpsc::unbounded_channel();
         let frontend = Self {
             state: Arc::new(Mutex::new(None)),
             tree: tree.clone(),
             lease_info: settings.lease_info,
+            changes,
         };
-        tokio::spawn(serve(
-            rx,
-            tree.clone(),
+        let served = Served {
+            tree: tree.clone(),
             writer,
-            frontend.state.clone(),
-            settings.lease_info,
-        ));
+            state: frontend.state.clone(),
+            version: settings.lease_info,
+            changed,
+        };
+        tokio::spawn(serve(rx, served));
         tokio::spawn(connect(
             settings.component.clone(),
             tree,
             frontend.state.clone(),
         ));
         Some(frontend)
+    }
+
+    /// The values the next RBUS write changes (D-Bus signals them too).
+    pub async fn changed(&mut self) -> Changes {
+        match self.changes.recv().await {
+            Some(changes) => changes,
+            None => std::future::pending().await,
+        }
     }
 
     /// Follows a controller update the tree has taken in: table rows, lease events.
@@ -516,14 +531,37 @@ fn current_lease_event(
     })
 }
 
-/// The TR-181 thread's side: answers the handlers' requests one at a time.
-async fn serve(
-    mut requests: mpsc::Receiver<Request>,
+/// What the TR-181 thread's side of the handlers works with.
+struct Served {
     tree: SharedTree,
     writer: Writer,
     state: Arc<Mutex<Option<Connected>>>,
     version: LeaseInfoVersion,
-) {
+    /// Where the values each write changed go.
+    changed: mpsc::UnboundedSender<Changes>,
+}
+
+impl Served {
+    /// The outcome of a write, its changed values handed on for D-Bus.
+    fn note<T>(&self, outcome: Result<(T, Changes), Fault>) -> Result<T, Fault> {
+        outcome.map(|(value, changes)| {
+            if !changes.is_empty() {
+                let _ = self.changed.send(changes);
+            }
+            value
+        })
+    }
+}
+
+/// The TR-181 thread's side: answers the handlers' requests one at a time.
+async fn serve(mut requests: mpsc::Receiver<Request>, served: Served) {
+    let Served {
+        tree,
+        writer,
+        state,
+        version,
+        ..
+    } = &served;
     while let Some(request) = requests.recv().await {
         match request {
             Request::Get { name, reply } => {
@@ -541,37 +579,38 @@ async fn serve(
                 let _ = reply.send(got);
             }
             Request::GetEvents { name, reply } => {
-                let _ = reply.send(current_lease_event(&tree, version, &name));
+                let _ = reply.send(current_lease_event(tree, *version, &name));
             }
             Request::Set { values, reply } => {
                 info!(?values, "RBUS set");
-                let _ = reply.send(writer.set_values(&values).await.map(drop));
+                let outcome = writer.set_values(&values).await.map(|c| ((), c));
+                let _ = reply.send(served.note(outcome));
             }
             Request::AddRow { table, reply } => {
-                set_busy(&state, Some(&table));
-                let added = writer.add_row(&table).await.map(|(instance, _)| instance);
+                set_busy(state, Some(&table));
+                let added = served.note(writer.add_row(&table).await);
                 if let Ok(instance) = &added {
                     info!(table, instance, "RBUS add row");
                     // librbus registers the new row itself; rows below it come with the
                     // next sync.
-                    with_connected(&state, |c| {
+                    with_connected(state, |c| {
                         c.rows.insert(format!("{table}{instance}."));
                     });
                 }
                 let _ = reply.send(added);
-                set_busy(&state, None);
+                set_busy(state, None);
                 tokio::spawn(resync_soon(state.clone(), tree.clone()));
             }
             Request::RemoveRow { row, reply } => {
-                set_busy(&state, Some(&row));
-                let removed = writer.delete_row(&row).await.map(drop);
+                set_busy(state, Some(&row));
+                let removed = served.note(writer.delete_row(&row).await.map(|c| ((), c)));
                 if removed.is_ok() {
                     info!(row, "RBUS remove row");
                     // librbus unregisters the row (and what is below it) itself.
-                    with_connected(&state, |c| c.rows.retain(|r| !r.starts_with(&row)));
+                    with_connected(state, |c| c.rows.retain(|r| !r.starts_with(&row)));
                 }
                 let _ = reply.send(removed);
-                set_busy(&state, None);
+                set_busy(state, None);
             }
         }
     }

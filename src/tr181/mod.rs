@@ -100,7 +100,7 @@ async fn run(
 ) {
     let write_uids: Arc<[u32]> = settings.write_uids.into();
     let mut updates_open = true;
-    let rbus = crate::rbus::Frontend::start(
+    let mut rbus = crate::rbus::Frontend::start(
         &settings.rbus,
         tree.clone(),
         service::Writer::new(tree.clone(), commands.clone()),
@@ -116,6 +116,8 @@ async fn run(
                 update = next_update(&mut updates, &mut updates_open) => {
                     apply(&tree, &update, rbus.as_ref());
                 }
+                // Nobody on D-Bus to tell.
+                _ = rbus_changes(rbus.as_mut()) => {}
             }
         };
         info!(bus = ?settings.bus, name = BUS_NAME, path = OBJECT_PATH, "serving the TR-181 data model");
@@ -137,6 +139,10 @@ async fn run(
                 update = next_update(&mut updates, &mut updates_open) => {
                     let changes = apply(&tree, &update, rbus.as_ref());
                     publish(&emitter, &update, &changes).await;
+                    objects.update().await;
+                }
+                changes = rbus_changes(rbus.as_mut()) => {
+                    signal_changes(&emitter, &changes).await;
                     objects.update().await;
                 }
             }
@@ -205,18 +211,31 @@ fn apply(
     changes
 }
 
-/// Emits `ValuesChanged` for `changes` and `Event` for an event update.
-async fn publish(
-    emitter: &SignalEmitter<'_>,
-    update: &ControllerUpdate,
-    changes: &[(String, String)],
-) {
+/// The values the next RBUS write changes; never, without the RBUS front end.
+async fn rbus_changes(rbus: Option<&mut crate::rbus::Frontend>) -> Vec<(String, String)> {
+    match rbus {
+        Some(rbus) => rbus.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Emits `ValuesChanged` for `changes`, if any.
+async fn signal_changes(emitter: &SignalEmitter<'_>, changes: &[(String, String)]) {
     if !changes.is_empty() {
         debug!(count = changes.len(), "ValuesChanged");
         if let Err(e) = DataModel::values_changed(emitter, changes).await {
             warn!(error = %e, "cannot emit ValuesChanged");
         }
     }
+}
+
+/// Emits `ValuesChanged` for `changes` and `Event` for an event update.
+async fn publish(
+    emitter: &SignalEmitter<'_>,
+    update: &ControllerUpdate,
+    changes: &[(String, String)],
+) {
+    signal_changes(emitter, changes).await;
     if let ControllerUpdate::Event {
         object_path,
         kind,
