@@ -302,3 +302,39 @@ fn sets_are_validated_atomic_and_refused_on_read_only_parameters() {
         .success());
     assert_eq!(client.get("Device.MAP.DomainNumberOfEntries"), "0");
 }
+
+#[test]
+fn the_daemon_registers_once_the_broker_comes_up() {
+    rbus::require_rbus();
+    let Some(lab) = lab_or_skip() else { return };
+    let mut config = lab.daemon_config();
+    config.v4_clients[0].enable = false;
+    config.extra_toml = "[rbus]\nenable = true\n".into();
+    let config = lab.write_daemon_config(&config);
+    // The bus is not up at boot: the daemon serves D-Bus and keeps trying RBUS.
+    let mut broker = Broker::prepare(lab.dir());
+    let _daemon = Daemon::start(&lab, &broker, &config);
+    lab.wait_until(Duration::from_secs(10), "the daemon on D-Bus", || {
+        lab.bus_has_name("org.dhcpmgr")
+    });
+    assert_eq!(lab.tr181_value("Device.DHCPv4.Client.1.Alias"), "wan");
+    std::thread::sleep(Duration::from_secs(3));
+    broker.start_router();
+    let exe = rbus::compile("client.c", lab.dir(), true);
+    let client = Client {
+        broker: &broker,
+        exe,
+    };
+    if let Err(why) = client.wait_until_served(Duration::from_secs(15)) {
+        panic!(
+            "dhcpmgr did not register on RBUS after the broker came up: {why}\n{}",
+            daemon_log(&lab)
+        );
+    }
+    // The rows the tree had before the bus came are registered too.
+    assert_eq!(client.get("Device.DHCPv4.Client.1.Alias"), "wan");
+    assert_eq!(
+        client.get("Device.DHCPv4.Client.1.ReqOption.1.Enable"),
+        "true"
+    );
+}

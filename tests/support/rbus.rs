@@ -6,7 +6,7 @@
 //! the daemon and the clients join that namespace.
 
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -76,19 +76,31 @@ pub fn require_rbus() {
 /// `rtrouted` in a private mount namespace with its own `/tmp`.
 pub struct Broker {
     process: Child,
+    /// The namespace shell's stdin until rtrouted is started.
+    go: Option<std::process::ChildStdin>,
 }
 
 impl Broker {
     /// Starts rtrouted; `keep` (a directory under `/tmp`, e.g. the lab's) stays visible in the
     /// namespace. Waits until the broker's socket exists.
     pub fn start(keep: &Path) -> Broker {
+        let mut broker = Broker::prepare(keep);
+        broker.start_router();
+        broker
+    }
+
+    /// The namespace alone: rtrouted starts with [`Broker::start_router`] (a bus that comes up
+    /// after the daemon).
+    pub fn prepare(keep: &Path) -> Broker {
         require_rbus();
         // `keep` is opened before the tmpfs hides it and bound back from that descriptor
-        // (uncanonicalized: mount would otherwise look the path up under the new /tmp).
+        // (uncanonicalized: mount would otherwise look the path up under the new /tmp). Then
+        // the shell waits for a line on stdin, removes a stale socket and becomes rtrouted.
         let script = "exec 3<\"$1\" && mount -t tmpfs tmpfs /tmp && mkdir -p \"$1\" \
             && mount --no-canonicalize --bind /proc/self/fd/3 \"$1\" && exec 3<&- \
-            && rm -f /tmp/rtrouted && exec \"$2\" -f -l ERROR";
-        let process = Command::new("unshare")
+            && : >/tmp/.namespace-ready && read -r go && rm -f /tmp/rtrouted \
+            && exec \"$2\" -f -l ERROR";
+        let mut process = Command::new("unshare")
             .args([
                 "--mount",
                 "--propagation",
@@ -100,23 +112,35 @@ impl Broker {
             ])
             .arg(keep)
             .arg(prefix().join("bin/rtrouted"))
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start rtrouted through unshare: {e}"));
-        let mut broker = Broker { process };
-        let socket = PathBuf::from(format!("/proc/{}/root/tmp/rtrouted", broker.pid()));
+        let go = process.stdin.take();
+        let mut broker = Broker { process, go };
+        broker.wait_for_file(".namespace-ready", "the mount namespace");
+        broker
+    }
+
+    /// Starts rtrouted in the namespace and waits until its socket exists.
+    pub fn start_router(&mut self) {
+        if let Some(mut go) = self.go.take() {
+            go.write_all(b"go\n")
+                .expect("tell the namespace shell to start rtrouted");
+        }
+        self.wait_for_file("rtrouted", "rtrouted's socket");
+    }
+
+    /// Waits (10 s) until `/tmp/<name>` exists in the namespace.
+    fn wait_for_file(&mut self, name: &str, what: &str) {
+        let path = PathBuf::from(format!("/proc/{}/root/tmp/{name}", self.pid()));
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            if let Ok(Some(status)) = broker.process.try_wait() {
-                panic!("rtrouted exited at start ({status})");
+        while !path.exists() {
+            if let Ok(Some(status)) = self.process.try_wait() {
+                panic!("the rtrouted namespace shell exited waiting for {what} ({status})");
             }
-            assert!(
-                Instant::now() < deadline,
-                "rtrouted did not create /tmp/rtrouted in 10 s"
-            );
+            assert!(Instant::now() < deadline, "no {what} within 10 s");
             std::thread::sleep(Duration::from_millis(20));
         }
-        broker
     }
 
     pub fn pid(&self) -> u32 {
