@@ -4,15 +4,22 @@
 //!
 //! [`settings`] is the `[rbus]` section; [`lease_info`] lays out the `LeaseInfo` bytes. With
 //! the `rbus` feature, `provider` serves the tree through librbus (loaded at run time by
-//! `ffi`); without it, [`Frontend`] never starts.
+//! `ffi`), with `handlers` (librbus's callbacks), `rows` (table rows) and `events` (lease
+//! events); without it, [`Frontend`] never starts.
 
 pub mod lease_info;
 pub mod settings;
 
 #[cfg(feature = "rbus")]
+mod events;
+#[cfg(feature = "rbus")]
 mod ffi;
 #[cfg(feature = "rbus")]
+mod handlers;
+#[cfg(feature = "rbus")]
 mod provider;
+#[cfg(feature = "rbus")]
+mod rows;
 
 #[cfg(feature = "rbus")]
 pub use provider::Frontend;
