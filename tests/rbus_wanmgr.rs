@@ -83,9 +83,9 @@ fn daemon_log(lab: &Lab) -> String {
 /// The lab with Kea (MTU and a time offset besides the defaults), rtrouted, the daemon with
 /// `[rbus] enable` and one DHCPv4 client that WAN Manager has not started yet (disabled, on an
 /// interface name it will overwrite), and the test consumer.
-fn setup() -> Option<(Lab, Broker, Daemon, std::path::PathBuf)> {
-    rbus::require_rbus();
+fn setup() -> Option<Rig> {
     let mut lab = lab_or_skip()?;
+    rbus::require_rbus();
     lab.start_kea4(Kea4Options {
         mtu: Some(1480),
         extra_option_data: vec![serde_json::json!({"name": "time-offset", "data": "-3600"})],
@@ -112,19 +112,40 @@ fn setup() -> Option<(Lab, Broker, Daemon, std::path::PathBuf)> {
             daemon_log(&lab)
         );
     }
-    Some((lab, broker, daemon, exe))
+    Some(Rig {
+        lab,
+        broker,
+        _daemon: daemon,
+        exe,
+    })
+}
+
+/// What [`setup`] starts; fields drop in order (daemon before broker before lab).
+struct Rig {
+    _daemon: Daemon,
+    broker: Broker,
+    lab: Lab,
+    exe: std::path::PathBuf,
+}
+
+impl Rig {
+    fn client(&self) -> Client<'_> {
+        Client {
+            broker: &self.broker,
+            exe: self.exe.clone(),
+        }
+    }
+}
+
+/// `Device.DHCPv4.Client.1.<name>`.
+fn p(name: &str) -> String {
+    format!("{CLIENT}{name}")
 }
 
 #[test]
 fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
-    let Some((lab, broker, _daemon, exe)) = setup() else {
-        return;
-    };
-    let client = Client {
-        broker: &broker,
-        exe,
-    };
-    let p = |name: &str| format!("{CLIENT}{name}");
+    let Some(rig) = setup() else { return };
+    let (lab, client) = (&rig.lab, rig.client());
 
     // WanManager_StartDhcpv4Client: subscribe, set the interface, enable.
     let events = client.listen(EVENTS);
@@ -217,14 +238,8 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
 
 #[test]
 fn sets_are_validated_atomic_and_refused_on_read_only_parameters() {
-    let Some((lab, broker, _daemon, exe)) = setup() else {
-        return;
-    };
-    let client = Client {
-        broker: &broker,
-        exe,
-    };
-    let p = |name: &str| format!("{CLIENT}{name}");
+    let Some(rig) = setup() else { return };
+    let (lab, client) = (&rig.lab, rig.client());
     // What CcspBaseIf_getHealth asks the component: Green (3).
     let health = client.run(&["health", "eRT.com.cisco.spvtg.ccsp.dhcpmgr"]);
     let health = String::from_utf8_lossy(&health.stdout).into_owned();
@@ -305,8 +320,8 @@ fn sets_are_validated_atomic_and_refused_on_read_only_parameters() {
 
 #[test]
 fn the_daemon_registers_once_the_broker_comes_up() {
-    rbus::require_rbus();
     let Some(lab) = lab_or_skip() else { return };
+    rbus::require_rbus();
     let mut config = lab.daemon_config();
     config.v4_clients[0].enable = false;
     config.extra_toml = "[rbus]\nenable = true\n".into();

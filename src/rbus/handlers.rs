@@ -11,7 +11,7 @@ use tracing::info;
 
 use super::events::{event_object, set_member, EVENTS};
 use super::ffi::{self, Api, Handle, Property};
-use super::provider::{Request, BRIDGE};
+use super::provider::{Bridge, Request, BRIDGE};
 use crate::tr181::fault::{Fault, FaultKind};
 
 /// How long a handler waits for the TR-181 thread: longer than a write may take the
@@ -45,18 +45,26 @@ unsafe fn text(s: *const c_char) -> Option<String> {
     (!s.is_null()).then(|| CStr::from_ptr(s).to_string_lossy().into_owned())
 }
 
+/// The bridge and the name of the property a handler was called for.
+///
+/// # Safety
+/// `property` must be the live property librbus passed to the handler.
+unsafe fn named(property: Property) -> Result<(&'static Bridge, String), ffi::RbusError> {
+    let bridge = BRIDGE.get().ok_or(ffi::ERROR_BUS_ERROR)?;
+    let name = text((bridge.api.property_name)(property)).ok_or(ffi::ERROR_INVALID_INPUT)?;
+    Ok((bridge, name))
+}
+
 pub(super) unsafe extern "C" fn get_handler(
     _: Handle,
     property: Property,
     _: *mut c_void,
 ) -> ffi::RbusError {
-    let Some(bridge) = BRIDGE.get() else {
-        return ffi::ERROR_BUS_ERROR;
+    let (bridge, name) = match named(property) {
+        Ok(named) => named,
+        Err(rc) => return rc,
     };
     let api = &bridge.api;
-    let Some(name) = text((api.property_name)(property)) else {
-        return ffi::ERROR_INVALID_INPUT;
-    };
     let mut value: ffi::Value = ptr::null_mut();
     if name.ends_with(EVENTS) {
         let Some(event) = ask(|reply| Request::GetEvents { name, reply }) else {
@@ -118,13 +126,11 @@ pub(super) unsafe extern "C" fn set_handler(
     property: Property,
     options: *mut ffi::SetHandlerOptions,
 ) -> ffi::RbusError {
-    let Some(bridge) = BRIDGE.get() else {
-        return ffi::ERROR_BUS_ERROR;
+    let (bridge, name) = match named(property) {
+        Ok(named) => named,
+        Err(rc) => return rc,
     };
     let api = &bridge.api;
-    let Some(name) = text((api.property_name)(property)) else {
-        return ffi::ERROR_INVALID_INPUT;
-    };
     let raw = (api.value_to_string)((api.property_value)(property), ptr::null_mut(), 0);
     let Some(value) = text(raw) else {
         return ffi::ERROR_INVALID_PARAMETER_VALUE;
