@@ -304,6 +304,39 @@ mod tests {
     }
 
     #[test]
+    fn v6_map_info_is_the_map_configuration() {
+        use crate::s46::{compute, Ipv4Prefix, Ipv6Prefix, MapContainer, S46Rule};
+        // RFC 7599 Example 1 (MAP-T).
+        let rule = S46Rule {
+            flags: 0,
+            ea_len: 16,
+            ipv4_prefix: Ipv4Prefix::new(Ipv4Addr::new(192, 0, 2, 0), 24).unwrap(),
+            ipv6_prefix: Ipv6Prefix::new("2001:db8::".parse().unwrap(), 40).unwrap(),
+            port_params: None,
+        };
+        let container = MapContainer {
+            rules: vec![rule],
+            transport: MapTransport::Translation {
+                dmr: Ipv6Prefix::new("2001:db8:ffff::".parse().unwrap(), 64).unwrap(),
+            },
+        };
+        let eup = Ipv6Prefix::new("2001:db8:12:3400::".parse().unwrap(), 56).unwrap();
+        let map = compute(&container, eup).unwrap();
+        let b = encode_v6("erouter0", &V6Lease::default(), Some(&map));
+        let u32_at = |o: usize| u32::from_ne_bytes(b[o..o + 4].try_into().unwrap());
+        assert_eq!(text_at(&b, 460, 128), "2001:db8:ffff::/64");
+        assert_eq!(text_at(&b, 588, 32), "192.0.2.0");
+        assert_eq!(text_at(&b, 620, 128), "2001:db8::/40");
+        assert_eq!(text_at(&b, 748, 128), "2001:db8:12:3400::/56");
+        assert_eq!(
+            [876, 880, 884, 888, 892, 896, 900, 904].map(u32_at),
+            [56, 16, 6, 8, 0x34, 24, 40, 256],
+            "iapdPrefixLen eaLen psidOffset psidLen psid ipv4Len ipv6Len ratio"
+        );
+        assert_eq!(b[908], 0, "not an FMR");
+    }
+
+    #[test]
     fn v6_lease_sets_the_assigned_flags() {
         let lease = V6Lease {
             address: Some("2001:db8:1::10".into()),
