@@ -138,6 +138,7 @@ impl Service {
             bus: BusChoice::Address(address.to_string()),
             write_uids: vec![uid],
             table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
+            rbus: Default::default(),
         };
         let tr181 = tr181::spawn(settings, updates_rx, commands_tx, shutdown.clone())
             .map_err(|e| format!("start the TR-181 thread: {e}"))?;

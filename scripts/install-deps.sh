@@ -11,10 +11,13 @@ fi
 
 # tests/init_files.rs needs systemd-analyze (package systemd), dbus-daemon and dbus-send (the
 # policy test) and shellcheck (the SysV script); python3-venv is for the oelint-adv venv below.
+# cmake, g++, make, libcjson-dev and libmsgpack-dev build RDK's bus (rbus, below); util-linux
+# gives the RBUS tests unshare and nsenter.
 packages=(
     busybox kea-dhcp4-server kea-dhcp6-server dbus iproute2 dnsmasq-base iptables nftables
     dibbler-client procps ca-certificates curl gcc pkg-config
     systemd dbus-daemon dbus-bin shellcheck python3-venv
+    cmake make g++ libcjson-dev libmsgpack-dev util-linux
 )
 missing=()
 for pkg in "${packages[@]}"; do
@@ -51,6 +54,53 @@ for pidfile in /run/kea/kea-dhcp4.kea-dhcp4.pid /run/kea-dhcp4.kea-dhcp4.pid \
         kill "$pid" || true
     fi
 done
+
+# RDK's bus (rdkcentral/rbus): the rtrouted broker and librbus, for the RBUS front end's tests
+# (tests/rbus_*.rs) and for the daemon, which loads librbus at run time. Built from RBUS_SRC (a
+# tarball of the pinned commit; .ci/run points it at a kept copy) or else fetched from upstream;
+# the tarball's sha256 must match. Installed under $rbus_prefix; skipped when the stamp there
+# names this commit and these build flags. utils/ (rbuscli) is left out: it needs linenoise,
+# which Debian does not package; the tests use a client compiled from rbus's public headers.
+rbus_commit=b42b75a87624d0d4732dd4c93fb5fbc80977ebda
+rbus_sha256=6b0c13e194cc7d8d320de6ef7b7569f305015ab613f81145895d725eb9a701a4
+rbus_prefix=/opt/rbus
+rbus_flags="-DCMAKE_BUILD_TYPE=Release -DBUILD_RBUS_SAMPLE_APPS=OFF -DBUILD_RBUS_TEST_APPS=OFF -DMSG_ROUNDTRIP_TIME=OFF"
+rbus_stamp="$rbus_commit $rbus_sha256 $rbus_flags"
+if [ "$(cat "$rbus_prefix/.dhcpmgr-build" 2>/dev/null)" != "$rbus_stamp" ] \
+    || [ ! -x "$rbus_prefix/bin/rtrouted" ] || [ ! -e "$rbus_prefix/lib/librbus.so.0" ]; then
+    rbus_work=$(mktemp -d)
+    trap 'rm -rf "$rbus_work"' EXIT
+    if [ -n "${RBUS_SRC:-}" ]; then
+        echo "rbus: building from $RBUS_SRC"
+        cp "$RBUS_SRC" "$rbus_work/rbus.tar.gz"
+    else
+        echo "rbus: fetching $rbus_commit"
+        curl -fsSL -o "$rbus_work/rbus.tar.gz" \
+            "https://github.com/rdkcentral/rbus/archive/$rbus_commit.tar.gz"
+    fi
+    echo "$rbus_sha256  $rbus_work/rbus.tar.gz" | sha256sum -c --quiet - \
+        || { echo "install-deps.sh: rbus tarball sha256 mismatch" >&2; exit 1; }
+    mkdir "$rbus_work/src"
+    tar -xzf "$rbus_work/rbus.tar.gz" -C "$rbus_work/src" --strip-components=1
+    # Leave out utils/ and its linenoise lookup (see above).
+    sed -i -e '/find_package(linenoise REQUIRED)/d' -e '/add_subdirectory(utils)/d' \
+        "$rbus_work/src/CMakeLists.txt"
+    # shellcheck disable=SC2086 # rbus_flags is a list of options
+    cmake -S "$rbus_work/src" -B "$rbus_work/build" -DCMAKE_INSTALL_PREFIX="$rbus_prefix" \
+        -DCMAKE_C_FLAGS="-Wno-error=stringop-truncation" $rbus_flags >"$rbus_work/cmake.log" \
+        || { cat "$rbus_work/cmake.log" >&2; exit 1; }
+    cmake --build "$rbus_work/build" -j "$(nproc)" >"$rbus_work/build.log" 2>&1 \
+        || { tail -n 50 "$rbus_work/build.log" >&2; exit 1; }
+    rm -rf "$rbus_prefix"
+    cmake --install "$rbus_work/build" >/dev/null
+    echo "$rbus_stamp" >"$rbus_prefix/.dhcpmgr-build"
+    echo "$rbus_prefix/lib" >/etc/ld.so.conf.d/dhcpmgr-rbus.conf
+    ldconfig
+    rm -rf "$rbus_work"
+    trap - EXIT
+else
+    echo "rbus: $rbus_commit present in $rbus_prefix"
+fi
 
 # oelint-adv, the bitbake recipe linter tests/yocto_lint.rs runs, pinned, in its own venv (Debian's
 # python3 refuses system-wide pip installs).

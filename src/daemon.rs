@@ -169,6 +169,7 @@ fn run_until_stop(
             bus: config.bus.clone(),
             write_uids: config.write_uids.clone(),
             table_limit: config.table_limit,
+            rbus: config.rbus.clone(),
         },
         updates_rx,
         commands_tx,

@@ -15,6 +15,7 @@ pub mod lease;
 pub mod netlink;
 pub mod overrides;
 pub mod persist;
+pub mod rbus;
 pub mod s46;
 pub mod shield;
 pub mod snapshot;

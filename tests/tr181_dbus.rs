@@ -586,6 +586,7 @@ fn serves_once_the_bus_comes_up_and_again_after_it_restarts() {
         bus: BusChoice::Address(address.clone()),
         write_uids: Vec::new(),
         table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
+        rbus: Default::default(),
     };
     let thread = tr181::spawn(settings, updates_rx, commands, shutdown.clone()).expect("spawn");
     // Taken in while the bus is away.

@@ -5,7 +5,7 @@
 use std::fs;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,8 @@ use crate::common::stats::{ms, Memory, Stats};
 use crate::common::sysevent::{SyseventWatch, SYSEVENT_POLL};
 use crate::common::Result;
 use crate::dbus::{watch_values_changed, ValuesChanged};
-use crate::{flush_wan, HOP_ADDRESSES, HOP_DEADLINE, PLUGIN, WARMUP_LEASES};
+use crate::v4_plugin::{plugin_command, HOP_ADDRESSES};
+use crate::{flush_wan, HOP_DEADLINE, PLUGIN, WARMUP_LEASES};
 
 /// Plugin runs with no daemon listening.
 const SPOOL_RUNS: usize = 100;
@@ -353,27 +354,6 @@ fn spool_runs(plugin: &Path, dir: &Path) -> Result<Vec<Duration>> {
         ));
     }
     Ok(times)
-}
-
-/// `dhcpmgr-udhcpc-plugin bound` with the environment udhcpc gives it for a lease of `address`.
-fn plugin_command(plugin: &Path, socket: &Path, spool: &Path, address: Ipv4Addr) -> Command {
-    let mut cmd = Command::new(plugin);
-    cmd.arg("bound")
-        .env_clear()
-        .env("DHCPMGR_SOCKET", socket)
-        .env("DHCPMGR_SPOOL_DIR", spool)
-        .env("DHCPMGR_CLIENT", "wan")
-        .env("interface", WAN_IF)
-        .env("ip", address.to_string())
-        .env("mask", "24")
-        .env("router", "192.0.2.1")
-        .env("dns", "192.0.2.53")
-        .env("lease", "3600")
-        .env("serverid", "192.0.2.1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    cmd
 }
 
 /// Exec → exit of `true`, direct and through `ip netns exec` (from inside the namespace).

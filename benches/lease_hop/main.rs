@@ -40,6 +40,8 @@ mod dbus;
 mod hop;
 mod memory;
 mod start;
+#[path = "../common/v4_plugin.rs"]
+mod v4_plugin;
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -53,13 +55,6 @@ use serde_json::json;
 
 /// Leases applied before the measured ones (the first sets every sysevent key).
 const WARMUP_LEASES: usize = 2;
-/// Addresses the hop run moves `erouter0` between, in turn.
-const HOP_ADDRESSES: [Ipv4Addr; 4] = [
-    Ipv4Addr::new(192, 0, 2, 10),
-    Ipv4Addr::new(192, 0, 2, 11),
-    Ipv4Addr::new(192, 0, 2, 12),
-    Ipv4Addr::new(192, 0, 2, 13),
-];
 /// Deadline (not a timing) of one hop.
 const HOP_DEADLINE: Duration = Duration::from_secs(5);
 /// Idle time before the daemon's memory is read.

@@ -96,6 +96,8 @@ pub struct Config {
     pub dhcpv4_clients: Vec<V4ClientConfig>,
     pub dhcpv6_clients: Vec<V6ClientConfig>,
     pub shield: ShieldConfig,
+    /// `[rbus]`: the RBUS front end.
+    pub rbus: crate::rbus::RbusSettings,
 }
 
 /// One `[[dhcpv4.client]]`, with what was written to it over TR-181 (see `overrides`).
@@ -249,6 +251,10 @@ impl TryFrom<wire::RawConfig> for Config {
             dhcpv6_clients.iter().map(|c| c.interface_name()),
         )?;
         let shield = ShieldConfig::from_wire(raw.shield)?;
+        let rbus = raw
+            .rbus
+            .validate()
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
         Ok(Self {
             state_dir,
             run_dir,
@@ -263,6 +269,7 @@ impl TryFrom<wire::RawConfig> for Config {
             dhcpv4_clients,
             dhcpv6_clients,
             shield,
+            rbus,
         })
     }
 }

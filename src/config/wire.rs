@@ -17,6 +17,8 @@ pub struct RawConfig {
     pub dhcpv6: RawV6Section,
     #[serde(default)]
     pub shield: RawShield,
+    #[serde(default)]
+    pub rbus: crate::rbus::settings::RawRbus,
 }
 
 #[derive(Debug, Deserialize)]

@@ -56,6 +56,8 @@ pub struct Tr181Settings {
     pub write_uids: Vec<u32>,
     /// Rows AddObject may grow a table to.
     pub table_limit: usize,
+    /// The RBUS front end, served by this thread too.
+    pub rbus: crate::rbus::RbusSettings,
 }
 
 /// Starts the TR-181 thread ("tr181"). It runs until `shutdown` is cancelled, then releases its
@@ -98,6 +100,11 @@ async fn run(
 ) {
     let write_uids: Arc<[u32]> = settings.write_uids.into();
     let mut updates_open = true;
+    let mut rbus = crate::rbus::Frontend::start(
+        &settings.rbus,
+        tree.clone(),
+        service::Writer::new(tree.clone(), commands.clone()),
+    );
     loop {
         let model = || DataModel::new(tree.clone(), commands.clone(), write_uids.clone());
         let connecting = connect(&settings.bus, model);
@@ -107,8 +114,10 @@ async fn run(
                 () = shutdown.cancelled() => return,
                 conn = &mut connecting => break conn,
                 update = next_update(&mut updates, &mut updates_open) => {
-                    apply(&tree, &update);
+                    apply(&tree, &update, rbus.as_ref());
                 }
+                // Nobody on D-Bus to tell.
+                _ = rbus_changes(rbus.as_mut()) => {}
             }
         };
         info!(bus = ?settings.bus, name = BUS_NAME, path = OBJECT_PATH, "serving the TR-181 data model");
@@ -128,8 +137,12 @@ async fn run(
                     break;
                 }
                 update = next_update(&mut updates, &mut updates_open) => {
-                    let changes = apply(&tree, &update);
+                    let changes = apply(&tree, &update, rbus.as_ref());
                     publish(&emitter, &update, &changes).await;
+                    objects.update().await;
+                }
+                changes = rbus_changes(rbus.as_mut()) => {
+                    signal_changes(&emitter, &changes).await;
                     objects.update().await;
                 }
             }
@@ -181,11 +194,39 @@ async fn next_update(updates: &mut UpdateReceiver, open: &mut bool) -> Controlle
     std::future::pending().await
 }
 
-/// Applies an update to the tree; returns the changed values.
-fn apply(tree: &Mutex<Tree>, update: &ControllerUpdate) -> Vec<(String, String)> {
-    tree.lock()
+/// Applies an update to the tree and lets the RBUS front end follow it; returns the changed
+/// values.
+fn apply(
+    tree: &Mutex<Tree>,
+    update: &ControllerUpdate,
+    rbus: Option<&crate::rbus::Frontend>,
+) -> Vec<(String, String)> {
+    let changes = tree
+        .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .apply(update, BootSeconds::now())
+        .apply(update, BootSeconds::now());
+    if let Some(rbus) = rbus {
+        rbus.on_update(update);
+    }
+    changes
+}
+
+/// The values the next RBUS write changes; never, without the RBUS front end.
+async fn rbus_changes(rbus: Option<&mut crate::rbus::Frontend>) -> Vec<(String, String)> {
+    match rbus {
+        Some(rbus) => rbus.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Emits `ValuesChanged` for `changes`, if any.
+async fn signal_changes(emitter: &SignalEmitter<'_>, changes: &[(String, String)]) {
+    if !changes.is_empty() {
+        debug!(count = changes.len(), "ValuesChanged");
+        if let Err(e) = DataModel::values_changed(emitter, changes).await {
+            warn!(error = %e, "cannot emit ValuesChanged");
+        }
+    }
 }
 
 /// Emits `ValuesChanged` for `changes` and `Event` for an event update.
@@ -194,12 +235,7 @@ async fn publish(
     update: &ControllerUpdate,
     changes: &[(String, String)],
 ) {
-    if !changes.is_empty() {
-        debug!(count = changes.len(), "ValuesChanged");
-        if let Err(e) = DataModel::values_changed(emitter, changes).await {
-            warn!(error = %e, "cannot emit ValuesChanged");
-        }
-    }
+    signal_changes(emitter, changes).await;
     if let ControllerUpdate::Event {
         object_path,
         kind,

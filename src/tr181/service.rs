@@ -64,7 +64,7 @@ impl From<Fault> for Error {
 /// The object served at `/org/dhcpmgr`.
 pub struct DataModel {
     tree: SharedTree,
-    commands: CommandSender,
+    writer: Writer,
     /// Users besides root allowed to write.
     write_uids: Arc<[u32]>,
     /// Held from planning a write to its end, so that each write starts from the settings the
@@ -75,8 +75,8 @@ pub struct DataModel {
 impl DataModel {
     pub fn new(tree: SharedTree, commands: CommandSender, write_uids: Arc<[u32]>) -> Self {
         Self {
+            writer: Writer::new(tree.clone(), commands),
             tree,
-            commands,
             write_uids,
             writing: tokio::sync::Mutex::new(()),
         }
@@ -123,13 +123,13 @@ impl DataModel {
         let requests = self.tree().plan_set(values)?;
         info!(uid, ?values, "SetParameterValues");
         for request in requests {
-            self.carry_out(conn, request).await?;
+            let changes = self.writer.carry_out(request).await?;
+            self.signal_changes(conn, &changes).await;
         }
         Ok(())
     }
 
-    /// AddObject for the sender of `header`: returns the new row's instance number. A new
-    /// client is in the tree before the reply, so the caller's next write finds it.
+    /// AddObject for the sender of `header`: returns the new row's instance number.
     async fn add_row(
         &self,
         conn: &Connection,
@@ -138,13 +138,80 @@ impl DataModel {
     ) -> Result<u32, Fault> {
         let uid = self.authorize(conn, header).await?;
         let _writing = self.writing.lock().await;
+        let (instance, changes) = self.writer.add_row(table).await?;
+        info!(uid, table, instance, "AddObject");
+        self.signal_changes(conn, &changes).await;
+        Ok(instance)
+    }
+
+    /// DeleteObject for the sender of `header`.
+    async fn delete_row(
+        &self,
+        conn: &Connection,
+        header: &Header<'_>,
+        row: &str,
+    ) -> Result<(), Fault> {
+        let uid = self.authorize(conn, header).await?;
+        let _writing = self.writing.lock().await;
+        info!(uid, row, "DeleteObject");
+        let changes = self.writer.delete_row(row).await?;
+        self.signal_changes(conn, &changes).await;
+        Ok(())
+    }
+
+    /// Emits `ValuesChanged` for `changes`, if any.
+    async fn signal_changes(&self, conn: &Connection, changes: &[(String, String)]) {
+        if changes.is_empty() {
+            return;
+        }
+        let emitted = match SignalEmitter::new(conn, super::OBJECT_PATH) {
+            Ok(emitter) => Self::values_changed(&emitter, changes).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = emitted {
+            tracing::warn!(error = %e, "cannot emit ValuesChanged");
+        }
+    }
+}
+
+/// The write path every front end shares (D-Bus here, RBUS in [`crate::rbus`]): plans a
+/// request on the tree, hands it to the controller, waits for the outcome and takes what the
+/// controller accepted into the tree. Each call returns the values that changed.
+#[derive(Clone)]
+pub struct Writer {
+    tree: SharedTree,
+    commands: CommandSender,
+}
+
+impl Writer {
+    pub fn new(tree: SharedTree, commands: CommandSender) -> Self {
+        Self { tree, commands }
+    }
+
+    fn tree(&self) -> MutexGuard<'_, Tree> {
+        self.tree.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// SetParameterValues, all or nothing: every value validated, then the writes handed to
+    /// the controller.
+    pub async fn set_values(
+        &self,
+        values: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, Fault> {
+        let requests = self.tree().plan_set(values)?;
+        let mut changes = Vec::new();
+        for request in requests {
+            changes.extend(self.carry_out(request).await?);
+        }
+        Ok(changes)
+    }
+
+    /// AddObject: the new row's instance number. A new client is in the tree before this
+    /// returns, so the caller's next write finds it.
+    pub async fn add_row(&self, table: &str) -> Result<(u32, Vec<(String, String)>), Fault> {
         let plan = self.tree().plan_add(table)?;
         match plan {
-            AddPlan::Row { request, instance } => {
-                info!(uid, table, instance, "AddObject");
-                self.carry_out(conn, request).await?;
-                Ok(instance)
-            }
+            AddPlan::Row { request, instance } => Ok((instance, self.carry_out(request).await?)),
             AddPlan::Client(family) => {
                 let update = self
                     .ask(table, |reply| ControllerCommand::AddClient {
@@ -162,27 +229,16 @@ impl DataModel {
                         ))
                     }
                 };
-                info!(uid, table, instance = instance.0, "AddObject");
-                self.take_in(conn, &update).await;
-                Ok(instance.0)
+                Ok((instance.0, self.take_in(&update)))
             }
         }
     }
 
-    /// DeleteObject for the sender of `header`. A deleted client is out of the tree before
-    /// the reply.
-    async fn delete_row(
-        &self,
-        conn: &Connection,
-        header: &Header<'_>,
-        row: &str,
-    ) -> Result<(), Fault> {
-        let uid = self.authorize(conn, header).await?;
-        let _writing = self.writing.lock().await;
+    /// DeleteObject. A deleted client is out of the tree before this returns.
+    pub async fn delete_row(&self, row: &str) -> Result<Vec<(String, String)>, Fault> {
         let plan = self.tree().plan_delete(row)?;
-        info!(uid, row, "DeleteObject");
         match plan {
-            DeletePlan::Row(request) => self.carry_out(conn, request).await,
+            DeletePlan::Row(request) => self.carry_out(request).await,
             DeletePlan::Client(client) => {
                 self.ask(row, |reply| ControllerCommand::DeleteClient {
                     client,
@@ -193,15 +249,14 @@ impl DataModel {
                     ClientKey::V4(i) => ControllerUpdate::V4ClientRemoved(i),
                     ClientKey::V6(i) => ControllerUpdate::V6ClientRemoved(i),
                 };
-                self.take_in(conn, &removed).await;
-                Ok(())
+                Ok(self.take_in(&removed))
             }
         }
     }
 
     /// Sends `command` to the controller and waits for the outcome; `object` names what it is
     /// about in faults.
-    async fn ask<T>(
+    pub async fn ask<T>(
         &self,
         object: &str,
         command: impl FnOnce(oneshot::Sender<Result<T, String>>) -> ControllerCommand,
@@ -233,29 +288,14 @@ impl DataModel {
         }
     }
 
-    /// Applies a controller update the reply to a request carried, and signals what changed.
-    async fn take_in(&self, conn: &Connection, update: &ControllerUpdate) {
-        let changes = self.tree().apply(update, BootSeconds::now());
-        self.signal_changes(conn, &changes).await;
-    }
-
-    /// Emits `ValuesChanged` for `changes`, if any.
-    async fn signal_changes(&self, conn: &Connection, changes: &[(String, String)]) {
-        if changes.is_empty() {
-            return;
-        }
-        let emitted = match SignalEmitter::new(conn, super::OBJECT_PATH) {
-            Ok(emitter) => Self::values_changed(&emitter, changes).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = emitted {
-            tracing::warn!(error = %e, "cannot emit ValuesChanged");
-        }
+    /// Applies a controller update the reply to a request carried.
+    fn take_in(&self, update: &ControllerUpdate) -> Vec<(String, String)> {
+        self.tree().apply(update, BootSeconds::now())
     }
 
     /// Sends `request` to the controller and waits for the outcome; settings it accepted go
     /// into the tree at once.
-    async fn carry_out(&self, conn: &Connection, request: ClientRequest) -> Result<(), Fault> {
+    pub async fn carry_out(&self, request: ClientRequest) -> Result<Vec<(String, String)>, Fault> {
         let ClientRequest { client, action } = request;
         let settings = match &action {
             ClientAction::Configure(config) => Some(config.clone()),
@@ -267,13 +307,12 @@ impl DataModel {
             reply,
         })
         .await?;
-        if let Some(config) = settings {
-            let changes = self
+        Ok(match settings {
+            Some(config) => self
                 .tree()
-                .note_settings(client, &config, BootSeconds::now());
-            self.signal_changes(conn, &changes).await;
-        }
-        Ok(())
+                .note_settings(client, &config, BootSeconds::now()),
+            None => Vec::new(),
+        })
     }
 }
 
@@ -339,6 +378,7 @@ impl DataModel {
         let _writing = self.writing.lock().await;
         info!(uid, "FactoryReset");
         Ok(self
+            .writer
             .ask("Device.", |reply| ControllerCommand::FactoryReset { reply })
             .await?)
     }
@@ -354,7 +394,8 @@ impl DataModel {
         let uid = self.authorize(conn, &header).await?;
         let request = self.tree().plan_operate(&command, &args)?;
         info!(uid, command, "Operate");
-        self.carry_out(conn, request).await?;
+        let changes = self.writer.carry_out(request).await?;
+        self.signal_changes(conn, &changes).await;
         debug!(command, "Operate done");
         Ok(HashMap::new())
     }

@@ -160,6 +160,17 @@ impl Tree {
         changes(&before, &self.render(now))
     }
 
+    /// The picture of DHCPv4 client `instance`, if it is in the tree (the RBUS lease events'
+    /// `LeaseInfo` is built from it).
+    pub fn v4_client(&self, instance: Instance) -> Option<&V4ClientSnapshot> {
+        self.v4_clients.get(&instance)
+    }
+
+    /// The picture of DHCPv6 client `instance`, if it is in the tree.
+    pub fn v6_client(&self, instance: Instance) -> Option<&V6ClientSnapshot> {
+        self.v6_clients.get(&instance)
+    }
+
     /// GetParameterValues: `(name, type, value)` for each full name, and for every parameter
     /// below each partial path (ending in `.`).
     pub fn get_values(

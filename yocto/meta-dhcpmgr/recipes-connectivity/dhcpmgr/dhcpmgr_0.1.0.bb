@@ -47,9 +47,15 @@ export CARGO_PROFILE_RELEASE_STRIP = "false"
 #   dhcpv6: dibbler-client (meta-networking) runs DHCPv6; without it only DHCPv4 works.
 #   shield: the LAN-side DHCP shield runs `nft` (its table and sets) and `iptables`/`ip6tables`
 #           (the NFQUEUE rule, where nft has no queue statement).
-PACKAGECONFIG ??= "dhcpv6 shield"
+#   rbus:   the RBUS front end (cargo feature "rbus"; the installed dhcpmgr.toml gets
+#           `[rbus] enable = true`), which WAN Manager and dmcli reach the data model through;
+#           it loads the image's librbus.so.0 at run time (dlopen, so the shared-library scan
+#           does not see it). Without it the daemon is built with --no-default-features.
+PACKAGECONFIG ??= "dhcpv6 shield rbus"
 PACKAGECONFIG[dhcpv6] = ",,,dibbler-client"
 PACKAGECONFIG[shield] = ",,,nftables iptables"
+PACKAGECONFIG[rbus] = ",,,rbus"
+CARGO_BUILD_FLAGS:append = " ${@bb.utils.contains('PACKAGECONFIG', 'rbus', '', '--no-default-features', d)}"
 
 # The binaries the workspace builds. dhcpmgr-dibbler-plugin is the DHCPv6 client's script
 # (plugins/dibbler); a checkout from before DHCPv6 does not have it: drop it from this list.
@@ -63,6 +69,10 @@ do_install() {
 
     install -d ${D}${sysconfdir}/dhcpmgr
     install -m 0644 ${S}/init/dhcpmgr.toml ${D}${sysconfdir}/dhcpmgr/dhcpmgr.toml
+    # With the RBUS front end built in, the installed configuration turns it on.
+    if ${@bb.utils.contains('PACKAGECONFIG', 'rbus', 'true', 'false', d)}; then
+        printf '\n[rbus]\nenable = true\n' >> ${D}${sysconfdir}/dhcpmgr/dhcpmgr.toml
+    fi
     install -d ${D}${datadir}/dbus-1/system.d
     install -m 0644 ${S}/init/org.dhcpmgr.conf ${D}${datadir}/dbus-1/system.d/org.dhcpmgr.conf
     install -d ${D}${datadir}/dhcpmgr

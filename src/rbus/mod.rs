@@ -1,0 +1,48 @@
+//! The RBUS front end (RDK-B's bus, rdkcentral/rbus): the data model the D-Bus interface
+//! serves, reachable the way WAN Manager, dmcli and the TR-069/USP agents reach the C DHCP
+//! manager, and the lease events WAN Manager subscribes to. docs/rbus.md is the contract.
+//!
+//! [`settings`] is the `[rbus]` section; [`lease_info`] lays out the `LeaseInfo` bytes. With
+//! the `rbus` feature, `provider` serves the tree through librbus (loaded at run time by
+//! `ffi`), with `handlers` (librbus's callbacks), `rows` (table rows) and `events` (lease
+//! events); without it, [`Frontend`] never starts.
+
+pub mod lease_info;
+pub mod settings;
+
+#[cfg(feature = "rbus")]
+mod events;
+#[cfg(feature = "rbus")]
+mod ffi;
+#[cfg(feature = "rbus")]
+mod handlers;
+#[cfg(feature = "rbus")]
+mod provider;
+#[cfg(feature = "rbus")]
+mod rows;
+
+#[cfg(feature = "rbus")]
+pub use provider::Frontend;
+pub use settings::{LeaseInfoVersion, RbusSettings};
+
+/// Without the `rbus` feature: the front end that never starts (the configuration refuses
+/// `[rbus] enable = true` in such a build).
+#[cfg(not(feature = "rbus"))]
+pub struct Frontend;
+
+#[cfg(not(feature = "rbus"))]
+impl Frontend {
+    pub fn start(
+        _settings: &RbusSettings,
+        _tree: crate::tr181::service::SharedTree,
+        _writer: crate::tr181::service::Writer,
+    ) -> Option<Self> {
+        None
+    }
+
+    pub fn on_update(&self, _update: &crate::channels::ControllerUpdate) {}
+
+    pub async fn changed(&mut self) -> Vec<(String, String)> {
+        std::future::pending().await
+    }
+}

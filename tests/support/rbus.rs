@@ -1,0 +1,397 @@
+//! RDK's real bus for the RBUS tests: the `rtrouted` broker and librbus that
+//! scripts/install-deps.sh builds into `/opt/rbus` (or `$RBUS_PREFIX`), C programs compiled
+//! from tests/rbus/ against them, and a private mount namespace per broker. rtrouted listens on
+//! the fixed path `/tmp/rtrouted` and never removes a stale socket: each [`Broker`] mounts a
+//! fresh tmpfs on `/tmp` in its own mount namespace (binding the lab's directory back in), and
+//! the daemon and the clients join that namespace.
+
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use dhcpmgr_lab::{bin, bin_dir, Lab};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// Where install-deps.sh puts rbus.
+pub fn prefix() -> PathBuf {
+    std::env::var_os("RBUS_PREFIX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/rbus"))
+}
+
+/// The C sources of the tests.
+fn source_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rbus")
+}
+
+/// Compiles tests/rbus/`source` into `out_dir` (with librbus when `with_rbus`); panics with
+/// the compiler's output if that fails.
+pub fn compile(source: &str, out_dir: &Path, with_rbus: bool) -> PathBuf {
+    let exe = out_dir.join(source.trim_end_matches(".c"));
+    let mut cc = Command::new("cc");
+    cc.args(["-Wall", "-Wextra", "-Werror", "-O1", "-o"])
+        .arg(&exe)
+        .arg(source_dir().join(source))
+        .arg("-I")
+        .arg(source_dir());
+    if with_rbus {
+        let prefix = prefix();
+        cc.arg("-I")
+            .arg(prefix.join("include/rbus"))
+            .arg("-L")
+            .arg(prefix.join("lib"))
+            .arg("-lrbus")
+            .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()));
+    }
+    let out = cc
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cc for tests/rbus/{source} (install gcc): {e}"));
+    assert!(
+        out.status.success(),
+        "compiling tests/rbus/{source} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+/// Panics with a clear message unless rtrouted and librbus are installed.
+pub fn require_rbus() {
+    let prefix = prefix();
+    for part in ["bin/rtrouted", "lib/librbus.so.0", "include/rbus/rbus.h"] {
+        let path = prefix.join(part);
+        assert!(
+            path.exists(),
+            "the RBUS tests need RDK's bus: {} is missing. Run scripts/install-deps.sh as root \
+             (it builds rdkcentral/rbus into {}), or point RBUS_PREFIX at an rbus install",
+            path.display(),
+            prefix.display()
+        );
+    }
+}
+
+/// `rtrouted` in a private mount namespace with its own `/tmp`.
+pub struct Broker {
+    process: Child,
+    /// The namespace shell's stdin until rtrouted is started.
+    go: Option<std::process::ChildStdin>,
+}
+
+impl Broker {
+    /// Starts rtrouted; `keep` (a directory under `/tmp`, e.g. the lab's) stays visible in the
+    /// namespace. Waits until the broker's socket exists.
+    pub fn start(keep: &Path) -> Broker {
+        let mut broker = Broker::prepare(keep);
+        broker.start_router();
+        broker
+    }
+
+    /// The namespace alone: rtrouted starts with [`Broker::start_router`] (a bus that comes up
+    /// after the daemon).
+    pub fn prepare(keep: &Path) -> Broker {
+        require_rbus();
+        // `keep` is opened before the tmpfs hides it and bound back from that descriptor
+        // (uncanonicalized: mount would otherwise look the path up under the new /tmp). Then
+        // the shell waits for a line on stdin, removes a stale socket and becomes rtrouted.
+        let script = "exec 3<\"$1\" && mount -t tmpfs tmpfs /tmp && mkdir -p \"$1\" \
+            && mount --no-canonicalize --bind /proc/self/fd/3 \"$1\" && exec 3<&- \
+            && : >/tmp/.namespace-ready && read -r go && rm -f /tmp/rtrouted \
+            && exec \"$2\" -f -l ERROR";
+        let mut process = Command::new("unshare")
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+            ])
+            .arg(keep)
+            .arg(prefix().join("bin/rtrouted"))
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start rtrouted through unshare: {e}"));
+        let go = process.stdin.take();
+        let mut broker = Broker { process, go };
+        broker.wait_for_file(".namespace-ready", "the mount namespace");
+        broker
+    }
+
+    /// Starts rtrouted in the namespace and waits until its socket exists.
+    pub fn start_router(&mut self) {
+        if let Some(mut go) = self.go.take() {
+            go.write_all(b"go\n")
+                .expect("tell the namespace shell to start rtrouted");
+        }
+        self.wait_for_file("rtrouted", "rtrouted's socket");
+    }
+
+    /// Waits (10 s) until `/tmp/<name>` exists in the namespace.
+    fn wait_for_file(&mut self, name: &str, what: &str) {
+        let path = PathBuf::from(format!("/proc/{}/root/tmp/{name}", self.pid()));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !path.exists() {
+            if let Ok(Some(status)) = self.process.try_wait() {
+                panic!("the rtrouted namespace shell exited waiting for {what} ({status})");
+            }
+            assert!(Instant::now() < deadline, "no {what} within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
+    /// `program` in the broker's mount namespace (and in network namespace `netns`, if any).
+    pub fn command(&self, netns: Option<&str>, program: &Path) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--mount=/proc/{}/ns/mnt", self.pid()));
+        if let Some(netns) = netns {
+            cmd.arg(format!("--net=/run/netns/{netns}"));
+        }
+        cmd.arg("--").arg(program);
+        cmd
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The daemon, started in the broker's mount namespace and the lab's CPE network namespace
+/// (output appended to the lab's daemon log); stopped (SIGTERM) on drop.
+pub struct Daemon {
+    child: Child,
+}
+
+impl Daemon {
+    pub fn start(lab: &Lab, broker: &Broker, config: &Path) -> Daemon {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(lab.daemon_log_path())
+            .expect("open the daemon log");
+        let path = std::env::join_paths(std::iter::once(bin_dir()).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )))
+        .expect("PATH entries are joinable");
+        let child = broker
+            .command(Some(lab.cpe().name()), &bin("dhcpmgr"))
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "debug")
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone the log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start dhcpmgr through nsenter: {e}"));
+        Daemon { child }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+/// The test consumer (tests/rbus/client.c) on a broker.
+pub struct Client<'a> {
+    pub broker: &'a Broker,
+    pub exe: PathBuf,
+}
+
+impl Client<'_> {
+    /// Runs `client ARGS…` and returns its output, whatever the status.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.broker
+            .command(None, &self.exe)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run the RBUS test client: {e}"))
+    }
+
+    /// Waits until the daemon answers a get on RBUS; `Err` has the client's last complaint.
+    pub fn wait_until_served(&self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let out = self.run(&["get", "Device.DHCPv4.ClientNumberOfEntries"]);
+            if out.status.success() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `client get NAME` → the value; panics if the get fails.
+    pub fn get(&self, name: &str) -> String {
+        let out = self.run(&["get", name]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "RBUS get {name} failed: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("RBUS get {name}: unexpected output {text:?}"))
+            .to_string()
+    }
+
+    /// `client set (NAME TYPE VALUE)…`: `Ok` or the RBUS error code.
+    pub fn set(&self, triples: &[(&str, &str, &str)]) -> Result<(), i32> {
+        let mut args = vec!["set"];
+        for (name, kind, value) in triples {
+            args.extend([*name, *kind, *value]);
+        }
+        let out = self.run(&args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        if out.status.success() {
+            return Ok(());
+        }
+        // librbus logs to stdout too: the client's own line starts with `error`.
+        Err(text
+            .lines()
+            .find_map(|l| l.strip_prefix("error "))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|rc| rc.parse().ok())
+            .unwrap_or_else(|| panic!("RBUS set: unexpected output {text:?}")))
+    }
+
+    /// Subscribes to `event` in a child process; its events arrive on the returned listener.
+    pub fn listen(&self, event: &str) -> Listener {
+        let mut child = self
+            .broker
+            .command(None, &self.exe)
+            .args(["listen", event, "600"])
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the RBUS listener: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut block: Option<Event> = None;
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line == "subscribed" || line == "unsubscribed" {
+                    let _ = tx.send(Line::Status(line));
+                } else if let Some(name) = line.strip_prefix("event ") {
+                    block = Some(Event {
+                        name: name.to_string(),
+                        fields: Vec::new(),
+                    });
+                } else if line == "end" {
+                    if let Some(event) = block.take() {
+                        let _ = tx.send(Line::Event(event));
+                    }
+                } else if let (Some(event), Some((k, v))) = (block.as_mut(), line.split_once('=')) {
+                    event.fields.push((k.to_string(), v.to_string()));
+                }
+            }
+        });
+        let listener = Listener { child, lines: rx };
+        match listener.lines.recv_timeout(Duration::from_secs(10)) {
+            Ok(Line::Status(s)) if s == "subscribed" => listener,
+            _ => panic!("the RBUS listener did not subscribe to {event} within 10 s"),
+        }
+    }
+}
+
+enum Line {
+    Status(String),
+    Event(Event),
+}
+
+/// One event as the test client printed it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub name: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Event {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn msg_type(&self) -> Option<u32> {
+        self.get("MsgType").and_then(|t| t.parse().ok())
+    }
+}
+
+/// A running subscription (the client's `listen`).
+pub struct Listener {
+    child: Child,
+    lines: mpsc::Receiver<Line>,
+}
+
+impl Listener {
+    /// The next event, if one comes within `timeout`.
+    pub fn next(&self, timeout: Duration) -> Option<Event> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.lines.recv_timeout(left).ok()? {
+                Line::Event(event) => return Some(event),
+                Line::Status(_) => {}
+            }
+        }
+    }
+
+    /// Waits for an event with `msg_type`, returning it and the events before it.
+    pub fn wait_for(&self, msg_type: u32, timeout: Duration) -> (Event, Vec<Event>) {
+        let deadline = Instant::now() + timeout;
+        let mut before = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next(left) {
+                Some(e) if e.msg_type() == Some(msg_type) => return (e, before),
+                Some(e) => before.push(e),
+                None => panic!(
+                    "no RBUS event with MsgType {msg_type} within {timeout:?}; got {before:?}"
+                ),
+            }
+        }
+    }
+
+    /// Unsubscribes (SIGTERM to the client) and returns whether it said `unsubscribed`.
+    pub fn unsubscribe(mut self) -> bool {
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        let said = loop {
+            match self.lines.recv_timeout(Duration::from_secs(10)) {
+                Ok(Line::Status(s)) if s == "unsubscribed" => break true,
+                Ok(_) => {}
+                Err(_) => break false,
+            }
+        };
+        let _ = self.child.wait();
+        said
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
