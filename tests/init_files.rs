@@ -243,7 +243,8 @@ fn shipped_config_examples_validate_when_uncommented() {
         .lines()
         .map(|line| {
             let example = line.strip_prefix("# ").filter(|rest| {
-                let table = rest.starts_with("[[") || rest.starts_with("[shield");
+                let table =
+                    rest.starts_with("[[") || rest.starts_with("[shield") || *rest == "[rbus]";
                 table
                     || rest.split_once(" = ").is_some_and(|(key, _)| {
                         !key.is_empty()

@@ -3,8 +3,8 @@
 //! headers (tests/rbus/client.c) doing what `WanManager_StartDhcpv4Client` does, real udhcpc and
 //! Kea in the lab's namespaces. Needs root; fails with a clear message without rtrouted/librbus.
 //!
-//! Until `Interface` is writable (issue 16 §3), the consumer sets `X_RDK_LinuxInterface`, the
-//! parameter dhcpmgr takes the Linux name from today.
+//! The consumer sets `Interface` to the Linux name as WAN Manager does; `X_RDK_LinuxInterface`
+//! reads the same name back.
 
 #[allow(dead_code)]
 #[path = "support/rbus.rs"]
@@ -150,8 +150,8 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
     // WanManager_StartDhcpv4Client: subscribe, set the interface, enable.
     let events = client.listen(EVENTS);
     client
-        .set(&[(&p("X_RDK_LinuxInterface"), "string", WAN_IF)])
-        .expect("set the Linux interface");
+        .set(&[(&p("Interface"), "string", WAN_IF)])
+        .expect("set Interface to the Linux interface name");
     client
         .set(&[(&p("Enable"), "boolean", "true")])
         .expect("Enable=true");
@@ -203,6 +203,7 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
     assert_eq!(client.get(&p("IPAddress")), address);
     assert_eq!(client.get(&p("DHCPStatus")), "Bound");
     assert_eq!(client.get(&p("Enable")), "true");
+    assert_eq!(client.get(&p("Interface")), WAN_IF);
     assert_eq!(client.get(&p("X_RDK_LinuxInterface")), WAN_IF);
     let current = client.run(&["getevents", EVENTS]);
     let current = String::from_utf8_lossy(&current.stdout).into_owned();

@@ -36,6 +36,8 @@ fn rbus_error(fault: &Fault) -> ffi::RbusError {
         FaultKind::InvalidParameterType => ffi::ERROR_INVALID_PARAMETER_TYPE,
         FaultKind::InvalidParameterValue => ffi::ERROR_INVALID_PARAMETER_VALUE,
         FaultKind::NotWritable => ffi::ERROR_NOT_WRITABLE,
+        // RBUS has no internal-error code of its own; its generic failure is the closest.
+        FaultKind::InternalError => ffi::ERROR_BUS_ERROR,
     }
 }
 
