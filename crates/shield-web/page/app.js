@@ -131,6 +131,33 @@ function section(parent, title, pairs) {
   parent.appendChild(t);
 }
 
+// The daemon gives printable options as text and the rest as hex; a few well-known DHCPv4
+// options are decoded further (addresses, durations, the message type, the request list).
+const V4_TYPES = ["", "DISCOVER", "OFFER", "REQUEST", "DECLINE", "ACK", "NAK", "RELEASE", "INFORM"];
+const V4_ADDRESSES = new Set([1, 3, 6, 28, 42, 50, 54]);
+const V4_SECONDS = new Set([51, 58, 59]);
+
+function hexBytes(value) {
+  return /^([0-9a-f]{2})+$/.test(value) ? value.match(/../g).map((h) => parseInt(h, 16)) : null;
+}
+
+function decodeOption(proto, code, value) {
+  const bytes = proto === "v4" ? hexBytes(value) : null;
+  if (!bytes) return value;
+  if (V4_ADDRESSES.has(code) && bytes.length % 4 === 0) {
+    const addrs = [];
+    for (let i = 0; i < bytes.length; i += 4) addrs.push(bytes.slice(i, i + 4).join("."));
+    return addrs.join(", ");
+  }
+  if (V4_SECONDS.has(code) && bytes.length === 4) {
+    return String(((bytes[0] << 24) >>> 0) + (bytes[1] << 16) + (bytes[2] << 8) + bytes[3]) + " s";
+  }
+  if (code === 53 && bytes.length === 1) return V4_TYPES[bytes[0]] || value;
+  if (code === 55) return bytes.join(", ");
+  if (code === 57 && bytes.length === 2) return String((bytes[0] << 8) + bytes[1]);
+  return value;
+}
+
 function showDetail(e) {
   const body = $("detail-body");
   body.textContent = "";
@@ -153,7 +180,7 @@ function showDetail(e) {
     const tr = opts.insertRow();
     tr.insertCell().textContent = code;
     tr.insertCell().textContent = names[code] || "option " + code;
-    tr.insertCell().textContent = value;
+    tr.insertCell().textContent = decodeOption(e.proto, Number(code), value);
   }
   body.appendChild(opts);
   section(body, "Network Layer", [["Source IP", e.source_ip], ["Destination IP", e.dest_ip],
