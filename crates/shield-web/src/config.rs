@@ -155,8 +155,9 @@ fn default_sd_id() -> String {
     "dhcp@32473".into()
 }
 
-/// The export status file's name, next to the shield socket.
-pub const EXPORT_STATUS_FILE: &str = "shield-export.json";
+/// The export status file's name, next to the shield socket (where `dhcpmgrctl shield
+/// status` looks for it).
+pub use dhcpmgr::ctl::shield::EXPORT_STATUS_FILE;
 
 fn invalid(message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid(message.into())

@@ -2,7 +2,7 @@
 //! offered to a bounded queue ([`Exporter::offer`], never waiting: when the queue is full the
 //! new message is dropped and counted, the ones already queued are kept), and one task
 //! ([`deliver`]) sends the queue to the collector over TCP (octet counting) or UDP,
-//! reconnecting with a backoff from 1 s to [`MAX_BACKOFF`]. A message whose write failed is
+//! reconnecting with a backoff from 1 s to [`MAX_BACKOFF`] (plus a jitter of up to 25 %). A message whose write failed is
 //! sent again first after the reconnection. The counters go to the [`status`] file every
 //! second. The shield itself never waits for any of this: the daemon streams to this program,
 //! which drops rather than blocks.
@@ -144,6 +144,13 @@ async fn connect(config: &ExportConfig) -> std::io::Result<Link> {
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
 }
 
+/// `backoff` plus up to a quarter more, different from one gateway to the next (by process
+/// id), so that a fleet does not reconnect to a restarted collector all in the same second.
+fn with_jitter(backoff: Duration) -> Duration {
+    let spread = std::process::id().wrapping_mul(2_654_435_761) % 256;
+    backoff + backoff * spread / 1024
+}
+
 /// Why a connection ended.
 enum Ended {
     /// The queue is closed: the program is ending.
@@ -178,7 +185,7 @@ async fn deliver(config: ExportConfig, mut rx: mpsc::Receiver<Vec<u8>>, stats: A
                 "cannot reach the collector"
             ),
         }
-        tokio::time::sleep(backoff).await;
+        tokio::time::sleep(with_jitter(backoff)).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
