@@ -155,9 +155,9 @@ fn default_sd_id() -> String {
     "dhcp@32473".into()
 }
 
-/// The export status file's name, next to the shield socket (where `dhcpmgrctl shield
-/// status` looks for it).
-pub use dhcpmgr::ctl::shield::EXPORT_STATUS_FILE;
+/// The export status file's name, next to the shield socket: `dhcpmgrctl shield status`
+/// looks for this name (its `EXPORT_STATUS_FILE`; `tests/export_lab.rs` checks they agree).
+pub const EXPORT_STATUS_FILE: &str = "shield-export.json";
 
 fn invalid(message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid(message.into())

@@ -168,3 +168,10 @@ pub fn artifacts_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create the artifacts dir");
     dir
 }
+
+/// `program`'s path on `PATH`, if there.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
