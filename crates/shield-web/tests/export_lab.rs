@@ -210,7 +210,7 @@ fn wait(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
 #[test]
 fn events_reach_rsyslog_and_survive_a_collector_outage() {
     let Some(s) = shield_lab(
-        "mac_rate = 100000\nmac_burst = 100000\nqueue_rate = 100000\nqueue_burst = 100000\n\
+        "mac_rate = 100000\nmac_burst = 100000\nqueue_rate = 10000\nqueue_burst = 10000\n\
          queue_maxlen = 1024\nstream_rate = 100000\nstream_burst = 100000\njournal = false",
     ) else {
         return;
@@ -270,6 +270,12 @@ fn events_reach_rsyslog_and_survive_a_collector_outage() {
             "{f}"
         );
     }
+    // The status file is rewritten every second.
+    wait(
+        "the status file counts 10 000 sent",
+        Duration::from_secs(5),
+        || export_status(&s)["export"]["sent"] == 10_000,
+    );
     let before = export_status(&s);
     assert_eq!(before["export"]["dropped"], 0, "{before}");
     assert_eq!(before["export"]["sent"], 10_000, "{before}");
@@ -288,9 +294,13 @@ fn events_reach_rsyslog_and_survive_a_collector_outage() {
     const OUTAGE: u32 = 8000;
     send_discovers(&lan_ns, FIRST + 10_000, OUTAGE);
     wait(
-        "the exporter counts its drops",
+        "the exporter counts the outage's events",
         Duration::from_secs(5),
-        || export_status(&s)["export"]["dropped"].as_u64() > Some(0),
+        || {
+            let e = &export_status(&s)["export"];
+            e["queued"].as_u64().unwrap_or(0) + e["dropped"].as_u64().unwrap_or(0)
+                == 10_000 + u64::from(OUTAGE)
+        },
     );
     let during = export_status(&s);
     let inspected = during["counters"]["packets"].as_u64().unwrap_or(0) - packets_before;
@@ -323,6 +333,15 @@ fn events_reach_rsyslog_and_survive_a_collector_outage() {
     wait("the last 1000 arrive", Duration::from_secs(30), || {
         collected(&out).1 >= 10_000 + (OUTAGE as usize - dropped as usize) + 1000
     });
+    let total = 10_000 + u64::from(OUTAGE) + 1000;
+    wait(
+        "the status file counts every event",
+        Duration::from_secs(5),
+        || {
+            let e = &export_status(&s)["export"];
+            e["queued"].as_u64().unwrap_or(0) + e["dropped"].as_u64().unwrap_or(0) == total
+        },
+    );
     let (got, _) = collected(&out);
     let outage_arrived = (FIRST + 10_000..FIRST + 10_000 + OUTAGE)
         .filter(|n| got.contains_key(&xid(*n)))
