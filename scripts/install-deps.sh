@@ -15,6 +15,7 @@ packages=(
     busybox kea-dhcp4-server kea-dhcp6-server dbus iproute2 dnsmasq-base iptables nftables
     dibbler-client procps ca-certificates curl gcc pkg-config
     systemd dbus-daemon dbus-bin shellcheck python3-venv
+    chromium rsyslog rsyslog-gnutls openssl libssl-dev
 )
 missing=()
 for pkg in "${packages[@]}"; do

@@ -49,12 +49,36 @@ pub struct WebConfig {
 }
 
 /// How the exporter reaches the collector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transport {
     /// RFC 6587 octet-counting over TCP.
     Tcp,
+    /// The same inside TLS (RFC 5425).
+    Tls(TlsConfig),
     /// One message per datagram (RFC 5426).
     Udp,
+}
+
+impl Transport {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Tls(_) => "tls",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
+/// `transport = "tls"`: what checks the collector, and what the collector may check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// The CA certificate(s) (PEM) the collector's certificate must chain to.
+    pub ca_file: PathBuf,
+    /// The name its certificate must carry; none: the collector's IP address.
+    pub server_name: Option<String>,
+    /// A client certificate and key (PEM), for collectors that authenticate senders.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
 }
 
 /// `[export]`: RFC 5424 syslog to a collector.
@@ -117,6 +141,10 @@ struct RawExport {
     #[serde(default = "default_sd_id")]
     sd_id: String,
     status_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
+    server_name: Option<String>,
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
 }
 
 fn default_socket() -> PathBuf {
@@ -250,12 +278,33 @@ fn export_config(
     let transport = match raw.transport.as_str() {
         "tcp" => Transport::Tcp,
         "udp" => Transport::Udp,
+        "tls" => Transport::Tls(TlsConfig {
+            ca_file: raw.ca_file.clone().ok_or_else(|| {
+                invalid("[export] transport \"tls\" needs ca_file (the collector's CA, PEM)")
+            })?,
+            server_name: raw.server_name.clone(),
+            cert_file: raw.cert_file.clone(),
+            key_file: raw.key_file.clone(),
+        }),
         other => {
             return Err(invalid(format!(
-                "[export] transport {other:?}: use \"tcp\" or \"udp\""
+                "[export] transport {other:?}: use \"tcp\", \"tls\" or \"udp\""
             )))
         }
     };
+    if !matches!(transport, Transport::Tls(_))
+        && (raw.ca_file.is_some()
+            || raw.server_name.is_some()
+            || raw.cert_file.is_some()
+            || raw.key_file.is_some())
+    {
+        return Err(invalid(
+            "[export] ca_file, server_name, cert_file and key_file go with transport = \"tls\"",
+        ));
+    }
+    if raw.cert_file.is_some() != raw.key_file.is_some() {
+        return Err(invalid("[export] cert_file and key_file go together"));
+    }
     if raw.queue == 0 {
         return Err(invalid("[export] queue must be at least 1"));
     }
@@ -332,6 +381,23 @@ mod tests {
     }
 
     #[test]
+    fn tls_export() {
+        let c = parse(
+            "[export]\ncollector = \"192.0.2.1:6514\"\ntransport = \"tls\"\nca_file = \"/etc/ca.pem\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.export.unwrap().transport,
+            Transport::Tls(TlsConfig {
+                ca_file: "/etc/ca.pem".into(),
+                server_name: None,
+                cert_file: None,
+                key_file: None
+            })
+        );
+    }
+
+    #[test]
     fn wildcard_needs_an_explicit_yes() {
         for any in ["0.0.0.0:8080", "[::]:8080"] {
             let err = parse(&format!("[web]\nlisten = \"{any}\"\n")).unwrap_err();
@@ -341,6 +407,13 @@ mod tests {
             ));
             assert!(ok.is_ok());
         }
+    }
+
+    #[test]
+    fn the_installed_example_is_valid() {
+        let c = parse(include_str!("../init/shield-web.toml")).unwrap();
+        assert_eq!(c.web.unwrap().listen, "10.0.0.1:8080".parse().unwrap());
+        assert!(c.export.is_none(), "export is commented out in the example");
     }
 
     #[test]
@@ -355,6 +428,9 @@ mod tests {
             "[export]\ncollector = \"192.0.2.1:514\"\nsd_id = \"dhcp\"\n",
             "[export]\ncollector = \"192.0.2.1:514\"\nhostname = \"a b\"\n",
             "[export]\ncollector = \"192.0.2.1:514\"\nqueue = 0\n",
+            "[export]\ncollector = \"192.0.2.1:6514\"\ntransport = \"tls\"\n",
+            "[export]\ncollector = \"192.0.2.1:514\"\nca_file = \"/ca.pem\"\n",
+            "[export]\ncollector = \"192.0.2.1:6514\"\ntransport = \"tls\"\nca_file = \"/ca.pem\"\ncert_file = \"/c.pem\"\n",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be refused");
         }

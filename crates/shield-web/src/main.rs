@@ -104,10 +104,19 @@ fn run(config: Config) -> ExitCode {
     };
     runtime.block_on(async move {
         let feed = Feed::new(config.socket.clone());
-        let sink = config.export.clone().map(|e| {
-            tracing::info!(collector = %e.collector, queue = e.queue, "exporting to the collector");
-            export::start(e) as Arc<dyn EventSink>
-        });
+        let sink = match config.export.clone() {
+            Some(e) => {
+                tracing::info!(collector = %e.collector, transport = e.transport.name(), queue = e.queue, "exporting to the collector");
+                match export::start(e) {
+                    Ok(exporter) => Some(exporter as Arc<dyn EventSink>),
+                    Err(e) => {
+                        eprintln!("dhcpmgr-shield-web: [export]: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            None => None,
+        };
         if let Some(web_config) = config.web.clone() {
             match token::ensure(&config.token_file) {
                 Ok(true) => {

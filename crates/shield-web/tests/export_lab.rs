@@ -47,15 +47,112 @@ impl Rsyslog {
     }
 }
 
-fn rsyslog_config(dir: &Path, out: &Path) -> PathBuf {
+/// Test certificates: a CA, and the collector's certificate for its IP address.
+struct Certs {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl (apt-get install openssl)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn make_certs(dir: &Path) -> Certs {
+    let days = ["-days", "2"];
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=dhcpmgr lab CA",
+            days[0],
+            days[1],
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "collector.key",
+            "-out",
+            "collector.csr",
+            "-subj",
+            "/CN=lab collector",
+        ],
+    );
+    std::fs::write(dir.join("san.ext"), format!("subjectAltName=IP:{ISP_V4}\n")).expect("ext");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "collector.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "collector.pem",
+            "-extfile",
+            "san.ext",
+            days[0],
+            days[1],
+        ],
+    );
+    Certs {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("collector.pem"),
+        key: dir.join("collector.key"),
+    }
+}
+
+/// rsyslog's config: imtcp on the collector's address (with the gtls driver when `certs`),
+/// mmpstrucdata, and each message's header parts and SD as JSON, one line each, in `out`.
+fn rsyslog_config(dir: &Path, out: &Path, certs: Option<&Certs>) -> PathBuf {
     let work = dir.join("rsyslog-work");
     std::fs::create_dir_all(&work).expect("rsyslog work dir");
     let conf = dir.join("rsyslog.conf");
+    let (tls_global, tls_module) = match certs {
+        Some(c) => (
+            format!(
+                r#" DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="{}" DefaultNetstreamDriverCertFile="{}" DefaultNetstreamDriverKeyFile="{}""#,
+                c.ca.display(),
+                c.cert.display(),
+                c.key.display()
+            ),
+            r#" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon""#,
+        ),
+        None => (String::new(), ""),
+    };
     std::fs::write(
         &conf,
         format!(
-            r#"global(workDirectory="{work}" maxMessageSize="64k")
-module(load="imtcp")
+            r#"global(workDirectory="{work}" maxMessageSize="64k"{tls_global})
+module(load="imtcp"{tls_module})
 module(load="mmpstrucdata")
 template(name="sd" type="list") {{
   property(name="app-name") constant(value=" ") property(name="msgid") constant(value=" ")
@@ -207,6 +304,97 @@ fn wait(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// The lab with the shield's limits raised for a steady 1000 packets/s, an address for the
+/// LAN host and one for the gateway's WAN side (the collector's network).
+fn lab() -> Option<ShieldLab> {
+    let s = shield_lab(
+        "mac_rate = 100000\nmac_burst = 100000\nqueue_rate = 10000\nqueue_burst = 10000\n\
+         queue_maxlen = 1024\nstream_rate = 100000\nstream_burst = 100000\njournal = false",
+    )?;
+    s.lan.ns().ip(&[
+        "addr",
+        "add",
+        &format!("{HOST_ADDR}/24"),
+        "dev",
+        &s.client.ifname,
+    ]);
+    s.lab
+        .cpe()
+        .ip(&["addr", "add", "192.0.2.2/24", "dev", WAN_IF]);
+    Some(s)
+}
+
+#[test]
+fn events_reach_rsyslog_over_tls() {
+    let Some(s) = lab() else { return };
+    let lan_ns = s.lan.ns().name().to_string();
+    let certs = make_certs(s.lab.dir());
+    let out = s.lab.dir().join("collected-tls.log");
+    let conf = rsyslog_config(s.lab.dir(), &out, Some(&certs));
+    let _rsyslog = start_rsyslog(&s.lab, &conf);
+    let mut web = start_web(
+        &s,
+        &format!(
+            "[export]\ncollector = \"{ISP_V4}:{COLLECTOR_PORT}\"\ntransport = \"tls\"\n\
+             ca_file = \"{}\"\nhostname = \"gw-lab\"\n",
+            certs.ca.display()
+        ),
+    );
+    assert!(
+        wait(
+            "the exporter connects over TLS",
+            Duration::from_secs(15),
+            || {
+                let st = export_status(&s);
+                st["export"]["connected"] == true && st["subscribers"] == 1
+            }
+        ),
+        "the exporter did not connect over TLS: {}\n{}",
+        export_status(&s),
+        web.log_tail()
+    );
+    const FIRST: u32 = 0x7105_0000;
+    const COUNT: u32 = 3000;
+    send_discovers(&lan_ns, FIRST, COUNT);
+    wait(
+        "the messages at the collector",
+        Duration::from_secs(30),
+        || collected(&out).1 >= COUNT as usize,
+    );
+    let (got, lines) = collected(&out);
+    assert_eq!(lines, COUNT as usize, "status: {}", export_status(&s));
+    for n in FIRST..FIRST + COUNT {
+        let f = got
+            .get(&xid(n))
+            .unwrap_or_else(|| panic!("xid {} never arrived over TLS", xid(n)));
+        assert_eq!(f["message_type"], "DISCOVER", "{f}");
+    }
+    assert_eq!(export_status(&s)["export"]["transport"], "tls");
+    assert!(web.running(), "the exporter died:\n{}", web.log_tail());
+    drop(web);
+
+    // A collector whose certificate does not chain to the configured CA is refused.
+    let other = s.lab.dir().join("other-ca");
+    std::fs::create_dir_all(&other).expect("dir");
+    let stranger = make_certs(&other);
+    let web = start_web(
+        &s,
+        &format!(
+            "[export]\ncollector = \"{ISP_V4}:{COLLECTOR_PORT}\"\ntransport = \"tls\"\n\
+             ca_file = \"{}\"\nhostname = \"gw-lab\"\n",
+            stranger.ca.display()
+        ),
+    );
+    assert!(
+        wait("the handshake is refused", Duration::from_secs(15), || {
+            web.log_tail().contains("certificate verify failed")
+        }),
+        "no certificate failure in the log:\n{}",
+        web.log_tail()
+    );
+    assert_eq!(export_status(&s)["export"]["connected"], false);
+}
+
 #[test]
 fn events_reach_rsyslog_and_survive_a_collector_outage() {
     let Some(s) = shield_lab(
@@ -227,7 +415,7 @@ fn events_reach_rsyslog_and_survive_a_collector_outage() {
         .cpe()
         .ip(&["addr", "add", "192.0.2.2/24", "dev", WAN_IF]);
     let out = s.lab.dir().join("collected.log");
-    let conf = rsyslog_config(s.lab.dir(), &out);
+    let conf = rsyslog_config(s.lab.dir(), &out, None);
     let rsyslog = start_rsyslog(&s.lab, &conf);
     let mut web = start_web(
         &s,

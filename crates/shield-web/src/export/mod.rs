@@ -1,7 +1,8 @@
 //! Export to the operator's collector: every event becomes an RFC 5424 message ([`syslog`])
 //! offered to a bounded queue ([`Exporter::offer`], never waiting: when the queue is full the
 //! new message is dropped and counted, the ones already queued are kept), and one task
-//! ([`deliver`]) sends the queue to the collector over TCP (octet counting) or UDP,
+//! ([`deliver`]) sends the queue to the collector over TCP (octet counting), TLS ([`tls`]) or
+//! UDP,
 //! reconnecting with a backoff from 1 s to [`MAX_BACKOFF`] (plus a jitter of up to 25 %). A message whose write failed is
 //! sent again first after the reconnection. The counters go to the [`status`] file every
 //! second. The shield itself never waits for any of this: the daemon streams to this program,
@@ -9,13 +10,15 @@
 
 pub mod status;
 pub mod syslog;
+pub mod tls;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use openssl::ssl::SslConnector;
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
@@ -67,7 +70,8 @@ impl ExportStats {
 /// The producer side: formats and queues.
 pub struct Exporter {
     header: Header,
-    transport: Transport,
+    /// Datagrams carry one bare message; streams frame them.
+    datagrams: bool,
     tx: mpsc::Sender<Vec<u8>>,
     pub stats: Arc<ExportStats>,
 }
@@ -75,9 +79,10 @@ pub struct Exporter {
 impl EventSink for Exporter {
     fn offer(&self, event: &StreamEvent) {
         let message = syslog::event_message(&self.header, &event.event);
-        let frame = match self.transport {
-            Transport::Tcp => syslog::octet_counted(&message),
-            Transport::Udp => message.into_bytes(),
+        let frame = if self.datagrams {
+            message.into_bytes()
+        } else {
+            syslog::octet_counted(&message)
         };
         match self.tx.try_send(frame) {
             Ok(()) => self.stats.queued.fetch_add(1, Ordering::Relaxed),
@@ -86,8 +91,13 @@ impl EventSink for Exporter {
     }
 }
 
-/// Starts delivery and the status file; returns the exporter to feed.
-pub fn start(config: ExportConfig) -> Arc<Exporter> {
+/// Starts delivery and the status file; returns the exporter to feed, or why TLS cannot be
+/// set up (an unreadable CA, certificate or key file).
+pub fn start(config: ExportConfig) -> Result<Arc<Exporter>, tls::TlsError> {
+    let connector = match &config.transport {
+        Transport::Tls(t) => Some(tls::connector(t)?),
+        Transport::Tcp | Transport::Udp => None,
+    };
     let (tx, rx) = mpsc::channel(config.queue);
     let stats = Arc::new(ExportStats::default());
     let exporter = Arc::new(Exporter {
@@ -98,7 +108,7 @@ pub fn start(config: ExportConfig) -> Arc<Exporter> {
             procid: std::process::id(),
             sd_id: config.sd_id.clone(),
         },
-        transport: config.transport,
+        datagrams: config.transport == Transport::Udp,
         tx: tx.clone(),
         stats: stats.clone(),
     });
@@ -107,25 +117,40 @@ pub fn start(config: ExportConfig) -> Arc<Exporter> {
         stats.clone(),
         tx,
     ));
-    tokio::spawn(deliver(config, rx, stats));
-    exporter
+    tokio::spawn(deliver(config, connector, rx, stats));
+    Ok(exporter)
 }
 
 /// A connection to the collector.
 enum Link {
     Tcp(TcpStream),
+    Tls(Box<tokio_openssl::SslStream<TcpStream>>),
     Udp(UdpSocket),
 }
 
-async fn connect(config: &ExportConfig) -> std::io::Result<Link> {
+async fn connect(config: &ExportConfig, connector: Option<&SslConnector>) -> std::io::Result<Link> {
     let attempt = async {
-        match config.transport {
-            Transport::Tcp => {
+        match (&config.transport, connector) {
+            (Transport::Tcp, _) => {
                 let stream = TcpStream::connect(config.collector).await?;
                 stream.set_nodelay(true)?;
                 Ok(Link::Tcp(stream))
             }
-            Transport::Udp => {
+            (Transport::Tls(t), Some(connector)) => {
+                let tcp = TcpStream::connect(config.collector).await?;
+                tcp.set_nodelay(true)?;
+                let stream = tls::handshake(
+                    connector,
+                    t.server_name.as_deref(),
+                    config.collector.ip(),
+                    tcp,
+                )
+                .await
+                .map_err(std::io::Error::other)?;
+                Ok(Link::Tls(Box::new(stream)))
+            }
+            (Transport::Tls(_), None) => Err(std::io::Error::other("no TLS connector")),
+            (Transport::Udp, _) => {
                 let local: std::net::SocketAddr = if config.collector.is_ipv4() {
                     "0.0.0.0:0"
                 } else {
@@ -144,6 +169,25 @@ async fn connect(config: &ExportConfig) -> std::io::Result<Link> {
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
 }
 
+/// The next queued frame (`None`: the queue is closed), or the error that ends a stream the
+/// collector closed (stop, restart) before anything more is written into it.
+async fn next_or_closed<S: AsyncRead + Unpin>(
+    rx: &mut mpsc::Receiver<Vec<u8>>,
+    stream: &mut S,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut probe = [0u8; 256];
+    loop {
+        tokio::select! {
+            frame = rx.recv() => return Ok(frame),
+            read = stream.read(&mut probe) => match read {
+                Ok(0) => return Err(std::io::ErrorKind::ConnectionReset.into()),
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            },
+        }
+    }
+}
+
 /// `backoff` plus up to a quarter more, different from one gateway to the next (by process
 /// id), so that a fleet does not reconnect to a restarted collector all in the same second.
 fn with_jitter(backoff: Duration) -> Duration {
@@ -159,11 +203,16 @@ enum Ended {
 }
 
 /// Sends the queue to the collector, forever reconnecting.
-async fn deliver(config: ExportConfig, mut rx: mpsc::Receiver<Vec<u8>>, stats: Arc<ExportStats>) {
+async fn deliver(
+    config: ExportConfig,
+    connector: Option<SslConnector>,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    stats: Arc<ExportStats>,
+) {
     let mut pending: Option<Vec<u8>> = None;
     let mut backoff = FIRST_BACKOFF;
     loop {
-        match connect(&config).await {
+        match connect(&config, connector.as_ref()).await {
             Ok(link) => {
                 stats.connects.fetch_add(1, Ordering::Relaxed);
                 stats.connected.store(true, Ordering::Relaxed);
@@ -202,20 +251,16 @@ async fn send_all(
             None => match &mut link {
                 // A collector that closes its end (a stop, a restart) is noticed before the
                 // next message is written into a dead connection.
-                Link::Tcp(stream) => {
-                    let mut probe = [0u8; 256];
-                    tokio::select! {
-                        frame = rx.recv() => match frame {
-                            Some(frame) => frame,
-                            None => return Ended::Done,
-                        },
-                        read = stream.read(&mut probe) => match read {
-                            Ok(0) => return Ended::Lost(std::io::ErrorKind::ConnectionReset.into()),
-                            Ok(_) => continue,
-                            Err(e) => return Ended::Lost(e),
-                        },
-                    }
-                }
+                Link::Tcp(stream) => match next_or_closed(rx, stream).await {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => return Ended::Done,
+                    Err(e) => return Ended::Lost(e),
+                },
+                Link::Tls(stream) => match next_or_closed(rx, stream.as_mut()).await {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => return Ended::Done,
+                    Err(e) => return Ended::Lost(e),
+                },
                 Link::Udp(_) => match rx.recv().await {
                     Some(frame) => frame,
                     None => return Ended::Done,
@@ -224,6 +269,7 @@ async fn send_all(
         };
         let written = match &mut link {
             Link::Tcp(stream) => stream.write_all(&frame).await,
+            Link::Tls(stream) => stream.write_all(&frame).await,
             Link::Udp(socket) => socket.send(&frame).await.map(|_| ()),
         };
         match written {

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::config::{ExportConfig, Transport};
+use crate::config::ExportConfig;
 use crate::export::ExportStats;
 
 /// The file's content.
@@ -17,7 +17,7 @@ pub fn document(config: &ExportConfig, stats: &ExportStats, queue_len: usize) ->
     let s = stats.snapshot();
     json!({
         "collector": config.collector.to_string(),
-        "transport": match config.transport { Transport::Tcp => "tcp", Transport::Udp => "udp" },
+        "transport": config.transport.name(),
         "connected": s.connected,
         "queue": queue_len,
         "queue_max": config.queue,

@@ -1,0 +1,359 @@
+//! Throughput of the built `dhcpmgr-shield-web` (release profile under `cargo bench`): a
+//! stand-in for the daemon's shield socket streams realistic events at rising rates; one
+//! WebSocket client (all events, a high per-session limit) and the collector export (TCP,
+//! octet counting, to a counting sink) take them. Prints, per rate: events offered,
+//! delivered to the WebSocket, dropped (the session's counts), received by the collector,
+//! and the web program's CPU time per 1000 events; then its idle and busy RSS.
+//!
+//!     cargo bench -p dhcpmgr-shield-web --bench stream
+//!     SHIELD_WEB_BENCH_RATES=1000,5000 SHIELD_WEB_BENCH_SECS=2 cargo bench …
+//!     SHIELD_WEB_BENCH_TLS=1 cargo bench …    # the export over TLS (certificates made with
+//!                                              # the openssl command)
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::UnixListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An event shaped like the shield's (a DHCPv4 REQUEST with its options).
+fn event(seq: u64) -> String {
+    json!({"seq": seq, "time": "2026-12-02T16:37:40.558Z", "proto": "v4", "interface": "brlan0",
+        "message_type": "REQUEST", "xid": format!("0x{:08x}", seq as u32), "client_mac": "02:00:00:00:0b:01",
+        "source_mac": "02:00:00:00:0b:01", "dest_mac": "ff:ff:ff:ff:ff:ff", "source_ip": "0.0.0.0",
+        "dest_ip": "255.255.255.255", "source_port": 68, "dest_port": 67, "op_code": "BOOTREQUEST",
+        "hw_type": "ethernet", "vendor_class": "udhcp 1.35.0", "client_identifier": "01020000000b01",
+        "server_ip": "192.168.1.66", "requested_ip": "192.168.1.52", "option_count": 7,
+        "dhcp_options": {"50": "c0a80134", "53": "03", "54": "c0a80142", "55": "01030627", "57": "0240",
+        "60": "udhcp 1.35.0", "61": "01020000000b01"}, "verdict": "accept", "mark": 1152581633u32,
+        "matched_rule": "unknown", "processing_time_ms": 0.021})
+    .to_string()
+}
+
+/// The stand-in daemon: answers `stream` and sends what the bench queues, paced by `rate`.
+struct Daemon {
+    rate: Arc<AtomicU64>,
+    budget: Arc<AtomicU64>,
+}
+
+fn stand_in(listener: UnixListener) -> Daemon {
+    let rate = Arc::new(AtomicU64::new(0));
+    let budget = Arc::new(AtomicU64::new(0));
+    let (r, b) = (rate.clone(), budget.clone());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut line = String::new();
+            let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let request: Value = serde_json::from_str(&line).unwrap_or_default();
+            if request["cmd"] != "stream" {
+                let _ = conn.write_all(b"{\"ok\":true,\"filters\":{}}\n");
+                continue;
+            }
+            let _ = conn.write_all(b"{\"ok\":true}\n");
+            let (rate, budget) = (r.clone(), b.clone());
+            std::thread::spawn(move || {
+                let mut seq = 0u64;
+                loop {
+                    let n = budget.swap(0, Ordering::AcqRel);
+                    if n == 0 {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    }
+                    let per_sec = rate.load(Ordering::Acquire).max(1);
+                    let start = Instant::now();
+                    for i in 0..n {
+                        seq += 1;
+                        let text = format!("{{\"event\":{}}}\n", event(seq));
+                        if conn.write_all(text.as_bytes()).is_err() {
+                            return;
+                        }
+                        let due = start + Duration::from_nanos((i + 1) * 1_000_000_000 / per_sec);
+                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    Daemon { rate, budget }
+}
+
+/// A CA and a certificate for 127.0.0.1 in `dir`, made with the openssl command.
+fn make_certs(dir: &std::path::Path) -> SslAcceptor {
+    let run = |args: &[&str]| {
+        let ok = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "openssl {args:?} failed");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=bench CA",
+        "-days",
+        "2",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "sink.key",
+        "-out",
+        "sink.csr",
+        "-subj",
+        "/CN=bench sink",
+    ]);
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").expect("ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "sink.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "sink.pem",
+        "-extfile",
+        "san.ext",
+        "-days",
+        "2",
+    ]);
+    let mut acceptor =
+        SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).expect("acceptor");
+    acceptor
+        .set_certificate_chain_file(dir.join("sink.pem"))
+        .expect("cert");
+    acceptor
+        .set_private_key_file(dir.join("sink.key"), SslFiletype::PEM)
+        .expect("key");
+    acceptor.build()
+}
+
+/// A collector counting octet-counted messages (inside TLS with `tls`).
+fn sink(listener: TcpListener, count: Arc<AtomicU64>, tls: Option<Arc<SslAcceptor>>) {
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let count = count.clone();
+            let tls = tls.clone();
+            std::thread::spawn(move || {
+                let conn: Box<dyn Read + Send> = match tls {
+                    Some(acceptor) => match acceptor.accept(conn) {
+                        Ok(s) => Box::new(s),
+                        Err(_) => return,
+                    },
+                    None => Box::new(conn),
+                };
+                let mut r = BufReader::with_capacity(1 << 16, conn);
+                let mut len = Vec::new();
+                let mut body = vec![0u8; 65536];
+                loop {
+                    len.clear();
+                    if r.read_until(b' ', &mut len).map_or(true, |n| n == 0) {
+                        return;
+                    }
+                    let n: usize = std::str::from_utf8(&len[..len.len() - 1])
+                        .ok()
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or(0);
+                    if n == 0 || n > body.len() || r.read_exact(&mut body[..n]).is_err() {
+                        return;
+                    }
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+}
+
+/// utime + stime of `pid` in clock ticks (100 per second on Linux).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let get = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    get(11) + get(12)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let rates: Vec<u64> = std::env::var("SHIELD_WEB_BENCH_RATES")
+        .unwrap_or_else(|_| "500,1000,2000,5000,10000,20000".into())
+        .split(',')
+        .filter_map(|r| r.trim().parse().ok())
+        .collect();
+    let secs: u64 = std::env::var("SHIELD_WEB_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("shield.sock");
+    let daemon = stand_in(UnixListener::bind(&socket).expect("bind the stand-in"));
+    let collector = TcpListener::bind("127.0.0.1:0").expect("bind the sink");
+    let collector_addr = collector.local_addr().expect("addr");
+    let exported = Arc::new(AtomicU64::new(0));
+    let tls = std::env::var_os("SHIELD_WEB_BENCH_TLS").is_some_and(|v| v == "1");
+    let acceptor = tls.then(|| Arc::new(make_certs(dir.path())));
+    sink(collector, exported.clone(), acceptor);
+    let transport = if tls {
+        format!(
+            "transport = \"tls\"\nca_file = \"{}\"\n",
+            dir.path().join("ca.pem").display()
+        )
+    } else {
+        "transport = \"tcp\"\n".to_string()
+    };
+    let web_port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let config = dir.path().join("shield-web.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "socket = \"{}\"\ntoken_file = \"{}\"\n[web]\nlisten = \"127.0.0.1:{web_port}\"\n\
+             events_per_second = 1000000\nburst_multiplier = 1\n[export]\ncollector = \"{collector_addr}\"\n\
+             queue = 10000\nhostname = \"bench\"\n{transport}",
+            socket.display(),
+            dir.path().join("token").display()
+        ),
+    )
+    .expect("write config");
+    let binary = env!("CARGO_BIN_EXE_dhcpmgr-shield-web");
+    let web = Killed(
+        Command::new(binary)
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start dhcpmgr-shield-web"),
+    );
+    let pid = web.0.id();
+    let size = std::fs::metadata(binary).map_or(0, |m| m.len());
+    let mut ws = None;
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(50));
+        let Ok(token) = std::fs::read_to_string(dir.path().join("token")) else {
+            continue;
+        };
+        let Ok(tcp) = TcpStream::connect(("127.0.0.1", web_port)) else {
+            continue;
+        };
+        let url = format!(
+            "ws://127.0.0.1:{web_port}/api/ws/dhcp-events?token={}",
+            token.trim()
+        );
+        if let Ok((c, _)) = tungstenite::client(url.as_str(), tcp) {
+            ws = Some(c);
+            break;
+        }
+    }
+    let mut ws = ws.expect("a WebSocket session with dhcpmgr-shield-web");
+    std::thread::sleep(Duration::from_millis(500));
+    let idle_rss = rss_kib(pid);
+    let delivered = Arc::new(AtomicU64::new(0));
+    let dropped = Arc::new(Mutex::new(Value::Null));
+    {
+        let (delivered, dropped) = (delivered.clone(), dropped.clone());
+        std::thread::spawn(move || loop {
+            let Ok(Message::Text(t)) = ws.read() else {
+                continue;
+            };
+            let v: Value = serde_json::from_str(t.as_str()).unwrap_or_default();
+            match v["type"].as_str() {
+                Some("event") => {
+                    delivered.fetch_add(1, Ordering::Relaxed);
+                }
+                Some("dropped") => *dropped.lock().unwrap_or_else(|p| p.into_inner()) = v,
+                _ => {}
+            }
+        });
+    }
+    println!(
+        "dhcpmgr-shield-web {binary}: {size} bytes, idle RSS {idle_rss} KiB, export over {}",
+        if tls { "TLS" } else { "TCP" }
+    );
+    println!(
+        "{:>8} {:>9} {:>10} {:>9} {:>10} {:>12}",
+        "rate/s", "offered", "websocket", "dropped", "exported", "cpu ms/1k"
+    );
+    let mut offered_total = 0;
+    for rate in rates {
+        let n = rate * secs;
+        let (d0, e0, c0) = (
+            delivered.load(Ordering::Relaxed),
+            exported.load(Ordering::Relaxed),
+            cpu_ticks(pid),
+        );
+        let drop0 = dropped.lock().unwrap_or_else(|p| p.into_inner())["total"]
+            .as_u64()
+            .unwrap_or(0);
+        daemon.rate.store(rate, Ordering::Release);
+        daemon.budget.store(n, Ordering::Release);
+        offered_total += n;
+        std::thread::sleep(Duration::from_secs(secs) + Duration::from_millis(1500));
+        let (d1, e1, c1) = (
+            delivered.load(Ordering::Relaxed),
+            exported.load(Ordering::Relaxed),
+            cpu_ticks(pid),
+        );
+        let drop1 = dropped.lock().unwrap_or_else(|p| p.into_inner())["total"]
+            .as_u64()
+            .unwrap_or(0);
+        let cpu_ms = (c1 - c0) as f64 * 10.0;
+        println!(
+            "{rate:>8} {n:>9} {:>10} {:>9} {:>10} {:>12.1}",
+            d1 - d0,
+            drop1 - drop0,
+            e1 - e0,
+            cpu_ms * 1000.0 / n as f64
+        );
+    }
+    println!("busy RSS {} KiB after {offered_total} events", rss_kib(pid));
+}
