@@ -98,72 +98,21 @@ fn stand_in(listener: UnixListener) -> Daemon {
     Daemon { rate, budget }
 }
 
-/// A CA and a certificate for 127.0.0.1 in `dir`, made with the openssl command.
-fn make_certs(dir: &std::path::Path) -> SslAcceptor {
-    let run = |args: &[&str]| {
-        let ok = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "openssl {args:?} failed");
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-subj",
-        "/CN=bench CA",
-        "-days",
-        "2",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "sink.key",
-        "-out",
-        "sink.csr",
-        "-subj",
-        "/CN=bench sink",
-    ]);
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").expect("ext");
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "sink.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "sink.pem",
-        "-extfile",
-        "san.ext",
-        "-days",
-        "2",
-    ]);
+#[path = "../tests/common/certs.rs"]
+mod certs;
+
+/// A TLS acceptor with a certificate for 127.0.0.1, and its CA's file.
+fn acceptor(dir: &std::path::Path) -> (SslAcceptor, std::path::PathBuf) {
+    let made = certs::make_certs(dir, [127, 0, 0, 1].into());
     let mut acceptor =
         SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).expect("acceptor");
     acceptor
-        .set_certificate_chain_file(dir.join("sink.pem"))
+        .set_certificate_chain_file(&made.cert)
         .expect("cert");
     acceptor
-        .set_private_key_file(dir.join("sink.key"), SslFiletype::PEM)
+        .set_private_key_file(&made.key, SslFiletype::PEM)
         .expect("key");
-    acceptor.build()
+    (acceptor.build(), made.ca)
 }
 
 /// A collector counting octet-counted messages (inside TLS with `tls`).
@@ -223,7 +172,7 @@ fn rss_kib(pid: u32) -> u64 {
 
 fn main() {
     let rates: Vec<u64> = std::env::var("SHIELD_WEB_BENCH_RATES")
-        .unwrap_or_else(|_| "500,1000,2000,5000,10000,20000".into())
+        .unwrap_or_else(|_| "500,1000,2000,5000,10000,20000,40000".into())
         .split(',')
         .filter_map(|r| r.trim().parse().ok())
         .collect();
@@ -238,16 +187,16 @@ fn main() {
     let collector_addr = collector.local_addr().expect("addr");
     let exported = Arc::new(AtomicU64::new(0));
     let tls = std::env::var_os("SHIELD_WEB_BENCH_TLS").is_some_and(|v| v == "1");
-    let acceptor = tls.then(|| Arc::new(make_certs(dir.path())));
-    sink(collector, exported.clone(), acceptor);
-    let transport = if tls {
-        format!(
-            "transport = \"tls\"\nca_file = \"{}\"\n",
-            dir.path().join("ca.pem").display()
+    let (acceptor, transport) = if tls {
+        let (acceptor, ca) = acceptor(dir.path());
+        (
+            Some(Arc::new(acceptor)),
+            format!("transport = \"tls\"\nca_file = \"{}\"\n", ca.display()),
         )
     } else {
-        "transport = \"tcp\"\n".to_string()
+        (None, "transport = \"tcp\"\n".to_string())
     };
+    sink(collector, exported.clone(), acceptor);
     let web_port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -326,26 +275,24 @@ fn main() {
     let mut offered_total = 0;
     for rate in rates {
         let n = rate * secs;
-        let (d0, e0, c0) = (
-            delivered.load(Ordering::Relaxed),
-            exported.load(Ordering::Relaxed),
-            cpu_ticks(pid),
-        );
-        let drop0 = dropped.lock().unwrap_or_else(|p| p.into_inner())["total"]
-            .as_u64()
-            .unwrap_or(0);
+        // (delivered, dropped, exported, CPU ticks) so far.
+        let sample = || {
+            let dropped = dropped.lock().unwrap_or_else(|p| p.into_inner())["total"]
+                .as_u64()
+                .unwrap_or(0);
+            (
+                delivered.load(Ordering::Relaxed),
+                dropped,
+                exported.load(Ordering::Relaxed),
+                cpu_ticks(pid),
+            )
+        };
+        let (d0, drop0, e0, c0) = sample();
         daemon.rate.store(rate, Ordering::Release);
         daemon.budget.store(n, Ordering::Release);
         offered_total += n;
         std::thread::sleep(Duration::from_secs(secs) + Duration::from_millis(1500));
-        let (d1, e1, c1) = (
-            delivered.load(Ordering::Relaxed),
-            exported.load(Ordering::Relaxed),
-            cpu_ticks(pid),
-        );
-        let drop1 = dropped.lock().unwrap_or_else(|p| p.into_inner())["total"]
-            .as_u64()
-            .unwrap_or(0);
+        let (d1, drop1, e1, c1) = sample();
         let cpu_ms = (c1 - c0) as f64 * 10.0;
         println!(
             "{rate:>8} {n:>9} {:>10} {:>9} {:>10} {:>12.1}",

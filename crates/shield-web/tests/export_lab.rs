@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use dhcpmgr_lab::{Lab, ISP_V4, LAN_GW, WAN_IF};
 use serde_json::Value;
 
+use common::certs::{make_certs, Certs};
 use common::{ctl, in_netns, shield_lab, start_web, ShieldLab, CLIENT_MAC};
 
 const COLLECTOR_PORT: u16 = 10514;
@@ -44,89 +45,6 @@ impl Rsyslog {
         // SAFETY: a signal to our own child, which has not been reaped yet.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let _ = self.child.wait();
-    }
-}
-
-/// Test certificates: a CA, and the collector's certificate for its IP address.
-struct Certs {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl (apt-get install openssl)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn make_certs(dir: &Path) -> Certs {
-    let days = ["-days", "2"];
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-subj",
-            "/CN=dhcpmgr lab CA",
-            days[0],
-            days[1],
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "collector.key",
-            "-out",
-            "collector.csr",
-            "-subj",
-            "/CN=lab collector",
-        ],
-    );
-    std::fs::write(dir.join("san.ext"), format!("subjectAltName=IP:{ISP_V4}\n")).expect("ext");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "collector.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "collector.pem",
-            "-extfile",
-            "san.ext",
-            days[0],
-            days[1],
-        ],
-    );
-    Certs {
-        ca: dir.join("ca.pem"),
-        cert: dir.join("collector.pem"),
-        key: dir.join("collector.key"),
     }
 }
 
@@ -324,22 +242,24 @@ fn lab() -> Option<ShieldLab> {
     Some(s)
 }
 
+/// `[export]` to the lab's collector over TLS, trusting `ca`.
+fn tls_export(ca: &Path) -> String {
+    format!(
+        "[export]\ncollector = \"{ISP_V4}:{COLLECTOR_PORT}\"\ntransport = \"tls\"\n\
+         ca_file = \"{}\"\nhostname = \"gw-lab\"\n",
+        ca.display()
+    )
+}
+
 #[test]
 fn events_reach_rsyslog_over_tls() {
     let Some(s) = lab() else { return };
     let lan_ns = s.lan.ns().name().to_string();
-    let certs = make_certs(s.lab.dir());
+    let certs = make_certs(s.lab.dir(), ISP_V4.into());
     let out = s.lab.dir().join("collected-tls.log");
     let conf = rsyslog_config(s.lab.dir(), &out, Some(&certs));
     let _rsyslog = start_rsyslog(&s.lab, &conf);
-    let mut web = start_web(
-        &s,
-        &format!(
-            "[export]\ncollector = \"{ISP_V4}:{COLLECTOR_PORT}\"\ntransport = \"tls\"\n\
-             ca_file = \"{}\"\nhostname = \"gw-lab\"\n",
-            certs.ca.display()
-        ),
-    );
+    let mut web = start_web(&s, &tls_export(&certs.ca));
     assert!(
         wait(
             "the exporter connects over TLS",
@@ -376,15 +296,8 @@ fn events_reach_rsyslog_over_tls() {
     // A collector whose certificate does not chain to the configured CA is refused.
     let other = s.lab.dir().join("other-ca");
     std::fs::create_dir_all(&other).expect("dir");
-    let stranger = make_certs(&other);
-    let web = start_web(
-        &s,
-        &format!(
-            "[export]\ncollector = \"{ISP_V4}:{COLLECTOR_PORT}\"\ntransport = \"tls\"\n\
-             ca_file = \"{}\"\nhostname = \"gw-lab\"\n",
-            stranger.ca.display()
-        ),
-    );
+    let stranger = make_certs(&other, ISP_V4.into());
+    let web = start_web(&s, &tls_export(&stranger.ca));
     assert!(
         wait("the handshake is refused", Duration::from_secs(15), || {
             web.log_tail().contains("certificate verify failed")

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // each test file uses its own part of this module
 
+pub mod certs;
+
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
