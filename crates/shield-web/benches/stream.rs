@@ -9,6 +9,10 @@
 //!     SHIELD_WEB_BENCH_RATES=1000,5000 SHIELD_WEB_BENCH_SECS=2 cargo bench …
 //!     SHIELD_WEB_BENCH_TLS=1 cargo bench …    # the export over TLS (certificates made with
 //!                                              # the openssl command)
+//!
+//! Then, when chromium is installed, the page itself: headless chromium shows the stream
+//! (a second session) at rising rates; printed are the events the page counted and the drops
+//! it shows (a page that cannot keep up makes its session lag, and the server counts those).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -100,6 +104,10 @@ fn stand_in(listener: UnixListener) -> Daemon {
 
 #[path = "../tests/common/certs.rs"]
 mod certs;
+// The bench drives the page with the browser test's DevTools client (not all of it).
+#[allow(dead_code)]
+#[path = "../tests/common/browser.rs"]
+mod browser;
 
 /// A TLS acceptor with a certificate for 127.0.0.1, and its CA's file.
 fn acceptor(dir: &std::path::Path) -> (SslAcceptor, std::path::PathBuf) {
@@ -226,18 +234,17 @@ fn main() {
     let pid = web.0.id();
     let size = std::fs::metadata(binary).map_or(0, |m| m.len());
     let mut ws = None;
+    let mut token = String::new();
     for _ in 0..100 {
         std::thread::sleep(Duration::from_millis(50));
-        let Ok(token) = std::fs::read_to_string(dir.path().join("token")) else {
+        let Ok(text) = std::fs::read_to_string(dir.path().join("token")) else {
             continue;
         };
+        token = text.trim().to_string();
         let Ok(tcp) = TcpStream::connect(("127.0.0.1", web_port)) else {
             continue;
         };
-        let url = format!(
-            "ws://127.0.0.1:{web_port}/api/ws/dhcp-events?token={}",
-            token.trim()
-        );
+        let url = format!("ws://127.0.0.1:{web_port}/api/ws/dhcp-events?token={token}");
         if let Ok((c, _)) = tungstenite::client(url.as_str(), tcp) {
             ws = Some(c);
             break;
@@ -303,4 +310,60 @@ fn main() {
         );
     }
     println!("busy RSS {} KiB after {offered_total} events", rss_kib(pid));
+    if which("chromium") {
+        page(&daemon, web_port, &token, pid, secs);
+    } else {
+        println!("chromium not installed: no figures for the page");
+    }
+}
+
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+/// The page in headless chromium at rising rates: what it counted and the drops it shows.
+fn page(daemon: &Daemon, web_port: u16, token: &str, pid: u32, secs: u64) {
+    let chromium = browser::start_chromium(Command::new("chromium"));
+    let mut page = browser::Cdp::connect(&chromium.endpoint, |addr| {
+        TcpStream::connect(addr).expect("connect to DevTools")
+    });
+    page.navigate(&format!("http://127.0.0.1:{web_port}/?token={token}"));
+    page.wait_for(
+        "document.getElementById('status')?.className === 'connected'",
+        Duration::from_secs(15),
+        "the page connects",
+        "document.getElementById('status')?.textContent",
+    );
+    let counts = |page: &mut browser::Cdp| {
+        let v = page.eval(
+            "[Number(document.getElementById('count-events').textContent), \
+              Number(document.getElementById('count-dropped').textContent)]",
+        );
+        (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0))
+    };
+    println!("the page in headless chromium:");
+    println!(
+        "{:>8} {:>9} {:>10} {:>9} {:>12}",
+        "rate/s", "offered", "page", "dropped", "cpu ms/1k"
+    );
+    let rates: Vec<u64> = std::env::var("SHIELD_WEB_BENCH_PAGE_RATES")
+        .unwrap_or_else(|_| "200,500,1000,2000,5000,10000".into())
+        .split(',')
+        .filter_map(|r| r.trim().parse().ok())
+        .collect();
+    for rate in rates {
+        let n = rate * secs;
+        let ((e0, d0), c0) = (counts(&mut page), cpu_ticks(pid));
+        daemon.rate.store(rate, Ordering::Release);
+        daemon.budget.store(n, Ordering::Release);
+        std::thread::sleep(Duration::from_secs(secs) + Duration::from_millis(2500));
+        let ((e1, d1), c1) = (counts(&mut page), cpu_ticks(pid));
+        println!(
+            "{rate:>8} {n:>9} {:>10} {:>9} {:>12.1}",
+            e1 - e0,
+            d1 - d0,
+            (c1 - c0) as f64 * 10.0 * 1000.0 / n as f64
+        );
+    }
 }

@@ -90,7 +90,9 @@ function flush() {
   if (!state.pending.length) return;
   const body = $("events").tBodies[0];
   const frag = document.createDocumentFragment();
-  for (let i = state.pending.length - 1; i >= 0; i--) frag.appendChild(row(state.pending[i]));
+  // Only the newest MAX_ROWS can stay in the table: the older ones are not built at all.
+  const oldest = Math.max(0, state.pending.length - MAX_ROWS);
+  for (let i = state.pending.length - 1; i >= oldest; i--) frag.appendChild(row(state.pending[i]));
   state.pending = [];
   body.insertBefore(frag, body.firstChild);
   while (body.rows.length > MAX_ROWS) body.deleteRow(-1);

@@ -10,191 +10,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::{self, Message, WebSocket};
+use serde_json::Value;
 
+use common::browser::{start_chromium, Cdp};
 use common::{artifacts_dir, in_netns, shield_lab, start_web, CLIENT_MAC, SERVER_MAC};
 
 const LISTEN: &str = "192.168.1.1:8080";
-
-/// Headless chromium in the gateway's namespace, killed when dropped.
-struct Chromium {
-    child: Child,
-    endpoint: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Chromium {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_chromium(ns: &dhcpmgr_lab::Netns) -> Chromium {
-    let profile = tempfile::tempdir().expect("a fresh chromium profile dir");
-    let mut child = ns
-        .command("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1600,900",
-            "--remote-debugging-address=127.0.0.1",
-            "--remote-debugging-port=9222",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("about:blank")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start chromium (apt-get install chromium): {e}"));
-    let stderr = child.stderr.take().expect("piped stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("DevTools listening on ") {
-                let _ = tx.send(Ok(url.trim().to_string()));
-            }
-            seen.push(line);
-        }
-        let _ = tx.send(Err(seen.join("\n")));
-    });
-    let endpoint = match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Ok(url)) => url,
-        Ok(Err(out)) => panic!("chromium exited without a DevTools endpoint:\n{out}"),
-        Err(_) => panic!("chromium gave no DevTools endpoint within 30 s"),
-    };
-    Chromium {
-        child,
-        endpoint,
-        _profile: profile,
-    }
-}
-
-/// A DevTools protocol session with one page.
-struct Cdp {
-    ws: WebSocket<TcpStream>,
-    next_id: u64,
-    session: Option<String>,
-}
-
-impl Cdp {
-    fn connect(ns: &str, endpoint: &str) -> Cdp {
-        let url = endpoint.to_string();
-        let addr = url
-            .trim_start_matches("ws://")
-            .split('/')
-            .next()
-            .expect("host:port in the endpoint")
-            .to_string();
-        let stream = in_netns(ns, move || {
-            TcpStream::connect(addr).expect("connect to DevTools")
-        });
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("read timeout");
-        let (ws, _) = tungstenite::client(url.as_str(), stream).expect("DevTools handshake");
-        let mut cdp = Cdp {
-            ws,
-            next_id: 0,
-            session: None,
-        };
-        let target = cdp.call("Target.createTarget", json!({"url": "about:blank"}));
-        let target_id = target["targetId"]
-            .as_str()
-            .expect("a target id")
-            .to_string();
-        let attached = cdp.call(
-            "Target.attachToTarget",
-            json!({"targetId": target_id, "flatten": true}),
-        );
-        cdp.session = Some(
-            attached["sessionId"]
-                .as_str()
-                .expect("a session")
-                .to_string(),
-        );
-        cdp.call("Page.enable", json!({}));
-        cdp
-    }
-
-    fn call(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let id = self.next_id;
-        let mut msg = json!({"id": id, "method": method, "params": params});
-        if let Some(s) = &self.session {
-            msg["sessionId"] = json!(s);
-        }
-        self.ws
-            .send(Message::text(msg.to_string()))
-            .unwrap_or_else(|e| panic!("DevTools {method}: {e}"));
-        loop {
-            let frame = self
-                .ws
-                .read()
-                .unwrap_or_else(|e| panic!("DevTools {method}: {e}"));
-            let Message::Text(text) = frame else { continue };
-            let v: Value = serde_json::from_str(text.as_str()).expect("DevTools sends JSON");
-            if v["id"] == id {
-                if let Some(err) = v.get("error") {
-                    panic!("DevTools {method} failed: {err}");
-                }
-                return v["result"].clone();
-            }
-        }
-    }
-
-    fn eval(&mut self, expression: &str) -> Value {
-        let r = self.call(
-            "Runtime.evaluate",
-            json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
-        );
-        if let Some(e) = r.get("exceptionDetails") {
-            panic!("page script failed: {expression}: {e}");
-        }
-        r["result"]["value"].clone()
-    }
-
-    /// Evaluates `expression` until it gives `true`; panics with `what` and `explain`'s value.
-    fn wait_for(&mut self, expression: &str, timeout: Duration, what: &str, explain: &str) {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if self.eval(expression) == Value::Bool(true) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!("{what} (within {timeout:?}); page: {}", self.eval(explain));
-    }
-
-    fn navigate(&mut self, url: &str) {
-        self.call("Page.navigate", json!({"url": url}));
-    }
-
-    fn screenshot(&mut self, name: &str) {
-        let shot = self.call("Page.captureScreenshot", json!({"format": "png"}));
-        let data = shot["data"].as_str().expect("screenshot data");
-        let png = data_encoding::BASE64
-            .decode(data.as_bytes())
-            .expect("the screenshot is base64");
-        let path = artifacts_dir().join(name);
-        std::fs::write(&path, png).expect("write the screenshot");
-        eprintln!("screenshot: {}", path.display());
-    }
-}
 
 /// The client-MAC rows of the table: `[[type, client_mac], …]`.
 const ROWS: &str = "JSON.stringify([...document.querySelectorAll('#events tbody tr')].map(r => [r.dataset.type, r.cells[4].textContent]))";
@@ -237,8 +61,12 @@ fn the_page_shows_a_real_lease_filters_it_and_refuses_a_wrong_token() {
         web.log_tail()
     );
     let token = web.token();
-    let chromium = start_chromium(s.lab.cpe());
-    let mut page = Cdp::connect(&cpe, &chromium.endpoint);
+    let chromium = start_chromium(s.lab.cpe().command("chromium"));
+    let mut page = Cdp::connect(&chromium.endpoint, |addr| {
+        in_netns(&cpe, move || {
+            TcpStream::connect(addr).expect("connect to DevTools")
+        })
+    });
 
     page.navigate(&format!("http://{LISTEN}/?token={token}"));
     page.wait_for(
@@ -277,7 +105,7 @@ fn the_page_shows_a_real_lease_filters_it_and_refuses_a_wrong_token() {
     }
     let counted = page.eval("Number(document.getElementById('count-events').textContent)");
     assert!(counted.as_u64() >= Some(4), "event count {counted}");
-    page.screenshot("browser-lease.png");
+    page.screenshot(&artifacts_dir().join("browser-lease.png"));
 
     // A row opens the full decoded packet.
     page.eval("document.querySelector('#events tbody tr[data-type=\"ACK\"]').click(); true");
@@ -303,7 +131,7 @@ fn the_page_shows_a_real_lease_filters_it_and_refuses_a_wrong_token() {
         );
     }
     assert!(detail["options"].as_u64() > Some(2), "{detail}");
-    page.screenshot("browser-detail.png");
+    page.screenshot(&artifacts_dir().join("browser-detail.png"));
     page.eval("document.getElementById('detail-close').click(); true");
 
     // A filter typed into the page: only DISCOVERs from now on.
@@ -335,7 +163,7 @@ fn the_page_shows_a_real_lease_filters_it_and_refuses_a_wrong_token() {
         rows.iter().all(|(t, _)| t == "DISCOVER"),
         "the filter let other types through: {rows:?}"
     );
-    page.screenshot("browser-filtered.png");
+    page.screenshot(&artifacts_dir().join("browser-filtered.png"));
 
     // A filter the daemon's parser refuses: an error on the page, the session stays.
     page.eval(
@@ -372,7 +200,7 @@ fn the_page_shows_a_real_lease_filters_it_and_refuses_a_wrong_token() {
         page.eval("document.querySelectorAll('#events tbody tr').length"),
         0
     );
-    page.screenshot("browser-auth-error.png");
+    page.screenshot(&artifacts_dir().join("browser-auth-error.png"));
     drop(chromium);
     assert!(web.running(), "the web program died:\n{}", web.log_tail());
 }
