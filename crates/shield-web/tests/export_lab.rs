@@ -310,23 +310,8 @@ fn events_reach_rsyslog_over_tls() {
 
 #[test]
 fn events_reach_rsyslog_and_survive_a_collector_outage() {
-    let Some(s) = shield_lab(
-        "mac_rate = 100000\nmac_burst = 100000\nqueue_rate = 10000\nqueue_burst = 10000\n\
-         queue_maxlen = 1024\nstream_rate = 100000\nstream_burst = 100000\njournal = false",
-    ) else {
-        return;
-    };
+    let Some(s) = lab() else { return };
     let lan_ns = s.lan.ns().name().to_string();
-    s.lan.ns().ip(&[
-        "addr",
-        "add",
-        &format!("{HOST_ADDR}/24"),
-        "dev",
-        &s.client.ifname,
-    ]);
-    s.lab
-        .cpe()
-        .ip(&["addr", "add", "192.0.2.2/24", "dev", WAN_IF]);
     let out = s.lab.dir().join("collected.log");
     let conf = rsyslog_config(s.lab.dir(), &out, None);
     let rsyslog = start_rsyslog(&s.lab, &conf);
