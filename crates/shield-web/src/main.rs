@@ -108,7 +108,10 @@ fn run(config: Config) -> ExitCode {
             Some(e) => {
                 tracing::info!(collector = %e.collector, transport = e.transport.name(), queue = e.queue, "exporting to the collector");
                 match export::start(e) {
-                    Ok(exporter) => Some(exporter as Arc<dyn EventSink>),
+                    Ok(exporter) => {
+                        tokio::spawn(export::audit::follow(config.socket.clone(), exporter.clone()));
+                        Some(exporter as Arc<dyn EventSink>)
+                    }
                     Err(e) => {
                         eprintln!("dhcpmgr-shield-web: [export]: {e}");
                         return ExitCode::from(2);

@@ -170,13 +170,22 @@ fn send_discovers(lan_ns: &str, first: u32, count: u32) {
     });
 }
 
-/// What rsyslog wrote: per xid, the parsed SD parameters (and every line's header parts).
-fn collected(path: &Path) -> (BTreeMap<String, Value>, usize) {
+/// What rsyslog wrote: the events' SD parameters by xid, the audit records' in order, and
+/// the number of event lines.
+struct Collected {
+    events: BTreeMap<String, Value>,
+    audit: Vec<Value>,
+    lines: usize,
+}
+
+fn collected(path: &Path) -> Collected {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut by_xid = BTreeMap::new();
-    let mut lines = 0;
+    let mut got = Collected {
+        events: BTreeMap::new(),
+        audit: Vec::new(),
+        lines: 0,
+    };
     for line in text.lines() {
-        lines += 1;
         let mut parts = line.splitn(4, ' ');
         let (app, msgid, host, sd) = (
             parts.next().unwrap_or(""),
@@ -185,20 +194,27 @@ fn collected(path: &Path) -> (BTreeMap<String, Value>, usize) {
             parts.next().unwrap_or(""),
         );
         assert_eq!(
-            (app, msgid, host),
-            ("dhcpmgr-shield", "dhcp-event", "gw-lab"),
+            (app, host),
+            ("dhcpmgr-shield", "gw-lab"),
             "header of {line}"
         );
         let sd: Value = serde_json::from_str(sd)
             .unwrap_or_else(|e| panic!("rsyslog's structured data is not JSON ({e}): {line}"));
         let fields = sd["dhcp@32473"].clone();
-        let xid = fields["xid"].as_str().unwrap_or("").to_string();
-        assert!(
-            by_xid.insert(xid.clone(), fields).is_none(),
-            "xid {xid} arrived twice"
-        );
+        match msgid {
+            "dhcp-event" => {
+                got.lines += 1;
+                let xid = fields["xid"].as_str().unwrap_or("").to_string();
+                assert!(
+                    got.events.insert(xid.clone(), fields).is_none(),
+                    "xid {xid} arrived twice"
+                );
+            }
+            "audit" => got.audit.push(fields),
+            other => panic!("unexpected MSGID {other:?}: {line}"),
+        }
     }
-    (by_xid, lines)
+    got
 }
 
 fn xid(n: u32) -> String {
@@ -279,9 +295,11 @@ fn events_reach_rsyslog_over_tls() {
     wait(
         "the messages at the collector",
         Duration::from_secs(30),
-        || collected(&out).1 >= COUNT as usize,
+        || collected(&out).lines >= COUNT as usize,
     );
-    let (got, lines) = collected(&out);
+    let Collected {
+        events: got, lines, ..
+    } = collected(&out);
     assert_eq!(lines, COUNT as usize, "status: {}", export_status(&s));
     for n in FIRST..FIRST + COUNT {
         let f = got
@@ -290,6 +308,32 @@ fn events_reach_rsyslog_over_tls() {
         assert_eq!(f["message_type"], "DISCOVER", "{f}");
     }
     assert_eq!(export_status(&s)["export"]["transport"], "tls");
+
+    // An action change reaches the collector as an audit record.
+    ctl(
+        &s,
+        &["set", "02:00:00:00:0b:99", "deny", "--reason", "lab audit"],
+    );
+    let arrived = wait("the audit record", Duration::from_secs(15), || {
+        !collected(&out).audit.is_empty()
+    });
+    let audit = collected(&out).audit;
+    assert!(
+        arrived,
+        "no audit record at the collector:\n{}",
+        web.log_tail()
+    );
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0]["client"], "02:00:00:00:0b:99");
+    assert_eq!(audit[0]["action"], "deny");
+    assert_eq!(audit[0]["what"], "set");
+    assert_eq!(audit[0]["why"], "lab audit");
+    assert!(
+        audit[0]["who"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("uid:")),
+        "{audit:?}"
+    );
     assert!(web.running(), "the exporter died:\n{}", web.log_tail());
     drop(web);
 
@@ -338,9 +382,11 @@ fn events_reach_rsyslog_and_survive_a_collector_outage() {
     wait(
         "10 000 messages at the collector",
         Duration::from_secs(30),
-        || collected(&out).1 >= 10_000,
+        || collected(&out).lines >= 10_000,
     );
-    let (got, lines) = collected(&out);
+    let Collected {
+        events: got, lines, ..
+    } = collected(&out);
     assert_eq!(lines, 10_000, "status: {}", export_status(&s));
     for n in FIRST..FIRST + 10_000 {
         let f = got
@@ -417,7 +463,7 @@ fn events_reach_rsyslog_and_survive_a_collector_outage() {
     );
     send_discovers(&lan_ns, FIRST + 10_000 + OUTAGE, 1000);
     wait("the last 1000 arrive", Duration::from_secs(30), || {
-        collected(&out).1 >= 10_000 + (OUTAGE as usize - dropped as usize) + 1000
+        collected(&out).lines >= 10_000 + (OUTAGE as usize - dropped as usize) + 1000
     });
     let total = 10_000 + u64::from(OUTAGE) + 1000;
     wait(
@@ -428,7 +474,7 @@ fn events_reach_rsyslog_and_survive_a_collector_outage() {
             e["queued"].as_u64().unwrap_or(0) + e["dropped"].as_u64().unwrap_or(0) == total
         },
     );
-    let (got, _) = collected(&out);
+    let got = collected(&out).events;
     let outage_arrived = (FIRST + 10_000..FIRST + 10_000 + OUTAGE)
         .filter(|n| got.contains_key(&xid(*n)))
         .count() as u64;

@@ -1,13 +1,14 @@
 //! Export to the operator's collector: every event becomes an RFC 5424 message ([`syslog`])
 //! offered to a bounded queue ([`Exporter::offer`], never waiting: when the queue is full the
 //! new message is dropped and counted, the ones already queued are kept), and one task
-//! ([`deliver`]) sends the queue to the collector over TCP (octet counting), TLS ([`tls`]) or
-//! UDP,
+//! ([`deliver`]) sends the queue to the collector over TCP (octet counting), TLS ([`tls`])
+//! or UDP,
 //! reconnecting with a backoff from 1 s to [`MAX_BACKOFF`] (plus a jitter of up to 25 %). A message whose write failed is
 //! sent again first after the reconnection. The counters go to the [`status`] file every
-//! second. The shield itself never waits for any of this: the daemon streams to this program,
-//! which drops rather than blocks.
+//! second. The shield's audit records ([`audit`]) go the same way. The shield itself never
+//! waits for any of this: the daemon streams to this program, which drops rather than blocks.
 
+pub mod audit;
 pub mod status;
 pub mod syslog;
 pub mod tls;
@@ -76,9 +77,9 @@ pub struct Exporter {
     pub stats: Arc<ExportStats>,
 }
 
-impl EventSink for Exporter {
-    fn offer(&self, event: &StreamEvent) {
-        let message = syslog::event_message(&self.header, &event.event);
+impl Exporter {
+    /// Frames `message` and queues it, or counts it as dropped when the queue is full.
+    fn queue(&self, message: String) {
         let frame = if self.datagrams {
             message.into_bytes()
         } else {
@@ -88,6 +89,17 @@ impl EventSink for Exporter {
             Ok(()) => self.stats.queued.fetch_add(1, Ordering::Relaxed),
             Err(_) => self.stats.dropped.fetch_add(1, Ordering::Relaxed),
         };
+    }
+
+    /// One audit record (from [`audit::follow`]).
+    pub fn offer_audit(&self, entry: &serde_json::Value) {
+        self.queue(syslog::audit_message(&self.header, entry));
+    }
+}
+
+impl EventSink for Exporter {
+    fn offer(&self, event: &StreamEvent) {
+        self.queue(syslog::event_message(&self.header, &event.event));
     }
 }
 

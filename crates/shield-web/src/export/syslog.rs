@@ -2,8 +2,8 @@
 //! `<PRI>1 TIME HOSTNAME APP-NAME PROCID MSGID [SD-ID field="value" …] MSG`. The event's
 //! fields become the parameters of one SD-ELEMENT under the names of the filter language
 //! (`message_type`, `client_mac`, `dhcp_options.53`, …; lists joined with `,`); MSG is a
-//! one-line summary. Framing: RFC 6587 octet counting for TCP, one datagram each for UDP.
-//! Pure.
+//! one-line summary. Audit records (action changes) go the same way with MSGID `audit`.
+//! Framing: RFC 6587 octet counting for TCP and TLS, one datagram each for UDP. Pure.
 
 use std::fmt::Write;
 
@@ -11,6 +11,10 @@ use serde_json::Value;
 
 /// The MSGID of event messages.
 pub const MSGID: &str = "dhcp-event";
+/// The MSGID of audit records.
+pub const AUDIT_MSGID: &str = "audit";
+/// Severity `notice` for an audit record.
+const NOTICE: u8 = 5;
 /// Severity `warning` for a dropped packet or one with detections, `informational` otherwise.
 const WARNING: u8 = 4;
 const INFO: u8 = 6;
@@ -76,6 +80,44 @@ fn timestamp(event: &Value) -> &str {
         .unwrap_or("-")
 }
 
+/// The header and the SD-ELEMENT's opening, up to its first parameter.
+fn start(header: &Header, severity: u8, msgid: &str, record: &Value) -> String {
+    let pri = u16::from(header.facility) * 8 + u16::from(severity);
+    let mut out = String::with_capacity(1024);
+    let _ = write!(
+        out,
+        "<{pri}>1 {} {} {} {} {msgid} [{}",
+        timestamp(record),
+        header.hostname,
+        header.app_name,
+        header.procid,
+        header.sd_id
+    );
+    out
+}
+
+/// One audit record (`time`, `who`, `what`, `client`, `action`, `until`, `why`) as an RFC 5424
+/// message with MSGID `audit`.
+pub fn audit_message(header: &Header, entry: &Value) -> String {
+    let mut out = start(header, NOTICE, AUDIT_MSGID, entry);
+    for (name, value) in entry.as_object().into_iter().flatten() {
+        if let Some(text) = scalar(value) {
+            push_param(&mut out, name, &text);
+        }
+    }
+    let part = |name: &str| entry[name].as_str().unwrap_or("-").to_string();
+    let _ = write!(
+        out,
+        "] {} {} {} by {}: {}",
+        part("what"),
+        part("client"),
+        part("action"),
+        part("who"),
+        part("why")
+    );
+    out
+}
+
 /// One event as an RFC 5424 message (no framing).
 pub fn event_message(header: &Header, event: &Value) -> String {
     let dropped = event["verdict"] == "drop";
@@ -83,17 +125,7 @@ pub fn event_message(header: &Header, event: &Value) -> String {
         .as_array()
         .is_some_and(|d| !d.is_empty());
     let severity = if dropped || detections { WARNING } else { INFO };
-    let pri = u16::from(header.facility) * 8 + u16::from(severity);
-    let mut out = String::with_capacity(1024);
-    let _ = write!(
-        out,
-        "<{pri}>1 {} {} {} {} {MSGID} [{}",
-        timestamp(event),
-        header.hostname,
-        header.app_name,
-        header.procid,
-        header.sd_id
-    );
+    let mut out = start(header, severity, MSGID, event);
     if let Some(fields) = event.as_object() {
         for (name, value) in fields {
             if name == "dhcp_options" {
@@ -185,6 +217,21 @@ mod tests {
         assert!(m.contains("[dhcp@32473] "), "{m}");
         let m = event_message(&header(), &json!("not an object"));
         assert!(m.contains("[dhcp@32473] - - client_mac=- verdict=-"), "{m}");
+    }
+
+    #[test]
+    fn audit_record() {
+        let entry = json!({"time": "2026-12-02T17:00:00.000Z", "who": "uid:0", "what": "set",
+            "client": "02:00:00:00:0b:99", "action": "deny", "why": "lab audit"});
+        let m = audit_message(&header(), &entry);
+        assert!(
+            m.starts_with("<133>1 2026-12-02T17:00:00.000Z gw dhcpmgr-shield 42 audit [dhcp@32473 action=\"deny\" client=\"02:00:00:00:0b:99\""),
+            "{m}"
+        );
+        assert!(
+            m.ends_with("] set 02:00:00:00:0b:99 deny by uid:0: lab audit"),
+            "{m}"
+        );
     }
 
     #[test]
