@@ -3,10 +3,10 @@
 //! client on the LAN takes a real lease from a DHCP server on another LAN host (the shield
 //! inspects what arrives from the LAN, so that server's OFFER and ACK are seen as well as the
 //! client's DISCOVER and REQUEST); the page fills with all four, a row opens its detail view,
-//! a filter typed into the page (`message_type eq DISCOVER`) leaves only DISCOVERs, and a
-//! wrong token shows the authentication error. Screenshots go to
-//! `target/shield-web-artifacts/`. Root, chromium, busybox, dnsmasq, nft and iptables are
-//! required (`DHCPMGR_SKIP_LAB=1` skips).
+//! the daemon's saved filter is listed and loads, a filter typed into the page
+//! (`message_type eq DISCOVER`) leaves only DISCOVERs, and a wrong token shows the
+//! authentication error. Screenshots go to `target/shield-web-artifacts/`. Root, chromium,
+//! busybox, dnsmasq, nft and iptables are required (`DHCPMGR_SKIP_LAB=1` skips).
 
 mod common;
 
@@ -61,6 +61,15 @@ fn the_page_shows_a_real_lease_filters_it_and_refuses_a_wrong_token() {
         web.log_tail()
     );
     let token = web.token();
+    // A filter saved in the daemon (by root, as this program runs) is offered by the page.
+    common::ctl(
+        &s,
+        &[
+            "save-filter",
+            "offers-only",
+            r#"{"logic":"AND","rules":[{"field":"message_type","operator":"eq","value":"OFFER"}]}"#,
+        ],
+    );
     let chromium = start_chromium(s.lab.cpe().command("chromium"));
     let mut page = Cdp::connect(&chromium.endpoint, |addr| {
         in_netns(&cpe, move || {
@@ -133,6 +142,24 @@ fn the_page_shows_a_real_lease_filters_it_and_refuses_a_wrong_token() {
     assert!(detail["options"].as_u64() > Some(2), "{detail}");
     page.screenshot(&artifacts_dir().join("browser-detail.png"));
     page.eval("document.getElementById('detail-close').click(); true");
+
+    // The daemon's saved filter, loaded from the page's list, is put in force by the server.
+    page.wait_for(
+        "[...document.getElementById('saved').options].some(o => o.value === 'offers-only')",
+        Duration::from_secs(5),
+        "the page lists the daemon's saved filter",
+        "document.getElementById('saved').innerHTML",
+    );
+    page.eval(
+        "document.getElementById('saved').value = 'offers-only'; \
+         document.getElementById('saved-load').click(); true",
+    );
+    page.wait_for(
+        "document.getElementById('filter-active').textContent.includes('OFFER')",
+        Duration::from_secs(5),
+        "the saved filter is in force",
+        "document.getElementById('filter-active').textContent + document.getElementById('filter-error').textContent",
+    );
 
     // A filter typed into the page: only DISCOVERs from now on.
     page.eval(
