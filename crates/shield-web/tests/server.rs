@@ -25,7 +25,7 @@ struct Rig {
     addr: std::net::SocketAddr,
     token: String,
     events: broadcast::Sender<String>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// The stand-in daemon: streams what the test sends on `events`, answers `filters`.
@@ -104,7 +104,7 @@ async fn rig(max_connections: usize, rate: u32, idle: Duration) -> Rig {
         addr,
         token,
         events,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -273,9 +273,30 @@ async fn rate_limit_counts_drops() {
     for seq in 0..50 {
         r.events.send(event(seq, "DISCOVER")).unwrap();
     }
-    let d = next_of(&mut c, "dropped").await;
-    assert_eq!(d["rate_limited"], 45, "burst 5, the other 45 dropped: {d}");
-    assert_eq!(d["total"], 45);
+    // Drop counts are reported once a second, so a report may come while events still flow:
+    // read until every event is accounted for, as delivered or as dropped.
+    let (mut delivered, mut last) = (0u64, Value::Null);
+    let settled = tokio::time::timeout(Duration::from_secs(10), async {
+        while delivered + last["rate_limited"].as_u64().unwrap_or(0) < 50 {
+            match c.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("JSON");
+                    match v["type"].as_str() {
+                        Some("event") => delivered += 1,
+                        Some("dropped") => last = v,
+                        _ => {}
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the session ended: {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(settled.is_ok(), "{delivered} delivered, last report {last}");
+    assert_eq!(delivered, 5, "the burst of 5 goes through");
+    assert_eq!(last["rate_limited"], 45, "the other 45 are dropped: {last}");
+    assert_eq!(last["total"], 45, "{last}");
 }
 
 #[tokio::test]
@@ -306,4 +327,42 @@ async fn session_limit_and_idle_timeout() {
         .await
         .expect("a new session after the idle one");
     next_of(&mut again, "hello").await;
+}
+
+#[tokio::test]
+async fn a_rotated_token_applies_to_the_next_request() {
+    let r = rig(2, 100, Duration::from_secs(60)).await;
+    let dir = r.dir.path().to_path_buf();
+    let config = dir.join("shield-web.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "token_file = \"{}\"\n[web]\nlisten = \"127.0.0.1:1\"\n",
+            dir.join("shield-web.token").display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dhcpmgr-shield-web"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--rotate-token")
+        .output()
+        .expect("run dhcpmgr-shield-web --rotate-token");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let new = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(new.len(), token::TOKEN_LEN, "{new:?}");
+    assert_ne!(new, r.token);
+    let old = http(r.addr, &get(&format!("/api/auth?token={}", r.token))).await;
+    assert!(
+        old.starts_with("HTTP/1.1 401 "),
+        "the old token still works: {old}"
+    );
+    let fresh = http(r.addr, &get(&format!("/api/auth?token={new}"))).await;
+    assert!(fresh.starts_with("HTTP/1.1 204 "), "{fresh}");
+    let mut c = ws(&r, &new).await.expect("a session with the new token");
+    next_of(&mut c, "hello").await;
 }
