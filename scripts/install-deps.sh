@@ -18,6 +18,7 @@ packages=(
     dibbler-client procps ca-certificates curl gcc pkg-config
     systemd dbus-daemon dbus-bin shellcheck python3-venv
     cmake make g++ libcjson-dev libmsgpack-dev util-linux
+    chromium rsyslog rsyslog-gnutls openssl libssl-dev
 )
 missing=()
 for pkg in "${packages[@]}"; do

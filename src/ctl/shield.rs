@@ -17,7 +17,8 @@ pub const USAGE: &str = "\
 usage: dhcpmgrctl shield [--socket PATH] COMMAND [ARG...]
 
 commands:
-  status                          counters, detections, hook, table sizes
+  status                          counters, detections, hook, table sizes (and the
+                                  collector export's, when dhcpmgr-shield-web runs one)
   stream [--filter JSON | --saved NAME]
                                   follow events live as JSON lines, filtered by the daemon
   events [--filter JSON] [--limit N] [--journal]
@@ -37,6 +38,24 @@ CLIENT is a MAC address (aa:bb:cc:dd:ee:ff) or duid:HEX. JSON filters use the st
 language: {\"logic\":\"AND\",\"rules\":[{\"field\":\"message_type\",\"operator\":\"eq\",\"value\":\"DISCOVER\"}]}.
 --socket defaults to $DHCPMGR_SHIELD_SOCKET, else /run/dhcpmgr/shield.sock.
 ";
+
+/// The status file `dhcpmgr-shield-web` writes next to the socket while it exports events to
+/// a collector; `status` shows it under `export`.
+pub const EXPORT_STATUS_FILE: &str = "shield-export.json";
+
+/// Adds the exporter's status file (next to `socket`), if there is one, to a status answer.
+fn add_export_status(answer: &mut Value, socket: &std::path::Path) {
+    let path = socket.with_file_name(EXPORT_STATUS_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let export = serde_json::from_str::<Value>(&text).unwrap_or_else(
+        |e| serde_json::json!({"error": format!("{} is unreadable: {e}", path.display())}),
+    );
+    if let Some(map) = answer.as_object_mut() {
+        map.insert("export".into(), export);
+    }
+}
 
 /// A parsed `shield` command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,6 +280,9 @@ fn run(cmd: &ShieldCommand, out: &mut impl Write) -> io::Result<()> {
             if let Some(map) = answer.as_object_mut() {
                 map.remove("ok");
             }
+            if cmd.request == Request::Status {
+                add_export_status(&mut answer, &cmd.socket);
+            }
             serde_json::to_writer_pretty(&mut *out, &answer).map_err(io::Error::other)?;
             writeln!(out)?;
         }
@@ -338,6 +360,27 @@ mod tests {
             parse_str("status").unwrap().socket,
             PathBuf::from("/run/dhcpmgr/shield.sock")
         );
+    }
+
+    #[test]
+    fn status_shows_the_exporter_file_next_to_the_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("shield.sock");
+        let mut answer = serde_json::json!({"counters": {}});
+        add_export_status(&mut answer, &socket);
+        assert!(
+            answer.get("export").is_none(),
+            "no file, no export: {answer}"
+        );
+        std::fs::write(dir.path().join(EXPORT_STATUS_FILE), r#"{"dropped":7}"#).unwrap();
+        add_export_status(&mut answer, &socket);
+        assert_eq!(answer["export"]["dropped"], 7);
+        std::fs::write(dir.path().join(EXPORT_STATUS_FILE), "{half").unwrap();
+        add_export_status(&mut answer, &socket);
+        assert!(answer["export"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("unreadable"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 # nooelint: oelint.var.mandatoryvar.HOMEPAGE,oelint.var.suggestedvar.BUGTRACKER,oelint.var.bbclassextend
 SUMMARY = "DHCP client manager for RDK-B style broadband gateways"
+SUMMARY:${PN}-shield-web = "The DHCP shield's stream page and syslog export for dhcpmgr"
 # Suppressed above: HOMEPAGE and BUGTRACKER, as dhcpmgr has no public home page or tracker to
 # name (set them in a bbappend if yours has); BBCLASSEXTEND, as a gateway daemon has no use as
 # a native or nativesdk tool.
@@ -39,6 +40,9 @@ inherit cargo cargo-update-recipe-crates systemd update-rc.d
 # the workspace builds the daemon, dhcpmgrctl and the plugins; the network-namespace test lab
 # (tests/lab) is not for the target.
 CARGO_BUILD_FLAGS:append = " --workspace --exclude dhcpmgr-lab"
+# Without the shield-web PACKAGECONFIG its crate is not built either.
+DHCPMGR_SHIELD_WEB = "${@bb.utils.contains('PACKAGECONFIG', 'shield-web', '1', '0', d)}"
+CARGO_BUILD_FLAGS:append = " ${@bb.utils.contains('PACKAGECONFIG', 'shield-web', '', '--exclude dhcpmgr-shield-web', d)}"
 # The release profile strips its binaries; leave that to bitbake so ${PN}-dbg gets the symbols
 # (and the already-stripped QA check stays quiet).
 export CARGO_PROFILE_RELEASE_STRIP = "false"
@@ -51,21 +55,42 @@ export CARGO_PROFILE_RELEASE_STRIP = "false"
 #           `[rbus] enable = true`), which WAN Manager and dmcli reach the data model through;
 #           it loads the image's librbus.so.0 at run time (dlopen, so the shared-library scan
 #           does not see it). Without it the daemon is built with --no-default-features.
+#   shield-web: builds dhcpmgr-shield-web (the shield's stream page on the LAN and its export
+#           to a syslog collector) into the package ${PN}-shield-web; off by default. Links the
+#           image's OpenSSL (libssl) for the export over TLS (RFC 5425).
 PACKAGECONFIG ??= "dhcpv6 shield rbus"
 PACKAGECONFIG[dhcpv6] = ",,,dibbler-client"
 PACKAGECONFIG[shield] = ",,,nftables iptables"
 PACKAGECONFIG[rbus] = ",,,rbus"
+PACKAGECONFIG[shield-web] = ",,openssl pkgconfig-native"
 CARGO_BUILD_FLAGS:append = " ${@bb.utils.contains('PACKAGECONFIG', 'rbus', '', '--no-default-features', d)}"
 
 # The binaries the workspace builds. dhcpmgr-dibbler-plugin is the DHCPv6 client's script
 # (plugins/dibbler); a checkout from before DHCPv6 does not have it: drop it from this list.
-DHCPMGR_BINARIES ?= "dhcpmgr dhcpmgrctl dhcpmgr-udhcpc-plugin dhcpmgr-dibbler-plugin"
+# dhcpmgr-shield-web is installed only with the shield-web PACKAGECONFIG.
+DHCPMGR_BINARIES ?= "dhcpmgr dhcpmgrctl dhcpmgr-udhcpc-plugin dhcpmgr-dibbler-plugin dhcpmgr-shield-web"
 
 do_install() {
     install -d ${D}${bindir}
     for bin in ${DHCPMGR_BINARIES}; do
+        if [ "$bin" = dhcpmgr-shield-web ] && [ "${DHCPMGR_SHIELD_WEB}" != 1 ]; then
+            continue
+        fi
         install -m 0755 ${B}/target/${CARGO_TARGET_SUBDIR}/$bin ${D}${bindir}/$bin
     done
+    if [ "${DHCPMGR_SHIELD_WEB}" = 1 ]; then
+        install -d ${D}${sysconfdir}/dhcpmgr ${D}${docdir}/dhcpmgr
+        install -m 0644 ${S}/crates/shield-web/init/shield-web.toml ${D}${sysconfdir}/dhcpmgr/shield-web.toml
+        install -m 0644 ${S}/crates/shield-web/README.md ${D}${docdir}/dhcpmgr/shield-web.md
+        if ${@bb.utils.contains('DISTRO_FEATURES', 'systemd', 'true', 'false', d)}; then
+            install -d ${D}${systemd_system_unitdir}
+            install -m 0644 ${S}/crates/shield-web/init/dhcpmgr-shield-web.service \
+                ${D}${systemd_system_unitdir}/dhcpmgr-shield-web.service
+            sed -i -e 's#/usr/bin/#${bindir}/#g' -e 's#/etc/dhcpmgr/#${sysconfdir}/dhcpmgr/#g' \
+                -e 's#/var/lib/dhcpmgr#${localstatedir}/lib/dhcpmgr#g' \
+                ${D}${systemd_system_unitdir}/dhcpmgr-shield-web.service
+        fi
+    fi
 
     install -d ${D}${sysconfdir}/dhcpmgr
     install -m 0644 ${S}/init/dhcpmgr.toml ${D}${sysconfdir}/dhcpmgr/dhcpmgr.toml
@@ -94,13 +119,29 @@ do_install() {
     fi
 }
 
+# dhcpmgr-shield-web in a package of its own, so an image takes it only when it wants it.
+PACKAGES =+ "${PN}-shield-web"
+FILES:${PN}-shield-web += "${bindir}/dhcpmgr-shield-web ${sysconfdir}/dhcpmgr/shield-web.toml \
+                           ${docdir}/dhcpmgr/shield-web.md \
+                           ${systemd_system_unitdir}/dhcpmgr-shield-web.service"
+CONFFILES:${PN}-shield-web = "${sysconfdir}/dhcpmgr/shield-web.toml"
+# The access token is generated at install, on the target (root only, 0600). Suppressed: the
+# dash is the package name's (an override), not the function's; this is no custom task.
+# nooelint: oelint.task.dash,oelint.task.docstrings
+pkg_postinst_ontarget:${PN}-shield-web() {
+    ${bindir}/dhcpmgr-shield-web --config ${sysconfdir}/dhcpmgr/shield-web.toml --ensure-token
+}
+
 FILES:${PN} += "${datadir}/dbus-1/system.d/org.dhcpmgr.conf"
 CONFFILES:${PN} = "${sysconfdir}/dhcpmgr/dhcpmgr.toml"
 
+SYSTEMD_PACKAGES = "${PN} ${@bb.utils.contains('PACKAGECONFIG', 'shield-web', '${PN}-shield-web', '', d)}"
 SYSTEMD_SERVICE:${PN} = "dhcpmgr.service"
+SYSTEMD_SERVICE:${PN}-shield-web = "dhcpmgr-shield-web.service"
 INITSCRIPT_NAME = "dhcpmgr"
 INITSCRIPT_PARAMS = "defaults 30 70"
 
 # busybox: udhcpc (CONFIG_UDHCPC, on in OE-Core's busybox defconfig) and start-stop-daemon for
 # the SysV script; dbus: the system bus the TR-181 service is on.
 RDEPENDS:${PN} = "busybox dbus"
+RDEPENDS:${PN}-shield-web = "${PN}"

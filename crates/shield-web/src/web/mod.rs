@@ -1,0 +1,11 @@
+//! The stream page's server: [`http`] (request heads, routes, responses), [`protocol`] (the
+//! WebSocket messages), [`session`] (one WebSocket), [`assets`] (the embedded page),
+//! [`fuzzing`] (the protocol's fuzz entry point) and
+//! [`server`] (the listener, token check and connection limits).
+
+pub mod assets;
+pub mod fuzzing;
+pub mod http;
+pub mod protocol;
+pub mod server;
+pub mod session;

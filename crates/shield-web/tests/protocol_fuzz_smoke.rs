@@ -1,0 +1,79 @@
+//! A deterministic stand-in for the `shield_web_message` fuzz target in every `cargo test`:
+//! seed frames (good and bad `update_filters`, the other messages) and mutations of them (bit
+//! flips, truncations, insertions, duplicated slices) go through the page protocol's parsing
+//! and the daemon's filter compiler. None may panic.
+
+use dhcpmgr_shield_web::web::fuzzing::client_frame;
+
+const SEEDS: &[&str] = &[
+    r#"{"type":"update_filters","filters":{"logic":"AND","rules":[{"field":"message_type","operator":"eq","value":"DISCOVER"},{"field":"vendor_class","operator":"contains","value":"MSFT"}]}}"#,
+    r#"{"type":"update_filters","filters":{"logic":"OR","rules":[{"logic":"AND","rules":[{"field":"hostname","operator":"regex","value":"^srv-\\d+"}]},{"field":"lease_time","operator":"gt","value":3600}]}}"#,
+    r#"{"type":"update_filters","filters":{"logic":"AND","rules":[{"field":"message_type","operator":"in","value":["DISCOVER","REQUEST"]},{"field":"dhcp_options.82","operator":"ne","value":""}]}}"#,
+    r#"{"type":"update_filters","filters":null}"#,
+    r#"{"type":"save_filter","name":"x","filter":{"logic":"AND","rules":[]}}"#,
+    r#"{"type":"delete_filter","name":"x"}"#,
+    r#"{"type":"list_filters"}"#,
+];
+
+/// Bytes an insertion picks from: JSON's punctuation, digits and keyword letters.
+const ALPHABET: &[u8] = b"{}[]\",:\\0123456789aeflnrstu";
+
+/// xorshift64*: reproducible without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    for _ in 0..=rng.below(4) {
+        match rng.below(4) {
+            0 if !out.is_empty() => {
+                let i = rng.below(out.len());
+                out[i] ^= 1 << rng.below(8);
+            }
+            1 => out.truncate(rng.below(out.len() + 1)),
+            2 => {
+                let i = rng.below(out.len() + 1);
+                out.insert(i, ALPHABET[rng.below(ALPHABET.len())]);
+            }
+            _ if out.len() > 4 => {
+                let a = rng.below(out.len() - 1);
+                let b = a + rng.below(out.len() - a);
+                let piece = out[a..b].to_vec();
+                let at = rng.below(out.len() + 1);
+                out.splice(at..at, piece);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn protocol_frames_and_mutations_never_panic() {
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    for seed in SEEDS {
+        client_frame(seed.as_bytes());
+        for _ in 0..2000 {
+            client_frame(&mutate(&mut rng, seed.as_bytes()));
+        }
+    }
+    client_frame(&[0xff, 0xfe, b'{']);
+    let deep = format!(
+        "{{\"type\":\"update_filters\",\"filters\":{}{}}}",
+        "{\"logic\":\"AND\",\"rules\":[".repeat(200),
+        "]}".repeat(200)
+    );
+    client_frame(deep.as_bytes());
+}
