@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::{ShieldConfig, Verdict};
-use crate::shield::action::{ClientKey, Lifetime};
+use crate::shield::action::ClientKey;
 use crate::shield::clients::ClientTable;
 use crate::shield::decide::{decide, Policy};
 use crate::shield::event::rfc3339;
@@ -123,14 +123,10 @@ impl Engine {
         }
         if let (Some(assign), Some(rule), Some(client)) = (d.assign, d.rule, facts.client.clone()) {
             let name = &self.policy.rules[rule].name;
-            if let Err(e) = self.shared.set_action(
-                client,
-                assign,
-                Lifetime::Default,
-                &format!("rule:{name}"),
-                "matched a config rule",
-            ) {
-                tracing::warn!(error = %e, rule = %name, "cannot assign a rule's action");
+            if let Err(e) = self.shared.assign_by_rule(client, assign, name) {
+                self.shared
+                    .rejections
+                    .warn("rule_action", format_args!("rule {name}: {e}"));
             }
         }
         let verdict = match d.verdict {
@@ -207,7 +203,10 @@ pub fn run(mut engine: Engine, mut queue: Queue) {
         }
         if received.overrun {
             Counters::add(&shared.counters.overruns);
-            tracing::warn!("shield queue overrun: packets were accepted uninspected");
+            shared.rejections.warn(
+                "queue_overrun",
+                "shield queue overrun: packets were accepted uninspected",
+            );
         }
         for p in &received.packets {
             let v = engine.process(p);

@@ -46,7 +46,7 @@ pub struct HookConfig {
 }
 
 /// Which kernel sets hold enforced clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum KernelSet {
     /// Block and Deny: dropped before the queue.
     Deny,
@@ -55,6 +55,8 @@ pub enum KernelSet {
 }
 
 impl KernelSet {
+    pub const ALL: [KernelSet; 2] = [KernelSet::Deny, KernelSet::Throttle];
+
     /// The set's name in our table.
     pub fn name(self) -> &'static str {
         match self {
@@ -67,7 +69,7 @@ impl KernelSet {
 /// One command line to run (program and arguments).
 pub type Cmdline = Vec<String>;
 
-/// The rules for `cfg`: the nft script (atomic: recreates our table) and the iptables commands
+/// The rules for `cfg`: the nft script (atomic: keeps our sets, refills our chains) and the iptables commands
 /// (empty when the queue statement lives in nftables).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -98,41 +100,48 @@ pub fn plan(cfg: &HookConfig, queue_in_nft: bool) -> Plan {
     } else {
         "67, 68"
     };
+    // Our table and its sets are kept if they exist (the enforcer reconciles their elements
+    // with the record); the chains are emptied and filled anew. One `nft -f` run: atomic.
+    let t = format!("inet {TABLE}");
     let mut nft = String::new();
-    // Creating then deleting makes the load work whether or not a previous run left the table.
-    let _ = writeln!(nft, "table inet {TABLE} {{}}\ndelete table inet {TABLE}");
-    let _ = writeln!(nft, "table inet {TABLE} {{");
-    let _ = writeln!(nft, "  set deny {{ type ether_addr; flags timeout; }}");
-    let _ = writeln!(nft, "  set throttle {{ type ether_addr; flags timeout; }}");
+    let _ = writeln!(nft, "add table {t}");
     let _ = writeln!(
         nft,
-        "  set mac_meter {{ type ether_addr; size 65536; flags dynamic,timeout; timeout 1m; }}"
+        "add set {t} deny {{ type ether_addr; flags timeout; }}"
     );
     let _ = writeln!(
         nft,
-        "  set throttle_meter {{ type ether_addr; size 65536; flags dynamic,timeout; timeout 10m; }}"
-    );
-    let _ = writeln!(nft, "  chain prerouting {{");
-    let _ = writeln!(
-        nft,
-        "    type filter hook prerouting priority mangle - 5; policy accept;"
+        "add set {t} throttle {{ type ether_addr; flags timeout; }}"
     );
     let _ = writeln!(
         nft,
-        "    iifname {{ {} }} udp dport {{ {ports} }} jump dhcp",
+        "add set {t} mac_meter {{ type ether_addr; size 65536; flags dynamic,timeout; timeout 1m; }}"
+    );
+    let _ = writeln!(
+        nft,
+        "add set {t} throttle_meter {{ type ether_addr; size 65536; flags dynamic,timeout; timeout 10m; }}"
+    );
+    let _ = writeln!(
+        nft,
+        "add chain {t} prerouting {{ type filter hook prerouting priority mangle - 5; policy accept; }}"
+    );
+    let _ = writeln!(nft, "flush chain {t} prerouting");
+    let _ = writeln!(nft, "add chain {t} dhcp");
+    let _ = writeln!(nft, "flush chain {t} dhcp");
+    let _ = writeln!(
+        nft,
+        "add rule {t} prerouting iifname {{ {} }} udp dport {{ {ports} }} jump dhcp",
         ifs.join(", ")
     );
-    let _ = writeln!(nft, "  }}");
-    let _ = writeln!(nft, "  chain dhcp {{");
-    let _ = writeln!(nft, "    ether saddr @deny counter drop");
+    let _ = writeln!(nft, "add rule {t} dhcp ether saddr @deny counter drop");
     let _ = writeln!(
         nft,
-        "    ether saddr @throttle update @throttle_meter {{ ether saddr limit rate over {n}/minute burst {n} packets }} counter drop",
+        "add rule {t} dhcp ether saddr @throttle update @throttle_meter {{ ether saddr limit rate over {n}/minute burst {n} packets }} counter drop",
         n = cfg.throttle_per_minute
     );
     let _ = writeln!(
         nft,
-        "    update @mac_meter {{ ether saddr limit rate over {}/second burst {} packets }} counter drop",
+        "add rule {t} dhcp update @mac_meter {{ ether saddr limit rate over {}/second burst {} packets }} counter drop",
         cfg.mac_rate, cfg.mac_burst
     );
     if queue_in_nft {
@@ -143,9 +152,12 @@ pub fn plan(cfg: &HookConfig, queue_in_nft: bool) -> Plan {
                 cfg.queue_burst
             ),
         };
-        let _ = writeln!(nft, "    {limit}queue num {} bypass", cfg.queue_num);
+        let _ = writeln!(
+            nft,
+            "add rule {t} dhcp {limit}queue num {} bypass",
+            cfg.queue_num
+        );
     }
-    let _ = writeln!(nft, "  }}\n}}");
     let mut iptables = Vec::new();
     if !queue_in_nft {
         let limit = match cfg.queue_rate {
