@@ -192,6 +192,7 @@ impl Shield {
             enforce::spawn(&shared, requests, Box::new(kernel)).map_err(ShieldError::Thread)?,
         );
         shield.hook = Some(hook);
+        shared.enforcing.store(true, Ordering::Release);
         for c in &cfg.clients {
             let reason = if c.reason.is_empty() {
                 "configured"

@@ -24,7 +24,8 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{getsockopt, sockopt};
+use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+use nix::sys::time::TimeVal;
 use serde_json::{json, Value};
 
 use crate::shield::action::{Action, ClientKey, Lifetime};
@@ -57,7 +58,14 @@ pub fn bind(path: &Path, control_uids: &[u32]) -> std::io::Result<UnixListener> 
     let mode = socket_mode(control_uids);
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     tracing::debug!(path = %path.display(), mode = format_args!("{mode:o}"), "shield socket bound");
-    listener.set_nonblocking(true)?;
+    // A blocking accept that gives up every 250 ms (SO_RCVTIMEO applies to accept on Linux):
+    // a connection is taken at once, and the loop still sees the shield stopping.
+    setsockopt(
+        &listener,
+        sockopt::ReceiveTimeout,
+        &TimeVal::new(0, 250_000),
+    )
+    .map_err(std::io::Error::from)?;
     Ok(listener)
 }
 
@@ -78,7 +86,7 @@ pub fn run(shared: Arc<Shared>, listener: UnixListener, path: PathBuf) {
         match listener.accept() {
             Ok((stream, _)) => {
                 let Some(uid) = authorized(&shared, &stream) else {
-                    let _ = reply(&stream, &json!({"ok": false, "error": "permission denied"}));
+                    refuse(stream, "permission denied");
                     continue;
                 };
                 let slots = MAX_SHORT + shared.config.max_subscribers;
@@ -86,10 +94,7 @@ pub fn run(shared: Arc<Shared>, listener: UnixListener, path: PathBuf) {
                     shared
                         .rejections
                         .warn("too_many_connections", format_args!("uid {uid}"));
-                    let _ = reply(
-                        &stream,
-                        &json!({"ok": false, "error": "too many connections"}),
-                    );
+                    refuse(stream, "too many connections");
                     continue;
                 }
                 short.fetch_add(1, Ordering::AcqRel);
@@ -104,9 +109,7 @@ pub fn run(shared: Arc<Shared>, listener: UnixListener, path: PathBuf) {
                     tracing::warn!(error = %e, "cannot start a shield connection thread");
                 }
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "shield socket accept failed");
                 std::thread::sleep(Duration::from_millis(100));
@@ -168,6 +171,21 @@ fn read_request(mut stream: &UnixStream, deadline: Instant) -> Result<String, &'
         }
         if n == 0 || got.contains(&b'\n') {
             return String::from_utf8(line).map_err(|_| "the request is not UTF-8");
+        }
+    }
+}
+
+/// Answers a connection that gets no thread with `message`, without waiting for it: the
+/// request already sent is read off first (closing with unread data would reset the
+/// connection and lose the answer).
+fn refuse(mut stream: UnixStream, message: &str) {
+    let _ = stream.set_nonblocking(true);
+    let _ = reply(&stream, &error(message));
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut buf = [0u8; 4096];
+    for _ in 0..16 {
+        if !matches!(stream.read(&mut buf), Ok(n) if n > 0) {
+            break;
         }
     }
 }
@@ -266,7 +284,7 @@ pub fn handle(shared: &Shared, request: Request, who: &str) -> Value {
             let off = shared.off_reason();
             json!({
                 "ok": true,
-                "enforcing": off.is_none(),
+                "enforcing": off.is_none() && shared.enforcing.load(Ordering::Acquire),
                 "off_reason": off,
                 "interfaces": shared.config.interfaces.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
                 "queue_num": shared.config.queue_num,

@@ -134,6 +134,8 @@ pub struct Shared {
     pub learned: Mutex<HashMap<Vec<u8>, Mac>>,
     pub stop: AtomicBool,
     pub queue_in_nft: AtomicBool,
+    /// Set once the kernel's sets are reconciled and the enforcer runs.
+    pub enforcing: AtomicBool,
     /// Why the shield is off (it could not bring the kernel in line with its record).
     pub off: Mutex<Option<String>>,
     /// Rate limits for warnings about input from outside.
@@ -163,6 +165,7 @@ impl Shared {
             learned: Mutex::new(Default::default()),
             stop: AtomicBool::new(false),
             queue_in_nft: AtomicBool::new(false),
+            enforcing: AtomicBool::new(false),
             off: Mutex::new(None),
             rejections: Rejections::default(),
         });
@@ -180,8 +183,9 @@ impl Shared {
             Actions::new(cfg.max_clients),
             Default::default(),
         );
-        if let Err(e) = enforce::spawn(&shared, rx, Box::new(NoKernel)) {
-            tracing::warn!(error = %e, "cannot start a standalone shield enforcer");
+        match enforce::spawn(&shared, rx, Box::new(NoKernel)) {
+            Ok(_) => shared.enforcing.store(true, Ordering::Release),
+            Err(e) => tracing::warn!(error = %e, "cannot start a standalone shield enforcer"),
         }
         shared
     }
