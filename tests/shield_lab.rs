@@ -10,7 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use dhcpmgr_lab::{bin, lab_or_skip, DaemonProcess, Lab, Lan, LanHost, Signal, LAN_BRIDGE};
+use dhcpmgr_lab::{bin, lab_or_skip, DaemonProcess, Lab, Lan, LanHost, Signal, LAN_BRIDGE, LAN_GW};
 use serde_json::Value;
 
 const CLIENT_MAC: &str = "02:00:00:00:0a:01";
@@ -50,11 +50,14 @@ fn setup(shield_extra: &str, extra: &str) -> Option<Setup> {
 impl Setup {
     fn start(&self) -> DaemonProcess {
         let daemon = self.lab.start_daemon(&self.config);
-        self.lab.wait_until(
-            Duration::from_secs(10),
-            "the shield's socket exists",
-            || self.socket.exists(),
-        );
+        // The socket answers from the start; the shield enforces once its rules are in place
+        // and its sets reconciled.
+        self.lab
+            .wait_until(Duration::from_secs(10), "the shield enforces", || {
+                self.lab
+                    .shield_request(&self.socket, &serde_json::json!({"cmd": "status"}))
+                    .is_ok_and(|s| s["enforcing"] == true)
+            });
         daemon
     }
 
@@ -567,26 +570,49 @@ filter = { logic = "AND", rules = [{ field = "vendor_class", operator = "startsw
 }
 
 #[test]
-fn rogue_server_on_the_lan_is_detected() {
+fn rogue_server_on_the_lan_is_detected_and_the_gateways_own_is_not() {
     let Some(mut s) = setup("", "") else { return };
     let rogue = s.lan.host(ROGUE_MAC);
     s.lan.start_rogue_server(&rogue);
     let _daemon = s.start();
-    let _ = s.lease(&s.client, 3);
-    s.lab
-        .wait_until(Duration::from_secs(5), "a rogue server is counted", || {
-            s.status()["counters"]["detections"]["rogue_server"].as_u64() > Some(0)
-        });
-    let offers = s.events(&format!(
-        r#"{{"logic":"AND","rules":[{{"field":"source_mac","operator":"eq","value":"{ROGUE_MAC}"}},{{"field":"message_type","operator":"in","value":["OFFER","ACK"]}}]}}"#
-    ));
-    assert!(
-        !offers.is_empty(),
-        "no event for the rogue server's replies"
+    let server_replies = r#"{"logic":"AND","rules":[{"field":"message_type","operator":"in","value":["OFFER","ACK"]}]}"#;
+    // Broadcast replies, so the gateway's own loop back into PREROUTING; until both servers'
+    // replies were seen (the client takes whichever offer comes first).
+    s.lab.wait_until(
+        Duration::from_secs(30),
+        "both the gateway's and the rogue's replies are recorded",
+        || {
+            let _ = s.lan.udhcpc_broadcast(&s.client, 2);
+            let replies = s.events(server_replies);
+            let from = |ip: &str| replies.iter().any(|e| e["source_ip"] == ip);
+            from(&LAN_GW.to_string()) && from("192.168.1.66")
+        },
     );
-    assert!(offers.iter().all(|e| e["detections"]
-        .as_array()
-        .is_some_and(|d| d.iter().any(|d| d == "rogue_server"))));
+    let replies = s.events(server_replies);
+    let flagged = |e: &Value| {
+        e["detections"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d == "rogue_server"))
+    };
+    for e in &replies {
+        if e["source_ip"] == LAN_GW.to_string() {
+            assert!(
+                !flagged(e),
+                "the gateway's own dnsmasq flagged as a rogue: {e}"
+            );
+        } else {
+            assert_eq!(e["source_mac"], ROGUE_MAC, "{e}");
+            assert!(flagged(e), "the rogue's reply is not flagged: {e}");
+        }
+    }
+    let rogue_replies = replies.iter().filter(|e| flagged(e)).count() as u64;
+    let counted = s.status()["counters"]["detections"]["rogue_server"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        counted >= rogue_replies && counted > 0,
+        "{counted} rogue_server detections counted for {rogue_replies} rogue replies"
+    );
 }
 
 #[test]

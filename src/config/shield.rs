@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::{ConfigError, InterfaceName};
 use crate::shield::action::{Action, ClientKey, Lifetime};
 use crate::shield::filter::Filter;
+use crate::shield::own::TrustedServer;
 
 /// What happens to a packet the shield cannot parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +99,9 @@ pub struct ShieldConfig {
     pub starvation_chaddrs: u32,
     /// Starvation detection: new client MACs within a minute, all sources together.
     pub starvation_new_macs: u32,
+    /// DHCP servers on the LAN besides the gateway's own that are never a rogue (by MAC or
+    /// address; an address can be forged, a MAC less easily).
+    pub trusted_servers: Vec<TrustedServer>,
     pub clients: Vec<ClientActionConfig>,
     pub rules: Vec<RuleConfig>,
 }
@@ -135,6 +139,7 @@ pub struct RawShield {
     pub throttle_per_minute: u32,
     pub starvation_chaddrs: u32,
     pub starvation_new_macs: u32,
+    pub trusted_servers: Vec<String>,
     pub client: Vec<RawClientAction>,
     pub rule: Vec<RawRule>,
 }
@@ -165,6 +170,7 @@ impl Default for RawShield {
             throttle_per_minute: 10,
             starvation_chaddrs: 16,
             starvation_new_macs: 64,
+            trusted_servers: Vec::new(),
             client: Vec::new(),
             rule: Vec::new(),
         }
@@ -280,6 +286,14 @@ impl ShieldConfig {
             })
             .collect::<Result<Vec<_>, ConfigError>>()?;
         super::unique("shield.rule", "name", rules.iter().map(|r| r.name.as_str()))?;
+        let trusted_servers = raw
+            .trusted_servers
+            .iter()
+            .map(|t| {
+                TrustedServer::parse(t)
+                    .map_err(|m| ConfigError::invalid("shield.trusted_servers", m))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         // iptables' limit match caps rate and burst at 10000.
         let queue_burst = range("queue_burst", raw.queue_burst, 1, 10_000)?;
         let mac_burst = range("mac_burst", raw.mac_burst, 1, 100_000)?;
@@ -333,6 +347,7 @@ impl ShieldConfig {
                 2,
                 10_000_000,
             )?,
+            trusted_servers,
             clients,
             rules,
         })
@@ -368,6 +383,14 @@ mod tests {
         assert_eq!(s.interfaces[0].as_str(), "brlan0");
         assert_eq!(s.queue_num, 9);
         assert_eq!(s.malformed, Verdict::Drop);
+        let t = shield("trusted_servers = [\"192.168.1.2\", \"02:00:00:00:00:20\"]").unwrap();
+        assert_eq!(
+            t.trusted_servers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            vec!["192.168.1.2", "02:00:00:00:00:20"]
+        );
     }
 
     #[test]
@@ -414,6 +437,7 @@ filter = { logic = "AND", rules = [{ field = "vendor_class", operator = "startsw
             ("max_clients = 1", "shield.max_clients"),
             ("journal_max_bytes = 10", "shield.journal_max_bytes"),
             ("journal_max_age = \"forever\"", "shield.journal_max_age"),
+            ("trusted_servers = [\"router\"]", "shield.trusted_servers"),
             (
                 "[[shield.client]]\nclient = \"zz\"\naction = \"deny\"",
                 "shield.client[0].client",

@@ -15,6 +15,7 @@ use crate::shield::event::rfc3339;
 use crate::shield::inspect::{inspect, PacketMeta};
 use crate::shield::journal::Journal;
 use crate::shield::nfqueue::{wire, Queue, QueuedPacket};
+use crate::shield::own::OwnTracker;
 use crate::shield::state::{unix_now, CounterSnapshot, Counters, Shared};
 
 /// Per-packet processing, apart from the socket so the benchmark and tests can drive it.
@@ -23,6 +24,7 @@ pub struct Engine {
     policy: Policy,
     clients: ClientTable,
     interfaces: HashMap<u32, String>,
+    own: OwnTracker,
     journal: Option<Journal>,
     seq: u64,
 }
@@ -46,11 +48,16 @@ impl Engine {
             starvation_new_macs: cfg.starvation_new_macs,
         };
         let clients = ClientTable::new(cfg.max_clients, cfg.starvation_chaddrs as usize);
+        let own = OwnTracker::new(
+            cfg.interfaces.iter().map(|i| i.to_string()).collect(),
+            &cfg.trusted_servers,
+        );
         Engine {
             shared,
             policy,
             clients,
             interfaces,
+            own,
             journal: None,
             seq: 0,
         }
@@ -93,7 +100,13 @@ impl Engine {
                     .unwrap_or_else(|| i.to_string())
             }),
         };
-        let (mut event, facts) = inspect(&meta, &p.payload);
+        let (mut event, mut facts) = inspect(&meta, &p.payload);
+        if facts.from_server {
+            facts.own_server = self
+                .own
+                .get(start)
+                .is_own(facts.source_mac, facts.source_ip);
+        }
         let (now_s, now_ms) = unix_now();
         let obs = self
             .clients

@@ -38,6 +38,7 @@ pub mod journal;
 pub mod lograte;
 pub mod nfqueue;
 pub mod nftnl;
+pub mod own;
 pub mod packet;
 pub mod pcap;
 pub mod proto;

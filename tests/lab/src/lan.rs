@@ -281,6 +281,16 @@ impl Lan {
     /// Runs busybox udhcpc once on `host` (`-n -q`, `tries` DISCOVERs one second apart) and
     /// returns the address it was offered and bound, if any.
     pub fn udhcpc(&self, host: &LanHost, tries: u32) -> LanLease {
+        self.udhcpc_with(host, tries, &[])
+    }
+
+    /// [`Lan::udhcpc`] asking for broadcast replies (`-B`): the servers' OFFER and ACK go to
+    /// every port of the bridge, and the gateway's own also loop back into its PREROUTING.
+    pub fn udhcpc_broadcast(&self, host: &LanHost, tries: u32) -> LanLease {
+        self.udhcpc_with(host, tries, &["-B"])
+    }
+
+    fn udhcpc_with(&self, host: &LanHost, tries: u32, extra: &[&str]) -> LanLease {
         let script = self.dir.join("lan-udhcpc.sh");
         let result = self.dir.join(format!("lan-{}.lease", host.ifname));
         let _ = fs::remove_file(&result);
@@ -297,7 +307,9 @@ impl Lan {
             .ns
             .command("busybox")
             .args(["udhcpc", "-f", "-n", "-q", "-i", &host.ifname])
-            .args(["-t", &tries.to_string(), "-T", "1", "-A", "1", "-s"])
+            .args(["-t", &tries.to_string(), "-T", "1", "-A", "1"])
+            .args(extra)
+            .arg("-s")
             .arg(&script)
             .env("LAB_LEASE_FILE", &result)
             .output()
