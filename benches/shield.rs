@@ -372,6 +372,34 @@ fn packets_seen(socket: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Control command latency: `set` / `clear` answered (kernel ACK and fsync included), each on
+/// a connection of its own as `dhcpmgrctl` makes them.
+fn control_latency(lab: &Lab, socket: &Path, out: &mut BTreeMap<String, Value>) {
+    const COMMANDS: usize = 500;
+    let mut took = Vec::with_capacity(COMMANDS);
+    for i in 0..COMMANDS {
+        let mac = Mac([2, 0, 0, 0, 0x0e, (i / 2 % 250) as u8]).to_string();
+        let request = if i % 2 == 0 {
+            json!({"cmd": "set", "client": mac, "action": "block", "duration": "10m"})
+        } else {
+            json!({"cmd": "clear", "client": mac})
+        };
+        let t0 = Instant::now();
+        let answer = lab
+            .shield_request(socket, &request)
+            .unwrap_or_else(|e| panic!("{request}: {e}"));
+        took.push(t0.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(answer["ok"], true, "{request}: {answer}");
+    }
+    took.sort_by(f64::total_cmp);
+    let (p50, p99) = (percentile(&took, 0.5), percentile(&took, 0.99));
+    println!(
+        "control commands ({COMMANDS} set/clear, answered after kernel ACK + fsync): p50 {p50:.0} µs, p99 {p99:.0} µs"
+    );
+    out.insert("control_p50_us".into(), json!(p50.round()));
+    out.insert("control_p99_us".into(), json!(p99.round()));
+}
+
 fn kernel_benchmarks(lab: &Lab, out: &mut BTreeMap<String, Value>) {
     let mut lan = lab.lan();
     let host = lan.host("02:00:00:00:0b:01");
@@ -406,20 +434,36 @@ fn kernel_benchmarks(lab: &Lab, out: &mut BTreeMap<String, Value>) {
     }
     let config = lab.write_daemon_config(&config_text);
 
-    // Latency without the shield (no daemon, no rules).
-    let _ = round_trips(&sock, probe_mac, 50);
-    let off = round_trips(&sock, probe_mac, probes);
+    // Latency without the shield (no daemon, no rules) and with it (inline), interleaved in
+    // blocks so drift of the machine's load falls on both alike.
+    let start = || {
+        let daemon = lab.start_daemon(&config);
+        lab.wait_until(Duration::from_secs(10), "the shield enforces", || {
+            lab.shield_request(&socket, &json!({"cmd": "status"}))
+                .is_ok_and(|s| s["enforcing"] == true)
+        });
+        daemon
+    };
+    const BLOCKS: usize = 4;
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for _ in 0..BLOCKS {
+        let _ = round_trips(&sock, probe_mac, 20);
+        off.extend(round_trips(&sock, probe_mac, probes / BLOCKS));
+        let daemon = start();
+        let _ = round_trips(&sock, probe_mac, 20);
+        on.extend(round_trips(&sock, probe_mac, probes / BLOCKS));
+        daemon.terminate();
+    }
+    off.sort_by(f64::total_cmp);
+    on.sort_by(f64::total_cmp);
 
-    let daemon = lab.start_daemon(&config);
-    lab.wait_until(Duration::from_secs(10), "the shield socket exists", || {
-        socket.exists()
-    });
+    let daemon = start();
     let pid = daemon.pid();
     std::thread::sleep(Duration::from_secs(1));
     let idle_rss = proc_status(pid, "VmRSS:");
     println!("daemon idle with the shield: VmRSS {idle_rss} KiB");
-    let _ = round_trips(&sock, probe_mac, 50);
-    let on = round_trips(&sock, probe_mac, probes);
+    let _ = round_trips(&sock, probe_mac, probes / BLOCKS);
+    control_latency(lab, &socket, out);
     let (p50_off, p99_off, p50_on, p99_on) = (
         percentile(&off, 0.5),
         percentile(&off, 0.99),
