@@ -170,6 +170,22 @@ fn lan_client_gets_a_lease_while_events_are_recorded_and_streamed() {
             && rules.contains("dhcpmgr_shield"),
         "rules not installed:\n{rules}"
     );
+    // The table that went in over netlink reads back as the rules it stands for.
+    let table = s
+        .lab
+        .cpe()
+        .run_ok(&["nft", "list", "table", "inet", "dhcpmgr_shield"]);
+    for rule in [
+        "type filter hook prerouting priority mangle - 5; policy accept;",
+        "iifname \"brlan0\" udp dport 67-68 jump dhcp",
+        "iifname \"brlan0\" udp dport 546-547 jump dhcp",
+        "ether saddr @deny counter packets",
+        "ether saddr @throttle update @throttle_meter { ether saddr limit rate over 10/minute burst 10 packets } counter packets",
+        "update @mac_meter { ether saddr limit rate over 20/second burst 40 packets } counter packets",
+        "flags dynamic,timeout",
+    ] {
+        assert!(table.contains(rule), "{rule:?} not in\n{table}");
+    }
     let (mut follower, lines) = stream(&s, &mac_filter(CLIENT_MAC));
     // Let the subscription register before the client starts.
     s.lab.wait_until(

@@ -38,6 +38,7 @@ pub mod journal;
 pub mod lograte;
 pub mod nfqueue;
 pub mod nftnl;
+pub mod nftobj;
 pub mod own;
 pub mod packet;
 pub mod pcap;

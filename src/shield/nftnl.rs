@@ -22,6 +22,12 @@ use crate::shield::hook::KernelSet;
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
+pub(crate) const NFT_MSG_NEWTABLE: u16 = 0;
+pub(crate) const NFT_MSG_DELTABLE: u16 = 2;
+pub(crate) const NFT_MSG_NEWCHAIN: u16 = 3;
+pub(crate) const NFT_MSG_NEWRULE: u16 = 6;
+pub(crate) const NFT_MSG_DELRULE: u16 = 8;
+pub(crate) const NFT_MSG_NEWSET: u16 = 9;
 const NFT_MSG_NEWSETELEM: u16 = 12;
 const NFT_MSG_GETSETELEM: u16 = 13;
 const NFT_MSG_DELSETELEM: u16 = 14;
@@ -29,7 +35,8 @@ const NLM_F_REQUEST: u16 = 1;
 const NLM_F_ACK: u16 = 4;
 const NLM_F_DUMP: u16 = 0x300;
 const NLMSG_DONE: u16 = 3;
-const NLM_F_CREATE: u16 = 0x400;
+pub(crate) const NLM_F_CREATE: u16 = 0x400;
+pub(crate) const NLM_F_APPEND: u16 = 0x800;
 const NLA_F_NESTED: u16 = 0x8000;
 const NFPROTO_INET: u8 = 1;
 const NLMSG_ERROR: u16 = 2;
@@ -47,18 +54,20 @@ pub enum Change {
     Delete { set: String, mac: Mac },
 }
 
-fn align(n: usize) -> usize {
+pub(crate) fn align(n: usize) -> usize {
     (n + 3) & !3
 }
 
-fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
+/// Appends one netlink attribute.
+pub(crate) fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
     buf.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
     buf.extend_from_slice(&kind.to_ne_bytes());
     buf.extend_from_slice(value);
     buf.resize(align(buf.len()), 0);
 }
 
-fn nested(buf: &mut Vec<u8>, kind: u16, fill: impl FnOnce(&mut Vec<u8>)) {
+/// Appends one nested netlink attribute, its content written by `fill`.
+pub(crate) fn nested(buf: &mut Vec<u8>, kind: u16, fill: impl FnOnce(&mut Vec<u8>)) {
     let start = buf.len();
     buf.extend_from_slice(&[0, 0]);
     buf.extend_from_slice(&(kind | NLA_F_NESTED).to_ne_bytes());
@@ -103,9 +112,17 @@ fn element(table: &str, set: &str, mac: &Mac, timeout_secs: Option<u64>) -> Vec<
     body
 }
 
-/// The batch for `changes` in `table` (family inet), sequence numbers from `seq`; returns the
-/// bytes and the sequence numbers that will be acknowledged.
-pub fn batch(table: &str, changes: &[Change], seq: u32) -> (Vec<u8>, Vec<u32>) {
+/// One message of a transaction: an `NFT_MSG_*` type, its extra flags and its attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Msg {
+    pub kind: u16,
+    pub flags: u16,
+    pub body: Vec<u8>,
+}
+
+/// `msgs` framed as one netfilter batch (family inet), sequence numbers from `seq`; returns
+/// the bytes and the sequence numbers that will be acknowledged.
+pub fn transaction(msgs: &[Msg], seq: u32) -> (Vec<u8>, Vec<u32>) {
     let mut out = Vec::new();
     let mut acked = Vec::new();
     let mut seq = seq;
@@ -118,50 +135,18 @@ pub fn batch(table: &str, changes: &[Change], seq: u32) -> (Vec<u8>, Vec<u32>) {
         NFNL_SUBSYS_NFTABLES,
         &[],
     );
-    let kind = |msg: u16| (NFNL_SUBSYS_NFTABLES << 8) | msg;
-    let mut push = |out: &mut Vec<u8>, msg: u16, flags: u16, body: Vec<u8>| {
+    for m in msgs {
         seq += 1;
         acked.push(seq);
         message(
-            out,
-            kind(msg),
-            NLM_F_REQUEST | NLM_F_ACK | flags,
+            &mut out,
+            (NFNL_SUBSYS_NFTABLES << 8) | m.kind,
+            NLM_F_REQUEST | NLM_F_ACK | m.flags,
             seq,
             NFPROTO_INET,
             0,
-            &body,
+            &m.body,
         );
-    };
-    for change in changes {
-        let (set, mac, timeout) = match change {
-            Change::Add {
-                set,
-                mac,
-                timeout_secs,
-            } => (set, mac, Some(*timeout_secs)),
-            Change::Delete { set, mac } => (set, mac, None),
-        };
-        // Make sure it exists, then remove it: neither step can fail on an absent element.
-        push(
-            &mut out,
-            NFT_MSG_NEWSETELEM,
-            NLM_F_CREATE,
-            element(table, set, mac, None),
-        );
-        push(
-            &mut out,
-            NFT_MSG_DELSETELEM,
-            0,
-            element(table, set, mac, None),
-        );
-        if let Some(timeout) = timeout {
-            push(
-                &mut out,
-                NFT_MSG_NEWSETELEM,
-                NLM_F_CREATE,
-                element(table, set, mac, timeout),
-            );
-        }
     }
     seq += 1;
     message(
@@ -176,12 +161,40 @@ pub fn batch(table: &str, changes: &[Change], seq: u32) -> (Vec<u8>, Vec<u32>) {
     (out, acked)
 }
 
+/// The batch for `changes` in `table` (family inet), sequence numbers from `seq`; returns the
+/// bytes and the sequence numbers that will be acknowledged.
+pub fn batch(table: &str, changes: &[Change], seq: u32) -> (Vec<u8>, Vec<u32>) {
+    let mut msgs = Vec::new();
+    for change in changes {
+        let (set, mac, timeout) = match change {
+            Change::Add {
+                set,
+                mac,
+                timeout_secs,
+            } => (set, mac, Some(*timeout_secs)),
+            Change::Delete { set, mac } => (set, mac, None),
+        };
+        let msg = |kind, flags, timeout| Msg {
+            kind,
+            flags,
+            body: element(table, set, mac, timeout),
+        };
+        // Make sure it exists, then remove it: neither step can fail on an absent element.
+        msgs.push(msg(NFT_MSG_NEWSETELEM, NLM_F_CREATE, None));
+        msgs.push(msg(NFT_MSG_DELSETELEM, 0, None));
+        if let Some(timeout) = timeout {
+            msgs.push(msg(NFT_MSG_NEWSETELEM, NLM_F_CREATE, timeout));
+        }
+    }
+    transaction(&msgs, seq)
+}
+
 /// Why a transaction or a listing failed.
 #[derive(Debug, thiserror::Error)]
 pub enum NftError {
     #[error("nftables netlink: {0}")]
     Netlink(Errno),
-    #[error("the kernel refused the set update: {0}")]
+    #[error("the kernel refused the transaction: {0}")]
     Refused(Errno),
     #[error("the kernel refused to list set {set}: {errno}")]
     ListRefused { set: String, errno: Errno },
@@ -415,8 +428,17 @@ pub fn apply(table: &str, changes: &[Change]) -> Result<(), NftError> {
     if changes.is_empty() {
         return Ok(());
     }
+    send_transaction(batch(table, changes, 1))
+}
+
+/// Sends `msgs` as one transaction and waits for every acknowledgement: all of it is in force,
+/// or (on the first refusal) none of it.
+pub fn execute(msgs: &[Msg]) -> Result<(), NftError> {
+    send_transaction(transaction(msgs, 1))
+}
+
+fn send_transaction((bytes, mut pending): (Vec<u8>, Vec<u32>)) -> Result<(), NftError> {
     let fd = open_socket()?;
-    let (bytes, mut pending) = batch(table, changes, 1);
     send(fd.as_raw_fd(), &bytes, MsgFlags::empty()).map_err(NftError::Netlink)?;
     let mut buf = vec![0u8; 64 * 1024];
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
