@@ -1,7 +1,9 @@
 //! The DHCP shield in the lab (design §5): a LAN client behind the shield gets its lease from a
 //! dnsmasq LAN server while events are recorded and streamed; DHCP keeps flowing when the
 //! daemon is SIGSTOPped or SIGKILLed (fail-open); a denied client gets nothing and costs
-//! userspace nothing; a rogue server on the LAN is detected; the rules are gone after a stop.
+//! userspace nothing; a rogue server on the LAN is detected and the gateway's own is not; the
+//! rules are gone after a stop. Observe mode (the default) watches copies and leaves
+//! enforcement to the kernel; inline mode holds each packet for a verdict.
 //! Root, busybox, dnsmasq, nft and iptables are required (`DHCPMGR_SKIP_LAB=1` skips).
 
 use std::io::{BufRead, BufReader};
@@ -161,7 +163,9 @@ fn rules_gone(rules: &str) -> bool {
 
 #[test]
 fn lan_client_gets_a_lease_while_events_are_recorded_and_streamed() {
-    let Some(s) = setup("", "") else { return };
+    let Some(s) = setup("mode = \"inline\"", "") else {
+        return;
+    };
     let daemon = s.start();
     let rules = s.rules();
     assert!(
@@ -297,7 +301,7 @@ fn lan_client_gets_a_lease_while_events_are_recorded_and_streamed() {
 #[test]
 fn dhcp_keeps_flowing_when_the_daemon_is_stopped_or_killed() {
     // A small queue: a stopped daemon holds at most 2 packets before the kernel fails open.
-    let Some(s) = setup("queue_maxlen = 2", "") else {
+    let Some(s) = setup("mode = \"inline\"\nqueue_maxlen = 2", "") else {
         return;
     };
     let mut daemon = s.start();
@@ -633,7 +637,7 @@ fn rogue_server_on_the_lan_is_detected_and_the_gateways_own_is_not() {
 
 #[test]
 fn sighup_applies_a_changed_shield_section() {
-    let Some(s) = setup("", "") else {
+    let Some(s) = setup("mode = \"inline\"", "") else {
         return;
     };
     let mut daemon = s.start();
@@ -654,4 +658,75 @@ fn sighup_applies_a_changed_shield_section() {
         });
     s.must_lease(&s.client, 5, "with the shield on again");
     assert!(daemon.is_running());
+}
+
+#[test]
+fn observe_mode_watches_copies_and_leaves_enforcement_to_the_kernel() {
+    let Some(s) = setup("", "") else { return };
+    let mut daemon = s.start();
+    let status = s.status();
+    assert_eq!(
+        status["mode"], "observe",
+        "observe is the default: {status}"
+    );
+    assert_eq!(status["queue_hook"], "nflog", "{status}");
+    let rules = s.rules();
+    assert!(
+        !rules.contains("DHCPMGR_SHIELD"),
+        "observe mode needs no iptables rule:\n{rules}"
+    );
+    let table = s
+        .lab
+        .cpe()
+        .run_ok(&["nft", "list", "table", "inet", "dhcpmgr_shield"]);
+    assert!(
+        table.contains("limit rate 2000/second burst 4000 packets log group 67"),
+        "no copy to userspace behind the global meter:\n{table}"
+    );
+
+    s.must_lease(&s.client, 5, "watched in observe mode");
+    s.lab.wait_until(
+        Duration::from_secs(5),
+        "the client's copies are recorded",
+        || {
+            let events = s.events(&mac_filter(CLIENT_MAC));
+            ["DISCOVER", "REQUEST"]
+                .iter()
+                .all(|t| events.iter().any(|e| e["message_type"] == *t))
+        },
+    );
+    let events = s.events(&mac_filter(CLIENT_MAC));
+    assert!(
+        events.iter().all(|e| e["verdict"] == "accept"),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().all(|e| e["interface"] == LAN_BRIDGE),
+        "{events:?}"
+    );
+
+    // Nothing is held: a stopped daemon costs the LAN nothing.
+    daemon.signal(Signal::SIGSTOP);
+    let stopped = s.lease(&s.client, 3);
+    daemon.signal(Signal::SIGCONT);
+    assert!(
+        stopped.is_some(),
+        "no lease while the daemon was stopped\n{}",
+        s.lab.diagnostics()
+    );
+
+    // Enforcement is the kernel's: a denied client's packets never reach userspace.
+    s.ctl_ok(&["set", CLIENT_MAC, "deny", "--reason", "lab"]);
+    let before = s.status()["counters"]["packets"].as_u64();
+    assert_eq!(s.lease(&s.client, 3), None, "a denied client got a lease");
+    assert_eq!(
+        s.status()["counters"]["packets"].as_u64(),
+        before,
+        "a denied client's packets were copied to userspace"
+    );
+    s.ctl_ok(&["clear", CLIENT_MAC]);
+    s.must_lease(&s.client, 5, "after the deny was cleared");
+    daemon.terminate();
+    let rules = s.rules();
+    assert!(rules_gone(&rules), "rules left:\n{rules}");
 }

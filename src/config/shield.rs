@@ -29,6 +29,36 @@ impl Verdict {
     }
 }
 
+/// How the shield sees LAN DHCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The kernel lets every packet on and hands userspace a copy (NFLOG); enforcement is the
+    /// kernel's sets and meters alone. The LAN pays nothing for being watched.
+    Observe,
+    /// Every packet waits in an NFQUEUE for userspace's verdict (fail-open).
+    Inline,
+}
+
+impl Mode {
+    fn parse(text: &str) -> Result<Self, ConfigError> {
+        match text {
+            "observe" => Ok(Self::Observe),
+            "inline" => Ok(Self::Inline),
+            other => Err(ConfigError::invalid(
+                "shield.mode",
+                format!("{other:?} is not \"observe\" or \"inline\""),
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Observe => "observe",
+            Self::Inline => "inline",
+        }
+    }
+}
+
 /// One `[[shield.client]]`: an action for one client set at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientActionConfig {
@@ -58,11 +88,12 @@ impl Eq for RuleConfig {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShieldConfig {
     pub enable: bool,
+    pub mode: Mode,
     /// LAN interfaces (bridges or ports) whose DHCP the shield inspects.
     pub interfaces: Vec<InterfaceName>,
     /// Also inspect DHCPv6 (udp 547).
     pub ipv6: bool,
-    /// NFQUEUE number.
+    /// NFQUEUE number (inline) or NFLOG group (observe).
     pub queue_num: u16,
     /// Packets the kernel holds for us before it fails open and accepts the rest.
     pub queue_maxlen: u32,
@@ -117,6 +148,7 @@ impl Default for ShieldConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct RawShield {
     pub enable: bool,
+    pub mode: String,
     pub interfaces: Vec<String>,
     pub ipv6: bool,
     pub queue_num: u16,
@@ -148,6 +180,7 @@ impl Default for RawShield {
     fn default() -> Self {
         Self {
             enable: false,
+            mode: "observe".into(),
             interfaces: Vec::new(),
             ipv6: true,
             queue_num: 67,
@@ -300,6 +333,7 @@ impl ShieldConfig {
         let stream_burst = range("stream_burst", raw.stream_burst, 1, 1_000_000)?;
         Ok(Self {
             enable: raw.enable,
+            mode: Mode::parse(&raw.mode)?,
             interfaces,
             ipv6: raw.ipv6,
             queue_num: raw.queue_num,
@@ -375,6 +409,8 @@ mod tests {
         let d = Config::parse("").unwrap().shield;
         assert!(!d.enable);
         assert_eq!(d.queue_num, 67);
+        assert_eq!(d.mode, Mode::Observe);
+        assert_eq!(shield("mode = \"inline\"").unwrap().mode, Mode::Inline);
         assert_eq!(d, ShieldConfig::default());
         let s =
             shield("enable = true\ninterfaces = [\"brlan0\"]\nqueue_num = 9\nmalformed = \"drop\"")
@@ -432,6 +468,7 @@ filter = { logic = "AND", rules = [{ field = "vendor_class", operator = "startsw
             ("queue_burst = 0", "shield.queue_burst"),
             ("mac_rate = 0", "shield.mac_rate"),
             ("malformed = \"reject\"", "shield.malformed"),
+            ("mode = \"sniff\"", "shield.mode"),
             ("mark_base = 1", "shield.mark_base"),
             ("max_subscribers = 0", "shield.max_subscribers"),
             ("max_clients = 1", "shield.max_clients"),

@@ -1,5 +1,8 @@
 //! The packet thread: receive from the queue, inspect, decide, give the verdict, then record and
-//! publish. Nothing per packet is logged at the default level; counters say what happened.
+//! publish. Nothing per packet is logged at the default level; counters say what happened. In
+//! observe mode the packets are copies the kernel has already let through: the same decision
+//! is made and recorded, a drop it cannot apply is recorded as the accept it was and counted
+//! (`drops_not_applied`), and the client's action still reaches the kernel's sets.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,6 +30,8 @@ pub struct Engine {
     own: OwnTracker,
     journal: Option<Journal>,
     seq: u64,
+    /// Whether the packets wait for our verdict (inline) or are copies (observe).
+    holds: bool,
 }
 
 /// The verdict to hand the kernel for one packet.
@@ -60,6 +65,7 @@ impl Engine {
             own,
             journal: None,
             seq: 0,
+            holds: true,
         }
     }
 
@@ -77,6 +83,12 @@ impl Engine {
     /// Tracked MACs right now.
     pub fn tracked(&self) -> usize {
         self.clients.len()
+    }
+
+    /// Treats packets as copies the kernel already let through (observe mode).
+    pub fn observing(mut self) -> Engine {
+        self.holds = false;
+        self
     }
 
     /// Also writes every recorded event to `journal`.
@@ -142,7 +154,14 @@ impl Engine {
                     .warn("rule_action", format_args!("rule {name}: {e}"));
             }
         }
-        let verdict = match d.verdict {
+        let applied = match d.verdict {
+            Verdict::Drop if !self.holds => {
+                Counters::add(&counters.drops_not_applied);
+                Verdict::Accept
+            }
+            v => v,
+        };
+        let verdict = match applied {
             Verdict::Accept => {
                 Counters::add(&counters.accepted);
                 wire::NF_ACCEPT
@@ -162,7 +181,7 @@ impl Engine {
             self.seq += 1;
             event.seq = self.seq;
             event.time = rfc3339(now_ms);
-            event.verdict = match d.verdict {
+            event.verdict = match applied {
                 Verdict::Accept => "accept",
                 Verdict::Drop => "drop",
             };
@@ -192,6 +211,7 @@ impl Engine {
 
 /// Runs the queue until the shield stops.
 pub fn run(mut engine: Engine, mut queue: Queue) {
+    engine.holds = queue.holds();
     let shared = engine.shared.clone();
     let mut failing = false;
     while !shared.stopping() {
@@ -227,5 +247,34 @@ pub fn run(mut engine: Engine, mut queue: Queue) {
                 Counters::add(&shared.counters.verdict_errors);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observe_mode_records_the_drop_it_cannot_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = ShieldConfig {
+            malformed: Verdict::Drop,
+            ..ShieldConfig::default()
+        };
+        let garbage = QueuedPacket {
+            payload: vec![0x45, 0, 0],
+            ..QueuedPacket::default()
+        };
+        let mut inline = Engine::standalone(&cfg, dir.path());
+        assert_eq!(inline.process(&garbage).verdict, wire::NF_DROP);
+        assert_eq!(inline.counters().dropped, 1);
+
+        let mut observe = Engine::standalone(&cfg, dir.path()).observing();
+        assert_eq!(observe.process(&garbage).verdict, wire::NF_ACCEPT);
+        let c = observe.counters();
+        assert_eq!((c.dropped, c.accepted, c.drops_not_applied), (0, 1, 1));
+        let recorded = observe.shared.ring().recent(1, |_| true);
+        assert_eq!(recorded[0].verdict, "accept");
+        assert!(recorded[0].malformed.is_some());
     }
 }

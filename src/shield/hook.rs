@@ -38,6 +38,8 @@ const COMMENT: &str = "dhcpmgr-shield";
 /// What the rules are built from (the `[shield]` values that concern the kernel).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookConfig {
+    /// Observe mode: the kernel logs copies to NFLOG group `queue_num` instead of queueing.
+    pub observe: bool,
     pub interfaces: Vec<String>,
     pub ipv6: bool,
     pub queue_num: u16,
@@ -91,7 +93,7 @@ fn cmd(program: &str, args: &[&str]) -> Cmdline {
 /// lives in nftables).
 pub fn iptables_plan(cfg: &HookConfig, queue_in_nft: bool) -> Vec<Cmdline> {
     let mut iptables = Vec::new();
-    if queue_in_nft {
+    if queue_in_nft || cfg.observe {
         return iptables;
     }
     let limit = match cfg.queue_rate {
@@ -189,7 +191,8 @@ pub struct Hook {
 impl Hook {
     /// Removes leftovers of an earlier run, then installs the rules for `cfg`.
     pub fn install(cfg: &HookConfig) -> Result<Hook, HookError> {
-        let queue_in_nft = nftnl::execute(&nftobj::queue_probe(cfg.queue_num)).is_ok();
+        let queue_in_nft =
+            !cfg.observe && nftnl::execute(&nftobj::queue_probe(cfg.queue_num)).is_ok();
         // Leftovers of a killed earlier run, whatever its settings.
         remove_iptables(true);
         let mut hook = Hook {
@@ -245,6 +248,7 @@ mod tests {
 
     fn cfg() -> HookConfig {
         HookConfig {
+            observe: false,
             interfaces: vec!["brlan0".into(), "wl0".into()],
             ipv6: true,
             queue_num: 67,
@@ -267,6 +271,14 @@ mod tests {
         assert!(lines.contains(&"ip6tables -w -t mangle -I PREROUTING -i wl0 -p udp -m multiport --dports 546,547 -m comment --comment dhcpmgr-shield -j DHCPMGR_SHIELD".to_string()));
         assert_eq!(lines.len(), 2 * (2 + 2));
         assert!(iptables_plan(&cfg(), true).is_empty());
+        let observe = HookConfig {
+            observe: true,
+            ..cfg()
+        };
+        assert!(
+            iptables_plan(&observe, false).is_empty(),
+            "observe mode needs no iptables"
+        );
         let v4only = iptables_plan(
             &HookConfig {
                 ipv6: false,

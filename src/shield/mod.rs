@@ -57,7 +57,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::config::{Config, ShieldConfig};
+use crate::config::{Config, Mode, ShieldConfig};
 use crate::persist::StateStore;
 use actions::{ActionRecord, Actions};
 use audit::Audit;
@@ -157,7 +157,9 @@ impl Shield {
             Box::new(move || server::run(s, listener, socket_path)),
         )?);
 
+        let observe = cfg.mode == Mode::Observe;
         let mut hook = Hook::install(&HookConfig {
+            observe,
             interfaces: cfg.interfaces.iter().map(|i| i.to_string()).collect(),
             ipv6: cfg.ipv6,
             queue_num: cfg.queue_num,
@@ -208,8 +210,12 @@ impl Shield {
             }
         }
 
-        let queue =
-            nfqueue::Queue::open(cfg.queue_num, cfg.queue_maxlen, Duration::from_millis(200))?;
+        let poll = Duration::from_millis(200);
+        let queue = if observe {
+            nfqueue::Queue::open_log(cfg.queue_num, poll)?
+        } else {
+            nfqueue::Queue::open(cfg.queue_num, cfg.queue_maxlen, poll)?
+        };
         let interfaces: HashMap<u32, String> = cfg
             .interfaces
             .iter()
@@ -240,7 +246,8 @@ impl Shield {
         tracing::info!(
             interfaces = ?cfg.interfaces.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
             queue = cfg.queue_num,
-            hook = if shield.hook.as_ref().is_some_and(|h| h.queue_in_nft) { "nftables" } else { "iptables" },
+            mode = cfg.mode.name(),
+            hook = shared.queue_hook(),
             "DHCP shield started"
         );
         Ok(shield)

@@ -67,6 +67,8 @@ pub enum Expr {
     Jump(String),
     /// Queue to userspace, accepted while nobody listens.
     Queue(u16),
+    /// Copy to userspace (NFLOG group), the packet goes on.
+    Log(u16),
 }
 
 /// A set of ether addresses.
@@ -221,18 +223,26 @@ pub fn ruleset(table: &str, cfg: &HookConfig, queue_in_nft: bool) -> Ruleset {
         Expr::Drop,
     ]);
     rules.push(dhcp(meter));
-    if queue_in_nft {
-        let mut queue = Vec::new();
+    // Userspace's share, behind the global meter: held (nft queue) or copied (log).
+    let to_userspace = if cfg.observe {
+        Some(Expr::Log(cfg.queue_num))
+    } else if queue_in_nft {
+        Some(Expr::Queue(cfg.queue_num))
+    } else {
+        None
+    };
+    if let Some(last) = to_userspace {
+        let mut exprs = Vec::new();
         if cfg.queue_rate > 0 {
-            queue.push(Expr::Limit(Limit {
+            exprs.push(Expr::Limit(Limit {
                 rate: cfg.queue_rate.into(),
                 per_secs: 1,
                 burst: cfg.queue_burst,
                 over: false,
             }));
         }
-        queue.push(Expr::Queue(cfg.queue_num));
-        rules.push(dhcp(queue));
+        exprs.push(last);
+        rules.push(dhcp(exprs));
     }
     Ruleset {
         table: table.into(),
@@ -264,6 +274,7 @@ fn expr_name(e: &Expr) -> &'static str {
         Expr::Counter => "counter",
         Expr::Drop | Expr::Jump(_) => "immediate",
         Expr::Queue(_) => "queue",
+        Expr::Log(_) => "log",
     }
 }
 
@@ -326,6 +337,7 @@ fn expr_data(b: &mut Vec<u8>, e: &Expr) {
             // NFT_QUEUE_FLAG_BYPASS
             attr(b, 3, &1u16.to_be_bytes());
         }
+        Expr::Log(group) => attr(b, 1, &group.to_be_bytes()),
     }
 }
 
@@ -452,6 +464,7 @@ mod tests {
 
     fn cfg() -> HookConfig {
         HookConfig {
+            observe: false,
             interfaces: vec!["brlan0".into(), "wl0".into()],
             ipv6: true,
             queue_num: 67,
@@ -504,6 +517,19 @@ mod tests {
                 }),
                 Expr::Queue(67)
             ])
+        );
+        let observed = ruleset(
+            "dhcpmgr_shield",
+            &HookConfig {
+                observe: true,
+                ..cfg()
+            },
+            false,
+        );
+        assert_eq!(
+            observed.rules.last().and_then(|r| r.exprs.last()),
+            Some(&Expr::Log(67)),
+            "observe mode copies, behind the global meter"
         );
         let v4 = ruleset(
             "t",

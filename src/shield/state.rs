@@ -52,6 +52,8 @@ pub struct Counters {
     pub actions_writes: AtomicU64,
     /// Rule-made actions not taken because the enforcer was too busy.
     pub rule_actions_dropped: AtomicU64,
+    /// Drop decisions observe mode could not apply (the packet had already gone on).
+    pub drops_not_applied: AtomicU64,
 }
 
 /// The counters as `dhcpmgrctl shield status` shows them.
@@ -71,6 +73,7 @@ pub struct CounterSnapshot {
     pub kernel_refusals: u64,
     pub actions_writes: u64,
     pub rule_actions_dropped: u64,
+    pub drops_not_applied: u64,
 }
 
 impl Counters {
@@ -98,6 +101,7 @@ impl Counters {
             kernel_refusals: get(&self.kernel_refusals),
             actions_writes: get(&self.actions_writes),
             rule_actions_dropped: get(&self.rule_actions_dropped),
+            drops_not_applied: get(&self.drops_not_applied),
         }
     }
 }
@@ -208,6 +212,18 @@ impl Shared {
 
     pub fn filters(&self) -> MutexGuard<'_, BTreeMap<String, BTreeMap<String, Value>>> {
         lock(&self.filters)
+    }
+
+    /// How packets reach userspace: `nflog` (observe), `nftables` or `iptables` (the NFQUEUE
+    /// hook, inline).
+    pub fn queue_hook(&self) -> &'static str {
+        if self.config.mode == crate::config::Mode::Observe {
+            "nflog"
+        } else if self.queue_in_nft.load(Ordering::Relaxed) {
+            "nftables"
+        } else {
+            "iptables"
+        }
     }
 
     /// Why the shield is off, if it is.
