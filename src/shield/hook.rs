@@ -243,10 +243,11 @@ fn remove_iptables(ipv6: bool) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn cfg() -> HookConfig {
+    /// Two LAN interfaces, DHCPv6 on, the NFQUEUE path: shared with `nftobj`'s tests.
+    pub(crate) fn cfg() -> HookConfig {
         HookConfig {
             observe: false,
             interfaces: vec!["brlan0".into(), "wl0".into()],

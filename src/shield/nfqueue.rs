@@ -134,8 +134,7 @@ pub mod wire {
             .finish()
     }
 
-    /// NFULA_CFG_CMD for log group `group`.
-    pub fn log_cmd(seq: u32, group: u16, command: u8) -> Vec<u8> {
+    fn log_config(seq: u32, group: u16) -> Builder {
         Builder::for_subsys(
             NFNL_SUBSYS_ULOG,
             NFULNL_MSG_CONFIG,
@@ -143,8 +142,11 @@ pub mod wire {
             seq,
             group,
         )
-        .attr(1, &[command])
-        .finish()
+    }
+
+    /// NFULA_CFG_CMD for log group `group`.
+    pub fn log_cmd(seq: u32, group: u16, command: u8) -> Vec<u8> {
+        log_config(seq, group).attr(1, &[command]).finish()
     }
 
     /// NFULA_CFG_MODE: copy whole packets; NFULA_CFG_QTHRESH 1: deliver each at once (the
@@ -152,16 +154,10 @@ pub mod wire {
     pub fn log_mode(seq: u32, group: u16) -> Vec<u8> {
         let mut mode = 0xffffu32.to_be_bytes().to_vec();
         mode.extend_from_slice(&[NFULNL_COPY_PACKET, 0]);
-        Builder::for_subsys(
-            NFNL_SUBSYS_ULOG,
-            NFULNL_MSG_CONFIG,
-            NLM_F_REQUEST | NLM_F_ACK,
-            seq,
-            group,
-        )
-        .attr(2, &mode)
-        .attr(5, &1u32.to_be_bytes())
-        .finish()
+        log_config(seq, group)
+            .attr(2, &mode)
+            .attr(5, &1u32.to_be_bytes())
+            .finish()
     }
 
     /// A verdict for packet `id`, with a mark unless `mark` is `None`.

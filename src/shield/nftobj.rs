@@ -461,20 +461,7 @@ pub fn queue_probe(queue_num: u16) -> Vec<Msg> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cfg() -> HookConfig {
-        HookConfig {
-            observe: false,
-            interfaces: vec!["brlan0".into(), "wl0".into()],
-            ipv6: true,
-            queue_num: 67,
-            queue_rate: 2000,
-            queue_burst: 4000,
-            mac_rate: 20,
-            mac_burst: 40,
-            throttle_per_minute: 10,
-        }
-    }
+    use crate::shield::hook::tests::cfg;
 
     #[test]
     fn the_ruleset_matches_dhcp_on_lan_interfaces_only() {
