@@ -730,3 +730,83 @@ fn observe_mode_watches_copies_and_leaves_enforcement_to_the_kernel() {
     let rules = s.rules();
     assert!(rules_gone(&rules), "rules left:\n{rules}");
 }
+
+/// Sends `count` DHCPDISCOVERs with random chaddrs and vendor class `vendor` from `ifname`
+/// (given 192.168.1.77/24 first) in namespace `netns`, as UDP broadcasts.
+fn send_discovers(netns: &str, ifname: &str, vendor: &str, count: u32) {
+    let path = format!("/var/run/netns/{netns}");
+    let vendor = vendor.as_bytes().to_vec();
+    std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let ns = std::fs::File::open(&path).expect("open the lan namespace");
+        // SAFETY: setns on a valid descriptor; affects only this thread.
+        let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+        let sock = std::net::UdpSocket::bind("192.168.1.77:68").expect("bind :68");
+        sock.set_broadcast(true).expect("SO_BROADCAST");
+        let mut state = 0x2545_f491_u64;
+        for xid in 0..count {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let b = state.to_be_bytes();
+            let mut m = vec![0u8; 236];
+            m[..3].copy_from_slice(&[1, 1, 6]);
+            m[4..8].copy_from_slice(&xid.to_be_bytes());
+            m[28..34].copy_from_slice(&[2, b[1], b[2], b[3], b[4], b[5]]);
+            m.extend_from_slice(&[99, 130, 83, 99, 53, 1, 1, 60, vendor.len() as u8]);
+            m.extend_from_slice(&vendor);
+            m.push(255);
+            sock.send_to(&m, "255.255.255.255:67")
+                .expect("send a DISCOVER");
+        }
+    })
+    .join()
+    .expect("the DISCOVER thread");
+}
+
+#[test]
+fn a_rule_flood_never_crowds_out_the_operator_nor_floods_the_disk() {
+    let rule = r#"[[shield.rule]]
+name = "printers"
+action = "monitor"
+filter = { logic = "AND", rules = [{ field = "vendor_class", operator = "startswith", value = "HP" }] }
+"#;
+    let Some(s) = setup(
+        "max_clients = 64\nmac_rate = 100000\nmac_burst = 100000\nqueue_rate = 0",
+        rule,
+    ) else {
+        return;
+    };
+    let _daemon = s.start();
+    s.lan
+        .ns()
+        .ip(&["addr", "add", "192.168.1.77/24", "dev", &s.client.ifname]);
+    let started = Instant::now();
+    send_discovers(s.lan.ns().name(), &s.client.ifname, "HP LaserJet", 4000);
+    s.lab
+        .wait_until(Duration::from_secs(10), "the rule budget is full", || {
+            s.status()["actions"] == 64
+        });
+    // The operator's action still has room, and is in force when answered.
+    s.ctl_ok(&["set", CLIENT_MAC, "deny", "--reason", "lab"]);
+    assert!(
+        s.lab
+            .shield_set("deny")
+            .is_some_and(|m| m.contains(CLIENT_MAC)),
+        "an answered deny is not in the kernel"
+    );
+    let status = s.status();
+    assert_eq!(status["actions"], 65, "{status}");
+    let writes = status["counters"]["actions_writes"].as_u64().unwrap_or(0);
+    let allowed = 2 + started.elapsed().as_secs() / 5;
+    assert!(
+        writes <= allowed,
+        "4000 rule matches made {writes} writes of the actions file (at most {allowed}: \
+         one per 5 s for rules, one for the operator's set)"
+    );
+    assert!(
+        status["counters"]["packets"].as_u64() >= Some(1000),
+        "the flood did not reach the shield: {status}"
+    );
+}
