@@ -731,9 +731,9 @@ fn observe_mode_watches_copies_and_leaves_enforcement_to_the_kernel() {
     assert!(rules_gone(&rules), "rules left:\n{rules}");
 }
 
-/// Sends `count` DHCPDISCOVERs with random chaddrs and vendor class `vendor` from `ifname`
-/// (given 192.168.1.77/24 first) in namespace `netns`, as UDP broadcasts.
-fn send_discovers(netns: &str, ifname: &str, vendor: &str, count: u32) {
+/// Sends `count` DHCPDISCOVERs with random chaddrs and vendor class `vendor` from 192.168.1.77
+/// (a LAN host's address, added by the caller) in namespace `netns`, as UDP broadcasts.
+fn send_discovers(netns: &str, vendor: &str, count: u32) {
     let path = format!("/var/run/netns/{netns}");
     let vendor = vendor.as_bytes().to_vec();
     std::thread::spawn(move || {
@@ -783,7 +783,7 @@ filter = { logic = "AND", rules = [{ field = "vendor_class", operator = "startsw
         .ns()
         .ip(&["addr", "add", "192.168.1.77/24", "dev", &s.client.ifname]);
     let started = Instant::now();
-    send_discovers(s.lan.ns().name(), &s.client.ifname, "HP LaserJet", 4000);
+    send_discovers(s.lan.ns().name(), "HP LaserJet", 4000);
     s.lab
         .wait_until(Duration::from_secs(10), "the rule budget is full", || {
             s.status()["actions"] == 64
