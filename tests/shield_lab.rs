@@ -810,3 +810,61 @@ filter = { logic = "AND", rules = [{ field = "vendor_class", operator = "startsw
         "the flood did not reach the shield: {status}"
     );
 }
+
+#[test]
+fn a_kernel_state_it_cannot_read_keeps_the_shield_off_and_says_so() {
+    let Some(s) = setup("", "") else { return };
+    // A `deny` set of the wrong type, with an element no MAC listing can read, where the
+    // shield's own set belongs.
+    let cpe = s.lab.cpe();
+    cpe.run_ok(&["nft", "add", "table", "inet", "dhcpmgr_shield"]);
+    cpe.run_ok(&[
+        "nft",
+        "add",
+        "set",
+        "inet",
+        "dhcpmgr_shield",
+        "deny",
+        "{ type ipv4_addr; }",
+    ]);
+    cpe.run_ok(&[
+        "nft",
+        "add",
+        "element",
+        "inet",
+        "dhcpmgr_shield",
+        "deny",
+        "{ 10.0.0.1 }",
+    ]);
+    let daemon = s.lab.start_daemon(&s.config);
+    s.lab
+        .wait_until(Duration::from_secs(10), "the shield says it is off", || {
+            s.lab
+                .shield_request(&s.socket, &serde_json::json!({"cmd": "status"}))
+                .is_ok_and(|st| st["off_reason"].is_string())
+        });
+    let status = s.status();
+    assert_eq!(status["enforcing"], false, "{status}");
+    let why = status["off_reason"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("cannot put the kernel rules in place")
+            || why.contains("cannot reconcile the kernel's sets"),
+        "{why}"
+    );
+    // Off means no rules at all (fail-open), and no change is pretended.
+    let rules = s.rules();
+    assert!(rules_gone(&rules), "rules left while off:\n{rules}");
+    s.must_lease(&s.client, 5, "with the shield off");
+    let refused = s.ctl(&["set", CLIENT_MAC, "deny"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("the shield is off"),
+        "{refused:?}"
+    );
+    let log = std::fs::read_to_string(s.lab.daemon_log_path()).unwrap_or_default();
+    assert!(
+        log.contains("the DHCP shield is off"),
+        "the log does not say so"
+    );
+    daemon.terminate();
+}

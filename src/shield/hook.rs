@@ -216,16 +216,22 @@ impl Hook {
             return;
         }
         self.removed = true;
-        remove_iptables(self.ipv6);
-        if let Err(e) = nftnl::execute(&nftobj::removal(TABLE)) {
-            tracing::warn!(error = %e, "removing the shield's nftables table failed");
-        }
+        remove_all(self.ipv6);
     }
 }
 
 impl Drop for Hook {
     fn drop(&mut self) {
         self.remove();
+    }
+}
+
+/// Removes our nftables table (one transaction) and our iptables rules, whatever put them
+/// there.
+pub fn remove_all(ipv6: bool) {
+    remove_iptables(ipv6);
+    if let Err(e) = nftnl::execute(&nftobj::removal(TABLE)) {
+        tracing::warn!(error = %e, "removing the shield's nftables table failed");
     }
 }
 

@@ -16,9 +16,9 @@
 //!
 //! Start: load the persisted actions, put the rules in place, [`enforce::reconcile`] the
 //! kernel's sets with the record, commit the config's actions, and only then bind the queue.
-//! If the kernel cannot be brought in line (a netlink error, a listing that cannot be read),
-//! the rules are removed and the shield stays off (fail-open), with the control socket up to
-//! say why in `status`.
+//! If the rules cannot be put in place or the kernel cannot be brought in line (a netlink
+//! error, a listing that cannot be read), the rules are removed and the shield stays off
+//! (fail-open), with the control socket up to say why in `status`.
 
 pub mod action;
 pub mod actions;
@@ -70,8 +70,6 @@ use state::{unix_now, Shared, ACTIONS_FILE, FILTERS_FILE};
 pub enum ShieldError {
     #[error(transparent)]
     Queue(#[from] nfqueue::QueueError),
-    #[error("kernel rules: {0}")]
-    Hook(#[from] hook::HookError),
     #[error("control socket {path}: {source}")]
     Socket {
         path: String,
@@ -158,7 +156,7 @@ impl Shield {
         )?);
 
         let observe = cfg.mode == Mode::Observe;
-        let mut hook = Hook::install(&HookConfig {
+        let installed = Hook::install(&HookConfig {
             observe,
             interfaces: cfg.interfaces.iter().map(|i| i.to_string()).collect(),
             ipv6: cfg.ipv6,
@@ -168,7 +166,15 @@ impl Shield {
             mac_rate: cfg.mac_rate,
             mac_burst: cfg.mac_burst,
             throttle_per_minute: cfg.throttle_per_minute,
-        })?;
+        });
+        let mut hook = match installed {
+            Ok(hook) => hook,
+            Err(e) => {
+                hook::remove_all(true);
+                shield.off(format!("cannot put the kernel rules in place: {e}"));
+                return Ok(shield);
+            }
+        };
         shared
             .queue_in_nft
             .store(hook.queue_in_nft, Ordering::Relaxed);
@@ -186,9 +192,9 @@ impl Shield {
             }
             Err(e) => {
                 hook.remove();
-                let why = format!("cannot reconcile the kernel's sets with the record: {e}");
-                tracing::error!(error = %e, "the DHCP shield is off: its kernel sets cannot be brought in line with its record; LAN DHCP passes uninspected");
-                *shared.off.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+                shield.off(format!(
+                    "cannot reconcile the kernel's sets with the record: {e}"
+                ));
                 return Ok(shield);
             }
         }
@@ -251,6 +257,12 @@ impl Shield {
             "DHCP shield started"
         );
         Ok(shield)
+    }
+
+    /// Leaves the shield off (no rules: fail-open) with the control socket up to say `why`.
+    fn off(&self, why: String) {
+        tracing::error!(reason = %why, "the DHCP shield is off; LAN DHCP passes uninspected");
+        *self.shared.off.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
     }
 
     /// Counters as `dhcpmgrctl shield status` reports them.
