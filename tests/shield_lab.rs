@@ -868,3 +868,42 @@ fn a_kernel_state_it_cannot_read_keeps_the_shield_off_and_says_so() {
     );
     daemon.terminate();
 }
+
+#[test]
+fn a_flood_of_bad_requests_is_logged_a_line_per_interval_not_a_line_each() {
+    let Some(s) = setup("", "") else { return };
+    let _daemon = s.start();
+    let log_lines = || {
+        std::fs::read_to_string(s.lab.daemon_log_path())
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("shield input rejected"))
+            .count()
+    };
+    let before = log_lines();
+    for i in 0..2000 {
+        let request = if i % 2 == 0 {
+            serde_json::json!({"cmd": "launch"})
+        } else {
+            serde_json::json!({"cmd": "set", "client": "aa:bb", "action": "deny", "x": 1})
+        };
+        let answer = s
+            .lab
+            .shield_request(&s.socket, &request)
+            .expect("an answer to a bad request");
+        assert_eq!(answer["ok"], false, "{answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("bad request")),
+            "{answer}"
+        );
+    }
+    let logged = log_lines() - before;
+    assert!(
+        (1..=3).contains(&logged),
+        "2000 bad requests gave {logged} warning lines (one per 10 s expected)"
+    );
+    // The daemon still answers good requests.
+    assert!(s.status()["counters"].is_object());
+}
