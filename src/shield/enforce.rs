@@ -287,6 +287,20 @@ fn refuse(
                 Mutation::Clear { client, by, .. } => (by.clone(), client.to_string(), None),
                 Mutation::Expire { .. } => ("expiry".into(), String::new(), None),
             };
+            // Nobody waits for a rule's assignment or an expiry (retried every second): their
+            // refusals are logged rate-limited, not audited one by one.
+            let unattended = match mutation {
+                Mutation::Set(r) => r.by_rule(),
+                Mutation::Clear { .. } => false,
+                Mutation::Expire { .. } => true,
+            };
+            if unattended {
+                shared.rejections.warn(
+                    "refused_by_kernel",
+                    format_args!("{who}: {error}"),
+                );
+                return Err(error.clone());
+            }
             tracing::error!(who = %who, client = %client, error = %error, "a shield action change was refused");
             shared.audit().record(AuditEntry {
                 time: rfc3339(now * 1000),
@@ -588,6 +602,12 @@ mod tests {
         let audit = shared.audit().recent(10);
         assert_eq!(audit.iter().filter(|a| a.what == "refused").count(), 2);
         assert_eq!(shared.counters.snapshot().kernel_refusals, 2);
+        // A rule's assignment refused by the kernel: counted, not audited (nobody waits).
+        *fake.refuse.lock().unwrap() = Some(mac(4));
+        let out = e.commit(&shared, &[set(4, Action::Block, "rule:r")]);
+        assert!(matches!(out[0], Err(CommitError::Kernel(_))));
+        assert_eq!(shared.audit().recent(10).len(), audit.len());
+        assert_eq!(shared.counters.snapshot().kernel_refusals, 3);
     }
 
     #[test]
