@@ -7,7 +7,15 @@
 //! - [`action`], [`actions`]: the per-client actions and the table of those in force;
 //! - [`clients`]: bounded per-MAC tracking; [`ring`]: recent events; [`hub`]: the live stream;
 //! - [`pcap`]: a small pcap/pcapng reader for tests, fuzzing and benchmarks;
-//! - [`hook`] (rule text) and [`nfqueue::wire`] (netlink messages).
+//! - [`reconcile`]: the kernel set elements a record needs, and the changes to get there;
+//! - [`own`]: the gateway's own and the configured DHCP servers (never a rogue);
+//! - [`lograte`]: rate-limited warnings for input from outside;
+//! - [`hook`] (iptables commands), [`nftobj`] (our nftables table as netlink objects),
+//!   [`nftnl`] and [`nfqueue::wire`] (netlink messages).
+//!
+//! Modes: `observe` (the default) has the kernel accept DHCP and copy it to userspace over
+//! NFLOG; `inline` holds each packet in an NFQUEUE for a verdict. Either way Block, Deny and
+//! Throttle of MACs and the per-MAC and global meters are enforced in the kernel.
 //!
 //! Threads ([`start`]): `shield-packets` ([`engine`]: queue → inspect → decide → verdict →
 //! record), `shield-control` ([`server`]: the control socket), `shield-enforce` ([`enforce`]:
