@@ -56,6 +56,8 @@ pub mod wire {
     pub const NFULNL_CFG_CMD_BIND: u8 = 1;
     pub const NFULNL_CFG_CMD_UNBIND: u8 = 2;
     pub const NFULNL_COPY_PACKET: u8 = 2;
+    /// Copies the kernel gathers before it delivers them (observe mode).
+    pub const LOG_BATCH: u32 = 32;
     pub const NFQNL_MSG_PACKET: u16 = 0;
     pub const NFQNL_MSG_VERDICT: u16 = 1;
     pub const NFQNL_MSG_CONFIG: u16 = 2;
@@ -149,14 +151,18 @@ pub mod wire {
         log_config(seq, group).attr(1, &[command]).finish()
     }
 
-    /// NFULA_CFG_MODE: copy whole packets; NFULA_CFG_QTHRESH 1: deliver each at once (the
-    /// kernel's default batches up to 100 copies or a second).
+    /// NFULA_CFG_MODE: copy whole packets; copies are delivered in batches of up to
+    /// [`LOG_BATCH`] or after 10 ms (NFULA_CFG_QTHRESH, NFULA_CFG_TIMEOUT in 1/100 s; the
+    /// kernel's default waits up to a second), into a 64 KiB netlink buffer
+    /// (NFULA_CFG_NLBUFSIZ). Batching keeps the daemon's wake-ups off the packets' path.
     pub fn log_mode(seq: u32, group: u16) -> Vec<u8> {
         let mut mode = 0xffffu32.to_be_bytes().to_vec();
         mode.extend_from_slice(&[NFULNL_COPY_PACKET, 0]);
         log_config(seq, group)
             .attr(2, &mode)
-            .attr(5, &1u32.to_be_bytes())
+            .attr(3, &(64u32 << 10).to_be_bytes())
+            .attr(4, &1u32.to_be_bytes())
+            .attr(5, &LOG_BATCH.to_be_bytes())
             .finish()
     }
 
@@ -536,6 +542,9 @@ mod tests {
         assert_eq!(&bind[18..20], &67u16.to_be_bytes());
         let mode = log_mode(2, 67);
         assert_eq!(&mode[24..30], &[0, 0, 0xff, 0xff, 2, 0]);
+        // Buffer size, a 10 ms flush and the batch size follow, as big-endian u32 attributes.
+        assert_eq!(mode.len(), 20 + 12 + 3 * 8);
+        assert_eq!(&mode[48..56], &[8, 0, 5, 0, 0, 0, 0, 32]);
         for n in 0..buf.len() {
             let _ = parse(&buf[..n]);
         }
