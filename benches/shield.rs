@@ -7,11 +7,14 @@
 //! 2. **Kernel path**: the daemon with the shield on `brlan0` in the lab; this benchmark's own
 //!    traffic generator (an AF_PACKET socket opened inside the `lan` namespace) sends DHCP
 //!    DISCOVER frames into the bridge:
-//!    - packets/s per CPU-second of the daemon through queue → parse → decide → verdict;
-//!    - added latency at ~1k packets/s: DISCOVER→OFFER round trips to the LAN's dnsmasq with the
-//!      shield on and with the daemon stopped (no rules), p50/p99 of each and the difference;
-//!    - memory under a flood of `SHIELD_FLOOD` (default 1,000,000) random MACs: VmRSS/VmHWM;
-//!    - packets userspace saw from a denied MAC flooding 100k frames (should be 0).
+//!    - added latency at ~1k packets/s: DISCOVER→OFFER round trips to the LAN's dnsmasq with no
+//!      shield (daemon stopped, no rules), in observe mode and in inline mode, interleaved in
+//!      blocks (`SHIELD_PROBES`, default 2000, each); p50/p99 of each and the differences;
+//!    - per mode: packets/s per CPU-second of the daemon and CPU per 1k packets through the
+//!      kernel path → parse → decide (→ verdict);
+//!    - control command latency (observe): 500 set/clear, answered after kernel ACK + fsync;
+//!    - per mode: memory under a flood of `SHIELD_FLOOD` (default 1,000,000) random MACs;
+//!    - per mode: packets userspace saw from a denied MAC flooding 100k frames (should be 0).
 //!
 //! Run as root (network namespaces, busybox, Kea, dbus-daemon, dnsmasq, nft, iptables):
 //!
@@ -372,19 +375,51 @@ fn packets_seen(socket: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Control command latency: `set` / `clear` answered (kernel ACK and fsync included), each on
+/// a connection of its own as `dhcpmgrctl` makes them.
+fn control_latency(lab: &Lab, socket: &Path, out: &mut BTreeMap<String, Value>) {
+    const COMMANDS: usize = 500;
+    let mut took = Vec::with_capacity(COMMANDS);
+    for i in 0..COMMANDS {
+        let mac = Mac([2, 0, 0, 0, 0x0e, (i / 2 % 250) as u8]).to_string();
+        let request = if i % 2 == 0 {
+            json!({"cmd": "set", "client": mac, "action": "block", "duration": "10m"})
+        } else {
+            json!({"cmd": "clear", "client": mac})
+        };
+        let t0 = Instant::now();
+        let answer = lab
+            .shield_request(socket, &request)
+            .unwrap_or_else(|e| panic!("{request}: {e}"));
+        took.push(t0.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(answer["ok"], true, "{request}: {answer}");
+    }
+    took.sort_by(f64::total_cmp);
+    let (p50, p99) = (percentile(&took, 0.5), percentile(&took, 0.99));
+    println!(
+        "control commands ({COMMANDS} set/clear, answered after kernel ACK + fsync): p50 {p50:.0} µs, p99 {p99:.0} µs"
+    );
+    out.insert("control_p50_us".into(), json!(p50.round()));
+    out.insert("control_p99_us".into(), json!(p99.round()));
+}
+
+fn stats(name: &str, rtts: &mut [f64]) -> (f64, f64) {
+    rtts.sort_by(f64::total_cmp);
+    let (p50, p99) = (percentile(rtts, 0.5), percentile(rtts, 0.99));
+    println!(
+        "DISCOVER→OFFER round trip, ~1k/s, {name}: p50 {p50:.0} µs, p99 {p99:.0} µs ({} answered)",
+        rtts.len()
+    );
+    (p50, p99)
+}
+
 fn kernel_benchmarks(lab: &Lab, out: &mut BTreeMap<String, Value>) {
     let mut lan = lab.lan();
     let host = lan.host("02:00:00:00:0b:01");
     lan.start_dhcp_server();
     let mut config = lab.daemon_config();
     config.v4_clients.clear();
-    config.extra_toml = format!(
-        "[shield]\nenable = true\ninterfaces = [\"{LAN_BRIDGE}\"]\nipv6 = false\njournal = false\n\
-         queue_maxlen = 4096\nqueue_rate = 0\n\
-         mac_rate = 100000\nmac_burst = 100000\nmax_clients = 4096\n"
-    );
     let socket = config.run_dir.join("shield.sock");
-    let config_text = config;
     let sock = RawSocket::open(lan.ns().name(), &host.ifname);
     let probe_mac = Mac([2, 0, 0, 0, 0x0b, 0x01]);
     let probes: usize = std::env::var("SHIELD_PROBES")
@@ -394,9 +429,7 @@ fn kernel_benchmarks(lab: &Lab, out: &mut BTreeMap<String, Value>) {
 
     // The daemon's idle memory without the shield, for comparison.
     {
-        let mut plain = lab.daemon_config();
-        plain.v4_clients.clear();
-        let path = lab.write_daemon_config(&plain);
+        let path = lab.write_daemon_config(&config);
         let daemon = lab.start_daemon(&path);
         std::thread::sleep(Duration::from_secs(1));
         let rss = proc_status(daemon.pid(), "VmRSS:");
@@ -404,44 +437,88 @@ fn kernel_benchmarks(lab: &Lab, out: &mut BTreeMap<String, Value>) {
         out.insert("rss_idle_without_shield_kib".into(), json!(rss));
         daemon.terminate();
     }
-    let config = lab.write_daemon_config(&config_text);
+    let start = |mode: &str| {
+        let mut c = config.clone();
+        c.extra_toml = format!(
+            "[shield]\nenable = true\nmode = \"{mode}\"\ninterfaces = [\"{LAN_BRIDGE}\"]\nipv6 = false\n\
+             journal = false\nqueue_maxlen = 4096\nqueue_rate = 0\n\
+             mac_rate = 100000\nmac_burst = 100000\n"
+        );
+        let daemon = lab.start_daemon(&lab.write_daemon_config(&c));
+        lab.wait_until(Duration::from_secs(10), "the shield enforces", || {
+            lab.shield_request(&socket, &json!({"cmd": "status"}))
+                .is_ok_and(|s| s["enforcing"] == true && s["mode"] == mode)
+        });
+        daemon
+    };
 
-    // Latency without the shield (no daemon, no rules).
-    let _ = round_trips(&sock, probe_mac, 50);
-    let off = round_trips(&sock, probe_mac, probes);
+    // Round trips without the shield (no daemon, no rules), in observe and in inline mode,
+    // interleaved in blocks so drift of the machine's load falls on all three alike.
+    const BLOCKS: usize = 4;
+    let per_block = probes.div_ceil(BLOCKS);
+    let (mut off, mut observe, mut inline) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..BLOCKS {
+        let _ = round_trips(&sock, probe_mac, 20);
+        off.extend(round_trips(&sock, probe_mac, per_block));
+        for (mode, into) in [("observe", &mut observe), ("inline", &mut inline)] {
+            let daemon = start(mode);
+            let _ = round_trips(&sock, probe_mac, 20);
+            into.extend(round_trips(&sock, probe_mac, per_block));
+            daemon.terminate();
+        }
+    }
+    let (p50_off, p99_off) = stats("no shield", &mut off);
+    for (mode, rtts) in [("observe", &mut observe), ("inline", &mut inline)] {
+        let (p50, p99) = stats(mode, rtts);
+        println!(
+            "  {mode} adds: p50 {:.0} µs, p99 {:.0} µs",
+            p50 - p50_off,
+            p99 - p99_off
+        );
+        out.insert(format!("rtt_p50_us_{mode}"), json!(p50.round()));
+        out.insert(format!("rtt_p99_us_{mode}"), json!(p99.round()));
+        out.insert(
+            format!("added_p50_us_{mode}"),
+            json!((p50 - p50_off).round()),
+        );
+        out.insert(
+            format!("added_p99_us_{mode}"),
+            json!((p99 - p99_off).round()),
+        );
+    }
+    out.insert("rtt_p50_us_without".into(), json!(p50_off.round()));
+    out.insert("rtt_p99_us_without".into(), json!(p99_off.round()));
 
-    let daemon = lab.start_daemon(&config);
-    lab.wait_until(Duration::from_secs(10), "the shield socket exists", || {
-        socket.exists()
-    });
-    let pid = daemon.pid();
-    std::thread::sleep(Duration::from_secs(1));
-    let idle_rss = proc_status(pid, "VmRSS:");
-    println!("daemon idle with the shield: VmRSS {idle_rss} KiB");
-    let _ = round_trips(&sock, probe_mac, 50);
-    let on = round_trips(&sock, probe_mac, probes);
-    let (p50_off, p99_off, p50_on, p99_on) = (
-        percentile(&off, 0.5),
-        percentile(&off, 0.99),
-        percentile(&on, 0.5),
-        percentile(&on, 0.99),
-    );
-    println!(
-        "DISCOVER→OFFER round trip, ~1k/s: without shield p50 {p50_off:.0} µs p99 {p99_off:.0} µs ({} answered); \
-         with shield p50 {p50_on:.0} µs p99 {p99_on:.0} µs ({} answered)",
-        off.len(),
-        on.len()
-    );
-    println!(
-        "added latency: p50 {:.0} µs, p99 {:.0} µs",
-        p50_on - p50_off,
-        p99_on - p99_off
-    );
-    // The shield's own time per packet (parse + decide + record, before the verdict is sent).
+    let flood: usize = std::env::var("SHIELD_FLOOD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    for mode in ["observe", "inline"] {
+        let daemon = start(mode);
+        let pid = daemon.pid();
+        std::thread::sleep(Duration::from_secs(1));
+        let idle_rss = proc_status(pid, "VmRSS:");
+        println!("{mode}: daemon idle with the shield: VmRSS {idle_rss} KiB");
+        out.insert(format!("rss_idle_kib_{mode}"), json!(idle_rss));
+        let _ = round_trips(&sock, probe_mac, 200);
+        if mode == "inline" {
+            in_shield_time(&socket, out);
+        } else {
+            control_latency(lab, &socket, out);
+        }
+        kernel_path(mode, &sock, &socket, pid, out);
+        flood_memory(mode, flood, &sock, &socket, pid, idle_rss, out);
+        denied_flood(mode, lab, &sock, &socket, out);
+        daemon.terminate();
+    }
+}
+
+/// The shield's own time per packet (parse + decide + record, before the verdict is sent).
+fn in_shield_time(socket: &Path, out: &mut BTreeMap<String, Value>) {
     let events = std::process::Command::new(bin("dhcpmgrctl"))
         .arg("shield")
         .arg("--socket")
-        .arg(&socket)
+        .arg(socket)
         .args(["events", "--limit", "100000"])
         .output()
         .expect("run dhcpmgrctl");
@@ -465,14 +542,16 @@ fn kernel_benchmarks(lab: &Lab, out: &mut BTreeMap<String, Value>) {
         "processing_p99_us".into(),
         json!((percentile(&inside, 0.99) * 10.0).round() / 10.0),
     );
-    out.insert("rtt_p50_us_without".into(), json!(p50_off.round()));
-    out.insert("rtt_p99_us_without".into(), json!(p99_off.round()));
-    out.insert("rtt_p50_us_with".into(), json!(p50_on.round()));
-    out.insert("rtt_p99_us_with".into(), json!(p99_on.round()));
-    out.insert("added_p50_us".into(), json!((p50_on - p50_off).round()));
-    out.insert("added_p99_us".into(), json!((p99_on - p99_off).round()));
+}
 
-    // Throughput: a burst of random-MAC DISCOVERs.
+/// Throughput: a burst of random-MAC DISCOVERs through the kernel path into the shield.
+fn kernel_path(
+    mode: &str,
+    sock: &RawSocket,
+    socket: &Path,
+    pid: u32,
+    out: &mut BTreeMap<String, Value>,
+) {
     let mut rng = Rng(0xf100d);
     let burst: Vec<Vec<u8>> = (0..200_000)
         .map(|i| {
@@ -480,78 +559,95 @@ fn kernel_benchmarks(lab: &Lab, out: &mut BTreeMap<String, Value>) {
             frame(mac, &discover_ip(mac, i))
         })
         .collect();
-    let seen0 = packets_seen(&socket);
+    let seen0 = packets_seen(socket);
     let cpu0 = cpu_secs(pid);
     let t0 = Instant::now();
     let sent = burst.iter().filter(|f| sock.send(f)).count();
     let send_secs = t0.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_secs(2));
-    let seen = packets_seen(&socket) - seen0;
+    let seen = packets_seen(socket) - seen0;
     let cpu = cpu_secs(pid) - cpu0;
     let per_core = seen as f64 / cpu.max(1e-9);
+    let cpu_per_1k_ms = cpu * 1e6 / (seen.max(1) as f64);
     println!(
-        "kernel path: sent {sent} in {send_secs:.2} s ({:.0}/s offered), shield processed {seen} using {cpu:.2} CPU-s \
-         = {per_core:.0} packets per CPU-second (the rest passed uninspected: fail-open)",
+        "{mode}: kernel path: sent {sent} in {send_secs:.2} s ({:.0}/s offered), shield processed {seen} using {cpu:.2} CPU-s \
+         = {per_core:.0} packets per CPU-second, {cpu_per_1k_ms:.1} ms CPU per 1k packets (the rest passed uninspected: fail-open)",
         sent as f64 / send_secs
     );
     out.insert(
-        "kernel_offered_pps".into(),
+        format!("kernel_offered_pps_{mode}"),
         json!((sent as f64 / send_secs).round()),
     );
-    out.insert("kernel_processed".into(), json!(seen));
-    out.insert("kernel_pps_per_cpu_second".into(), json!(per_core.round()));
+    out.insert(format!("kernel_processed_{mode}"), json!(seen));
+    out.insert(
+        format!("kernel_pps_per_cpu_second_{mode}"),
+        json!(per_core.round()),
+    );
+    out.insert(
+        format!("cpu_ms_per_1k_packets_{mode}"),
+        json!((cpu_per_1k_ms * 10.0).round() / 10.0),
+    );
+}
 
-    // Memory under a flood of random MACs.
-    let flood: usize = std::env::var("SHIELD_FLOOD")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let seen0 = packets_seen(&socket);
+/// Memory under a flood of `flood` random MACs.
+fn flood_memory(
+    mode: &str,
+    flood: usize,
+    sock: &RawSocket,
+    socket: &Path,
+    pid: u32,
+    idle_rss: u64,
+    out: &mut BTreeMap<String, Value>,
+) {
+    let mut rng = Rng(0x5eed_0000 + flood as u64);
+    let seen0 = packets_seen(socket);
     let t0 = Instant::now();
-    let mut frame_buf;
     for i in 0..flood {
         let mac = rng.mac();
-        frame_buf = frame(mac, &discover_ip(mac, i as u32));
-        sock.send(&frame_buf);
+        sock.send(&frame(mac, &discover_ip(mac, i as u32)));
     }
     std::thread::sleep(Duration::from_secs(2));
-    let status = shield_ctl(&socket, &["status"]);
-    let seen = packets_seen(&socket) - seen0;
+    let status = shield_ctl(socket, &["status"]);
+    let seen = packets_seen(socket) - seen0;
     let (rss, hwm) = (proc_status(pid, "VmRSS:"), proc_status(pid, "VmHWM:"));
     println!(
-        "flood of {flood} random MACs in {:.1} s: shield saw {seen}; RSS idle {idle_rss} KiB → {rss} KiB (peak {hwm} KiB); \
+        "{mode}: flood of {flood} random MACs in {:.1} s: shield saw {seen}; RSS idle {idle_rss} KiB → {rss} KiB (peak {hwm} KiB); \
          tracked {} evicted {}",
         t0.elapsed().as_secs_f64(),
         status["counters"]["clients_tracked"],
         status["counters"]["clients_evicted"]
     );
-    out.insert("rss_idle_kib".into(), json!(idle_rss));
-    out.insert("rss_after_flood_kib".into(), json!(rss));
-    out.insert("hwm_after_flood_kib".into(), json!(hwm));
+    out.insert(format!("rss_after_flood_kib_{mode}"), json!(rss));
+    out.insert(format!("hwm_after_flood_kib_{mode}"), json!(hwm));
     out.insert("flood_macs".into(), json!(flood));
-    out.insert("flood_seen".into(), json!(seen));
+    out.insert(format!("flood_seen_{mode}"), json!(seen));
+}
 
-    // A denied MAC flooding: userspace should see none of it.
+/// A denied MAC flooding: userspace should see none of it.
+fn denied_flood(
+    mode: &str,
+    lab: &Lab,
+    sock: &RawSocket,
+    socket: &Path,
+    out: &mut BTreeMap<String, Value>,
+) {
     let denied = Mac([2, 0, 0, 0, 0x0d, 0x0d]);
     shield_ctl(
-        &socket,
+        socket,
         &["set", &denied.to_string(), "deny", "--reason", "bench"],
     );
-    lab.wait_until(Duration::from_secs(5), "the deny set holds the MAC", || {
-        let list = lab
-            .cpe()
-            .run(&["nft", "list", "set", "inet", "dhcpmgr_shield", "deny"]);
-        String::from_utf8_lossy(&list.stdout).contains(&denied.to_string())
-    });
-    let seen0 = packets_seen(&socket);
+    // Answered means in the kernel.
+    assert!(lab
+        .shield_set("deny")
+        .is_some_and(|s| s.contains(&denied.to_string())));
+    let seen0 = packets_seen(socket);
     for i in 0..100_000u32 {
         sock.send(&frame(denied, &discover_ip(denied, i)));
     }
     std::thread::sleep(Duration::from_secs(1));
-    let seen = packets_seen(&socket) - seen0;
-    println!("denied MAC flooding 100000 frames: userspace saw {seen}");
-    out.insert("denied_flood_seen".into(), json!(seen));
-    drop(daemon);
+    let seen = packets_seen(socket) - seen0;
+    println!("{mode}: denied MAC flooding 100000 frames: userspace saw {seen}");
+    out.insert(format!("denied_flood_seen_{mode}"), json!(seen));
 }
 
 fn main() {

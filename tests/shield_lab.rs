@@ -1,7 +1,9 @@
 //! The DHCP shield in the lab (design §5): a LAN client behind the shield gets its lease from a
 //! dnsmasq LAN server while events are recorded and streamed; DHCP keeps flowing when the
 //! daemon is SIGSTOPped or SIGKILLed (fail-open); a denied client gets nothing and costs
-//! userspace nothing; a rogue server on the LAN is detected; the rules are gone after a stop.
+//! userspace nothing; a rogue server on the LAN is detected and the gateway's own is not; the
+//! rules are gone after a stop. Observe mode (the default) watches copies and leaves
+//! enforcement to the kernel; inline mode holds each packet for a verdict.
 //! Root, busybox, dnsmasq, nft and iptables are required (`DHCPMGR_SKIP_LAB=1` skips).
 
 use std::io::{BufRead, BufReader};
@@ -10,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use dhcpmgr_lab::{bin, lab_or_skip, DaemonProcess, Lab, Lan, LanHost, Signal, LAN_BRIDGE};
+use dhcpmgr_lab::{bin, lab_or_skip, DaemonProcess, Lab, Lan, LanHost, Signal, LAN_BRIDGE, LAN_GW};
 use serde_json::Value;
 
 const CLIENT_MAC: &str = "02:00:00:00:0a:01";
@@ -50,11 +52,14 @@ fn setup(shield_extra: &str, extra: &str) -> Option<Setup> {
 impl Setup {
     fn start(&self) -> DaemonProcess {
         let daemon = self.lab.start_daemon(&self.config);
-        self.lab.wait_until(
-            Duration::from_secs(10),
-            "the shield's socket exists",
-            || self.socket.exists(),
-        );
+        // The socket answers from the start; the shield enforces once its rules are in place
+        // and its sets reconciled.
+        self.lab
+            .wait_until(Duration::from_secs(10), "the shield enforces", || {
+                self.lab
+                    .shield_request(&self.socket, &serde_json::json!({"cmd": "status"}))
+                    .is_ok_and(|s| s["enforcing"] == true)
+            });
         daemon
     }
 
@@ -158,7 +163,9 @@ fn rules_gone(rules: &str) -> bool {
 
 #[test]
 fn lan_client_gets_a_lease_while_events_are_recorded_and_streamed() {
-    let Some(s) = setup("", "") else { return };
+    let Some(s) = setup("mode = \"inline\"", "") else {
+        return;
+    };
     let daemon = s.start();
     let rules = s.rules();
     assert!(
@@ -167,6 +174,22 @@ fn lan_client_gets_a_lease_while_events_are_recorded_and_streamed() {
             && rules.contains("dhcpmgr_shield"),
         "rules not installed:\n{rules}"
     );
+    // The table that went in over netlink reads back as the rules it stands for.
+    let table = s
+        .lab
+        .cpe()
+        .run_ok(&["nft", "list", "table", "inet", "dhcpmgr_shield"]);
+    for rule in [
+        "type filter hook prerouting priority mangle - 5; policy accept;",
+        "iifname \"brlan0\" udp dport 67-68 jump dhcp",
+        "iifname \"brlan0\" udp dport 546-547 jump dhcp",
+        "ether saddr @deny counter packets",
+        "ether saddr @throttle update @throttle_meter { ether saddr limit rate over 10/minute burst 10 packets } counter packets",
+        "update @mac_meter { ether saddr limit rate over 20/second burst 40 packets } counter packets",
+        "flags dynamic,timeout",
+    ] {
+        assert!(table.contains(rule), "{rule:?} not in\n{table}");
+    }
     let (mut follower, lines) = stream(&s, &mac_filter(CLIENT_MAC));
     // Let the subscription register before the client starts.
     s.lab.wait_until(
@@ -278,7 +301,7 @@ fn lan_client_gets_a_lease_while_events_are_recorded_and_streamed() {
 #[test]
 fn dhcp_keeps_flowing_when_the_daemon_is_stopped_or_killed() {
     // A small queue: a stopped daemon holds at most 2 packets before the kernel fails open.
-    let Some(s) = setup("queue_maxlen = 2", "") else {
+    let Some(s) = setup("mode = \"inline\"\nqueue_maxlen = 2", "") else {
         return;
     };
     let mut daemon = s.start();
@@ -567,31 +590,54 @@ filter = { logic = "AND", rules = [{ field = "vendor_class", operator = "startsw
 }
 
 #[test]
-fn rogue_server_on_the_lan_is_detected() {
+fn rogue_server_on_the_lan_is_detected_and_the_gateways_own_is_not() {
     let Some(mut s) = setup("", "") else { return };
     let rogue = s.lan.host(ROGUE_MAC);
     s.lan.start_rogue_server(&rogue);
     let _daemon = s.start();
-    let _ = s.lease(&s.client, 3);
-    s.lab
-        .wait_until(Duration::from_secs(5), "a rogue server is counted", || {
-            s.status()["counters"]["detections"]["rogue_server"].as_u64() > Some(0)
-        });
-    let offers = s.events(&format!(
-        r#"{{"logic":"AND","rules":[{{"field":"source_mac","operator":"eq","value":"{ROGUE_MAC}"}},{{"field":"message_type","operator":"in","value":["OFFER","ACK"]}}]}}"#
-    ));
-    assert!(
-        !offers.is_empty(),
-        "no event for the rogue server's replies"
+    let server_replies = r#"{"logic":"AND","rules":[{"field":"message_type","operator":"in","value":["OFFER","ACK"]}]}"#;
+    // Broadcast replies, so the gateway's own loop back into PREROUTING; until both servers'
+    // replies were seen (the client takes whichever offer comes first).
+    s.lab.wait_until(
+        Duration::from_secs(30),
+        "both the gateway's and the rogue's replies are recorded",
+        || {
+            let _ = s.lan.udhcpc_broadcast(&s.client, 2);
+            let replies = s.events(server_replies);
+            let from = |ip: &str| replies.iter().any(|e| e["source_ip"] == ip);
+            from(&LAN_GW.to_string()) && from("192.168.1.66")
+        },
     );
-    assert!(offers.iter().all(|e| e["detections"]
-        .as_array()
-        .is_some_and(|d| d.iter().any(|d| d == "rogue_server"))));
+    let replies = s.events(server_replies);
+    let flagged = |e: &Value| {
+        e["detections"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d == "rogue_server"))
+    };
+    for e in &replies {
+        if e["source_ip"] == LAN_GW.to_string() {
+            assert!(
+                !flagged(e),
+                "the gateway's own dnsmasq flagged as a rogue: {e}"
+            );
+        } else {
+            assert_eq!(e["source_mac"], ROGUE_MAC, "{e}");
+            assert!(flagged(e), "the rogue's reply is not flagged: {e}");
+        }
+    }
+    let rogue_replies = replies.iter().filter(|e| flagged(e)).count() as u64;
+    let counted = s.status()["counters"]["detections"]["rogue_server"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        counted >= rogue_replies && counted > 0,
+        "{counted} rogue_server detections counted for {rogue_replies} rogue replies"
+    );
 }
 
 #[test]
 fn sighup_applies_a_changed_shield_section() {
-    let Some(s) = setup("", "") else {
+    let Some(s) = setup("mode = \"inline\"", "") else {
         return;
     };
     let mut daemon = s.start();
@@ -612,4 +658,252 @@ fn sighup_applies_a_changed_shield_section() {
         });
     s.must_lease(&s.client, 5, "with the shield on again");
     assert!(daemon.is_running());
+}
+
+#[test]
+fn observe_mode_watches_copies_and_leaves_enforcement_to_the_kernel() {
+    let Some(s) = setup("", "") else { return };
+    let mut daemon = s.start();
+    let status = s.status();
+    assert_eq!(
+        status["mode"], "observe",
+        "observe is the default: {status}"
+    );
+    assert_eq!(status["queue_hook"], "nflog", "{status}");
+    let rules = s.rules();
+    assert!(
+        !rules.contains("DHCPMGR_SHIELD"),
+        "observe mode needs no iptables rule:\n{rules}"
+    );
+    let table = s
+        .lab
+        .cpe()
+        .run_ok(&["nft", "list", "table", "inet", "dhcpmgr_shield"]);
+    assert!(
+        table.contains("limit rate 2000/second burst 4000 packets log group 67"),
+        "no copy to userspace behind the global meter:\n{table}"
+    );
+
+    s.must_lease(&s.client, 5, "watched in observe mode");
+    s.lab.wait_until(
+        Duration::from_secs(5),
+        "the client's copies are recorded",
+        || {
+            let events = s.events(&mac_filter(CLIENT_MAC));
+            ["DISCOVER", "REQUEST"]
+                .iter()
+                .all(|t| events.iter().any(|e| e["message_type"] == *t))
+        },
+    );
+    let events = s.events(&mac_filter(CLIENT_MAC));
+    assert!(
+        events.iter().all(|e| e["verdict"] == "accept"),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().all(|e| e["interface"] == LAN_BRIDGE),
+        "{events:?}"
+    );
+
+    // Nothing is held: a stopped daemon costs the LAN nothing.
+    daemon.signal(Signal::SIGSTOP);
+    let stopped = s.lease(&s.client, 3);
+    daemon.signal(Signal::SIGCONT);
+    assert!(
+        stopped.is_some(),
+        "no lease while the daemon was stopped\n{}",
+        s.lab.diagnostics()
+    );
+
+    // Enforcement is the kernel's: a denied client's packets never reach userspace.
+    s.ctl_ok(&["set", CLIENT_MAC, "deny", "--reason", "lab"]);
+    let before = s.status()["counters"]["packets"].as_u64();
+    assert_eq!(s.lease(&s.client, 3), None, "a denied client got a lease");
+    assert_eq!(
+        s.status()["counters"]["packets"].as_u64(),
+        before,
+        "a denied client's packets were copied to userspace"
+    );
+    s.ctl_ok(&["clear", CLIENT_MAC]);
+    s.must_lease(&s.client, 5, "after the deny was cleared");
+    daemon.terminate();
+    let rules = s.rules();
+    assert!(rules_gone(&rules), "rules left:\n{rules}");
+}
+
+/// Sends `count` DHCPDISCOVERs with random chaddrs and vendor class `vendor` from 192.168.1.77
+/// (a LAN host's address, added by the caller) in namespace `netns`, as UDP broadcasts.
+fn send_discovers(netns: &str, vendor: &str, count: u32) {
+    let path = format!("/var/run/netns/{netns}");
+    let vendor = vendor.as_bytes().to_vec();
+    std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let ns = std::fs::File::open(&path).expect("open the lan namespace");
+        // SAFETY: setns on a valid descriptor; affects only this thread.
+        let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+        let sock = std::net::UdpSocket::bind("192.168.1.77:68").expect("bind :68");
+        sock.set_broadcast(true).expect("SO_BROADCAST");
+        let mut state = 0x2545_f491_u64;
+        for xid in 0..count {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let b = state.to_be_bytes();
+            let mut m = vec![0u8; 236];
+            m[..3].copy_from_slice(&[1, 1, 6]);
+            m[4..8].copy_from_slice(&xid.to_be_bytes());
+            m[28..34].copy_from_slice(&[2, b[1], b[2], b[3], b[4], b[5]]);
+            m.extend_from_slice(&[99, 130, 83, 99, 53, 1, 1, 60, vendor.len() as u8]);
+            m.extend_from_slice(&vendor);
+            m.push(255);
+            sock.send_to(&m, "255.255.255.255:67")
+                .expect("send a DISCOVER");
+        }
+    })
+    .join()
+    .expect("the DISCOVER thread");
+}
+
+#[test]
+fn a_rule_flood_never_crowds_out_the_operator_nor_floods_the_disk() {
+    let rule = r#"[[shield.rule]]
+name = "printers"
+action = "monitor"
+filter = { logic = "AND", rules = [{ field = "vendor_class", operator = "startswith", value = "HP" }] }
+"#;
+    let Some(s) = setup(
+        "max_clients = 64\nmac_rate = 100000\nmac_burst = 100000\nqueue_rate = 0",
+        rule,
+    ) else {
+        return;
+    };
+    let _daemon = s.start();
+    s.lan
+        .ns()
+        .ip(&["addr", "add", "192.168.1.77/24", "dev", &s.client.ifname]);
+    let started = Instant::now();
+    send_discovers(s.lan.ns().name(), "HP LaserJet", 4000);
+    s.lab
+        .wait_until(Duration::from_secs(10), "the rule budget is full", || {
+            s.status()["actions"] == 64
+        });
+    // The operator's action still has room, and is in force when answered.
+    s.ctl_ok(&["set", CLIENT_MAC, "deny", "--reason", "lab"]);
+    assert!(
+        s.lab
+            .shield_set("deny")
+            .is_some_and(|m| m.contains(CLIENT_MAC)),
+        "an answered deny is not in the kernel"
+    );
+    let status = s.status();
+    assert_eq!(status["actions"], 65, "{status}");
+    let writes = status["counters"]["actions_writes"].as_u64().unwrap_or(0);
+    let allowed = 2 + started.elapsed().as_secs() / 5;
+    assert!(
+        writes <= allowed,
+        "4000 rule matches made {writes} writes of the actions file (at most {allowed}: \
+         one per 5 s for rules, one for the operator's set)"
+    );
+    assert!(
+        status["counters"]["packets"].as_u64() >= Some(1000),
+        "the flood did not reach the shield: {status}"
+    );
+}
+
+#[test]
+fn a_kernel_state_it_cannot_read_keeps_the_shield_off_and_says_so() {
+    let Some(s) = setup("", "") else { return };
+    // A `deny` set of the wrong type, with an element no MAC listing can read, where the
+    // shield's own set belongs.
+    let cpe = s.lab.cpe();
+    cpe.run_ok(&["nft", "add", "table", "inet", "dhcpmgr_shield"]);
+    cpe.run_ok(&[
+        "nft",
+        "add",
+        "set",
+        "inet",
+        "dhcpmgr_shield",
+        "deny",
+        "{ type ipv4_addr; }",
+    ]);
+    cpe.run_ok(&[
+        "nft",
+        "add",
+        "element",
+        "inet",
+        "dhcpmgr_shield",
+        "deny",
+        "{ 10.0.0.1 }",
+    ]);
+    let daemon = s.lab.start_daemon(&s.config);
+    s.lab
+        .wait_until(Duration::from_secs(10), "the shield says it is off", || {
+            s.lab
+                .shield_request(&s.socket, &serde_json::json!({"cmd": "status"}))
+                .is_ok_and(|st| st["off_reason"].is_string())
+        });
+    let status = s.status();
+    assert_eq!(status["enforcing"], false, "{status}");
+    let why = status["off_reason"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("cannot put the kernel rules in place")
+            || why.contains("cannot reconcile the kernel's sets"),
+        "{why}"
+    );
+    // Off means no rules at all (fail-open), and no change is pretended.
+    let rules = s.rules();
+    assert!(rules_gone(&rules), "rules left while off:\n{rules}");
+    s.must_lease(&s.client, 5, "with the shield off");
+    let refused = s.ctl(&["set", CLIENT_MAC, "deny"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("the shield is off"),
+        "{refused:?}"
+    );
+    let log = std::fs::read_to_string(s.lab.daemon_log_path()).unwrap_or_default();
+    assert!(
+        log.contains("the DHCP shield is off"),
+        "the log does not say so"
+    );
+    daemon.terminate();
+}
+
+#[test]
+fn a_flood_of_bad_requests_is_logged_a_line_per_interval_not_a_line_each() {
+    let Some(s) = setup("", "") else { return };
+    let _daemon = s.start();
+    let log_lines = || {
+        std::fs::read_to_string(s.lab.daemon_log_path())
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("shield input rejected"))
+            .count()
+    };
+    let before = log_lines();
+    for i in 0..2000 {
+        let request = if i % 2 == 0 {
+            serde_json::json!({"cmd": "launch"})
+        } else {
+            serde_json::json!({"cmd": "set", "client": "aa:bb", "action": "deny", "x": 1})
+        };
+        let answer = s
+            .lab
+            .shield_request(&s.socket, &request)
+            .expect("an answer to a bad request");
+        assert_eq!(answer["ok"], false, "{answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("bad request")),
+            "{answer}"
+        );
+    }
+    let logged = log_lines() - before;
+    assert!(
+        (1..=3).contains(&logged),
+        "2000 bad requests gave {logged} warning lines (one per 10 s expected)"
+    );
+    // The daemon still answers good requests.
+    assert!(s.status()["counters"].is_object());
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use reload::{restart_required, RESTART_KEYS};
 pub use settings::ClientSettings;
-pub use shield::{ClientActionConfig, RuleConfig, ShieldConfig, Verdict};
+pub use shield::{ClientActionConfig, Mode, RuleConfig, ShieldConfig, Verdict};
 pub use table::{default_alias, Row, Table};
 pub use types::{
     ClientAlias, HexBytes, InterfaceName, OptionCode, ReqOption, SentOption, V6SentOption,

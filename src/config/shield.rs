@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::{ConfigError, InterfaceName};
 use crate::shield::action::{Action, ClientKey, Lifetime};
 use crate::shield::filter::Filter;
+use crate::shield::own::TrustedServer;
 
 /// What happens to a packet the shield cannot parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +25,36 @@ impl Verdict {
                 key,
                 format!("{other:?} is not \"accept\" or \"drop\""),
             )),
+        }
+    }
+}
+
+/// How the shield sees LAN DHCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The kernel lets every packet on and hands userspace a copy (NFLOG); enforcement is the
+    /// kernel's sets and meters alone. The LAN pays nothing for being watched.
+    Observe,
+    /// Every packet waits in an NFQUEUE for userspace's verdict (fail-open).
+    Inline,
+}
+
+impl Mode {
+    fn parse(text: &str) -> Result<Self, ConfigError> {
+        match text {
+            "observe" => Ok(Self::Observe),
+            "inline" => Ok(Self::Inline),
+            other => Err(ConfigError::invalid(
+                "shield.mode",
+                format!("{other:?} is not \"observe\" or \"inline\""),
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Observe => "observe",
+            Self::Inline => "inline",
         }
     }
 }
@@ -57,11 +88,12 @@ impl Eq for RuleConfig {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShieldConfig {
     pub enable: bool,
+    pub mode: Mode,
     /// LAN interfaces (bridges or ports) whose DHCP the shield inspects.
     pub interfaces: Vec<InterfaceName>,
     /// Also inspect DHCPv6 (udp 547).
     pub ipv6: bool,
-    /// NFQUEUE number.
+    /// NFQUEUE number (inline) or NFLOG group (observe).
     pub queue_num: u16,
     /// Packets the kernel holds for us before it fails open and accepts the rest.
     pub queue_maxlen: u32,
@@ -98,6 +130,9 @@ pub struct ShieldConfig {
     pub starvation_chaddrs: u32,
     /// Starvation detection: new client MACs within a minute, all sources together.
     pub starvation_new_macs: u32,
+    /// DHCP servers on the LAN besides the gateway's own that are never a rogue (by MAC or
+    /// address; an address can be forged, a MAC less easily).
+    pub trusted_servers: Vec<TrustedServer>,
     pub clients: Vec<ClientActionConfig>,
     pub rules: Vec<RuleConfig>,
 }
@@ -113,6 +148,7 @@ impl Default for ShieldConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct RawShield {
     pub enable: bool,
+    pub mode: String,
     pub interfaces: Vec<String>,
     pub ipv6: bool,
     pub queue_num: u16,
@@ -135,6 +171,7 @@ pub struct RawShield {
     pub throttle_per_minute: u32,
     pub starvation_chaddrs: u32,
     pub starvation_new_macs: u32,
+    pub trusted_servers: Vec<String>,
     pub client: Vec<RawClientAction>,
     pub rule: Vec<RawRule>,
 }
@@ -143,6 +180,7 @@ impl Default for RawShield {
     fn default() -> Self {
         Self {
             enable: false,
+            mode: "observe".into(),
             interfaces: Vec::new(),
             ipv6: true,
             queue_num: 67,
@@ -165,6 +203,7 @@ impl Default for RawShield {
             throttle_per_minute: 10,
             starvation_chaddrs: 16,
             starvation_new_macs: 64,
+            trusted_servers: Vec::new(),
             client: Vec::new(),
             rule: Vec::new(),
         }
@@ -280,12 +319,21 @@ impl ShieldConfig {
             })
             .collect::<Result<Vec<_>, ConfigError>>()?;
         super::unique("shield.rule", "name", rules.iter().map(|r| r.name.as_str()))?;
+        let trusted_servers = raw
+            .trusted_servers
+            .iter()
+            .map(|t| {
+                TrustedServer::parse(t)
+                    .map_err(|m| ConfigError::invalid("shield.trusted_servers", m))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         // iptables' limit match caps rate and burst at 10000.
         let queue_burst = range("queue_burst", raw.queue_burst, 1, 10_000)?;
         let mac_burst = range("mac_burst", raw.mac_burst, 1, 100_000)?;
         let stream_burst = range("stream_burst", raw.stream_burst, 1, 1_000_000)?;
         Ok(Self {
             enable: raw.enable,
+            mode: Mode::parse(&raw.mode)?,
             interfaces,
             ipv6: raw.ipv6,
             queue_num: raw.queue_num,
@@ -333,6 +381,7 @@ impl ShieldConfig {
                 2,
                 10_000_000,
             )?,
+            trusted_servers,
             clients,
             rules,
         })
@@ -360,6 +409,8 @@ mod tests {
         let d = Config::parse("").unwrap().shield;
         assert!(!d.enable);
         assert_eq!(d.queue_num, 67);
+        assert_eq!(d.mode, Mode::Observe);
+        assert_eq!(shield("mode = \"inline\"").unwrap().mode, Mode::Inline);
         assert_eq!(d, ShieldConfig::default());
         let s =
             shield("enable = true\ninterfaces = [\"brlan0\"]\nqueue_num = 9\nmalformed = \"drop\"")
@@ -368,6 +419,14 @@ mod tests {
         assert_eq!(s.interfaces[0].as_str(), "brlan0");
         assert_eq!(s.queue_num, 9);
         assert_eq!(s.malformed, Verdict::Drop);
+        let t = shield("trusted_servers = [\"192.168.1.2\", \"02:00:00:00:00:20\"]").unwrap();
+        assert_eq!(
+            t.trusted_servers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            vec!["192.168.1.2", "02:00:00:00:00:20"]
+        );
     }
 
     #[test]
@@ -409,11 +468,13 @@ filter = { logic = "AND", rules = [{ field = "vendor_class", operator = "startsw
             ("queue_burst = 0", "shield.queue_burst"),
             ("mac_rate = 0", "shield.mac_rate"),
             ("malformed = \"reject\"", "shield.malformed"),
+            ("mode = \"sniff\"", "shield.mode"),
             ("mark_base = 1", "shield.mark_base"),
             ("max_subscribers = 0", "shield.max_subscribers"),
             ("max_clients = 1", "shield.max_clients"),
             ("journal_max_bytes = 10", "shield.journal_max_bytes"),
             ("journal_max_age = \"forever\"", "shield.journal_max_age"),
+            ("trusted_servers = [\"router\"]", "shield.trusted_servers"),
             (
                 "[[shield.client]]\nclient = \"zz\"\naction = \"deny\"",
                 "shield.client[0].client",

@@ -208,12 +208,22 @@ fn run(cmd: &ShieldCommand, out: &mut impl Write) -> io::Result<()> {
     })?;
     let mut line = serde_json::to_vec(&cmd.request).map_err(io::Error::other)?;
     line.push(b'\n');
-    stream.write_all(&line)?;
+    // A refusal may be answered before the request is read: the answer counts, not the write.
+    let sent = stream.write_all(&line);
     let mut reader = BufReader::new(stream);
     let mut first = String::new();
-    reader.read_line(&mut first)?;
-    let answer: Value = serde_json::from_str(first.trim())
-        .map_err(|e| io::Error::other(format!("unreadable answer from the daemon: {e}")))?;
+    let read = reader.read_line(&mut first);
+    let answer: Value = match (serde_json::from_str(first.trim()), sent, read) {
+        (Ok(answer), _, _) => answer,
+        (Err(_), Err(e), _) | (Err(_), Ok(()), Err(e)) => {
+            return Err(io::Error::other(format!("no answer from the daemon: {e}")))
+        }
+        (Err(e), Ok(()), Ok(_)) => {
+            return Err(io::Error::other(format!(
+                "unreadable answer from the daemon: {e}"
+            )))
+        }
+    };
     if answer["ok"] != Value::Bool(true) {
         let message = answer["error"]
             .as_str()

@@ -29,7 +29,8 @@ pub enum Mark {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Detection {
-    /// A server message (OFFER/ACK/NAK, ADVERTISE/REPLY/RECONFIGURE) arriving from the LAN.
+    /// A server message (OFFER/ACK/NAK, ADVERTISE/REPLY/RECONFIGURE) arriving from the LAN,
+    /// not from the gateway's own server or a configured one.
     RogueServer,
     /// DHCPv4 chaddr differs from the frame's source MAC on a message that is not relayed.
     ChaddrMismatch,
@@ -99,7 +100,7 @@ pub struct Decision {
 
 fn detections(p: &Policy, facts: &Facts, obs: &Observation) -> Vec<Detection> {
     let mut out = Vec::new();
-    if facts.from_server {
+    if facts.from_server && !facts.own_server {
         out.push(Detection::RogueServer);
     }
     let mismatch = !facts.v6
@@ -276,6 +277,13 @@ mod tests {
         assert_eq!(
             decide(&p, &event(), &offer, None, &none).detections,
             vec![Detection::RogueServer]
+        );
+        offer.own_server = true;
+        assert!(
+            decide(&p, &event(), &offer, None, &none)
+                .detections
+                .is_empty(),
+            "the gateway's own server is no rogue"
         );
         let flood = Observation {
             chaddrs_behind_source: 16,

@@ -1,5 +1,8 @@
 //! The packet thread: receive from the queue, inspect, decide, give the verdict, then record and
-//! publish. Nothing per packet is logged at the default level; counters say what happened.
+//! publish. Nothing per packet is logged at the default level; counters say what happened. In
+//! observe mode the packets are copies the kernel has already let through: the same decision
+//! is made and recorded, a drop it cannot apply is recorded as the accept it was and counted
+//! (`drops_not_applied`), and the client's action still reaches the kernel's sets.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -8,13 +11,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::{ShieldConfig, Verdict};
-use crate::shield::action::{ClientKey, Lifetime};
+use crate::shield::action::ClientKey;
 use crate::shield::clients::ClientTable;
 use crate::shield::decide::{decide, Policy};
 use crate::shield::event::rfc3339;
 use crate::shield::inspect::{inspect, PacketMeta};
 use crate::shield::journal::Journal;
 use crate::shield::nfqueue::{wire, Queue, QueuedPacket};
+use crate::shield::own::OwnTracker;
 use crate::shield::state::{unix_now, CounterSnapshot, Counters, Shared};
 
 /// Per-packet processing, apart from the socket so the benchmark and tests can drive it.
@@ -23,8 +27,11 @@ pub struct Engine {
     policy: Policy,
     clients: ClientTable,
     interfaces: HashMap<u32, String>,
+    own: OwnTracker,
     journal: Option<Journal>,
     seq: u64,
+    /// Whether the packets wait for our verdict (inline) or are copies (observe).
+    holds: bool,
 }
 
 /// The verdict to hand the kernel for one packet.
@@ -46,13 +53,19 @@ impl Engine {
             starvation_new_macs: cfg.starvation_new_macs,
         };
         let clients = ClientTable::new(cfg.max_clients, cfg.starvation_chaddrs as usize);
+        let own = OwnTracker::new(
+            cfg.interfaces.iter().map(|i| i.to_string()).collect(),
+            &cfg.trusted_servers,
+        );
         Engine {
             shared,
             policy,
             clients,
             interfaces,
+            own,
             journal: None,
             seq: 0,
+            holds: true,
         }
     }
 
@@ -70,6 +83,12 @@ impl Engine {
     /// Tracked MACs right now.
     pub fn tracked(&self) -> usize {
         self.clients.len()
+    }
+
+    /// Treats packets as copies the kernel already let through (observe mode).
+    pub fn observing(mut self) -> Engine {
+        self.holds = false;
+        self
     }
 
     /// Also writes every recorded event to `journal`.
@@ -93,7 +112,13 @@ impl Engine {
                     .unwrap_or_else(|| i.to_string())
             }),
         };
-        let (mut event, facts) = inspect(&meta, &p.payload);
+        let (mut event, mut facts) = inspect(&meta, &p.payload);
+        if facts.from_server {
+            facts.own_server = self
+                .own
+                .get(start)
+                .is_own(facts.source_mac, facts.source_ip);
+        }
         let (now_s, now_ms) = unix_now();
         let obs = self
             .clients
@@ -123,17 +148,20 @@ impl Engine {
         }
         if let (Some(assign), Some(rule), Some(client)) = (d.assign, d.rule, facts.client.clone()) {
             let name = &self.policy.rules[rule].name;
-            if let Err(e) = self.shared.set_action(
-                client,
-                assign,
-                Lifetime::Default,
-                &format!("rule:{name}"),
-                "matched a config rule",
-            ) {
-                tracing::warn!(error = %e, rule = %name, "cannot assign a rule's action");
+            if let Err(e) = self.shared.assign_by_rule(client, assign, name) {
+                self.shared
+                    .rejections
+                    .warn("rule_action", format_args!("rule {name}: {e}"));
             }
         }
-        let verdict = match d.verdict {
+        let applied = match d.verdict {
+            Verdict::Drop if !self.holds => {
+                Counters::add(&counters.drops_not_applied);
+                Verdict::Accept
+            }
+            v => v,
+        };
+        let verdict = match applied {
             Verdict::Accept => {
                 Counters::add(&counters.accepted);
                 wire::NF_ACCEPT
@@ -153,7 +181,7 @@ impl Engine {
             self.seq += 1;
             event.seq = self.seq;
             event.time = rfc3339(now_ms);
-            event.verdict = match d.verdict {
+            event.verdict = match applied {
                 Verdict::Accept => "accept",
                 Verdict::Drop => "drop",
             };
@@ -183,6 +211,7 @@ impl Engine {
 
 /// Runs the queue until the shield stops.
 pub fn run(mut engine: Engine, mut queue: Queue) {
+    engine.holds = queue.holds();
     let shared = engine.shared.clone();
     let mut failing = false;
     while !shared.stopping() {
@@ -207,7 +236,10 @@ pub fn run(mut engine: Engine, mut queue: Queue) {
         }
         if received.overrun {
             Counters::add(&shared.counters.overruns);
-            tracing::warn!("shield queue overrun: packets were accepted uninspected");
+            shared.rejections.warn(
+                "queue_overrun",
+                "shield queue overrun: packets were accepted uninspected",
+            );
         }
         for p in &received.packets {
             let v = engine.process(p);
@@ -215,5 +247,34 @@ pub fn run(mut engine: Engine, mut queue: Queue) {
                 Counters::add(&shared.counters.verdict_errors);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observe_mode_records_the_drop_it_cannot_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = ShieldConfig {
+            malformed: Verdict::Drop,
+            ..ShieldConfig::default()
+        };
+        let garbage = QueuedPacket {
+            payload: vec![0x45, 0, 0],
+            ..QueuedPacket::default()
+        };
+        let mut inline = Engine::standalone(&cfg, dir.path());
+        assert_eq!(inline.process(&garbage).verdict, wire::NF_DROP);
+        assert_eq!(inline.counters().dropped, 1);
+
+        let mut observe = Engine::standalone(&cfg, dir.path()).observing();
+        assert_eq!(observe.process(&garbage).verdict, wire::NF_ACCEPT);
+        let c = observe.counters();
+        assert_eq!((c.dropped, c.accepted, c.drops_not_applied), (0, 1, 1));
+        let recorded = observe.shared.ring().recent(1, |_| true);
+        assert_eq!(recorded[0].verdict, "accept");
+        assert!(recorded[0].malformed.is_some());
     }
 }

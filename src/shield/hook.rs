@@ -1,7 +1,9 @@
 //! The kernel side of the shield: which packets go to userspace and what is enforced before
-//! that. [`plan`] produces the rule text (pure, tested); [`Hook`] applies it with `nft -f -` and
-//! `iptables`/`ip6tables` at start and removes it at stop. Set elements change at run time
-//! through `nftnl` (netlink), not here.
+//! that. Our nftables table goes in and out over netlink, one transaction each (`nftobj`: the
+//! objects; no `nft` process); [`iptables_plan`] produces the `iptables`/`ip6tables` commands
+//! for the NFQUEUE hook on kernels without nftables' `queue` statement (pure, tested). [`Hook`]
+//! applies both at start and removes them at stop. Set elements change at run time through
+//! `nftnl`, not here.
 //!
 //! Layout (one nftables table of our own, plus one iptables chain of our own where nftables has
 //! no `queue` statement):
@@ -23,9 +25,10 @@
 //! MAC loses, and a well-behaved client sends a few packets a minute). `--queue-bypass` accepts
 //! packets while no daemon is bound; the queue's fail-open flag accepts them when it is full.
 
-use std::fmt::Write as _;
-use std::io::Write as _;
 use std::process::{Command, Stdio};
+
+use crate::shield::nftnl::{self, NftError};
+use crate::shield::nftobj;
 
 /// Our nftables table (family inet) and iptables chain.
 pub const TABLE: &str = "dhcpmgr_shield";
@@ -35,6 +38,8 @@ const COMMENT: &str = "dhcpmgr-shield";
 /// What the rules are built from (the `[shield]` values that concern the kernel).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookConfig {
+    /// Observe mode: the kernel logs copies to NFLOG group `queue_num` instead of queueing.
+    pub observe: bool,
     pub interfaces: Vec<String>,
     pub ipv6: bool,
     pub queue_num: u16,
@@ -46,7 +51,7 @@ pub struct HookConfig {
 }
 
 /// Which kernel sets hold enforced clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum KernelSet {
     /// Block and Deny: dropped before the queue.
     Deny,
@@ -55,6 +60,8 @@ pub enum KernelSet {
 }
 
 impl KernelSet {
+    pub const ALL: [KernelSet; 2] = [KernelSet::Deny, KernelSet::Throttle];
+
     /// The set's name in our table.
     pub fn name(self) -> &'static str {
         match self {
@@ -66,14 +73,6 @@ impl KernelSet {
 
 /// One command line to run (program and arguments).
 pub type Cmdline = Vec<String>;
-
-/// The rules for `cfg`: the nft script (atomic: recreates our table) and the iptables commands
-/// (empty when the queue statement lives in nftables).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
-    pub nft: String,
-    pub iptables: Vec<Cmdline>,
-}
 
 fn families(ipv6: bool) -> Vec<(&'static str, &'static str)> {
     let mut f = vec![("iptables", "67,68")];
@@ -90,91 +89,39 @@ fn cmd(program: &str, args: &[&str]) -> Cmdline {
         .collect()
 }
 
-/// The install plan.
-pub fn plan(cfg: &HookConfig, queue_in_nft: bool) -> Plan {
-    let ifs: Vec<String> = cfg.interfaces.iter().map(|i| format!("\"{i}\"")).collect();
-    let ports = if cfg.ipv6 {
-        "67, 68, 546, 547"
-    } else {
-        "67, 68"
-    };
-    let mut nft = String::new();
-    // Creating then deleting makes the load work whether or not a previous run left the table.
-    let _ = writeln!(nft, "table inet {TABLE} {{}}\ndelete table inet {TABLE}");
-    let _ = writeln!(nft, "table inet {TABLE} {{");
-    let _ = writeln!(nft, "  set deny {{ type ether_addr; flags timeout; }}");
-    let _ = writeln!(nft, "  set throttle {{ type ether_addr; flags timeout; }}");
-    let _ = writeln!(
-        nft,
-        "  set mac_meter {{ type ether_addr; size 65536; flags dynamic,timeout; timeout 1m; }}"
-    );
-    let _ = writeln!(
-        nft,
-        "  set throttle_meter {{ type ether_addr; size 65536; flags dynamic,timeout; timeout 10m; }}"
-    );
-    let _ = writeln!(nft, "  chain prerouting {{");
-    let _ = writeln!(
-        nft,
-        "    type filter hook prerouting priority mangle - 5; policy accept;"
-    );
-    let _ = writeln!(
-        nft,
-        "    iifname {{ {} }} udp dport {{ {ports} }} jump dhcp",
-        ifs.join(", ")
-    );
-    let _ = writeln!(nft, "  }}");
-    let _ = writeln!(nft, "  chain dhcp {{");
-    let _ = writeln!(nft, "    ether saddr @deny counter drop");
-    let _ = writeln!(
-        nft,
-        "    ether saddr @throttle update @throttle_meter {{ ether saddr limit rate over {n}/minute burst {n} packets }} counter drop",
-        n = cfg.throttle_per_minute
-    );
-    let _ = writeln!(
-        nft,
-        "    update @mac_meter {{ ether saddr limit rate over {}/second burst {} packets }} counter drop",
-        cfg.mac_rate, cfg.mac_burst
-    );
-    if queue_in_nft {
-        let limit = match cfg.queue_rate {
-            0 => String::new(),
-            rate => format!(
-                "limit rate {rate}/second burst {} packets ",
-                cfg.queue_burst
-            ),
-        };
-        let _ = writeln!(nft, "    {limit}queue num {} bypass", cfg.queue_num);
-    }
-    let _ = writeln!(nft, "  }}\n}}");
+/// The iptables commands that queue `cfg`'s DHCP to userspace (none when the queue statement
+/// lives in nftables).
+pub fn iptables_plan(cfg: &HookConfig, queue_in_nft: bool) -> Vec<Cmdline> {
     let mut iptables = Vec::new();
-    if !queue_in_nft {
-        let limit = match cfg.queue_rate {
-            0 => String::new(),
-            rate => format!(
-                "-m limit --limit {rate}/second --limit-burst {} ",
-                cfg.queue_burst
-            ),
+    if queue_in_nft || cfg.observe {
+        return iptables;
+    }
+    let limit = match cfg.queue_rate {
+        0 => String::new(),
+        rate => format!(
+            "-m limit --limit {rate}/second --limit-burst {} ",
+            cfg.queue_burst
+        ),
+    };
+    for (program, ports) in families(cfg.ipv6) {
+        let words = |line: String| -> Cmdline {
+            std::iter::once(program.to_string())
+                .chain(line.split_whitespace().map(str::to_string))
+                .collect()
         };
-        for (program, ports) in families(cfg.ipv6) {
-            let words = |line: String| -> Cmdline {
-                std::iter::once(program.to_string())
-                    .chain(line.split_whitespace().map(str::to_string))
-                    .collect()
-            };
-            iptables.push(words(format!("-w -t mangle -N {CHAIN}")));
+        iptables.push(words(format!("-w -t mangle -N {CHAIN}")));
+        iptables.push(words(format!(
+            "-w -t mangle -A {CHAIN} {limit}-j NFQUEUE --queue-num {} --queue-bypass",
+            cfg.queue_num
+        )));
+        for interface in &cfg.interfaces {
             iptables.push(words(format!(
-                "-w -t mangle -A {CHAIN} {limit}-j NFQUEUE --queue-num {} --queue-bypass",
-                cfg.queue_num
+                "-w -t mangle -I PREROUTING -i {interface} -p udp -m multiport --dports {ports} \
+                 -m comment --comment {COMMENT} -j {CHAIN}"
             )));
-            for interface in &cfg.interfaces {
-                iptables.push(words(format!(
-                    "-w -t mangle -I PREROUTING -i {interface} -p udp -m multiport --dports {ports} \
-                     -m comment --comment {COMMENT} -j {CHAIN}"
-                )));
-            }
         }
     }
-    Plan { nft, iptables }
+    iptables
 }
 
 /// Commands that remove our iptables rules: each jump (deleted repeatedly until none is left,
@@ -200,38 +147,25 @@ pub fn iptables_removal(listing: &str, program: &str) -> Vec<Cmdline> {
 /// Why the rules could not be put in place.
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
-    #[error("cannot run {program}: {source} (install nftables and iptables)")]
+    #[error("cannot run {program}: {source} (install iptables)")]
     Spawn {
         program: String,
         source: std::io::Error,
     },
     #[error("{command} failed: {stderr}")]
     Failed { command: String, stderr: String },
+    #[error("nftables: {0}")]
+    Netlink(#[from] NftError),
 }
 
-fn run(argv: &[String], stdin: Option<&str>) -> Result<String, HookError> {
+fn run(argv: &[String]) -> Result<String, HookError> {
     let (program, args) = argv
         .split_first()
         .map_or(("", &[][..]), |(p, a)| (p.as_str(), a));
-    let mut child = Command::new(program)
+    let out = Command::new(program)
         .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| HookError::Spawn {
-            program: program.to_string(),
-            source,
-        })?;
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        let _ = pipe.write_all(text.as_bytes());
-    }
-    let out = child
-        .wait_with_output()
+        .stdin(Stdio::null())
+        .output()
         .map_err(|source| HookError::Spawn {
             program: program.to_string(),
             source,
@@ -243,20 +177,6 @@ fn run(argv: &[String], stdin: Option<&str>) -> Result<String, HookError> {
         });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Runs an nft script (`nft -f -`).
-pub fn nft(script: &str) -> Result<(), HookError> {
-    run(&cmd("nft", &["-f", "-"]), Some(script)).map(|_| ())
-}
-
-/// Whether this kernel has nftables' `queue` statement (nft_queue), checked without changing
-/// anything (`nft --check`).
-pub fn nft_has_queue(queue_num: u16) -> bool {
-    let probe = format!(
-        "table inet dhcpmgr_probe {{\n chain c {{\n  type filter hook prerouting priority 0;\n  udp dport 9 queue num {queue_num} bypass\n }}\n}}\n"
-    );
-    run(&cmd("nft", &["--check", "-f", "-"]), Some(&probe)).is_ok()
 }
 
 /// The installed rules; [`Hook::remove`] (also on drop) takes them away again.
@@ -271,18 +191,18 @@ pub struct Hook {
 impl Hook {
     /// Removes leftovers of an earlier run, then installs the rules for `cfg`.
     pub fn install(cfg: &HookConfig) -> Result<Hook, HookError> {
-        let queue_in_nft = nft_has_queue(cfg.queue_num);
+        let queue_in_nft =
+            !cfg.observe && nftnl::execute(&nftobj::queue_probe(cfg.queue_num)).is_ok();
         // Leftovers of a killed earlier run, whatever its settings.
         remove_iptables(true);
-        let plan = plan(cfg, queue_in_nft);
         let mut hook = Hook {
             ipv6: cfg.ipv6,
             queue_in_nft,
             removed: false,
         };
-        nft(&plan.nft)?;
-        for argv in &plan.iptables {
-            if let Err(e) = run(argv, None) {
+        nftnl::execute(&nftobj::ruleset(TABLE, cfg, queue_in_nft).install())?;
+        for argv in &iptables_plan(cfg, queue_in_nft) {
+            if let Err(e) = run(argv) {
                 hook.remove();
                 return Err(e);
             }
@@ -296,10 +216,7 @@ impl Hook {
             return;
         }
         self.removed = true;
-        remove_iptables(self.ipv6);
-        let _ = nft(&format!(
-            "table inet {TABLE} {{}}\ndelete table inet {TABLE}\n"
-        ));
+        remove_all(self.ipv6);
     }
 }
 
@@ -309,13 +226,22 @@ impl Drop for Hook {
     }
 }
 
+/// Removes our nftables table (one transaction) and our iptables rules, whatever put them
+/// there.
+pub fn remove_all(ipv6: bool) {
+    remove_iptables(ipv6);
+    if let Err(e) = nftnl::execute(&nftobj::removal(TABLE)) {
+        tracing::warn!(error = %e, "removing the shield's nftables table failed");
+    }
+}
+
 fn remove_iptables(ipv6: bool) {
     for (program, _) in families(ipv6) {
-        let Ok(listing) = run(&cmd(program, &["-w", "-t", "mangle", "-S"]), None) else {
+        let Ok(listing) = run(&cmd(program, &["-w", "-t", "mangle", "-S"])) else {
             continue;
         };
         for argv in iptables_removal(&listing, program) {
-            if let Err(e) = run(&argv, None) {
+            if let Err(e) = run(&argv) {
                 tracing::warn!(error = %e, "removing a shield rule failed");
             }
         }
@@ -323,11 +249,13 @@ fn remove_iptables(ipv6: bool) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn cfg() -> HookConfig {
+    /// Two LAN interfaces, DHCPv6 on, the NFQUEUE path: shared with `nftobj`'s tests.
+    pub(crate) fn cfg() -> HookConfig {
         HookConfig {
+            observe: false,
             interfaces: vec!["brlan0".into(), "wl0".into()],
             ipv6: true,
             queue_num: 67,
@@ -341,30 +269,31 @@ mod tests {
 
     #[test]
     fn iptables_plan_queues_dhcp_only_on_lan_interfaces() {
-        let p = plan(&cfg(), false);
-        assert!(p
-            .nft
-            .contains("iifname { \"brlan0\", \"wl0\" } udp dport { 67, 68, 546, 547 } jump dhcp"));
-        assert!(p.nft.contains("ether saddr @deny counter drop"));
-        assert!(p.nft.contains("limit rate over 20/second burst 40 packets"));
-        assert!(!p.nft.contains("queue"));
-        let lines: Vec<String> = p.iptables.iter().map(|c| c.join(" ")).collect();
+        let lines: Vec<String> = iptables_plan(&cfg(), false)
+            .iter()
+            .map(|c| c.join(" "))
+            .collect();
         assert!(lines.contains(&"iptables -w -t mangle -N DHCPMGR_SHIELD".to_string()));
         assert!(lines.contains(&"iptables -w -t mangle -A DHCPMGR_SHIELD -m limit --limit 2000/second --limit-burst 4000 -j NFQUEUE --queue-num 67 --queue-bypass".to_string()));
         assert!(lines.contains(&"ip6tables -w -t mangle -I PREROUTING -i wl0 -p udp -m multiport --dports 546,547 -m comment --comment dhcpmgr-shield -j DHCPMGR_SHIELD".to_string()));
         assert_eq!(lines.len(), 2 * (2 + 2));
-        let nft_queue = plan(&cfg(), true);
-        assert!(nft_queue.nft.contains("queue num 67 bypass"));
-        assert!(nft_queue.iptables.is_empty());
-        let v4only = plan(
+        assert!(iptables_plan(&cfg(), true).is_empty());
+        let observe = HookConfig {
+            observe: true,
+            ..cfg()
+        };
+        assert!(
+            iptables_plan(&observe, false).is_empty(),
+            "observe mode needs no iptables"
+        );
+        let v4only = iptables_plan(
             &HookConfig {
                 ipv6: false,
                 ..cfg()
             },
             false,
         );
-        assert!(v4only.iptables.iter().all(|c| c[0] == "iptables"));
-        assert!(v4only.nft.contains("udp dport { 67, 68 }"));
+        assert!(v4only.iter().all(|c| c[0] == "iptables"));
     }
 
     #[test]

@@ -26,6 +26,11 @@ pub struct Facts {
     pub client_mac: Option<Mac>,
     /// The frame's source MAC.
     pub source_mac: Option<Mac>,
+    /// The packet's source address.
+    pub source_ip: Option<std::net::IpAddr>,
+    /// A server message from the gateway's own server or a configured one (set by the caller,
+    /// who knows the gateway's addresses).
+    pub own_server: bool,
     /// A server-to-client message (OFFER/ACK/NAK, ADVERTISE/REPLY/RECONFIGURE, BOOTREPLY).
     pub from_server: bool,
     /// Relayed: giaddr set or hops > 0 (v4), or a RELAY-FORW (v6).
@@ -61,6 +66,7 @@ pub fn inspect(meta: &PacketMeta, ip_packet: &[u8]) -> (Event, Facts) {
         }
     };
     event.source_ip = Some(datagram.src_ip.to_string());
+    facts.source_ip = Some(datagram.src_ip);
     event.dest_ip = Some(datagram.dst_ip.to_string());
     event.source_port = Some(datagram.src_port);
     event.dest_port = Some(datagram.dst_port);

@@ -7,11 +7,26 @@
 //! - [`action`], [`actions`]: the per-client actions and the table of those in force;
 //! - [`clients`]: bounded per-MAC tracking; [`ring`]: recent events; [`hub`]: the live stream;
 //! - [`pcap`]: a small pcap/pcapng reader for tests, fuzzing and benchmarks;
-//! - [`hook`] (rule text) and [`nfqueue::wire`] (netlink messages).
+//! - [`reconcile`]: the kernel set elements a record needs, and the changes to get there;
+//! - [`own`]: the gateway's own and the configured DHCP servers (never a rogue);
+//! - [`lograte`]: rate-limited warnings for input from outside;
+//! - [`hook`] (iptables commands), [`nftobj`] (our nftables table as netlink objects),
+//!   [`nftnl`] and [`nfqueue::wire`] (netlink messages).
+//!
+//! Modes: `observe` (the default) has the kernel accept DHCP and copy it to userspace over
+//! NFLOG; `inline` holds each packet in an NFQUEUE for a verdict. Either way Block, Deny and
+//! Throttle of MACs and the per-MAC and global meters are enforced in the kernel.
 //!
 //! Threads ([`start`]): `shield-packets` ([`engine`]: queue → inspect → decide → verdict →
 //! record), `shield-control` ([`server`]: the control socket), `shield-enforce` ([`enforce`]:
-//! kernel set updates, action expiry). [`Shield`] stops them and removes the rules when dropped.
+//! the only writer of the action table, kernel first, disk second, answer last; expiry).
+//! [`Shield`] stops them and removes the rules when dropped.
+//!
+//! Start: load the persisted actions, put the rules in place, [`enforce::reconcile`] the
+//! kernel's sets with the record, commit the config's actions, and only then bind the queue.
+//! If the rules cannot be put in place or the kernel cannot be brought in line (a netlink
+//! error, a listing that cannot be read), the rules are removed and the shield stays off
+//! (fail-open), with the control socket up to say why in `status`.
 
 pub mod action;
 pub mod actions;
@@ -28,40 +43,41 @@ pub mod hook;
 pub mod hub;
 pub mod inspect;
 pub mod journal;
+pub mod lograte;
 pub mod nfqueue;
 pub mod nftnl;
+pub mod nftobj;
+pub mod own;
 pub mod packet;
 pub mod pcap;
 pub mod proto;
+pub mod reconcile;
 pub mod ring;
 pub mod server;
 pub mod state;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::config::{Config, ShieldConfig};
+use crate::config::{Config, Mode, ShieldConfig};
 use crate::persist::StateStore;
 use actions::{ActionRecord, Actions};
 use audit::Audit;
 use hook::{Hook, HookConfig};
-use hub::Hub;
-use ring::Ring;
-use state::{unix_now, Counters, Shared, ACTIONS_FILE, FILTERS_FILE};
+use nftnl::Netlink;
+use state::{unix_now, Shared, ACTIONS_FILE, FILTERS_FILE};
 
 /// Why the shield could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ShieldError {
     #[error(transparent)]
     Queue(#[from] nfqueue::QueueError),
-    #[error("kernel rules: {0}")]
-    Hook(#[from] hook::HookError),
     #[error("control socket {path}: {source}")]
     Socket {
         path: String,
@@ -102,7 +118,6 @@ impl Shield {
         let store = StateStore::new(state_dir);
         let _ = std::fs::create_dir_all(state_dir);
         let _ = std::fs::create_dir_all(run_dir);
-        let (enforce_tx, enforce_rx) = mpsc::channel();
         let mut actions = Actions::new(cfg.max_clients);
         let (now, _) = unix_now();
         for record in store
@@ -112,7 +127,9 @@ impl Shield {
             .unwrap_or_default()
         {
             if record.until.is_none_or(|u| u > now) {
-                let _ = actions.set(record);
+                if let Err(e) = actions.set(record) {
+                    tracing::warn!(error = %e, "a persisted shield action is left out");
+                }
             }
         }
         let filters = store
@@ -120,24 +137,80 @@ impl Shield {
             .ok()
             .flatten()
             .unwrap_or_default();
-        let shared = Arc::new(Shared {
-            config: cfg.clone(),
-            counters: Counters::default(),
-            ring: Mutex::new(Ring::new(cfg.ring_size)),
-            actions: Mutex::new(actions),
-            hub: Hub::new(cfg.max_subscribers),
-            audit: Mutex::new(Audit::new(Some(state_dir.join("shield-audit.jsonl")))),
-            filters: Mutex::new(filters),
-            store,
-            enforce: Mutex::new(enforce_tx.clone()),
-            learned: Mutex::new(Default::default()),
-            stop: AtomicBool::new(false),
-            queue_in_nft: AtomicBool::new(false),
+        let audit = Audit::new(Some(state_dir.join("shield-audit.jsonl")));
+        let (shared, requests) = Shared::new(cfg, store, audit, actions, filters);
+        let socket_path = run_dir.join(proto::SOCKET);
+        let listener = server::bind(&socket_path, &cfg.control_uids).map_err(|source| {
+            ShieldError::Socket {
+                path: socket_path.display().to_string(),
+                source,
+            }
+        })?;
+        let mut shield = Shield {
+            shared: shared.clone(),
+            threads: Vec::new(),
+            hook: None,
+        };
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(ShieldError::Thread)
+        };
+        let s = shared.clone();
+        shield.threads.push(spawn(
+            "shield-control",
+            Box::new(move || server::run(s, listener, socket_path)),
+        )?);
+
+        let observe = cfg.mode == Mode::Observe;
+        let installed = Hook::install(&HookConfig {
+            observe,
+            interfaces: cfg.interfaces.iter().map(|i| i.to_string()).collect(),
+            ipv6: cfg.ipv6,
+            queue_num: cfg.queue_num,
+            queue_rate: cfg.queue_rate,
+            queue_burst: cfg.queue_burst,
+            mac_rate: cfg.mac_rate,
+            mac_burst: cfg.mac_burst,
+            throttle_per_minute: cfg.throttle_per_minute,
         });
-        // Actions that survived a restart go back into the kernel; config actions are set anew.
-        for record in shared.actions().list() {
-            let _ = enforce_tx.send(enforce::Enforce::Apply(record));
+        let mut hook = match installed {
+            Ok(hook) => hook,
+            Err(e) => {
+                hook::remove_all(true);
+                shield.off(format!("cannot put the kernel rules in place: {e}"));
+                return Ok(shield);
+            }
+        };
+        shared
+            .queue_in_nft
+            .store(hook.queue_in_nft, Ordering::Relaxed);
+        let mut kernel = Netlink {
+            table: hook::TABLE.to_string(),
+        };
+        let reconciled = enforce::reconcile(&mut kernel, &shared.actions(), now);
+        match reconciled {
+            Ok(changes) => {
+                tracing::info!(
+                    changes,
+                    actions = shared.actions().len(),
+                    "shield kernel sets reconciled with the record"
+                )
+            }
+            Err(e) => {
+                hook.remove();
+                shield.off(format!(
+                    "cannot reconcile the kernel's sets with the record: {e}"
+                ));
+                return Ok(shield);
+            }
         }
+        shield.threads.push(
+            enforce::spawn(&shared, requests, Box::new(kernel)).map_err(ShieldError::Thread)?,
+        );
+        shield.hook = Some(hook);
+        shared.enforcing.store(true, Ordering::Release);
         for c in &cfg.clients {
             let reason = if c.reason.is_empty() {
                 "configured"
@@ -151,32 +224,11 @@ impl Shield {
             }
         }
 
-        let queue =
-            nfqueue::Queue::open(cfg.queue_num, cfg.queue_maxlen, Duration::from_millis(200))?;
-        let hook = Hook::install(&HookConfig {
-            interfaces: cfg.interfaces.iter().map(|i| i.to_string()).collect(),
-            ipv6: cfg.ipv6,
-            queue_num: cfg.queue_num,
-            queue_rate: cfg.queue_rate,
-            queue_burst: cfg.queue_burst,
-            mac_rate: cfg.mac_rate,
-            mac_burst: cfg.mac_burst,
-            throttle_per_minute: cfg.throttle_per_minute,
-        })?;
-        shared
-            .queue_in_nft
-            .store(hook.queue_in_nft, Ordering::Relaxed);
-        let socket_path = run_dir.join(proto::SOCKET);
-        let listener = server::bind(&socket_path, &cfg.control_uids).map_err(|source| {
-            ShieldError::Socket {
-                path: socket_path.display().to_string(),
-                source,
-            }
-        })?;
-        let mut shield = Shield {
-            shared: shared.clone(),
-            threads: Vec::new(),
-            hook: Some(hook),
+        let poll = Duration::from_millis(200);
+        let queue = if observe {
+            nfqueue::Queue::open_log(cfg.queue_num, poll)?
+        } else {
+            nfqueue::Queue::open(cfg.queue_num, cfg.queue_maxlen, poll)?
         };
         let interfaces: HashMap<u32, String> = cfg
             .interfaces
@@ -201,33 +253,24 @@ impl Shield {
                 }
             }
         }
-        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
-            std::thread::Builder::new()
-                .name(name.into())
-                .spawn(f)
-                .map_err(ShieldError::Thread)
-        };
-        let s = shared.clone();
-        shield.threads.push(spawn(
-            "shield-enforce",
-            Box::new(move || enforce::run(s, enforce_rx)),
-        )?);
         shield.threads.push(spawn(
             "shield-packets",
             Box::new(move || engine::run(engine, queue)),
         )?);
-        let s = shared.clone();
-        shield.threads.push(spawn(
-            "shield-control",
-            Box::new(move || server::run(s, listener, socket_path)),
-        )?);
         tracing::info!(
             interfaces = ?cfg.interfaces.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
             queue = cfg.queue_num,
-            hook = if shield.hook.as_ref().is_some_and(|h| h.queue_in_nft) { "nftables" } else { "iptables" },
+            mode = cfg.mode.name(),
+            hook = shared.queue_hook(),
             "DHCP shield started"
         );
         Ok(shield)
+    }
+
+    /// Leaves the shield off (no rules: fail-open) with the control socket up to say `why`.
+    fn off(&self, why: String) {
+        tracing::error!(reason = %why, "the DHCP shield is off; LAN DHCP passes uninspected");
+        *self.shared.off.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
     }
 
     /// Counters as `dhcpmgrctl shield status` reports them.

@@ -1,7 +1,11 @@
-//! NFQUEUE over netfilter netlink, without libnetfilter_queue: [`wire`] encodes the config and
-//! verdict messages and decodes queued packets (pure, tested), [`Queue`] owns the socket. The
-//! queue is bound with copy-packet mode, a maximum length and `NFQA_CFG_F_FAIL_OPEN`, so when
-//! we fall behind the kernel accepts what it cannot queue instead of dropping DHCP.
+//! The packets the kernel gives us over netfilter netlink, without libnetfilter_queue or
+//! libnetfilter_log: held ones from an NFQUEUE (inline mode: each waits for our verdict), or
+//! copies from an NFLOG group (observe mode: the kernel has already let the packet go on).
+//! [`wire`] encodes the config and verdict messages and decodes packets of both (pure,
+//! tested), [`Queue`] owns the socket. The queue is bound with copy-packet mode, a maximum
+//! length and `NFQA_CFG_F_FAIL_OPEN`, so when we fall behind the kernel accepts what it cannot
+//! queue instead of dropping DHCP; a log group in copy-packet mode simply drops copies it
+//! cannot deliver.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
@@ -46,6 +50,14 @@ pub mod wire {
     use super::{Mac, QueuedPacket};
 
     pub const NFNL_SUBSYS_QUEUE: u16 = 3;
+    pub const NFNL_SUBSYS_ULOG: u16 = 4;
+    pub const NFULNL_MSG_PACKET: u16 = 0;
+    pub const NFULNL_MSG_CONFIG: u16 = 1;
+    pub const NFULNL_CFG_CMD_BIND: u8 = 1;
+    pub const NFULNL_CFG_CMD_UNBIND: u8 = 2;
+    pub const NFULNL_COPY_PACKET: u8 = 2;
+    /// Copies the kernel gathers before it delivers them (observe mode).
+    pub const LOG_BATCH: u32 = 32;
     pub const NFQNL_MSG_PACKET: u16 = 0;
     pub const NFQNL_MSG_VERDICT: u16 = 1;
     pub const NFQNL_MSG_CONFIG: u16 = 2;
@@ -69,10 +81,17 @@ pub mod wire {
     }
 
     impl Builder {
+        /// A message to the queue subsystem.
         pub fn new(msg: u16, flags: u16, seq: u32, queue: u16) -> Builder {
+            Builder::for_subsys(NFNL_SUBSYS_QUEUE, msg, flags, seq, queue)
+        }
+
+        /// A message to `subsys` (queue or log), `res_id` its queue number or log group.
+        pub fn for_subsys(subsys: u16, msg: u16, flags: u16, seq: u32, res_id: u16) -> Builder {
+            let queue = res_id;
             let mut buf = Vec::with_capacity(64);
             buf.extend_from_slice(&0u32.to_ne_bytes());
-            buf.extend_from_slice(&((NFNL_SUBSYS_QUEUE << 8) | msg).to_ne_bytes());
+            buf.extend_from_slice(&((subsys << 8) | msg).to_ne_bytes());
             buf.extend_from_slice(&flags.to_ne_bytes());
             buf.extend_from_slice(&seq.to_ne_bytes());
             buf.extend_from_slice(&0u32.to_ne_bytes());
@@ -114,6 +133,36 @@ pub mod wire {
             .attr(3, &maxlen.to_be_bytes())
             .attr(4, &NFQA_CFG_F_FAIL_OPEN.to_be_bytes())
             .attr(5, &NFQA_CFG_F_FAIL_OPEN.to_be_bytes())
+            .finish()
+    }
+
+    fn log_config(seq: u32, group: u16) -> Builder {
+        Builder::for_subsys(
+            NFNL_SUBSYS_ULOG,
+            NFULNL_MSG_CONFIG,
+            NLM_F_REQUEST | NLM_F_ACK,
+            seq,
+            group,
+        )
+    }
+
+    /// NFULA_CFG_CMD for log group `group`.
+    pub fn log_cmd(seq: u32, group: u16, command: u8) -> Vec<u8> {
+        log_config(seq, group).attr(1, &[command]).finish()
+    }
+
+    /// NFULA_CFG_MODE: copy whole packets; copies are delivered in batches of up to
+    /// [`LOG_BATCH`] or after 10 ms (NFULA_CFG_QTHRESH, NFULA_CFG_TIMEOUT in 1/100 s; the
+    /// kernel's default waits up to a second), into a 64 KiB netlink buffer
+    /// (NFULA_CFG_NLBUFSIZ). Batching keeps the daemon's wake-ups off the packets' path.
+    pub fn log_mode(seq: u32, group: u16) -> Vec<u8> {
+        let mut mode = 0xffffu32.to_be_bytes().to_vec();
+        mode.extend_from_slice(&[NFULNL_COPY_PACKET, 0]);
+        log_config(seq, group)
+            .attr(2, &mode)
+            .attr(3, &(64u32 << 10).to_be_bytes())
+            .attr(4, &1u32.to_be_bytes())
+            .attr(5, &LOG_BATCH.to_be_bytes())
             .finish()
     }
 
@@ -168,7 +217,11 @@ pub mod wire {
                     error: u32_at(msg, 16).map_or(-1, |e| e as i32),
                 },
                 k if k == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET => {
-                    packet(msg.get(20..).unwrap_or_default())
+                    packet(&QUEUED, msg.get(20..).unwrap_or_default())
+                        .map_or(Message::Other, Message::Packet)
+                }
+                k if k == (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET => {
+                    packet(&LOGGED, msg.get(20..).unwrap_or_default())
                         .map_or(Message::Other, Message::Packet)
                 }
                 _ => Message::Other,
@@ -178,28 +231,61 @@ pub mod wire {
         out
     }
 
-    fn packet(mut attrs: &[u8]) -> Option<QueuedPacket> {
+    /// Where a packet message keeps what we read (the two subsystems number them apart).
+    struct Layout {
+        /// NFQA_PACKET_HDR carries the packet id (queue) or not (log).
+        id_in_header: bool,
+        mark: u16,
+        indev: u16,
+        physindev: u16,
+        hwaddr: u16,
+        payload: u16,
+    }
+
+    const QUEUED: Layout = Layout {
+        id_in_header: true,
+        mark: 3,
+        indev: 5,
+        physindev: 7,
+        hwaddr: 9,
+        payload: 10,
+    };
+
+    const LOGGED: Layout = Layout {
+        id_in_header: false,
+        mark: 2,
+        indev: 4,
+        physindev: 6,
+        hwaddr: 8,
+        payload: 9,
+    };
+
+    fn packet(layout: &Layout, mut attrs: &[u8]) -> Option<QueuedPacket> {
         let mut p = QueuedPacket::default();
         let mut have_header = false;
         while let (Some(len), Some(kind)) = (u16_at(attrs, 0), u16_at(attrs, 2)) {
             let len = usize::from(len);
             let value = attrs.get(4..len.max(4))?;
             match kind & 0x3fff {
-                1 => {
+                1 if layout.id_in_header => {
                     p.id = be32(value)?;
                     p.hook = *value.get(6)?;
                     have_header = true;
                 }
-                3 => p.mark = be32(value)?,
-                5 => p.indev = be32(value),
-                7 => p.physindev = be32(value),
-                9 => {
+                1 => {
+                    p.hook = *value.get(2)?;
+                    have_header = true;
+                }
+                k if k == layout.mark => p.mark = be32(value)?,
+                k if k == layout.indev => p.indev = be32(value),
+                k if k == layout.physindev => p.physindev = be32(value),
+                k if k == layout.hwaddr => {
                     let hlen = u16::from_be_bytes(value.get(..2)?.try_into().ok()?);
                     if hlen == 6 {
                         p.source_mac = Mac::from_slice(value.get(4..)?);
                     }
                 }
-                10 => p.payload = value.to_vec(),
+                k if k == layout.payload => p.payload = value.to_vec(),
                 _ => {}
             }
             attrs = attrs.get(align(len).max(4)..).unwrap_or_default();
@@ -208,10 +294,12 @@ pub mod wire {
     }
 }
 
-/// A bound NFQUEUE.
+/// A bound NFQUEUE (packets held for our verdict) or NFLOG group (copies).
 pub struct Queue {
     fd: OwnedFd,
     queue: u16,
+    /// Whether the kernel holds each packet until our verdict (NFQUEUE).
+    holds: bool,
     seq: u32,
     buf: Vec<u8>,
 }
@@ -220,6 +308,36 @@ impl Queue {
     /// Opens a netfilter netlink socket, binds queue `queue` and configures it (copy packets,
     /// `maxlen`, fail-open). `recv` waits at most `poll` so the caller can check for a stop.
     pub fn open(queue: u16, maxlen: u32, poll: Duration) -> Result<Queue, QueueError> {
+        let mut q = Queue::socket(queue, true, poll)?;
+        q.request(|seq| wire::cmd(seq, queue, wire::NFQNL_CFG_CMD_BIND))
+            .map_err(|errno| QueueError::Bind { queue, errno })?;
+        q.request(|seq| wire::params(seq, queue, maxlen))
+            .map_err(|errno| QueueError::Config { queue, errno })?;
+        Ok(q)
+    }
+
+    /// Opens a netfilter netlink socket and binds NFLOG group `group` in copy-packet mode.
+    pub fn open_log(group: u16, poll: Duration) -> Result<Queue, QueueError> {
+        let mut q = Queue::socket(group, false, poll)?;
+        q.request(|seq| wire::log_cmd(seq, group, wire::NFULNL_CFG_CMD_BIND))
+            .map_err(|errno| QueueError::Bind {
+                queue: group,
+                errno,
+            })?;
+        q.request(|seq| wire::log_mode(seq, group))
+            .map_err(|errno| QueueError::Config {
+                queue: group,
+                errno,
+            })?;
+        Ok(q)
+    }
+
+    /// Whether packets wait for our verdict (NFQUEUE) or are copies (NFLOG).
+    pub fn holds(&self) -> bool {
+        self.holds
+    }
+
+    fn socket(queue: u16, holds: bool, poll: Duration) -> Result<Queue, QueueError> {
         let fd = socket(
             AddressFamily::Netlink,
             SockType::Raw,
@@ -235,17 +353,13 @@ impl Queue {
         // time_t and suseconds_t are 32-bit on armv7: let the target decide the widths.
         let tv = TimeVal::new(poll.as_secs() as _, poll.subsec_micros() as _);
         setsockopt(&fd, sockopt::ReceiveTimeout, &tv).map_err(QueueError::Socket)?;
-        let mut q = Queue {
+        Ok(Queue {
             fd,
             queue,
+            holds,
             seq: 0,
             buf: vec![0; 128 * 1024],
-        };
-        q.request(|seq| wire::cmd(seq, queue, wire::NFQNL_CFG_CMD_BIND))
-            .map_err(|errno| QueueError::Bind { queue, errno })?;
-        q.request(|seq| wire::params(seq, queue, maxlen))
-            .map_err(|errno| QueueError::Config { queue, errno })?;
-        Ok(q)
+        })
     }
 
     /// Sends a config request and waits for its ack (packets arriving meanwhile are accepted
@@ -264,7 +378,7 @@ impl Queue {
                             e => Err(Errno::from_raw(-e)),
                         };
                     }
-                    wire::Message::Packet(p) => {
+                    wire::Message::Packet(p) if self.holds => {
                         let _ = self.verdict(p.id, wire::NF_ACCEPT, None);
                     }
                     _ => {}
@@ -297,8 +411,11 @@ impl Queue {
         }
     }
 
-    /// Gives the kernel our verdict on packet `id`.
+    /// Gives the kernel our verdict on packet `id` (a copy needs none).
     pub fn verdict(&self, id: u32, verdict: u32, mark: Option<u32>) -> Result<(), QueueError> {
+        if !self.holds {
+            return Ok(());
+        }
         send(
             self.fd.as_raw_fd(),
             &wire::verdict(self.queue, id, verdict, mark),
@@ -312,11 +429,12 @@ impl Queue {
 impl Drop for Queue {
     fn drop(&mut self) {
         // Unbinding hands queued packets back; closing the socket does the same.
-        let _ = send(
-            self.fd.as_raw_fd(),
-            &wire::cmd(0, self.queue, wire::NFQNL_CFG_CMD_UNBIND),
-            MsgFlags::empty(),
-        );
+        let unbind = if self.holds {
+            wire::cmd(0, self.queue, wire::NFQNL_CFG_CMD_UNBIND)
+        } else {
+            wire::log_cmd(0, self.queue, wire::NFULNL_CFG_CMD_UNBIND)
+        };
+        let _ = send(self.fd.as_raw_fd(), &unbind, MsgFlags::empty());
     }
 }
 
@@ -388,6 +506,45 @@ mod tests {
             })
         );
         assert_eq!(msgs[1], Message::Ack { seq: 5, error: -16 });
+        for n in 0..buf.len() {
+            let _ = parse(&buf[..n]);
+        }
+    }
+
+    #[test]
+    fn decodes_logged_copies() {
+        let mut hw = 6u16.to_be_bytes().to_vec();
+        hw.extend_from_slice(&[0, 0, 2, 0, 0, 0, 0, 8, 0, 0]);
+        let mut b = Builder::for_subsys(NFNL_SUBSYS_ULOG, NFULNL_MSG_PACKET, 0, 0, 67);
+        for (k, v) in [
+            (1u16, vec![0x08, 0x00, 0, 0]),
+            (4, 3u32.to_be_bytes().to_vec()),
+            (8, hw),
+            (9, b"ip-packet".to_vec()),
+        ] {
+            b = b.attr(k, &v);
+        }
+        let buf = b.finish();
+        assert_eq!(
+            parse(&buf),
+            vec![Message::Packet(QueuedPacket {
+                id: 0,
+                hook: 0,
+                mark: 0,
+                indev: Some(3),
+                physindev: None,
+                source_mac: Some(Mac([2, 0, 0, 0, 0, 8])),
+                payload: b"ip-packet".to_vec(),
+            })]
+        );
+        let bind = log_cmd(1, 67, NFULNL_CFG_CMD_BIND);
+        assert_eq!(u16::from_ne_bytes(bind[4..6].try_into().unwrap()), 0x0401);
+        assert_eq!(&bind[18..20], &67u16.to_be_bytes());
+        let mode = log_mode(2, 67);
+        assert_eq!(&mode[24..30], &[0, 0, 0xff, 0xff, 2, 0]);
+        // Buffer size, a 10 ms flush and the batch size follow, as big-endian u32 attributes.
+        assert_eq!(mode.len(), 20 + 12 + 3 * 8);
+        assert_eq!(&mode[48..56], &[8, 0, 5, 0, 0, 0, 0, 32]);
         for n in 0..buf.len() {
             let _ = parse(&buf[..n]);
         }

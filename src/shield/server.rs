@@ -8,21 +8,24 @@
 //! denied" from the kernel when they disagree (a 0660 root:root socket did just that to every
 //! listed user).
 //!
-//! An accepted connection sends one [`Request`] line (≤ 64 KiB, 5 s) and gets its answer; a
-//! `stream` keeps the connection and forwards the subscriber's events until the peer hangs up or
-//! the shield stops. One thread per connection, bounded: at most `max_subscribers` streams plus
-//! 8 short requests at a time.
+//! An accepted connection sends one [`Request`] line (≤ 64 KiB, all of it within
+//! [`REQUEST_DEADLINE`], however slowly it trickles in) and gets its answer; a `stream` keeps the
+//! connection and forwards the subscriber's events until the peer hangs up or the shield stops.
+//! One thread per connection, bounded: at most `max_subscribers` streams plus 8 short requests
+//! at a time, the last of those slots kept for root ([`admit`]), so slow or idle connections of
+//! listed users never lock the administrator out. Rejections are logged rate-limited.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use nix::sys::socket::{getsockopt, sockopt};
+use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+use nix::sys::time::TimeVal;
 use serde_json::{json, Value};
 
 use crate::shield::action::{Action, ClientKey, Lifetime};
@@ -31,8 +34,10 @@ use crate::shield::journal::{read_recent, JOURNAL_DIR};
 use crate::shield::proto::{Dropped, Request};
 use crate::shield::state::{Counters, Shared};
 
-const MAX_REQUEST: u64 = 64 * 1024;
+const MAX_REQUEST: usize = 64 * 1024;
 const MAX_SHORT: usize = 8;
+/// The whole request line must arrive within this (as on the IPC socket).
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
 /// Saved filters per user.
 const MAX_SAVED_FILTERS: usize = 64;
 
@@ -53,8 +58,25 @@ pub fn bind(path: &Path, control_uids: &[u32]) -> std::io::Result<UnixListener> 
     let mode = socket_mode(control_uids);
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     tracing::debug!(path = %path.display(), mode = format_args!("{mode:o}"), "shield socket bound");
-    listener.set_nonblocking(true)?;
+    // A blocking accept that gives up every 250 ms (SO_RCVTIMEO applies to accept on Linux):
+    // a connection is taken at once, and the loop still sees the shield stopping.
+    setsockopt(
+        &listener,
+        sockopt::ReceiveTimeout,
+        &TimeVal::new(0, 250_000),
+    )
+    .map_err(std::io::Error::from)?;
     Ok(listener)
+}
+
+/// Whether a connection may have a slot when `in_use` of `slots` are taken: the last slot is
+/// root's alone.
+pub fn admit(root: bool, in_use: usize, slots: usize) -> bool {
+    if root {
+        in_use < slots
+    } else {
+        in_use + 1 < slots
+    }
 }
 
 /// Accepts until the shield stops, then removes the socket.
@@ -63,15 +85,16 @@ pub fn run(shared: Arc<Shared>, listener: UnixListener, path: PathBuf) {
     while !shared.stopping() {
         match listener.accept() {
             Ok((stream, _)) => {
-                if !authorized(&shared, &stream) {
-                    let _ = reply(&stream, &json!({"ok": false, "error": "permission denied"}));
+                let Some(uid) = authorized(&shared, &stream) else {
+                    refuse(stream, "permission denied");
                     continue;
-                }
-                if short.load(Ordering::Acquire) >= MAX_SHORT + shared.config.max_subscribers {
-                    let _ = reply(
-                        &stream,
-                        &json!({"ok": false, "error": "too many connections"}),
-                    );
+                };
+                let slots = MAX_SHORT + shared.config.max_subscribers;
+                if !admit(uid == 0, short.load(Ordering::Acquire), slots) {
+                    shared
+                        .rejections
+                        .warn("too_many_connections", format_args!("uid {uid}"));
+                    refuse(stream, "too many connections");
                     continue;
                 }
                 short.fetch_add(1, Ordering::AcqRel);
@@ -86,9 +109,7 @@ pub fn run(shared: Arc<Shared>, listener: UnixListener, path: PathBuf) {
                     tracing::warn!(error = %e, "cannot start a shield connection thread");
                 }
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "shield socket accept failed");
                 std::thread::sleep(Duration::from_millis(100));
@@ -104,21 +125,68 @@ fn peer_uid(stream: &UnixStream) -> Option<u32> {
         .map(|c| c.uid())
 }
 
-fn authorized(shared: &Shared, stream: &UnixStream) -> bool {
-    match peer_uid(stream) {
-        Some(uid) => {
-            let allowed = uid == 0
-                || uid == nix::unistd::geteuid().as_raw()
-                || shared.config.control_uids.contains(&uid);
-            if !allowed {
-                tracing::warn!(
-                    uid,
-                    "shield socket: connection from an unauthorised user refused"
-                );
-            }
-            allowed
+/// The peer's uid if it may use the socket.
+fn authorized(shared: &Shared, stream: &UnixStream) -> Option<u32> {
+    let uid = peer_uid(stream)?;
+    let allowed = uid == 0
+        || uid == nix::unistd::geteuid().as_raw()
+        || shared.config.control_uids.contains(&uid);
+    if !allowed {
+        shared.rejections.warn(
+            "unauthorised_connection",
+            format_args!("shield socket: connection from uid {uid} refused"),
+        );
+    }
+    allowed.then_some(uid)
+}
+
+/// Reads one request line, all of it before `deadline`.
+fn read_request(mut stream: &UnixStream, deadline: Instant) -> Result<String, &'static str> {
+    let mut line = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err("the request did not arrive in time");
         }
-        None => false,
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|_| "cannot read the request")?;
+        let n = match stream.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Err("the request did not arrive in time")
+            }
+            Err(_) => return Err("cannot read the request"),
+        };
+        let got = &chunk[..n];
+        if let Some(end) = got.iter().position(|&b| b == b'\n') {
+            line.extend_from_slice(&got[..end]);
+        } else {
+            line.extend_from_slice(got);
+        }
+        if line.len() > MAX_REQUEST {
+            return Err("the request is longer than 64 KiB");
+        }
+        if n == 0 || got.contains(&b'\n') {
+            return String::from_utf8(line).map_err(|_| "the request is not UTF-8");
+        }
+    }
+}
+
+/// Answers a connection that gets no thread with `message`, without waiting for it: the
+/// request already sent is read off first (closing with unread data would reset the
+/// connection and lose the answer).
+fn refuse(mut stream: UnixStream, message: &str) {
+    let _ = stream.set_nonblocking(true);
+    let _ = reply(&stream, &error(message));
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut buf = [0u8; 4096];
+    for _ in 0..16 {
+        if !matches!(stream.read(&mut buf), Ok(n) if n > 0) {
+            break;
+        }
     }
 }
 
@@ -134,20 +202,24 @@ fn error(message: impl std::fmt::Display) -> Value {
 
 fn connection(shared: &Shared, stream: UnixStream) {
     let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-    let mut line = String::new();
-    let read = match stream.try_clone() {
-        Ok(s) => BufReader::new(s.take(MAX_REQUEST)).read_line(&mut line),
-        Err(e) => Err(e),
+    let line = match read_request(&stream, Instant::now() + REQUEST_DEADLINE) {
+        Ok(line) if !line.trim().is_empty() => line,
+        Ok(_) => {
+            shared.rejections.warn("bad_request", "an empty request");
+            let _ = reply(&stream, &error("expected one JSON request line"));
+            return;
+        }
+        Err(why) => {
+            shared.rejections.warn("bad_request", why);
+            let _ = reply(&stream, &error(why));
+            return;
+        }
     };
-    if read.is_err() || line.trim().is_empty() {
-        let _ = reply(&stream, &error("expected one JSON request line"));
-        return;
-    }
     let request: Request = match serde_json::from_str(line.trim()) {
         Ok(r) => r,
         Err(e) => {
+            shared.rejections.warn("bad_request", &e);
             let _ = reply(&stream, &error(format!("bad request: {e}")));
             return;
         }
@@ -209,11 +281,15 @@ pub fn handle(shared: &Shared, request: Request, who: &str) -> Value {
         },
         Request::Status => {
             let counters = shared.counters.snapshot();
+            let off = shared.off_reason();
             json!({
                 "ok": true,
+                "enforcing": off.is_none() && shared.enforcing.load(Ordering::Acquire),
+                "off_reason": off,
                 "interfaces": shared.config.interfaces.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
                 "queue_num": shared.config.queue_num,
-                "queue_hook": if shared.queue_in_nft.load(Ordering::Relaxed) { "nftables" } else { "iptables" },
+                "mode": shared.config.mode.name(),
+                "queue_hook": shared.queue_hook(),
                 "counters": counters,
                 "ring": shared.ring().len(),
                 "actions": shared.actions().len(),
@@ -249,8 +325,8 @@ pub fn handle(shared: &Shared, request: Request, who: &str) -> Value {
         }
         Request::Clear { client } => match ClientKey::parse(&client) {
             Ok(key) => match shared.clear_action(&key, who, "cleared by an operator") {
-                Some(record) => json!({"ok": true, "cleared": record}),
-                None => error(format!("{key} has no action")),
+                Ok(record) => json!({"ok": true, "cleared": record}),
+                Err(e) => error(e),
             },
             Err(e) => error(e),
         },

@@ -1,12 +1,13 @@
-//! What the shield's threads share: counters, the event ring, the action table (with its audit
-//! log, persistence and kernel enforcement requests), the stream hub and saved filters. Action
-//! changes all go through [`Shared::set_action`] / [`Shared::clear_action`], so each one is
-//! audited, persisted and enforced the same way whoever made it.
+//! What the shield's threads share: counters, the event ring, the action table (written only by
+//! the enforcer, see `enforce`), the audit log, the stream hub and saved filters. Action
+//! changes all go through [`Shared::set_action`] / [`Shared::clear_action`] (answered once the
+//! change is in the kernel and on disk) or [`Shared::assign_by_rule`] (not waited for), so each
+//! one is audited, persisted and enforced the same way whoever made it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,12 +17,14 @@ use serde_json::Value;
 use crate::config::ShieldConfig;
 use crate::persist::StateStore;
 use crate::shield::action::{Action, ClientKey, Lifetime, Mac};
-use crate::shield::actions::{ActionError, ActionRecord, Actions};
-use crate::shield::audit::{Audit, AuditEntry};
+use crate::shield::actions::{ActionRecord, Actions};
+use crate::shield::audit::Audit;
 use crate::shield::decide::Detection;
-use crate::shield::enforce::Enforce;
-use crate::shield::event::rfc3339;
+use crate::shield::enforce::{self, CommitError, Committed, Mutation, Request};
+use crate::shield::hook::KernelSet;
 use crate::shield::hub::Hub;
+use crate::shield::lograte::Rejections;
+use crate::shield::nftnl::{Change, NoKernel};
 use crate::shield::ring::Ring;
 
 /// State file names in `state_dir`.
@@ -43,6 +46,14 @@ pub struct Counters {
     pub clients_tracked: AtomicU64,
     pub clients_evicted: AtomicU64,
     pub subscribers_refused: AtomicU64,
+    /// Action changes the kernel refused.
+    pub kernel_refusals: AtomicU64,
+    /// Writes of the actions file.
+    pub actions_writes: AtomicU64,
+    /// Rule-made actions not taken because the enforcer was too busy.
+    pub rule_actions_dropped: AtomicU64,
+    /// Drop decisions observe mode could not apply (the packet had already gone on).
+    pub drops_not_applied: AtomicU64,
 }
 
 /// The counters as `dhcpmgrctl shield status` shows them.
@@ -59,6 +70,10 @@ pub struct CounterSnapshot {
     pub clients_tracked: u64,
     pub clients_evicted: u64,
     pub subscribers_refused: u64,
+    pub kernel_refusals: u64,
+    pub actions_writes: u64,
+    pub rule_actions_dropped: u64,
+    pub drops_not_applied: u64,
 }
 
 impl Counters {
@@ -83,6 +98,10 @@ impl Counters {
             clients_tracked: get(&self.clients_tracked),
             clients_evicted: get(&self.clients_evicted),
             subscribers_refused: get(&self.subscribers_refused),
+            kernel_refusals: get(&self.kernel_refusals),
+            actions_writes: get(&self.actions_writes),
+            rule_actions_dropped: get(&self.rule_actions_dropped),
+            drops_not_applied: get(&self.drops_not_applied),
         }
     }
 }
@@ -99,43 +118,80 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Requests waiting for the enforcer at most.
+const REQUEST_QUEUE: usize = 1024;
+
 /// Shared by the packet thread, the control server and the enforcer.
 pub struct Shared {
     pub config: ShieldConfig,
     pub counters: Counters,
     pub ring: Mutex<Ring>,
+    /// The actions in force; only the enforcer changes them.
     pub actions: Mutex<Actions>,
     pub hub: Hub,
     pub audit: Mutex<Audit>,
     /// Saved stream filters per user (`uid:N`), by name.
     pub filters: Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
     pub store: StateStore,
-    pub enforce: Mutex<Sender<Enforce>>,
+    requests: SyncSender<Request>,
     /// The MAC each DUID with a dropping action was last seen from (enforced in the kernel).
     pub learned: Mutex<HashMap<Vec<u8>, Mac>>,
     pub stop: AtomicBool,
     pub queue_in_nft: AtomicBool,
+    /// Set once the kernel's sets are reconciled and the enforcer runs.
+    pub enforcing: AtomicBool,
+    /// Why the shield is off (it could not bring the kernel in line with its record).
+    pub off: Mutex<Option<String>>,
+    /// Rate limits for warnings about input from outside.
+    pub rejections: Rejections,
 }
 
 impl Shared {
-    /// Shared state with nothing loaded and no kernel behind it (actions set are kept but never
-    /// enforced), its state files in `state_dir`: for benchmarks and tests.
-    pub fn standalone(cfg: &ShieldConfig, state_dir: &Path) -> Arc<Shared> {
-        let (enforce, _) = std::sync::mpsc::channel();
-        Arc::new(Shared {
+    /// Shared state around `actions` and `filters`; the receiver is the enforcer's.
+    pub fn new(
+        cfg: &ShieldConfig,
+        store: StateStore,
+        audit: Audit,
+        actions: Actions,
+        filters: BTreeMap<String, BTreeMap<String, Value>>,
+    ) -> (Arc<Shared>, Receiver<Request>) {
+        let (requests, rx) = mpsc::sync_channel(REQUEST_QUEUE);
+        let shared = Arc::new(Shared {
             config: cfg.clone(),
             counters: Counters::default(),
             ring: Mutex::new(Ring::new(cfg.ring_size)),
-            actions: Mutex::new(Actions::new(cfg.max_clients)),
+            actions: Mutex::new(actions),
             hub: Hub::new(cfg.max_subscribers),
-            audit: Mutex::new(Audit::new(None)),
-            filters: Mutex::new(Default::default()),
-            store: StateStore::new(state_dir),
-            enforce: Mutex::new(enforce),
+            audit: Mutex::new(audit),
+            filters: Mutex::new(filters),
+            store,
+            requests,
             learned: Mutex::new(Default::default()),
             stop: AtomicBool::new(false),
             queue_in_nft: AtomicBool::new(false),
-        })
+            enforcing: AtomicBool::new(false),
+            off: Mutex::new(None),
+            rejections: Rejections::default(),
+        });
+        (shared, rx)
+    }
+
+    /// Shared state with nothing loaded and no kernel behind it (actions set are kept but never
+    /// enforced), its state files in `state_dir`: for benchmarks and tests. Its enforcer thread
+    /// ends when the state is dropped.
+    pub fn standalone(cfg: &ShieldConfig, state_dir: &Path) -> Arc<Shared> {
+        let (shared, rx) = Shared::new(
+            cfg,
+            StateStore::new(state_dir),
+            Audit::new(None),
+            Actions::new(cfg.max_clients),
+            Default::default(),
+        );
+        match enforce::spawn(&shared, rx, Box::new(NoKernel)) {
+            Ok(_) => shared.enforcing.store(true, Ordering::Release),
+            Err(e) => tracing::warn!(error = %e, "cannot start a standalone shield enforcer"),
+        }
+        shared
     }
 
     pub fn stopping(&self) -> bool {
@@ -158,11 +214,57 @@ impl Shared {
         lock(&self.filters)
     }
 
-    fn send(&self, cmd: Enforce) {
-        let _ = lock(&self.enforce).send(cmd);
+    /// How packets reach userspace: `nflog` (observe), `nftables` or `iptables` (the NFQUEUE
+    /// hook, inline).
+    pub fn queue_hook(&self) -> &'static str {
+        if self.config.mode == crate::config::Mode::Observe {
+            "nflog"
+        } else if self.queue_in_nft.load(Ordering::Relaxed) {
+            "nftables"
+        } else {
+            "iptables"
+        }
     }
 
-    /// Sets `action` for `client` for `lifetime`.
+    /// Why the shield is off, if it is.
+    pub fn off_reason(&self) -> Option<String> {
+        lock(&self.off).clone()
+    }
+
+    fn record(
+        client: ClientKey,
+        action: Action,
+        lifetime: Lifetime,
+        by: &str,
+        reason: &str,
+    ) -> ActionRecord {
+        let (now, _) = unix_now();
+        ActionRecord {
+            client,
+            action,
+            since: now,
+            until: lifetime.secs(action).map(|s| now.saturating_add(s)),
+            by: by.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Sends `mutation` to the enforcer and waits until it is committed or refused.
+    fn commit(&self, mutation: Mutation) -> Result<Committed, CommitError> {
+        if let Some(why) = self.off_reason() {
+            return Err(CommitError::Off(why));
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.requests
+            .send(Request::Change {
+                mutation,
+                reply: Some(reply),
+            })
+            .map_err(|_| CommitError::Stopped)?;
+        answer.recv().unwrap_or(Err(CommitError::Stopped))
+    }
+
+    /// Sets `action` for `client` for `lifetime`; answers once it is enforced and persisted.
     pub fn set_action(
         &self,
         client: ClientKey,
@@ -170,76 +272,59 @@ impl Shared {
         lifetime: Lifetime,
         by: &str,
         reason: &str,
-    ) -> Result<ActionRecord, ActionError> {
-        let (now, _) = unix_now();
-        let secs = lifetime.secs(action);
-        let record = ActionRecord {
-            client: client.clone(),
-            action,
-            since: now,
-            until: secs.map(|s| now.saturating_add(s)),
-            by: by.to_string(),
-            reason: reason.to_string(),
-        };
-        let previous = self.actions().set(record.clone())?;
-        if let Some(previous) = previous.filter(|p| p.action != action) {
-            self.forget_duid_mac(&previous);
-            self.send(Enforce::Clear(previous));
-        }
-        self.send(Enforce::Apply(record.clone()));
-        self.audit().record(AuditEntry {
-            time: rfc3339(now * 1000),
-            who: by.to_string(),
-            what: "set".into(),
-            client: client.to_string(),
-            action: Some(action.name().to_string()),
-            until: record.until.map(|u| rfc3339(u * 1000)),
-            why: reason.to_string(),
-        });
-        self.persist_actions();
+    ) -> Result<ActionRecord, CommitError> {
+        let record = Self::record(client, action, lifetime, by, reason);
+        self.commit(Mutation::Set(record.clone()))?;
         Ok(record)
     }
 
-    /// Clears `client`'s action; `None` if it had none.
-    pub fn clear_action(&self, client: &ClientKey, by: &str, why: &str) -> Option<ActionRecord> {
-        let removed = self.actions().clear(client)?;
-        self.send(Enforce::Clear(removed.clone()));
-        self.forget_duid_mac(&removed);
-        let (now, _) = unix_now();
-        self.audit().record(AuditEntry {
-            time: rfc3339(now * 1000),
-            who: by.to_string(),
-            what: if by == "expiry" { "expired" } else { "clear" }.into(),
-            client: client.to_string(),
-            action: Some(removed.action.name().to_string()),
-            until: None,
+    /// Clears `client`'s action; answers once it is out of the kernel and the record.
+    pub fn clear_action(
+        &self,
+        client: &ClientKey,
+        by: &str,
+        why: &str,
+    ) -> Result<ActionRecord, CommitError> {
+        match self.commit(Mutation::Clear {
+            client: client.clone(),
+            by: by.to_string(),
             why: why.to_string(),
-        });
-        self.persist_actions();
-        Some(removed)
+        })? {
+            Committed::Cleared(record) => Ok(record),
+            _ => Err(CommitError::NoAction(client.clone())),
+        }
     }
 
-    /// Audits and forgets actions that have run out (the kernel's set timeouts end them there).
-    pub fn expire_actions(&self) {
-        let (now, _) = unix_now();
-        let ended = self.actions().expire(now);
-        if ended.is_empty() {
-            return;
+    /// Hands the enforcer the action rule `rule` assigns to `client`, without waiting (the
+    /// packet thread never blocks on the kernel or the disk).
+    pub fn assign_by_rule(
+        &self,
+        client: ClientKey,
+        action: Action,
+        rule: &str,
+    ) -> Result<(), CommitError> {
+        if let Some(why) = self.off_reason() {
+            return Err(CommitError::Off(why));
         }
-        for record in ended {
-            self.send(Enforce::Clear(record.clone()));
-            self.forget_duid_mac(&record);
-            self.audit().record(AuditEntry {
-                time: rfc3339(now * 1000),
-                who: "expiry".into(),
-                what: "expired".into(),
-                client: record.client.to_string(),
-                action: Some(record.action.name().to_string()),
-                until: None,
-                why: "duration ran out".into(),
-            });
+        let record = Self::record(
+            client,
+            action,
+            Lifetime::Default,
+            &format!("rule:{rule}"),
+            "matched a config rule",
+        );
+        let request = Request::Change {
+            mutation: Mutation::Set(record),
+            reply: None,
+        };
+        match self.requests.try_send(request) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => {
+                Counters::add(&self.counters.rule_actions_dropped);
+                Err(CommitError::Busy)
+            }
+            Err(TrySendError::Disconnected(_)) => Err(CommitError::Stopped),
         }
-        self.persist_actions();
     }
 
     /// Enforces a DUID's dropping action in the kernel on `mac`, the MAC it was seen from (once
@@ -255,35 +340,49 @@ impl Shared {
             }
             learned.insert(duid.clone(), mac)
         };
-        if let Some(old) = previous {
-            self.send(Enforce::Clear(ActionRecord {
-                client: ClientKey::Mac(old),
-                ..record.clone()
-            }));
-        }
-        tracing::info!(client = %record.client, mac = %mac, action = %record.action, "DUID action enforced on its MAC");
-        self.send(Enforce::Apply(ActionRecord {
-            client: ClientKey::Mac(mac),
-            ..record.clone()
-        }));
+        let _ = self.requests.try_send(Request::Learned {
+            record: record.clone(),
+            mac,
+            previous,
+        });
     }
 
-    fn forget_duid_mac(&self, record: &ActionRecord) {
-        let ClientKey::Duid(duid) = &record.client else {
-            return;
-        };
-        if let Some(mac) = lock(&self.learned).remove(duid) {
-            self.send(Enforce::Clear(ActionRecord {
-                client: ClientKey::Mac(mac),
-                ..record.clone()
-            }));
+    /// The DUIDs whose dropping action `old` has and `next` no longer has, with the deletes of
+    /// their learned MACs from the kernel.
+    pub fn learned_macs_ending(
+        &self,
+        old: &Actions,
+        next: &Actions,
+    ) -> (Vec<Vec<u8>>, Vec<Change>) {
+        let learned = lock(&self.learned);
+        let mut duids = Vec::new();
+        let mut changes = Vec::new();
+        for record in old.iter().filter(|r| r.action.drops()) {
+            let ClientKey::Duid(duid) = &record.client else {
+                continue;
+            };
+            if next
+                .get(&record.client, 0)
+                .is_some_and(|r| r.action.drops())
+            {
+                continue;
+            }
+            if let Some(mac) = learned.get(duid) {
+                duids.push(duid.clone());
+                changes.push(Change::Delete {
+                    set: KernelSet::Deny.name().to_string(),
+                    mac: *mac,
+                });
+            }
         }
+        (duids, changes)
     }
 
-    fn persist_actions(&self) {
-        let list = self.actions().list();
-        if let Err(e) = self.store.save(ACTIONS_FILE, &list) {
-            tracing::warn!(error = %e, "cannot persist shield actions");
+    /// Forgets the learned MACs of `duids`.
+    pub fn forget_learned(&self, duids: &[Vec<u8>]) {
+        let mut learned = lock(&self.learned);
+        for duid in duids {
+            learned.remove(duid);
         }
     }
 

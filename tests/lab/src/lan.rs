@@ -4,10 +4,13 @@
 //! a rogue DHCP server (dnsmasq on a LAN host). Built with [`Lab::lan`]; everything goes away
 //! when the [`Lan`] and the lab are dropped.
 
+use std::collections::BTreeSet;
 use std::fs;
+use std::io::{BufRead, BufReader, Write};
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
@@ -87,6 +90,56 @@ impl Lab {
             dir: self.dir().to_path_buf(),
             hosts: 0,
         }
+    }
+}
+
+/// The shield's nftables table in `cpe`.
+pub const SHIELD_TABLE: &str = "dhcpmgr_shield";
+
+impl Lab {
+    /// The MACs in set `set` (`deny`, `throttle`) of the shield's table in `cpe`, as
+    /// `nft -j list set` reports them; `None` when the set cannot be listed (no table).
+    pub fn shield_set(&self, set: &str) -> Option<BTreeSet<String>> {
+        let out = self
+            .cpe()
+            .run(&["nft", "-j", "list", "set", "inet", SHIELD_TABLE, set]);
+        if !out.status.success() {
+            return None;
+        }
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("nft -j list set {set} is not JSON: {e}"));
+        let mut macs = BTreeSet::new();
+        for item in json["nftables"].as_array().into_iter().flatten() {
+            for elem in item["set"]["elem"].as_array().into_iter().flatten() {
+                // A plain element is its value; one with a timeout is {"elem": {"val": …}}.
+                let val = elem.as_str().or_else(|| elem["elem"]["val"].as_str());
+                if let Some(mac) = val {
+                    macs.insert(mac.to_string());
+                }
+            }
+        }
+        Some(macs)
+    }
+
+    /// One request line on the shield's control socket at `socket` and its parsed answer line.
+    pub fn shield_request(
+        &self,
+        socket: &Path,
+        request: &serde_json::Value,
+    ) -> std::io::Result<serde_json::Value> {
+        let mut stream = UnixStream::connect(socket)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut line = request.to_string();
+        line.push('\n');
+        stream.write_all(line.as_bytes())?;
+        let mut answer = String::new();
+        BufReader::new(stream).read_line(&mut answer)?;
+        serde_json::from_str(&answer).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("answer {answer:?}: {e}"),
+            )
+        })
     }
 }
 
@@ -228,6 +281,16 @@ impl Lan {
     /// Runs busybox udhcpc once on `host` (`-n -q`, `tries` DISCOVERs one second apart) and
     /// returns the address it was offered and bound, if any.
     pub fn udhcpc(&self, host: &LanHost, tries: u32) -> LanLease {
+        self.udhcpc_with(host, tries, &[])
+    }
+
+    /// [`Lan::udhcpc`] asking for broadcast replies (`-B`): the servers' OFFER and ACK go to
+    /// every port of the bridge, and the gateway's own also loop back into its PREROUTING.
+    pub fn udhcpc_broadcast(&self, host: &LanHost, tries: u32) -> LanLease {
+        self.udhcpc_with(host, tries, &["-B"])
+    }
+
+    fn udhcpc_with(&self, host: &LanHost, tries: u32, extra: &[&str]) -> LanLease {
         let script = self.dir.join("lan-udhcpc.sh");
         let result = self.dir.join(format!("lan-{}.lease", host.ifname));
         let _ = fs::remove_file(&result);
@@ -244,7 +307,9 @@ impl Lan {
             .ns
             .command("busybox")
             .args(["udhcpc", "-f", "-n", "-q", "-i", &host.ifname])
-            .args(["-t", &tries.to_string(), "-T", "1", "-A", "1", "-s"])
+            .args(["-t", &tries.to_string(), "-T", "1", "-A", "1"])
+            .args(extra)
+            .arg("-s")
             .arg(&script)
             .env("LAB_LEASE_FILE", &result)
             .output()
