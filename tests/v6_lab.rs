@@ -423,3 +423,40 @@ fn a_deleted_client_releases_as_configured_and_an_added_one_binds() {
     assert_eq!(lab.tr181_value("Device.DHCPv6.Client.2.Status"), "Enabled");
     assert!(!lab.tr181_value("Device.DHCPv6.Client.2.DUID").is_empty());
 }
+
+#[test]
+fn a_rapid_commit_lease_is_taken_from_dibblers_bindings_file_long_before_t1() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    lab.start_kea6(Kea6Options {
+        rapid_commit: true,
+        renew_timer: 1000,
+        rebind_timer: 1600,
+        ..Kea6Options::default()
+    });
+    let config = lab.write_daemon_config(&v6_config(&lab, "rapid_commit = true"));
+    let daemon = lab.start_daemon(&config);
+    lab.wait_until(WAIT, "address and prefix long before T1 (1000 s)", || {
+        !global_v6(&lab).is_empty() && lab.sysevent(PREF).is_some_and(|p| !p.is_empty())
+    });
+    let log = || std::fs::read_to_string(daemon.log_path()).unwrap_or_default();
+    assert!(
+        log().contains("taking the lease from dibbler's bindings file"),
+        "{}",
+        lab.diagnostics()
+    );
+    let prefix = lab.sysevent(PREF).unwrap_or_default();
+    assert_eq!(lab.tr181_value("Device.DHCPv6.Client.1.Status"), "Enabled");
+    // dibbler rewrites the file more than once; the same bindings apply once.
+    std::thread::sleep(Duration::from_secs(2));
+    let updates = log()
+        .lines()
+        .filter(|l| l.contains("Device.DHCPv6.Client.1") && l.contains("kind=\"LeaseUpdated\""))
+        .count();
+    assert_eq!(
+        updates,
+        1,
+        "the lease was applied more than once\n{}",
+        lab.diagnostics()
+    );
+    assert_eq!(lab.sysevent(PREF), Some(prefix));
+}

@@ -481,6 +481,34 @@ impl<F: Family> ClientSet<F> {
     }
 }
 
+impl ClientSet<super::v6_client::V6> {
+    /// dibbler-client rewrote its bindings file: a lease it took without running its script
+    /// (rapid commit) is applied like a script event.
+    pub async fn on_bindings_file(&mut self, instance: Instance, svc: &Services) {
+        let Some(client) = self.clients.get_mut(&instance) else {
+            return;
+        };
+        let Some(event) = client.family.bindings_event(&client.core) else {
+            return;
+        };
+        tracing::info!(client = %client.core.alias(), "taking the lease from dibbler's bindings file (no script ran)");
+        let origin = super::client::EventOrigin {
+            created_unix_ms: unix_ms(),
+            client_pid: 0,
+            replayed: false,
+        };
+        if let Err(reason) = client.on_event(&event, origin, svc).await {
+            tracing::warn!(client = %client.core.alias(), %reason, "lease from dibbler's bindings file refused");
+        }
+    }
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// The Linux interface the client runs on, if it has one.
 fn runs_on<F: Family>(client: &Client<F>) -> Option<&str> {
     client.settings().interface().map(InterfaceName::as_str)

@@ -5,6 +5,8 @@
 //! Everything runs on one current-thread runtime and events are applied one at a time, so a
 //! client's events are applied in the order they arrive.
 
+mod addr_mgr;
+mod bindings_watch;
 mod client;
 mod client_set;
 mod dibbler;
@@ -174,7 +176,15 @@ async fn run(
         run_dir: config.run_dir.clone(),
         socket,
         links,
+        bindings: match bindings_watch::BindingsWatch::new() {
+            Ok(watch) => Some(std::rc::Rc::new(watch)),
+            Err(e) => {
+                tracing::error!(error = %e, "no inotify: rapid-commit DHCPv6 leases wait for T1");
+                None
+            }
+        },
     };
+    let bindings = svc.bindings.clone();
     let overrides = Overrides::load(&svc.store);
     let stored_numbers = InstanceNumbers::load(&svc.store);
     let mut ctl = Controller {
@@ -232,6 +242,13 @@ async fn run(
             Some(command) = commands.recv() => ctl.on_command(command).await,
             Some(message) = internal.recv() => ctl.on_internal(message).await,
             notification = notifications.next() => ctl.on_link(notification, &mut notifications).await,
+            keys = bindings_changed(bindings.as_deref()) => {
+                for key in keys {
+                    if let ClientKey::V6(i) = key {
+                        ctl.v6.on_bindings_file(i, &ctl.svc).await;
+                    }
+                }
+            }
             Some(new_config) = reloads.recv() => {
                 ctl.v4_defaults = new_config.dhcpv4_clients;
                 ctl.v6_defaults = new_config.dhcpv6_clients;
@@ -256,6 +273,13 @@ async fn run(
 /// period, and one after another they would outlast the unit's stop timeout.
 async fn stop_together(supervisors: Vec<supervisor::Supervisor>) {
     futures_util::future::join_all(supervisors.iter().map(|sup| sup.stop(false))).await;
+}
+
+async fn bindings_changed(watch: Option<&bindings_watch::BindingsWatch>) -> Vec<ClientKey> {
+    match watch {
+        Some(watch) => watch.changed().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until_boot(when: Option<BootSeconds>) {

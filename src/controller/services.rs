@@ -5,11 +5,13 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
+use super::bindings_watch::BindingsWatch;
 use super::supervisor::{Report, RestartPolicy, SharedLaunchSpec, Supervisor};
 use super::udhcpc::UdhcpcProgram;
 use crate::channels::{ClientKey, UpdateSender};
@@ -142,4 +144,7 @@ pub struct Services {
     pub spool_dir: PathBuf,
     /// The interfaces as rtnetlink last told them.
     pub links: Links,
+    /// Where rapid-commit DHCPv6 clients have dibbler's bindings file watched (`None`
+    /// without inotify).
+    pub bindings: Option<Rc<BindingsWatch>>,
 }

@@ -144,6 +144,7 @@ impl Harness {
             socket: dir.path().join("run/ipc.sock"),
             spool_dir: dir.path().join("run/spool"),
             links: Links::default(),
+            bindings: None,
         };
         Self {
             svc,

@@ -14,6 +14,7 @@ use dhcpmgr_ipc::V6Event;
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
+use super::addr_mgr;
 use super::client::{Core, EventOrigin, Family};
 use super::dibbler;
 use super::services::Services;
@@ -81,6 +82,51 @@ impl V6 {
             dhcpmgr_ipc::write_atomically(&self.work_dir.join("client-duid"), text.as_bytes())?;
         }
         Ok(())
+    }
+
+    /// An `add` event for the bindings in dibbler-client's bindings file when they differ from
+    /// the held ones (a rapid-commit lease no script reported); `None` when the file is missing,
+    /// refused (logged), empty, or holds what the daemon already holds.
+    pub fn bindings_event(&self, core: &V6Core) -> Option<V6Event> {
+        let path = self.work_dir.join(addr_mgr::FILE_NAME);
+        let text = std::fs::read_to_string(&path).ok()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let bindings = match addr_mgr::parse(&text, core.interface(), now) {
+            Ok(bindings) => bindings,
+            Err(e) => {
+                tracing::warn!(client = %core.alias(), file = %path.display(), error = %e, "refusing dibbler's bindings file; nothing changed");
+                return None;
+            }
+        };
+        let held = &self.state.held;
+        let same = bindings
+            .addresses
+            .iter()
+            .map(|a| a.address)
+            .eq(held.addresses.iter().map(|a| a.lease.address))
+            && bindings
+                .prefixes
+                .iter()
+                .map(|p| (p.prefix, p.length))
+                .eq(held
+                    .prefixes
+                    .iter()
+                    .map(|p| (p.lease.prefix, p.lease.length)));
+        if same || (bindings.addresses.is_empty() && bindings.prefixes.is_empty()) {
+            return None;
+        }
+        Some(V6Event {
+            interface: core.interface().to_string(),
+            kind: dhcpmgr_ipc::V6EventKind::Add,
+            addresses: bindings.addresses,
+            prefixes: bindings.prefixes,
+            server_options: BTreeMap::new(),
+            remote_addr: None,
+            client_message: None,
+            server_message: None,
+        })
     }
 
     /// Keeps the DUID dibbler-client made itself (no MAC address was known at first start).
@@ -271,7 +317,15 @@ impl Family for V6 {
                 "cannot prepare dibbler's work directory {}: {e}",
                 self.work_dir.display()
             )
-        })
+        })?;
+        if core.settings.rapid_commit {
+            if let Some(watch) = &svc.bindings {
+                if let Err(e) = watch.watch(&self.work_dir, core.key) {
+                    tracing::warn!(client = %core.alias(), error = %e, "cannot watch dibbler's bindings file; a rapid-commit lease waits for T1");
+                }
+            }
+        }
+        Ok(())
     }
 
     fn event_kind(event: &V6Event) -> &'static str {
