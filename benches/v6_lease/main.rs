@@ -28,6 +28,12 @@
 //!    FAIL (exit code 1). Withdrawals of the IA_NA address (`…_v6addr` emptied, the address
 //!    taken off `erouter0`, and for how long) are counted too, but only reported.
 //! 4. **Daemon memory** with one DHCPv4 and one DHCPv6 client idle, leases from Kea.
+//! 5. **The link's moments** ([`link`]): `V6_COLD_RUNS` (default 20) cold starts with a tentative
+//!    link-local address (DAD time and first DHCPv6 event in the same run), then with v4 and v6
+//!    bound a carrier loss of `V6_CARRIER_S` (default 5) s and an admin down/up of `erouter0`
+//!    (recovery times, Kea RELEASEs, prefixes delegated).
+//!
+//! `V6_PARTS=link` runs part 5 only.
 //!
 //! Run it as root (network namespaces, busybox, Kea DHCPv4/v6, dibbler-client, dbus-daemon):
 //!
@@ -48,6 +54,7 @@ mod common;
 mod continuity;
 mod first_bound;
 mod hop;
+mod link;
 mod memory;
 
 use std::fs;
@@ -92,6 +99,9 @@ fn run() -> Result<bool> {
     let n = env_count("V6_HOP_N", 200)?;
     let runs = env_count("V6_START_RUNS", 5)?;
     let restarts = env_count("V6_RESTARTS", 20)?;
+    let cold_runs = env_count("V6_COLD_RUNS", 20)?;
+    let carrier_secs = env_count("V6_CARRIER_S", 5)? as u64;
+    let only_link = std::env::var("V6_PARTS").is_ok_and(|p| p.trim() == "link");
     let bins = Binaries::detect();
     let dibbler = Command::new("dibbler-client")
         .arg("help")
@@ -121,16 +131,28 @@ fn run() -> Result<bool> {
         ));
     }
 
+    if only_link {
+        let link = link::link_moments(&mut lab, cold_runs, carrier_secs)?;
+        link::print(&link);
+        println!("   (part 5: {:.1} s)", started.elapsed().as_secs_f64());
+        println!(
+            "BENCH_JSON {}",
+            json!({ "binaries": bins.json(), "link": link.json() })
+        );
+        return Ok(true);
+    }
     let hops = hop::v6_hops(&lab, &mut monitor, n)?;
     let first_bound = first_bound::first_bound(&mut lab, &mut monitor, runs)?;
     let continuity = continuity::prefix_continuity(&mut lab, &mut monitor, restarts)?;
     let idle = memory::idle_memory(&mut lab)?;
+    let link = link::link_moments(&mut lab, cold_runs, carrier_secs)?;
     let elapsed = started.elapsed();
 
     hop::print(&hops);
     first_bound::print(&first_bound);
     continuity::print(&continuity);
     memory::print(&idle, &hops);
+    link::print(&link);
     println!("   (all parts: {:.1} s)", elapsed.as_secs_f64());
     let report = json!({
         "binaries": bins.json(),
@@ -142,6 +164,7 @@ fn run() -> Result<bool> {
             "idle_v4_and_v6_clients": idle.json(),
             "after_v6_hop_run": hops.memory().json(),
         },
+        "link": link.json(),
         "seconds": (elapsed.as_secs_f64() * 10.0).round() / 10.0,
     });
     println!("BENCH_JSON {report}");
