@@ -35,7 +35,8 @@ struct Recovery {
     confirmed: Duration,
     v6_releases: usize,
     v4_releases: usize,
-    prefixes: usize,
+    /// Prefixes Kea delegated that it had not delegated before (0: the prefix stayed).
+    new_prefixes: usize,
 }
 
 impl Recovery {
@@ -45,7 +46,7 @@ impl Recovery {
             "both_leases_confirmed_ms": ms(self.confirmed),
             "kea6_release_log_lines": self.v6_releases,
             "kea4_release_log_lines": self.v4_releases,
-            "prefixes_delegated_in_total": self.prefixes,
+            "new_prefixes_delegated": self.new_prefixes,
         })
     }
 }
@@ -229,6 +230,7 @@ fn recover(
         lab.kea6_releases(),
         lab.kea4_log().matches("DHCP4_RELEASE ").count(),
     );
+    let prefixes_before = delegated(lab);
     let t0 = Instant::now();
     restore();
     let in_place = wait_for(BIND_DEADLINE, || {
@@ -241,6 +243,17 @@ fn recover(
             .then(Instant::now)
     })
     .ok_or("the leases were not confirmed within the deadline")?;
+    Ok(Recovery {
+        in_place: in_place.saturating_duration_since(t0),
+        confirmed: confirmed.saturating_duration_since(t0),
+        v6_releases: lab.kea6_releases() - releases.0,
+        v4_releases: lab.kea4_log().matches("DHCP4_RELEASE ").count() - releases.1,
+        new_prefixes: delegated(lab) - prefixes_before,
+    })
+}
+
+/// How many distinct prefixes Kea ever delegated in this lab.
+fn delegated(lab: &Lab) -> usize {
     let mut prefixes: Vec<_> = lab
         .kea6_leases()
         .iter()
@@ -249,13 +262,7 @@ fn recover(
         .collect();
     prefixes.sort();
     prefixes.dedup();
-    Ok(Recovery {
-        in_place: in_place.saturating_duration_since(t0),
-        confirmed: confirmed.saturating_duration_since(t0),
-        v6_releases: lab.kea6_releases() - releases.0,
-        v4_releases: lab.kea4_log().matches("DHCP4_RELEASE ").count() - releases.1,
-        prefixes: prefixes.len(),
-    })
+    prefixes.len()
 }
 
 /// Part 5 of the report.
@@ -298,12 +305,12 @@ pub fn print(link: &LinkMoments) {
     ] {
         println!(
             "   {name}, v4+v6 bound, from the link back: addresses and prefix in place {:.1} ms, \
-             both leases confirmed {:.1} ms; Kea RELEASEs v6 {} v4 {}, prefixes delegated {}",
+             both leases confirmed {:.1} ms; Kea RELEASEs v6 {} v4 {}, new prefixes {}",
             ms(r.in_place),
             ms(r.confirmed),
             r.v6_releases,
             r.v4_releases,
-            r.prefixes
+            r.new_prefixes
         );
     }
     println!();
