@@ -5,7 +5,9 @@
 //! in the same run. (b) Carrier loss (the ISP end down `V6_CARRIER_S` s, default 5) and
 //! (c) admin down/up of `erouter0`, with DHCPv4 and DHCPv6 bound: from the link back until the
 //! IPv4 address, the IA_NA address and the prefix are in place and both clients' confirmations
-//! came in, with the RELEASEs Kea logged and the prefixes it delegated.
+//! came in, with the RELEASEs Kea logged and the prefixes it delegated. (d) Then the daemon's
+//! idle wakeups with both clients bound: context switches of all its threads over `V6_IDLE_S`
+//! (default 60) s.
 
 use std::fs;
 use std::net::Ipv4Addr;
@@ -56,6 +58,9 @@ pub struct LinkMoments {
     carrier_secs: u64,
     carrier: Recovery,
     admin: Recovery,
+    idle_secs: u64,
+    /// Context switches of the daemon's threads while idle with both clients bound.
+    idle_switches: u64,
 }
 
 impl LinkMoments {
@@ -71,11 +76,17 @@ impl LinkMoments {
             },
             "carrier_loss": { "seconds": self.carrier_secs, "recovery": self.carrier.json() },
             "admin_down_up": self.admin.json(),
+            "idle_bound_v4_v6": { "seconds": self.idle_secs, "context_switches": self.idle_switches },
         })
     }
 }
 
-pub fn link_moments(lab: &mut Lab, runs: usize, carrier_secs: u64) -> Result<LinkMoments> {
+pub fn link_moments(
+    lab: &mut Lab,
+    runs: usize,
+    carrier_secs: u64,
+    idle_secs: u64,
+) -> Result<LinkMoments> {
     lab.start_kea6(Kea6Options::default());
     let mut cold = Vec::with_capacity(runs);
     set_dad(lab, true);
@@ -111,6 +122,10 @@ pub fn link_moments(lab: &mut Lab, runs: usize, carrier_secs: u64) -> Result<Lin
         lab.cpe().ip(&["link", "set", WAN_IF, "up"]);
     })
     .map_err(failed)?;
+    thread::sleep(Duration::from_secs(2));
+    let before = context_switches(daemon.pid())?;
+    thread::sleep(Duration::from_secs(idle_secs));
+    let idle_switches = context_switches(daemon.pid())?.saturating_sub(before);
     let status = daemon.terminate();
     if !status.success() {
         return Err(format!("dhcpmgr exited with {status} on SIGTERM"));
@@ -121,7 +136,28 @@ pub fn link_moments(lab: &mut Lab, runs: usize, carrier_secs: u64) -> Result<Lin
         carrier_secs,
         carrier,
         admin,
+        idle_secs,
+        idle_switches,
     })
+}
+
+/// Voluntary and involuntary context switches of every thread of `pid` so far.
+fn context_switches(pid: u32) -> Result<u64> {
+    let tasks = format!("/proc/{pid}/task");
+    let mut total = 0;
+    for task in fs::read_dir(&tasks).map_err(|e| format!("read {tasks}: {e}"))? {
+        let path = task
+            .map_err(|e| format!("read {tasks}: {e}"))?
+            .path()
+            .join("status");
+        let status = fs::read_to_string(&path).unwrap_or_default();
+        total += status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches:"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    Ok(total)
 }
 
 fn set_dad(lab: &Lab, on: bool) {
@@ -313,5 +349,9 @@ pub fn print(link: &LinkMoments) {
             r.new_prefixes
         );
     }
+    println!(
+        "   (d) idle {} s with v4 and v6 bound: {} context switches of the daemon's threads",
+        link.idle_secs, link.idle_switches
+    );
     println!();
 }

@@ -31,7 +31,8 @@
 //! 5. **The link's moments** ([`link`]): `V6_COLD_RUNS` (default 20) cold starts with a tentative
 //!    link-local address (DAD time and first DHCPv6 event in the same run), then with v4 and v6
 //!    bound a carrier loss of `V6_CARRIER_S` (default 5) s and an admin down/up of `erouter0`
-//!    (recovery times, Kea RELEASEs, prefixes delegated).
+//!    (recovery times, Kea RELEASEs, prefixes delegated), then `V6_IDLE_S` (default 60) s idle
+//!    (context switches).
 //!
 //! `V6_PARTS=link` runs part 5 only.
 //!
@@ -101,6 +102,7 @@ fn run() -> Result<bool> {
     let restarts = env_count("V6_RESTARTS", 20)?;
     let cold_runs = env_count("V6_COLD_RUNS", 20)?;
     let carrier_secs = env_count("V6_CARRIER_S", 5)? as u64;
+    let idle_secs = env_count("V6_IDLE_S", 60)? as u64;
     let only_link = std::env::var("V6_PARTS").is_ok_and(|p| p.trim() == "link");
     let bins = Binaries::detect();
     let dibbler = Command::new("dibbler-client")
@@ -132,7 +134,7 @@ fn run() -> Result<bool> {
     }
 
     if only_link {
-        let link = link::link_moments(&mut lab, cold_runs, carrier_secs)?;
+        let link = link::link_moments(&mut lab, cold_runs, carrier_secs, idle_secs)?;
         link::print(&link);
         println!("   (part 5: {:.1} s)", started.elapsed().as_secs_f64());
         println!(
@@ -145,7 +147,7 @@ fn run() -> Result<bool> {
     let first_bound = first_bound::first_bound(&mut lab, &mut monitor, runs)?;
     let continuity = continuity::prefix_continuity(&mut lab, &mut monitor, restarts)?;
     let idle = memory::idle_memory(&mut lab)?;
-    let link = link::link_moments(&mut lab, cold_runs, carrier_secs)?;
+    let link = link::link_moments(&mut lab, cold_runs, carrier_secs, idle_secs)?;
     let elapsed = started.elapsed();
 
     hop::print(&hops);
