@@ -14,17 +14,14 @@ const PREF: &str = "tr_erouter0_dhcpv6_client_v6pref";
 /// The lab's config with the DHCPv4 client `wan` and, when `v6`, the DHCPv6 client `wan6`,
 /// both on erouter0.
 fn config(lab: &Lab, v6: bool) -> DaemonConfig {
-    let mut cfg = lab.daemon_config();
-    if v6 {
-        cfg.daemon_extra = format!(
-            "dibbler = {}",
-            serde_json::Value::from(lab.dibbler_command().to_string_lossy().as_ref())
-        );
-        cfg.extra_toml = format!(
-            "[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"{WAN_IF}\"\nrequested_options = [23, 24]\n"
-        );
+    let v4 = lab.daemon_config();
+    if !v6 {
+        return v4;
     }
-    cfg
+    DaemonConfig {
+        v4_clients: v4.v4_clients,
+        ..lab.v6_daemon_config("")
+    }
 }
 
 fn global_v6(lab: &Lab) -> Vec<Ipv6Addr> {
@@ -45,19 +42,6 @@ fn wait_for_v6_binding(lab: &Lab) -> (Ipv6Addr, String) {
     (global_v6(lab)[0], lab.sysevent(PREF).unwrap_or_default())
 }
 
-/// Distinct prefixes Kea ever delegated.
-fn delegated_prefixes(lab: &Lab) -> Vec<Ipv6Addr> {
-    let mut seen: Vec<Ipv6Addr> = lab
-        .kea6_leases()
-        .iter()
-        .filter(|l| l.is_prefix())
-        .map(|l| l.address)
-        .collect();
-    seen.sort();
-    seen.dedup();
-    seen
-}
-
 fn daemon_log(lab: &Lab) -> String {
     std::fs::read_to_string(lab.daemon_log_path()).unwrap_or_default()
 }
@@ -76,7 +60,7 @@ fn udhcpc_count(lab: &Lab) -> usize {
 /// Nothing was given back to Kea DHCPv6 and it never handed out a second prefix.
 fn assert_nothing_released(lab: &Lab, prefix: &str) {
     assert_eq!(lab.kea6_releases(), 0, "Kea saw a RELEASE");
-    assert_eq!(delegated_prefixes(lab).len(), 1, "the prefix changed");
+    assert_eq!(lab.kea6_delegated_prefixes().len(), 1, "the prefix changed");
     let set_since = lab.sysevent(PREF);
     assert!(
         set_since.as_deref().is_none_or(|p| p == prefix),

@@ -266,7 +266,7 @@ fn recover(
         lab.kea6_releases(),
         lab.kea4_log().matches("DHCP4_RELEASE ").count(),
     );
-    let prefixes_before = delegated(lab);
+    let prefixes_before = lab.kea6_delegated_prefixes().len();
     let t0 = Instant::now();
     restore();
     let in_place = wait_for(BIND_DEADLINE, || {
@@ -284,21 +284,8 @@ fn recover(
         confirmed: confirmed.saturating_duration_since(t0),
         v6_releases: lab.kea6_releases() - releases.0,
         v4_releases: lab.kea4_log().matches("DHCP4_RELEASE ").count() - releases.1,
-        new_prefixes: delegated(lab) - prefixes_before,
+        new_prefixes: lab.kea6_delegated_prefixes().len() - prefixes_before,
     })
-}
-
-/// How many distinct prefixes Kea ever delegated in this lab.
-fn delegated(lab: &Lab) -> usize {
-    let mut prefixes: Vec<_> = lab
-        .kea6_leases()
-        .iter()
-        .filter(|l| l.is_prefix())
-        .map(|l| l.address)
-        .collect();
-    prefixes.sort();
-    prefixes.dedup();
-    prefixes.len()
 }
 
 /// Part 5 of the report.

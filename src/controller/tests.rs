@@ -330,6 +330,35 @@ async fn v6_set(h: &mut Harness, settings: V6ClientConfig) -> (ClientSet<V6>, In
     (set, instance)
 }
 
+/// A DHCPv4 client on a ready erouter0 holding 192.0.2.10/24 from udhcpc 100; the net log
+/// is emptied.
+async fn bound_v4(h: &mut Harness) -> (ClientSet<V4>, Instance) {
+    h.ready();
+    let (mut set, instance) = v4_set(h, v4_settings("")).await;
+    v4_apply(
+        &mut set,
+        h,
+        v4_event(V4EventKind::Bound, Some(lease(10))),
+        live(100, 1),
+    )
+    .await
+    .expect("bound accepted");
+    h.net_log();
+    (set, instance)
+}
+
+/// A DHCPv6 client on a ready erouter0 holding 2001:db8:1::100; the net log keeps the add.
+async fn bound_v6(h: &mut Harness) -> (ClientSet<V6>, Instance) {
+    h.ready();
+    let (mut set, instance) = v6_set(h, v6_settings("")).await;
+    let client = set.route(Some("wan6"), WAN).expect("route");
+    client
+        .on_event(&v6_add("2001:db8:1::100"), live(200, 1), &h.svc)
+        .await
+        .expect("add accepted");
+    (set, instance)
+}
+
 async fn v4_apply(
     set: &mut ClientSet<V4>,
     h: &Harness,
@@ -390,17 +419,7 @@ async fn a_replayed_event_older_than_the_last_applied_one_changes_nothing() {
 #[tokio::test]
 async fn the_opening_deconfig_of_a_fresh_udhcpc_keeps_the_lease() {
     let mut h = Harness::new();
-    h.ready();
-    let (mut set, _) = v4_set(&mut h, v4_settings("")).await;
-    v4_apply(
-        &mut set,
-        &h,
-        v4_event(V4EventKind::Bound, Some(lease(10))),
-        live(100, 1),
-    )
-    .await
-    .expect("bound accepted");
-    h.net_log();
+    let (mut set, _) = bound_v4(&mut h).await;
     v4_apply(
         &mut set,
         &h,
@@ -429,16 +448,7 @@ async fn the_opening_deconfig_of_a_fresh_udhcpc_keeps_the_lease() {
 #[tokio::test]
 async fn a_release_waits_for_its_deconfig_then_lets_the_stop_go_on() {
     let mut h = Harness::new();
-    h.ready();
-    let (mut set, instance) = v4_set(&mut h, v4_settings("")).await;
-    v4_apply(
-        &mut set,
-        &h,
-        v4_event(V4EventKind::Bound, Some(lease(10))),
-        live(100, 1),
-    )
-    .await
-    .expect("bound accepted");
+    let (mut set, instance) = bound_v4(&mut h).await;
     let reply = command(&mut set, &h, instance, ClientAction::Release).await;
     let Request::Stop {
         release: true,
@@ -523,13 +533,7 @@ async fn settings_written_during_a_stop_wait_for_it_and_the_latest_win() {
 #[tokio::test]
 async fn a_dhcpv6_release_drops_the_lease_and_shows_the_client_disabled() {
     let mut h = Harness::new();
-    h.ready();
-    let (mut set, instance) = v6_set(&mut h, v6_settings("")).await;
-    let client = set.route(Some("wan6"), WAN).expect("route");
-    client
-        .on_event(&v6_add("2001:db8:1::100"), live(200, 1), &h.svc)
-        .await
-        .expect("add accepted");
+    let (mut set, instance) = bound_v6(&mut h).await;
     assert_eq!(h.net_log(), ["replace_v6 erouter0 2001:db8:1::100"]);
     let snapshot = last_v6(&h.updates());
     assert_eq!(snapshot.status, ClientStatus::Enabled);
@@ -627,17 +631,7 @@ async fn enabling_a_client_whose_interface_is_missing_is_accepted_and_it_waits()
 #[tokio::test]
 async fn carrier_loss_keeps_the_lease_and_carrier_back_renews_at_once() {
     let mut h = Harness::new();
-    h.ready();
-    let (mut set, _) = v4_set(&mut h, v4_settings("")).await;
-    v4_apply(
-        &mut set,
-        &h,
-        v4_event(V4EventKind::Bound, Some(lease(10))),
-        live(100, 1),
-    )
-    .await
-    .expect("bound accepted");
-    h.net_log();
+    let (mut set, _) = bound_v4(&mut h).await;
     h.link(true, false, None);
     set.on_link(&h.svc, &h.internal).await;
     assert!(
@@ -663,17 +657,7 @@ async fn carrier_loss_keeps_the_lease_and_carrier_back_renews_at_once() {
 #[tokio::test]
 async fn a_vanished_interface_stops_udhcpc_keeping_the_lease_and_it_comes_back_with_it() {
     let mut h = Harness::new();
-    h.ready();
-    let (mut set, instance) = v4_set(&mut h, v4_settings("")).await;
-    v4_apply(
-        &mut set,
-        &h,
-        v4_event(V4EventKind::Bound, Some(lease(10))),
-        live(100, 1),
-    )
-    .await
-    .expect("bound accepted");
-    h.net_log();
+    let (mut set, instance) = bound_v4(&mut h).await;
     h.svc.links.apply(LinkEvent::LinkGone { index: IF_INDEX });
     set.on_link(&h.svc, &h.internal).await;
     let Request::Stop {
@@ -719,13 +703,7 @@ async fn a_vanished_interface_stops_udhcpc_keeping_the_lease_and_it_comes_back_w
 #[tokio::test]
 async fn admin_down_and_up_puts_the_ia_na_address_back_then_dibbler_confirms() {
     let mut h = Harness::new();
-    h.ready();
-    let (mut set, _) = v6_set(&mut h, v6_settings("")).await;
-    let client = set.route(Some("wan6"), WAN).expect("route");
-    client
-        .on_event(&v6_add("2001:db8:1::100"), live(200, 1), &h.svc)
-        .await
-        .expect("add accepted");
+    let (mut set, _) = bound_v6(&mut h).await;
     h.net_log();
     h.link(false, false, None);
     set.on_link(&h.svc, &h.internal).await;

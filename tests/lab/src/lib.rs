@@ -386,6 +386,22 @@ impl Lab {
         }
     }
 
+    /// [`Lab::daemon_config`] with only the DHCPv6 client `wan6` on [`WAN_IF`] (options 23, 24
+    /// and 95 requested, `client_extra` appended to its table), dibbler-client through
+    /// [`Lab::dibbler_command`].
+    pub fn v6_daemon_config(&self, client_extra: &str) -> DaemonConfig {
+        let mut cfg = self.daemon_config();
+        cfg.v4_clients.clear();
+        cfg.daemon_extra = format!(
+            "dibbler = {}",
+            serde_json::Value::from(self.dibbler_command().to_string_lossy().as_ref())
+        );
+        cfg.extra_toml = format!(
+            "[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"{WAN_IF}\"\nrequested_options = [23, 24, 95]\n{client_extra}\n"
+        );
+        cfg
+    }
+
     /// Writes `config` to `<dir>/dhcpmgr.toml` (creating its state and run dirs) and returns the path.
     pub fn write_daemon_config(&self, config: &DaemonConfig) -> PathBuf {
         let path = self.dir().join("dhcpmgr.toml");
@@ -512,6 +528,19 @@ impl Lab {
     /// Kea DHCPv6's log (all starts in this lab).
     pub fn kea6_log(&self) -> String {
         fs::read_to_string(self.dir().join("kea6.log")).unwrap_or_default()
+    }
+
+    /// The distinct prefixes Kea DHCPv6 ever delegated in this lab, sorted.
+    pub fn kea6_delegated_prefixes(&self) -> Vec<Ipv6Addr> {
+        let mut seen: Vec<Ipv6Addr> = self
+            .kea6_leases()
+            .iter()
+            .filter(|l| l.is_prefix())
+            .map(|l| l.address)
+            .collect();
+        seen.sort();
+        seen.dedup();
+        seen
     }
 
     /// How many leases Kea DHCPv6 logged as released (IA_NA and IA_PD, all starts).
