@@ -18,8 +18,8 @@
 //!    an empty state dir and run dir (no DUID, no dibbler bindings): until (a) the IA_NA address
 //!    is on `erouter0` (netlink; dibbler-client adds it itself) and (b) the daemon's first
 //!    `…_v6addr` sysevent. dibbler-client 1.0.1 runs no script for the REPLY to a rapid-commit
-//!    SOLICIT, so with rapid commit the daemon learns the binding at the first RENEW: those runs
-//!    use Kea T1 = 4 s.
+//!    SOLICIT; the daemon takes that binding from dibbler's `client-AddrMgr.xml` (inotify), so
+//!    (b) − (a) is REPLY → bound event. Those runs use Kea T1 = 4 s.
 //! 3. **Prefix continuity**: `V6_RESTARTS` (default 20) daemon restarts, alternately after
 //!    SIGTERM (orderly stop) and SIGKILL, each time until the new dibbler-client has talked to
 //!    Kea again (a new record in Kea's lease file) and then nothing changed for 1.5 s (Kea's
