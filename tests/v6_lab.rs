@@ -4,7 +4,7 @@
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
-use dhcpmgr_lab::{lab_or_skip, DaemonConfig, Kea6Options, Lab, Signal, WAN_IF};
+use dhcpmgr_lab::{lab_or_skip, Kea6Options, Lab, Signal, WAN_IF};
 
 const WAIT: Duration = Duration::from_secs(30);
 const PREF: &str = "tr_erouter0_dhcpv6_client_v6pref";
@@ -17,20 +17,6 @@ const OPTION_95: &str =
 
 fn option_95() -> String {
     OPTION_95.replace(' ', "")
-}
-
-/// A daemon config with only the DHCPv6 client `wan6` on erouter0.
-fn v6_config(lab: &Lab, client_extra: &str) -> DaemonConfig {
-    let mut cfg = lab.daemon_config();
-    cfg.v4_clients.clear();
-    cfg.daemon_extra = format!(
-        "dibbler = {}",
-        serde_json::Value::from(lab.dibbler_command().to_string_lossy().as_ref())
-    );
-    cfg.extra_toml = format!(
-        "[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"erouter0\"\nrequested_options = [23, 24, 95]\n{client_extra}\n"
-    );
-    cfg
 }
 
 fn global_v6(lab: &Lab) -> Vec<Ipv6Addr> {
@@ -79,19 +65,6 @@ fn dibbler_pids(lab: &Lab) -> Vec<i32> {
         .collect()
 }
 
-/// Distinct prefixes Kea ever delegated.
-fn delegated_prefixes(lab: &Lab) -> Vec<Ipv6Addr> {
-    let mut seen: Vec<Ipv6Addr> = lab
-        .kea6_leases()
-        .iter()
-        .filter(|l| l.is_prefix())
-        .map(|l| l.address)
-        .collect();
-    seen.sort();
-    seen.dedup();
-    seen
-}
-
 #[test]
 fn address_prefix_options_and_map_t_are_reported() {
     let Some(mut lab) = lab_or_skip() else { return };
@@ -99,7 +72,7 @@ fn address_prefix_options_and_map_t_are_reported() {
         raw_options: vec![(95, option_95())],
         ..Kea6Options::default()
     });
-    let config = lab.write_daemon_config(&v6_config(&lab, ""));
+    let config = lab.write_daemon_config(&lab.v6_daemon_config(""));
     let _daemon = lab.start_daemon(&config);
     let (address, prefix) = wait_for_binding(&lab);
     assert!(
@@ -167,7 +140,7 @@ fn rapid_commit_binds_without_advertise_and_is_reported_at_the_first_renew() {
         rebind_timer: 6,
         ..Kea6Options::default()
     });
-    let config = lab.write_daemon_config(&v6_config(&lab, "rapid_commit = true"));
+    let config = lab.write_daemon_config(&lab.v6_daemon_config("rapid_commit = true"));
     let _daemon = lab.start_daemon(&config);
     wait_for_binding(&lab);
     let conf = std::fs::read_to_string(lab.dir().join("run/dibbler-wan6/client.conf"))
@@ -185,7 +158,7 @@ fn rapid_commit_binds_without_advertise_and_is_reported_at_the_first_renew() {
 fn prefix_survives_daemon_sigkill_and_dibbler_crash() {
     let Some(mut lab) = lab_or_skip() else { return };
     lab.start_kea6(Kea6Options::default());
-    let config = lab.write_daemon_config(&v6_config(&lab, ""));
+    let config = lab.write_daemon_config(&lab.v6_daemon_config(""));
     let daemon = lab.start_daemon(&config);
     let (address, prefix) = wait_for_binding(&lab);
 
@@ -210,7 +183,12 @@ fn prefix_survives_daemon_sigkill_and_dibbler_crash() {
         dibbler_pids(&lab).first().is_some_and(|p| *p != pid)
     });
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(delegated_prefixes(&lab).len(), 1, "{:?}", lab.kea6_leases());
+    assert_eq!(
+        lab.kea6_delegated_prefixes().len(),
+        1,
+        "{:?}",
+        lab.kea6_leases()
+    );
     // Unchanged values are not set again: the prefix sysevent is either untouched or the same.
     let pref = lab.sysevent(PREF);
     assert!(
@@ -224,7 +202,7 @@ fn prefix_survives_daemon_sigkill_and_dibbler_crash() {
 fn release_on_request_returns_address_and_prefix_to_the_server() {
     let Some(mut lab) = lab_or_skip() else { return };
     lab.start_kea6(Kea6Options::default());
-    let config = lab.write_daemon_config(&v6_config(&lab, ""));
+    let config = lab.write_daemon_config(&lab.v6_daemon_config(""));
     let _daemon = lab.start_daemon(&config);
     wait_for_binding(&lab);
     lab.ctl(&["release", "Device.DHCPv6.Client.1"]);
@@ -259,7 +237,7 @@ fn leases_expire_when_the_server_is_gone() {
         rebind_timer: 5,
         ..Kea6Options::default()
     });
-    let config = lab.write_daemon_config(&v6_config(&lab, ""));
+    let config = lab.write_daemon_config(&lab.v6_daemon_config(""));
     let _daemon = lab.start_daemon(&config);
     wait_for_binding(&lab);
     lab.stop_kea6();
@@ -284,7 +262,7 @@ fn map_e_and_aftr_name_are_taken_from_options_94_and_64() {
         raw_options: vec![(94, hex(OPTION_94)), (64, hex(OPTION_64))],
         ..Kea6Options::default()
     });
-    let mut cfg = v6_config(&lab, "");
+    let mut cfg = lab.v6_daemon_config("");
     cfg.extra_toml = cfg.extra_toml.replace("[23, 24, 95]", "[23, 24, 64, 94]");
     let config = lab.write_daemon_config(&cfg);
     let _daemon = lab.start_daemon(&config);
@@ -325,7 +303,7 @@ fn map_e_and_aftr_name_are_taken_from_options_94_and_64() {
 fn tr181_writes_restart_dibbler_with_them_and_keep_address_and_prefix() {
     let Some(mut lab) = lab_or_skip() else { return };
     lab.start_kea6(Kea6Options::default());
-    let config = lab.write_daemon_config(&v6_config(&lab, ""));
+    let config = lab.write_daemon_config(&lab.v6_daemon_config(""));
     let _daemon = lab.start_daemon(&config);
     let (address, prefix) = wait_for_binding(&lab);
     let first = dibbler_pids(&lab);
@@ -375,7 +353,12 @@ fn tr181_writes_restart_dibbler_with_them_and_keep_address_and_prefix() {
 
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(global_v6(&lab), vec![address]);
-    assert_eq!(delegated_prefixes(&lab).len(), 1, "{:?}", lab.kea6_leases());
+    assert_eq!(
+        lab.kea6_delegated_prefixes().len(),
+        1,
+        "{:?}",
+        lab.kea6_leases()
+    );
     assert_no_binding_emptied(&lab);
     assert!(
         lab.sysevent(PREF).is_none_or(|p| p == prefix),
@@ -387,7 +370,7 @@ fn tr181_writes_restart_dibbler_with_them_and_keep_address_and_prefix() {
 fn a_deleted_client_releases_as_configured_and_an_added_one_binds() {
     let Some(mut lab) = lab_or_skip() else { return };
     lab.start_kea6(Kea6Options::default());
-    let config = lab.write_daemon_config(&v6_config(&lab, "release_on_disable = true"));
+    let config = lab.write_daemon_config(&lab.v6_daemon_config("release_on_disable = true"));
     let _daemon = lab.start_daemon(&config);
     wait_for_binding(&lab);
 
@@ -422,4 +405,41 @@ fn a_deleted_client_releases_as_configured_and_an_added_one_binds() {
     );
     assert_eq!(lab.tr181_value("Device.DHCPv6.Client.2.Status"), "Enabled");
     assert!(!lab.tr181_value("Device.DHCPv6.Client.2.DUID").is_empty());
+}
+
+#[test]
+fn a_rapid_commit_lease_is_taken_from_dibblers_bindings_file_long_before_t1() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    lab.start_kea6(Kea6Options {
+        rapid_commit: true,
+        renew_timer: 1000,
+        rebind_timer: 1600,
+        ..Kea6Options::default()
+    });
+    let config = lab.write_daemon_config(&lab.v6_daemon_config("rapid_commit = true"));
+    let daemon = lab.start_daemon(&config);
+    lab.wait_until(WAIT, "address and prefix long before T1 (1000 s)", || {
+        !global_v6(&lab).is_empty() && lab.sysevent(PREF).is_some_and(|p| !p.is_empty())
+    });
+    let log = || std::fs::read_to_string(daemon.log_path()).unwrap_or_default();
+    assert!(
+        log().contains("taking the lease from dibbler's bindings file"),
+        "{}",
+        lab.diagnostics()
+    );
+    let prefix = lab.sysevent(PREF).unwrap_or_default();
+    assert_eq!(lab.tr181_value("Device.DHCPv6.Client.1.Status"), "Enabled");
+    // dibbler rewrites the file more than once; the same bindings apply once.
+    std::thread::sleep(Duration::from_secs(2));
+    let updates = log()
+        .lines()
+        .filter(|l| l.contains("Device.DHCPv6.Client.1") && l.contains("kind=\"LeaseUpdated\""))
+        .count();
+    assert_eq!(
+        updates,
+        1,
+        "the lease was applied more than once\n{}",
+        lab.diagnostics()
+    );
+    assert_eq!(lab.sysevent(PREF), Some(prefix));
 }

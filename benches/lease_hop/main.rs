@@ -18,6 +18,9 @@
 //!    hop run; sizes of the stripped release binaries.
 //! 4. **Plugin exec → exit**: delivering to the daemon (the hops) and spooling with no daemon;
 //!    also what `ip netns exec` adds to an exec.
+//! 5. **Interface created late** ([`late`]): `erouter0` appears `LATE_S` s (default `5,45,120`)
+//!    after a fresh daemon started; time to its address, against a plain busybox udhcpc.
+//!    `LEASE_HOP_PARTS=late` runs part 5 only.
 //!
 //! Run it as root (the lab needs network namespaces, busybox, Kea and dbus-daemon):
 //!
@@ -38,6 +41,7 @@
 mod common;
 mod dbus;
 mod hop;
+mod late;
 mod memory;
 mod start;
 #[path = "../common/v4_plugin.rs"]
@@ -87,14 +91,26 @@ fn run() -> Result<()> {
         return Err(format!("{WAN_IF} already has IPv4 addresses in a new lab"));
     }
 
+    let delays = late::delays()?;
+    if std::env::var("LEASE_HOP_PARTS").is_ok_and(|p| p.trim() == "late") {
+        let late = late::late_interface(&mut lab, &mut monitor, &delays)?;
+        late::print(&late);
+        println!(
+            "BENCH_JSON {}",
+            json!({ "binaries": bins.json(), "interface_created_late": late::json(&late) })
+        );
+        return Ok(());
+    }
     let hops = hop::lease_hops(&lab, &mut monitor, n)?;
     let start = start::start_to_address(&mut lab, &mut monitor, runs)?;
+    let late = late::late_interface(&mut lab, &mut monitor, &delays)?;
     let sizes = memory::release_sizes(lab.dir());
 
     hop::print_hops(&hops);
     start::print(&start);
     memory::print(&start.memory, &hops, &sizes);
     hop::print_exec(&hops);
+    late::print(&late);
     let (plugin_exec, netns_exec) = hops.exec_json();
     let report = json!({
         "binaries": bins.json(),
@@ -107,6 +123,7 @@ fn run() -> Result<()> {
         "release_binaries": sizes.iter().map(|s| s.json()).collect::<Vec<_>>(),
         "plugin_exec_ms": plugin_exec,
         "netns_exec_ms": netns_exec,
+        "interface_created_late": late::json(&late),
     });
     println!("BENCH_JSON {report}");
     Ok(())

@@ -4,6 +4,7 @@
 use std::fs::{self, File};
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -128,15 +129,7 @@ pub fn start_to_address(
 ) -> Result<StartReport> {
     lab.start_kea4(Kea4Options::default());
     let pool = Kea4Options::default().pool;
-    let script = lab.dir().join("simple.script");
-    let resolv = lab.dir().join("resolv.conf");
-    let resolv = resolv
-        .to_str()
-        .filter(|p| !p.contains('"'))
-        .ok_or("lab dir path is not plain")?;
-    fs::write(&script, SIMPLE_SCRIPT.replace("@RESOLV@", resolv))
-        .and_then(|()| fs::set_permissions(&script, fs::Permissions::from_mode(0o755)))
-        .map_err(|e| format!("write {}: {e}", script.display()))?;
+    let script = simple_script(lab)?;
     let config = lab.daemon_config();
     let config_path = lab.write_daemon_config(&config);
     let log = lab.dir().join("busybox-udhcpc.log");
@@ -160,26 +153,8 @@ pub fn start_to_address(
     let mut memory = Memory::default();
     for run in 0..runs {
         // (A) busybox udhcpc with the sample script.
-        let out = File::options()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .map_err(|e| format!("open {}: {e}", log.display()))?;
-        let err = out
-            .try_clone()
-            .map_err(|e| format!("clone log file: {e}"))?;
         let t0 = Instant::now();
-        let child = lab
-            .cpe()
-            .command("busybox")
-            .args(["udhcpc", "-f", "-q", "-i", WAN_IF, "-s"])
-            .arg(&script)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| format!("cannot start busybox udhcpc: {e}"))?;
-        let mut child = Reaped(child);
+        let mut child = busybox_udhcpc(lab, &script, &log)?;
         busybox.push(acquired(monitor, t0, "busybox udhcpc")?);
         let exited = wait_for(ACQUIRE_DEADLINE, || child.0.try_wait().ok().flatten());
         if !exited.is_some_and(|s| s.success()) {
@@ -219,8 +194,45 @@ pub fn start_to_address(
     })
 }
 
+/// Writes busybox's sample script (resolv.conf in the lab dir) into the lab dir.
+pub fn simple_script(lab: &Lab) -> Result<PathBuf> {
+    let script = lab.dir().join("simple.script");
+    let resolv = lab.dir().join("resolv.conf");
+    let resolv = resolv
+        .to_str()
+        .filter(|p| !p.contains('"'))
+        .ok_or("lab dir path is not plain")?;
+    fs::write(&script, SIMPLE_SCRIPT.replace("@RESOLV@", resolv))
+        .and_then(|()| fs::set_permissions(&script, fs::Permissions::from_mode(0o755)))
+        .map_err(|e| format!("write {}: {e}", script.display()))?;
+    Ok(script)
+}
+
+/// Starts `busybox udhcpc -f -q` on [`WAN_IF`] with `script`, output appended to `log`.
+pub fn busybox_udhcpc(lab: &Lab, script: &Path, log: &Path) -> Result<Reaped> {
+    let out = File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("open {}: {e}", log.display()))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| format!("clone log file: {e}"))?;
+    let child = lab
+        .cpe()
+        .command("busybox")
+        .args(["udhcpc", "-f", "-q", "-i", WAN_IF, "-s"])
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("cannot start busybox udhcpc: {e}"))?;
+    Ok(Reaped(child))
+}
+
 /// A child that is killed and reaped if it is still around when dropped.
-struct Reaped(Child);
+pub struct Reaped(pub Child);
 
 impl Drop for Reaped {
     fn drop(&mut self) {

@@ -68,7 +68,7 @@ impl FirstBound {
             "from": "daemon spawn (ip netns exec dhcpmgr), empty state and run dirs",
             "note": format!(
                 "dibbler-client 1.0.1 runs no script for the REPLY to a rapid-commit SOLICIT: \
-                 the daemon learns the binding at the first RENEW (Kea T1 = {RAPID_T1} s)"
+                 the daemon takes the binding from its client-AddrMgr.xml (Kea T1 = {RAPID_T1} s)"
             ),
             "without_rapid_commit": self.modes.iter().find(|m| !m.rapid).map(StartMode::json),
             "with_rapid_commit": self.modes.iter().find(|m| m.rapid).map(StartMode::json),
@@ -247,7 +247,8 @@ pub fn print(start: &FirstBound) {
         "   with rapid commit dibbler-client 1.0.1 configures the address from the REPLY but runs"
     );
     println!(
-        "   no script for it: the daemon's bound event waits for the first RENEW (T1 = {RAPID_T1} s here)"
+        "   no script for it: the daemon takes the lease from dibbler's client-AddrMgr.xml (inotify),"
     );
+    println!("   so (b) - (a) is REPLY → bound event, not T1 = {RAPID_T1} s");
     println!();
 }

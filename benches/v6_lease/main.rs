@@ -18,8 +18,8 @@
 //!    an empty state dir and run dir (no DUID, no dibbler bindings): until (a) the IA_NA address
 //!    is on `erouter0` (netlink; dibbler-client adds it itself) and (b) the daemon's first
 //!    `…_v6addr` sysevent. dibbler-client 1.0.1 runs no script for the REPLY to a rapid-commit
-//!    SOLICIT, so with rapid commit the daemon learns the binding at the first RENEW: those runs
-//!    use Kea T1 = 4 s.
+//!    SOLICIT; the daemon takes that binding from dibbler's `client-AddrMgr.xml` (inotify), so
+//!    (b) − (a) is REPLY → bound event. Those runs use Kea T1 = 4 s.
 //! 3. **Prefix continuity**: `V6_RESTARTS` (default 20) daemon restarts, alternately after
 //!    SIGTERM (orderly stop) and SIGKILL, each time until the new dibbler-client has talked to
 //!    Kea again (a new record in Kea's lease file) and then nothing changed for 1.5 s (Kea's
@@ -28,6 +28,13 @@
 //!    FAIL (exit code 1). Withdrawals of the IA_NA address (`…_v6addr` emptied, the address
 //!    taken off `erouter0`, and for how long) are counted too, but only reported.
 //! 4. **Daemon memory** with one DHCPv4 and one DHCPv6 client idle, leases from Kea.
+//! 5. **The link's moments** ([`link`]): `V6_COLD_RUNS` (default 20) cold starts with a tentative
+//!    link-local address (DAD time and first DHCPv6 event in the same run), then with v4 and v6
+//!    bound a carrier loss of `V6_CARRIER_S` (default 5) s and an admin down/up of `erouter0`
+//!    (recovery times, Kea RELEASEs, prefixes delegated), then `V6_IDLE_S` (default 60) s idle
+//!    (context switches).
+//!
+//! `V6_PARTS=link` runs part 5 only.
 //!
 //! Run it as root (network namespaces, busybox, Kea DHCPv4/v6, dibbler-client, dbus-daemon):
 //!
@@ -48,6 +55,7 @@ mod common;
 mod continuity;
 mod first_bound;
 mod hop;
+mod link;
 mod memory;
 
 use std::fs;
@@ -92,6 +100,10 @@ fn run() -> Result<bool> {
     let n = env_count("V6_HOP_N", 200)?;
     let runs = env_count("V6_START_RUNS", 5)?;
     let restarts = env_count("V6_RESTARTS", 20)?;
+    let cold_runs = env_count("V6_COLD_RUNS", 20)?;
+    let carrier_secs = env_count("V6_CARRIER_S", 5)? as u64;
+    let idle_secs = env_count("V6_IDLE_S", 60)? as u64;
+    let only_link = std::env::var("V6_PARTS").is_ok_and(|p| p.trim() == "link");
     let bins = Binaries::detect();
     let dibbler = Command::new("dibbler-client")
         .arg("help")
@@ -121,16 +133,28 @@ fn run() -> Result<bool> {
         ));
     }
 
+    if only_link {
+        let link = link::link_moments(&mut lab, cold_runs, carrier_secs, idle_secs)?;
+        link::print(&link);
+        println!("   (part 5: {:.1} s)", started.elapsed().as_secs_f64());
+        println!(
+            "BENCH_JSON {}",
+            json!({ "binaries": bins.json(), "link": link.json() })
+        );
+        return Ok(true);
+    }
     let hops = hop::v6_hops(&lab, &mut monitor, n)?;
     let first_bound = first_bound::first_bound(&mut lab, &mut monitor, runs)?;
     let continuity = continuity::prefix_continuity(&mut lab, &mut monitor, restarts)?;
     let idle = memory::idle_memory(&mut lab)?;
+    let link = link::link_moments(&mut lab, cold_runs, carrier_secs, idle_secs)?;
     let elapsed = started.elapsed();
 
     hop::print(&hops);
     first_bound::print(&first_bound);
     continuity::print(&continuity);
     memory::print(&idle, &hops);
+    link::print(&link);
     println!("   (all parts: {:.1} s)", elapsed.as_secs_f64());
     let report = json!({
         "binaries": bins.json(),
@@ -142,6 +166,7 @@ fn run() -> Result<bool> {
             "idle_v4_and_v6_clients": idle.json(),
             "after_v6_hop_run": hops.memory().json(),
         },
+        "link": link.json(),
         "seconds": (elapsed.as_secs_f64() * 10.0).round() / 10.0,
     });
     println!("BENCH_JSON {report}");

@@ -1,6 +1,6 @@
-//! One DHCPv6 client as the controller keeps it: configuration, persisted state (the DUID,
-//! created once and kept for ever), the held addresses and prefixes, the dibbler-client
-//! supervisor, and the effects of each event (netlink, persistence, system events, D-Bus).
+//! The DHCPv6 family of [`Client`](super::client::Client): persisted state (the DUID, created
+//! once and kept for ever), the held addresses and prefixes, dibbler-client's work directory and
+//! launch spec, and the effects of each event (netlink, persistence, system events, D-Bus).
 //!
 //! dibbler-client 1.0.1 releases IA_NA and IA_PD on SIGTERM, so every stop that must keep the
 //! customer's prefix (crash recovery, daemon restart, reload, disable) uses SIGKILL; after it
@@ -9,24 +9,22 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use dhcpmgr_ipc::V6Event;
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
+use super::addr_mgr;
+use super::client::{Core, EventOrigin, Family};
 use super::dibbler;
-use super::managed::ManagedClient;
-use super::supervisor::{
-    LaunchSpec, Report, Request, RestartPolicy, SharedLaunchSpec, StopStyle, Supervisor,
-};
+use super::services::Services;
+use super::supervisor::{LaunchSpec, Request, StopStyle};
 use super::udhcpc::parse_mac;
-use super::v4_client::{EventOrigin, Services};
 use crate::boottime::{boot_id, BootSeconds};
-use crate::channels::{ClientKey, ControllerUpdate, EventKind};
+use crate::channels::{ClientKey, ControllerUpdate};
 use crate::config::{HexBytes, V6ClientConfig};
 use crate::lease::v6::{self, HeldV6, V6Plan};
-use crate::snapshot::{count, ClientStats, ClientStatus, Instance, V6ClientSnapshot};
+use crate::snapshot::{count, Instance, V6ClientSnapshot};
 use crate::sysevent::{self, SysEvents, V6Asked};
 
 /// dibbler-client keeps its lease on SIGKILL and releases on SIGTERM.
@@ -51,41 +49,33 @@ pub struct V6State {
     pub sysevents: SysEvents,
 }
 
-/// A DHCPv6 client under the controller's care.
-pub struct V6Client {
-    pub instance: Instance,
-    pub config: V6ClientConfig,
+/// The DHCPv6 side of a client: its persisted state and dibbler-client's work directory.
+pub struct V6 {
     state: V6State,
-    enabled: bool,
-    status: ClientStatus,
     /// Why the last MAP configuration was refused, to log each reason once.
     map_error: Option<String>,
-    supervisor: Option<Supervisor>,
-    launch: SharedLaunchSpec,
     work_dir: PathBuf,
-    /// TR-181 `Stats.` counters since the daemon started.
-    stats: ClientStats,
-    /// Settings waiting for the process to stop (see `ClientSet::configure`): what snapshots
-    /// show meanwhile, so that TR-181 never sees the old settings come back.
-    wanted: Option<V6ClientConfig>,
 }
 
-impl V6Client {
-    fn prepare_work_dir(&self, svc: &Services) -> std::io::Result<()> {
+/// What a DHCPv6 client shares with the other family.
+type V6Core = Core<V6ClientConfig>;
+
+impl V6 {
+    fn prepare_work_dir(&self, core: &V6Core, svc: &Services) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.work_dir)?;
         let wrapper = self.work_dir.join(dibbler::WRAPPER_NAME);
         let script = dibbler::wrapper_script(
-            &svc.dibbler_plugin,
+            &svc.programs.dibbler_plugin,
             &svc.socket,
             &svc.spool_dir,
-            self.config.alias.as_str(),
+            core.alias().as_str(),
         );
         dhcpmgr_ipc::write_atomically(&wrapper, script.as_bytes())?;
         std::fs::set_permissions(
             &wrapper,
             std::os::unix::fs::PermissionsExt::from_mode(0o700),
         )?;
-        let conf = dibbler::client_conf(&self.config, &wrapper);
+        let conf = dibbler::client_conf(&core.settings, &wrapper);
         dhcpmgr_ipc::write_atomically(&self.work_dir.join("client.conf"), conf.as_bytes())?;
         if let Some(duid) = &self.state.duid {
             let text = dibbler::duid_file(duid);
@@ -94,94 +84,101 @@ impl V6Client {
         Ok(())
     }
 
-    /// Applies one event from the plugin.
-    pub async fn on_event(
-        &mut self,
-        event: &V6Event,
-        origin: EventOrigin,
-        svc: &Services,
-    ) -> Result<(), String> {
-        if origin.is_stale(self.state.last_event_unix_ms) {
-            tracing::info!(client = %self.config.alias, kind = event.kind.as_str(), "ignoring an event older than the last applied one");
-            return Ok(());
-        }
-        let plan = v6::plan(event, &self.state.held, BootSeconds::now()).map_err(|e| {
-            tracing::warn!(client = %self.config.alias, kind = event.kind.as_str(), error = %e, "refusing DHCPv6 lease");
-            e.to_string()
-        })?;
-        tracing::info!(
-            client = %self.config.alias,
-            kind = event.kind.as_str(),
-            addresses = plan.held.addresses.len(),
-            prefixes = plan.held.prefixes.len(),
-            "DHCPv6 event"
-        );
-        self.state.last_event_unix_ms = origin.created_unix_ms;
-        for message in [&event.client_message, &event.server_message] {
-            if let Some(counter) = message.as_deref().and_then(v6_stats_counter) {
-                count(&mut self.stats, counter);
+    /// An `add` event for the bindings in dibbler-client's bindings file when they differ from
+    /// the held ones (a rapid-commit lease no script reported); `None` when the file is missing,
+    /// refused (logged), empty, or holds what the daemon already holds.
+    pub fn bindings_event(&self, core: &V6Core) -> Option<V6Event> {
+        let path = self.work_dir.join(addr_mgr::FILE_NAME);
+        let text = std::fs::read_to_string(&path).ok()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let bindings = match addr_mgr::parse(&text, core.interface(), now) {
+            Ok(bindings) => bindings,
+            Err(e) => {
+                tracing::warn!(client = %core.alias(), file = %path.display(), error = %e, "refusing dibbler's bindings file; nothing changed");
+                return None;
             }
+        };
+        let held = &self.state.held;
+        let same = bindings
+            .addresses
+            .iter()
+            .map(|a| a.address)
+            .eq(held.addresses.iter().map(|a| a.lease.address))
+            && bindings
+                .prefixes
+                .iter()
+                .map(|p| (p.prefix, p.length))
+                .eq(held
+                    .prefixes
+                    .iter()
+                    .map(|p| (p.lease.prefix, p.lease.length)));
+        if same || (bindings.addresses.is_empty() && bindings.prefixes.is_empty()) {
+            return None;
         }
-        if self.state.duid.is_none() {
-            self.adopt_dibbler_duid();
-            self.publish(svc);
-        }
-        self.execute(plan, svc).await;
-        Ok(())
+        Some(V6Event {
+            interface: core.interface().to_string(),
+            kind: dhcpmgr_ipc::V6EventKind::Add,
+            addresses: bindings.addresses,
+            prefixes: bindings.prefixes,
+            server_options: BTreeMap::new(),
+            remote_addr: None,
+            client_message: None,
+            server_message: None,
+        })
     }
 
     /// Keeps the DUID dibbler-client made itself (no MAC address was known at first start).
-    fn adopt_dibbler_duid(&mut self) {
+    fn adopt_dibbler_duid(&mut self, core: &V6Core) {
         let path = self.work_dir.join("client-duid");
         if let Some(duid) = std::fs::read_to_string(&path)
             .ok()
             .and_then(|text| HexBytes::parse(text.trim()).ok())
             .filter(|duid| !duid.0.is_empty())
         {
-            tracing::info!(client = %self.config.alias, duid = %duid.to_hex(), "keeping dibbler-client's DUID");
+            tracing::info!(client = %core.alias(), duid = %duid.to_hex(), "keeping dibbler-client's DUID");
             self.state.duid = Some(duid);
         }
     }
 
-    /// Configure before remove, then persist and report.
-    async fn execute(&mut self, plan: V6Plan, svc: &Services) {
-        let interface = self.config.interface_name();
+    /// Configure before remove, then persist, publish and report.
+    async fn execute(&mut self, core: &V6Core, plan: V6Plan, svc: &Services) {
+        let interface = core.interface();
         for a in &plan.configure {
             if let Err(e) = svc
                 .net
                 .replace_v6(interface, a.address, a.preferred, a.valid)
                 .await
             {
-                tracing::error!(client = %self.config.alias, error = %e, "cannot configure IA_NA address");
+                tracing::error!(client = %core.alias(), error = %e, "cannot configure IA_NA address");
             }
         }
         for address in &plan.remove {
             if let Err(e) = svc.net.del_v6(interface, *address).await {
-                tracing::warn!(client = %self.config.alias, error = %e, "cannot remove IA_NA address");
+                tracing::warn!(client = %core.alias(), error = %e, "cannot remove IA_NA address");
             }
         }
         self.state.held = plan.held;
-        let sysevents = self.sysevent_changes();
-        self.persist(svc);
-        self.publish(svc);
+        let sysevents = self.sysevent_changes(core);
+        self.persist(core, svc);
+        let _ = svc.updates.send(self.snapshot(core));
         if let Some(kind) = plan.event {
-            let data = self.event_data();
-            self.emit(kind, data, svc);
+            core.emit(kind, self.event_data(core), svc);
         }
         svc.sysevents.send(sysevents);
     }
 
     /// The system events to set now; remembered as set (and persisted with the state).
-    fn sysevent_changes(&mut self) -> Vec<(String, String)> {
+    fn sysevent_changes(&mut self, core: &V6Core) -> Vec<(String, String)> {
         let asked = V6Asked {
             ia_na_iaid: IA_NA_IAID,
             ia_pd_iaid: IA_PD_IAID,
-            t1: self.config.t1,
-            t2: self.config.t2,
+            t1: core.settings.t1,
+            t2: core.settings.t2,
         };
-        let mut next =
-            sysevent::v6_sysevents(self.config.interface_name(), &self.state.held, &asked);
-        if let Some(map) = self.map_sysevents() {
+        let mut next = sysevent::v6_sysevents(core.interface(), &self.state.held, &asked);
+        if let Some(map) = self.map_sysevents(core) {
             next.extend(map);
         }
         sysevent::changes(&mut self.state.sysevents, next)
@@ -189,7 +186,7 @@ impl V6Client {
 
     /// The MAP keys for what the server sent, all or nothing: an invalid MAP configuration is
     /// logged (once per reason) and reported in the lease events, never half-applied.
-    fn map_sysevents(&mut self) -> Option<SysEvents> {
+    fn map_sysevents(&mut self, core: &V6Core) -> Option<SysEvents> {
         match v6::map_config(&self.state.held) {
             Some(Ok(config)) => {
                 self.map_error = None;
@@ -197,7 +194,7 @@ impl V6Client {
             }
             Some(Err(reason)) => {
                 if self.map_error.as_ref() != Some(&reason) {
-                    tracing::warn!(client = %self.config.alias, %reason, "ignoring the MAP configuration");
+                    tracing::warn!(client = %core.alias(), %reason, "ignoring the MAP configuration");
                     self.map_error = Some(reason);
                 }
                 None
@@ -209,11 +206,8 @@ impl V6Client {
         }
     }
 
-    fn event_data(&self) -> BTreeMap<String, String> {
-        let mut data = BTreeMap::from([(
-            "interface".to_string(),
-            self.config.interface_name().to_string(),
-        )]);
+    fn event_data(&self, core: &V6Core) -> BTreeMap<String, String> {
+        let mut data = BTreeMap::from([("interface".to_string(), core.interface().to_string())]);
         if let Some(a) = self.state.held.addresses.first() {
             data.insert("address".into(), a.lease.address.to_string());
         }
@@ -226,54 +220,19 @@ impl V6Client {
         data
     }
 
-    /// Sends the current picture to the TR-181 thread.
-    fn publish(&self, svc: &Services) {
-        let _ = svc.updates.send(self.snapshot_update());
-    }
-
-    /// What the data model shows of the client.
-    fn snapshot(&self) -> V6ClientSnapshot {
-        V6ClientSnapshot {
-            instance: self.instance,
-            settings: self.wanted.as_ref().unwrap_or(&self.config).clone(),
-            enable: self.wanted.as_ref().map_or(self.enabled, |w| w.enable),
-            status: if self.enabled {
-                self.status
-            } else {
-                ClientStatus::Disabled
-            },
-            duid: self
-                .state
-                .duid
-                .as_ref()
-                .map(HexBytes::to_hex)
-                .unwrap_or_default(),
-            received_options: self.state.held.options.clone(),
-            map: v6::map_config(&self.state.held).and_then(Result::ok),
-            addresses: self.state.held.addresses.clone(),
-            prefixes: self.state.held.prefixes.clone(),
-            stats: self.stats.clone(),
-            waiting: None,
-        }
-    }
-
-    fn emit(&self, kind: EventKind, data: BTreeMap<String, String>, svc: &Services) {
-        let _ = svc.updates.send(ControllerUpdate::Event {
-            object_path: format!("Device.DHCPv6.Client.{}", self.instance),
-            kind,
-            data,
-        });
-    }
-
-    fn persist(&self, svc: &Services) {
-        if let Err(e) = svc.store.save(&state_name(&self.config), &self.state) {
-            tracing::error!(client = %self.config.alias, error = %e, "cannot persist client state");
+    fn persist(&self, core: &V6Core, svc: &Services) {
+        if let Err(e) = svc.store.save(&state_name(&core.settings), &self.state) {
+            tracing::error!(client = %core.alias(), error = %e, "cannot persist client state");
         }
     }
 }
 
 fn state_name(config: &V6ClientConfig) -> String {
     format!("v6-{}", config.alias)
+}
+
+fn work_dir(config: &V6ClientConfig, svc: &Services) -> PathBuf {
+    svc.run_dir.join(format!("dibbler-{}", config.alias))
 }
 
 /// A DUID-LLT from the interface's MAC address, made once.
@@ -295,28 +254,157 @@ fn new_duid(config: &V6ClientConfig) -> Option<HexBytes> {
     Some(duid)
 }
 
-impl ManagedClient for V6Client {
+impl Family for V6 {
     type Settings = V6ClientConfig;
-    const FAMILY: &'static str = "DHCPv6";
+    type Event = V6Event;
+    const NAME: &'static str = "DHCPv6";
+    const PROGRAM: &'static str = "dibbler-client";
+    const NEEDS_LINK_LOCAL: bool = true;
 
     fn key(instance: Instance) -> ClientKey {
         ClientKey::V6(instance)
     }
 
-    fn settings(&self) -> &V6ClientConfig {
-        &self.config
+    fn launch_spec(settings: &V6ClientConfig, svc: &Services) -> LaunchSpec {
+        let work_dir = work_dir(settings, svc);
+        LaunchSpec {
+            program: svc.programs.dibbler.clone(),
+            args: vec!["run".into(), "-w".into(), work_dir.clone().into()],
+            env: Vec::new(),
+            pid_file: work_dir.join("client.pid"),
+            cmdline_marker: "dibbler".into(),
+            stop: DIBBLER_STOP,
+        }
     }
 
-    fn snapshot_update(&self) -> ControllerUpdate {
-        ControllerUpdate::V6Client(Box::new(self.snapshot()))
+    /// Loads the persisted state, creating the DUID on first use.
+    async fn restore(core: &mut V6Core, svc: &Services) -> Self {
+        let config = &core.settings;
+        let mut state: V6State = svc
+            .store
+            .load_or_default(&state_name(config), config.alias.as_str());
+        let this_boot = boot_id();
+        if state.boot_id != this_boot {
+            state.held = HeldV6::default();
+            state.sysevents.clear();
+            state.boot_id = this_boot;
+        }
+        if state.duid.is_none() {
+            state.duid = new_duid(config);
+        }
+        let mut family = Self {
+            state,
+            map_error: None,
+            work_dir: work_dir(config, svc),
+        };
+        let now = BootSeconds::now();
+        if family.state.held.next_expiry().is_some_and(|e| e <= now) {
+            let plan = v6::expire(&family.state.held, now);
+            family.execute(core, plan, svc).await;
+        }
+        family.persist(core, svc);
+        family
     }
 
-    fn replace_settings(&mut self, settings: V6ClientConfig) {
-        self.config = settings;
+    /// Writes the work directory.
+    fn prepare_start(&mut self, core: &V6Core, svc: &Services) -> Result<(), String> {
+        if self.state.duid.is_none() {
+            self.state.duid = new_duid(&core.settings);
+            self.persist(core, svc);
+        }
+        self.prepare_work_dir(core, svc).map_err(|e| {
+            format!(
+                "cannot prepare dibbler's work directory {}: {e}",
+                self.work_dir.display()
+            )
+        })?;
+        if core.settings.rapid_commit {
+            if let Some(watch) = &svc.bindings {
+                if let Err(e) = watch.watch(&self.work_dir, core.key) {
+                    tracing::warn!(client = %core.alias(), error = %e, "cannot watch dibbler's bindings file; a rapid-commit lease waits for T1");
+                }
+            }
+        }
+        Ok(())
     }
 
-    fn set_wanted(&mut self, wanted: Option<V6ClientConfig>) {
-        self.wanted = wanted;
+    fn event_kind(event: &V6Event) -> &'static str {
+        event.kind.as_str()
+    }
+
+    fn last_event_unix_ms(&self) -> u64 {
+        self.state.last_event_unix_ms
+    }
+
+    async fn apply_event(
+        &mut self,
+        core: &mut V6Core,
+        event: &V6Event,
+        origin: EventOrigin,
+        svc: &Services,
+    ) -> Result<(), String> {
+        let plan = v6::plan(event, &self.state.held, BootSeconds::now()).map_err(|e| {
+            tracing::warn!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing DHCPv6 lease");
+            e.to_string()
+        })?;
+        tracing::info!(
+            client = %core.alias(),
+            kind = event.kind.as_str(),
+            addresses = plan.held.addresses.len(),
+            prefixes = plan.held.prefixes.len(),
+            "DHCPv6 event"
+        );
+        self.state.last_event_unix_ms = origin.created_unix_ms;
+        for message in [&event.client_message, &event.server_message] {
+            if let Some(counter) = message.as_deref().and_then(v6_stats_counter) {
+                count(&mut core.stats, counter);
+            }
+        }
+        if self.state.duid.is_none() {
+            self.adopt_dibbler_duid(core);
+        }
+        self.execute(core, plan, svc).await;
+        Ok(())
+    }
+
+    fn holds_lease(&self) -> bool {
+        !self.state.held.is_empty()
+    }
+
+    async fn drop_lease(&mut self, core: &mut V6Core, svc: &Services) {
+        let plan = v6::expire(&self.state.held, BootSeconds(u64::MAX));
+        self.execute(core, plan, svc).await;
+    }
+
+    /// Puts the held IA_NA addresses back with what is left of their lifetimes.
+    async fn lease_back(&mut self, core: &V6Core, svc: &Services) {
+        let now = BootSeconds::now();
+        for held in &self.state.held.addresses {
+            let left = |secs: u32| match secs {
+                u32::MAX => u32::MAX,
+                secs => {
+                    let end = held.obtained.0.saturating_add(u64::from(secs));
+                    u32::try_from(end.saturating_sub(now.0)).unwrap_or(u32::MAX)
+                }
+            };
+            let valid = left(held.lease.valid);
+            if valid == 0 {
+                continue;
+            }
+            let address = held.lease.address;
+            match svc
+                .net
+                .replace_v6(core.interface(), address, left(held.lease.preferred), valid)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(client = %core.alias(), %address, "IA_NA address put back")
+                }
+                Err(e) => {
+                    tracing::warn!(client = %core.alias(), %address, error = %e, "cannot put the IA_NA address back")
+                }
+            }
+        }
     }
 
     /// dibbler-client has no renew signal: restart it keeping its bindings (SIGKILL); at start
@@ -325,159 +413,50 @@ impl ManagedClient for V6Client {
         Request::Restart
     }
 
-    fn announce_removal(&self, svc: &Services) {
-        let _ = svc
-            .updates
-            .send(ControllerUpdate::V6ClientRemoved(self.instance));
-    }
-
-    /// Loads the persisted state, creating the DUID on first use.
-    async fn restore(instance: Instance, config: V6ClientConfig, svc: &Services) -> Self {
-        let name = state_name(&config);
-        let mut state: V6State = svc.store.load_or_default(&name, config.alias.as_str());
-        let this_boot = boot_id();
-        if state.boot_id != this_boot {
-            state.held = HeldV6::default();
-            state.sysevents.clear();
-            state.boot_id = this_boot;
-        }
-        if state.duid.is_none() {
-            state.duid = new_duid(&config);
-        }
-        let work_dir = svc.run_dir.join(format!("dibbler-{}", config.alias));
-        let launch = Arc::new(Mutex::new(LaunchSpec {
-            program: svc.dibbler.clone(),
-            args: vec!["run".into(), "-w".into(), work_dir.clone().into()],
-            env: Vec::new(),
-            pid_file: work_dir.join("client.pid"),
-            cmdline_marker: "dibbler".into(),
-            stop: DIBBLER_STOP,
-        }));
-        let mut client = Self {
-            instance,
-            enabled: config.enable,
-            config,
-            state,
-            status: ClientStatus::Disabled,
-            map_error: None,
-            supervisor: None,
-            launch,
-            stats: ClientStats::new(),
-            wanted: None,
-            work_dir,
-        };
-        let now = BootSeconds::now();
-        if client.state.held.next_expiry().is_some_and(|e| e <= now) {
-            let plan = v6::expire(&client.state.held, now);
-            client.execute(plan, svc).await;
-        }
-        client.persist(svc);
-        client
-    }
-
-    /// Writes the work directory and starts dibbler-client when enabled.
-    fn start(&mut self, svc: &Services) {
-        if !self.enabled || self.supervisor.is_some() {
-            self.publish(svc);
-            return;
-        }
-        if self.config.interface.is_none() {
-            tracing::warn!(client = %self.config.alias, "enabled without an interface; X_RDK_LinuxInterface must be set");
-            self.status = ClientStatus::ErrorMisconfigured;
-            self.publish(svc);
-            return;
-        }
-        if self.state.duid.is_none() {
-            self.state.duid = new_duid(&self.config);
-            self.persist(svc);
-        }
-        if let Err(e) = self.prepare_work_dir(svc) {
-            tracing::error!(client = %self.config.alias, dir = %self.work_dir.display(), error = %e, "cannot prepare dibbler's work directory");
-            self.status = ClientStatus::ErrorMisconfigured;
-            self.emit(EventKind::ClientFailed, BTreeMap::new(), svc);
-            self.publish(svc);
-            return;
-        }
-        self.status = ClientStatus::Enabled;
-        self.supervisor = Some(Supervisor::start(
-            ClientKey::V6(self.instance),
-            self.launch.clone(),
-            RestartPolicy::default(),
-            svc.reports.clone(),
-        ));
-        self.publish(svc);
-    }
-
-    /// Stops dibbler-client, releasing only when asked; otherwise the lease stays.
-    async fn stop(&mut self, release: bool) {
-        if let Some(sup) = self.supervisor.take() {
-            sup.stop(release).await;
-        }
-    }
-
-    fn supervisor(&self) -> Option<&Supervisor> {
-        self.supervisor.as_ref()
-    }
-
-    fn begin_stop(&mut self, _release: bool) -> Option<Supervisor> {
-        self.supervisor.clone()
-    }
-
-    fn set_enabled(&mut self, enabled: bool) {
-        self.enabled = enabled;
-    }
-
-    /// After a release or disable: the lease is dropped locally whatever the client did.
-    async fn finish_stop(&mut self, svc: &Services) {
-        self.supervisor = None;
-        self.enabled = false;
-        let plan = v6::expire(&self.state.held, BootSeconds(u64::MAX));
-        self.execute(plan, svc).await;
-        self.publish(svc);
-    }
-
     /// When the next address or prefix runs out.
     fn expires(&self) -> Option<BootSeconds> {
         self.state.held.next_expiry()
     }
 
     /// Addresses or prefixes ran out: dibbler-client says nothing then, the daemon acts.
-    async fn on_expiry(&mut self, svc: &Services) {
+    async fn on_expiry(&mut self, core: &mut V6Core, svc: &Services) {
         let plan = v6::expire(&self.state.held, BootSeconds::now());
         if plan.event.is_some() {
-            tracing::warn!(client = %self.config.alias, "DHCPv6 lease ran out without renewal");
-            self.execute(plan, svc).await;
+            tracing::warn!(client = %core.alias(), "DHCPv6 lease ran out without renewal");
+            self.execute(core, plan, svc).await;
         }
     }
 
-    fn on_report(&mut self, report: Report, svc: &Services) {
-        let kind = match report {
-            Report::Started { pid } => {
-                tracing::info!(client = %self.config.alias, pid, "dibbler-client started");
-                EventKind::ClientStarted
-            }
-            Report::Exited { status, quick } => {
-                tracing::warn!(client = %self.config.alias, %status, quick, "dibbler-client ended unexpectedly");
-                EventKind::ClientFailed
-            }
-            Report::GaveUp { failures } => {
-                tracing::error!(client = %self.config.alias, failures, "dibbler-client keeps dying; giving up until restarted");
-                self.status = ClientStatus::Error;
-                EventKind::ClientFailed
-            }
-            Report::Stopped => EventKind::ClientStopped,
-        };
-        if kind == EventKind::ClientStarted {
-            self.status = ClientStatus::Enabled;
-        }
-        self.emit(kind, BTreeMap::new(), svc);
-        self.publish(svc);
+    /// What the data model shows of the client.
+    fn snapshot(&self, core: &V6Core) -> ControllerUpdate {
+        ControllerUpdate::V6Client(Box::new(V6ClientSnapshot {
+            instance: core.instance,
+            settings: core.shown_settings().clone(),
+            enable: core.shown_enable(),
+            status: core.shown_status(),
+            duid: self
+                .state
+                .duid
+                .as_ref()
+                .map(HexBytes::to_hex)
+                .unwrap_or_default(),
+            received_options: self.state.held.options.clone(),
+            map: v6::map_config(&self.state.held).and_then(Result::ok),
+            addresses: self.state.held.addresses.clone(),
+            prefixes: self.state.held.prefixes.clone(),
+            stats: core.stats.clone(),
+            waiting: core.link.waiting.clone(),
+        }))
+    }
+
+    fn removed(instance: Instance) -> ControllerUpdate {
+        ControllerUpdate::V6ClientRemoved(instance)
     }
 
     /// Forgets the client (removed from the configuration): its state and work directory.
-    fn forget(&self, svc: &Services) {
-        if let Err(e) = svc.store.remove(&state_name(&self.config)) {
-            tracing::warn!(client = %self.config.alias, error = %e, "cannot delete client state");
+    fn forget(&self, core: &V6Core, svc: &Services) {
+        if let Err(e) = svc.store.remove(&state_name(&core.settings)) {
+            tracing::warn!(client = %core.alias(), error = %e, "cannot delete client state");
         }
         let _ = std::fs::remove_dir_all(&self.work_dir);
     }

@@ -164,22 +164,6 @@ impl crate::Lab {
             .collect()
     }
 
-    /// A daemon config with only the DHCPv6 client `wan6` on the WAN interface, requesting
-    /// options 23, 24 and 95, with `client_extra` TOML lines for the client.
-    pub fn v6_daemon_config(&self, client_extra: &str) -> crate::DaemonConfig {
-        let mut cfg = self.daemon_config();
-        cfg.v4_clients.clear();
-        cfg.daemon_extra = format!(
-            "dibbler = {}",
-            serde_json::Value::from(self.dibbler_command().to_string_lossy().as_ref())
-        );
-        cfg.extra_toml = format!(
-            "[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"{}\"\nrequested_options = [23, 24, 95]\n{client_extra}\n",
-            crate::WAN_IF
-        );
-        cfg
-    }
-
     /// Rewrites the running Kea DHCPv6's configuration for `options`, keeping its server DUID
     /// `server_duid` (a DUID-LLT in hex, as `Server.{i}.DUID` reads), and has it reload the file
     /// (SIGHUP): clients keep renewing with the same server and get the new options. Waits until

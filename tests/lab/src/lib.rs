@@ -123,34 +123,7 @@ impl Lab {
 
         let isp = Netns::create(format!("{name}-isp"));
         let cpe = Netns::create(format!("{name}-cpe"));
-        let (isp_ns, cpe_ns) = (isp.name(), cpe.name());
-        netns::ip(&[
-            "link", "add", ISP_IF, "netns", isp_ns, "type", "veth", "peer", "name", WAN_IF,
-            "netns", cpe_ns,
-        ]);
-        isp.ip(&["addr", "add", &format!("{ISP_V4}/24"), "dev", ISP_IF]);
-        isp.ip(&[
-            "addr",
-            "add",
-            &format!("{ISP_V6}/64"),
-            "dev",
-            ISP_IF,
-            "nodad",
-        ]);
-        // No duplicate address detection in the lab: a tentative link-local address keeps Kea
-        // DHCPv6 and dibbler-client from binding their sockets for a second or two.
-        isp.run_ok(&[
-            "sysctl",
-            "-qw",
-            &format!("net.ipv6.conf.{ISP_IF}.accept_dad=0"),
-        ]);
-        cpe.run_ok(&[
-            "sysctl",
-            "-qw",
-            &format!("net.ipv6.conf.{WAN_IF}.accept_dad=0"),
-        ]);
-        isp.ip(&["link", "set", ISP_IF, "up"]);
-        cpe.ip(&["link", "set", WAN_IF, "address", WAN_MAC, "up"]);
+        connect_wan(&isp, &cpe);
 
         let dbus = DbusDaemon::start(dir.path());
         let sysevent = SyseventRecorder::create(dir.path());
@@ -413,6 +386,22 @@ impl Lab {
         }
     }
 
+    /// [`Lab::daemon_config`] with only the DHCPv6 client `wan6` on [`WAN_IF`] (options 23, 24
+    /// and 95 requested, `client_extra` appended to its table), dibbler-client through
+    /// [`Lab::dibbler_command`].
+    pub fn v6_daemon_config(&self, client_extra: &str) -> DaemonConfig {
+        let mut cfg = self.daemon_config();
+        cfg.v4_clients.clear();
+        cfg.daemon_extra = format!(
+            "dibbler = {}",
+            serde_json::Value::from(self.dibbler_command().to_string_lossy().as_ref())
+        );
+        cfg.extra_toml = format!(
+            "[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"{WAN_IF}\"\nrequested_options = [23, 24, 95]\n{client_extra}\n"
+        );
+        cfg
+    }
+
     /// Writes `config` to `<dir>/dhcpmgr.toml` (creating its state and run dirs) and returns the path.
     pub fn write_daemon_config(&self, config: &DaemonConfig) -> PathBuf {
         let path = self.dir().join("dhcpmgr.toml");
@@ -522,6 +511,44 @@ impl Lab {
         words.nth(1).unwrap_or_default().to_string()
     }
 
+    // ---- the WAN link ----
+
+    /// Deletes the veth pair (both [`WAN_IF`] and [`ISP_IF`] go), as when the gateway's WAN
+    /// interface is torn down.
+    pub fn delete_wan(&self) {
+        self.cpe.ip(&["link", "del", WAN_IF]);
+    }
+
+    /// Creates the veth pair again as [`Lab::new`] made it (a Kea started before must be
+    /// restarted: its interface went with the pair).
+    pub fn create_wan(&self) {
+        connect_wan(&self.isp, &self.cpe);
+    }
+
+    /// Kea DHCPv6's log (all starts in this lab).
+    pub fn kea6_log(&self) -> String {
+        fs::read_to_string(self.dir().join("kea6.log")).unwrap_or_default()
+    }
+
+    /// The distinct prefixes Kea DHCPv6 ever delegated in this lab, sorted.
+    pub fn kea6_delegated_prefixes(&self) -> Vec<Ipv6Addr> {
+        let mut seen: Vec<Ipv6Addr> = self
+            .kea6_leases()
+            .iter()
+            .filter(|l| l.is_prefix())
+            .map(|l| l.address)
+            .collect();
+        seen.sort();
+        seen.dedup();
+        seen
+    }
+
+    /// How many leases Kea DHCPv6 logged as released (IA_NA and IA_PD, all starts).
+    pub fn kea6_releases(&self) -> usize {
+        let log = self.kea6_log();
+        log.matches("DHCP6_RELEASE_NA ").count() + log.matches("DHCP6_RELEASE_PD ").count()
+    }
+
     // ---- waiting and diagnostics ----
 
     /// Polls `cond` every 50 ms until it holds; after `timeout` panics with "timed out waiting
@@ -556,6 +583,39 @@ impl Default for Lab {
     fn default() -> Self {
         Lab::new()
     }
+}
+
+/// The veth pair between the namespaces: [`ISP_IF`] with the ISP's addresses, [`WAN_IF`] with
+/// its fixed MAC, both up, duplicate address detection off.
+fn connect_wan(isp: &Netns, cpe: &Netns) {
+    let (isp_ns, cpe_ns) = (isp.name(), cpe.name());
+    netns::ip(&[
+        "link", "add", ISP_IF, "netns", isp_ns, "type", "veth", "peer", "name", WAN_IF, "netns",
+        cpe_ns,
+    ]);
+    isp.ip(&["addr", "add", &format!("{ISP_V4}/24"), "dev", ISP_IF]);
+    isp.ip(&[
+        "addr",
+        "add",
+        &format!("{ISP_V6}/64"),
+        "dev",
+        ISP_IF,
+        "nodad",
+    ]);
+    // No duplicate address detection in the lab: a tentative link-local address keeps Kea
+    // DHCPv6 and dibbler-client from binding their sockets for a second or two.
+    isp.run_ok(&[
+        "sysctl",
+        "-qw",
+        &format!("net.ipv6.conf.{ISP_IF}.accept_dad=0"),
+    ]);
+    cpe.run_ok(&[
+        "sysctl",
+        "-qw",
+        &format!("net.ipv6.conf.{WAN_IF}.accept_dad=0"),
+    ]);
+    isp.ip(&["link", "set", ISP_IF, "up"]);
+    cpe.ip(&["link", "set", WAN_IF, "address", WAN_MAC, "up"]);
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
