@@ -16,6 +16,10 @@ pub enum EventKind {
     LeaseUpdated,
     LeaseRenewed,
     LeaseDeleted,
+    /// System events whose command failed are being retried (`key`, `reason`, `pending`).
+    SysEventsBehind,
+    /// Every system event is set again.
+    SysEventsCaughtUp,
 }
 
 impl EventKind {
@@ -27,6 +31,8 @@ impl EventKind {
             Self::LeaseUpdated => "LeaseUpdated",
             Self::LeaseRenewed => "LeaseRenewed",
             Self::LeaseDeleted => "LeaseDeleted",
+            Self::SysEventsBehind => "SysEventsBehind",
+            Self::SysEventsCaughtUp => "SysEventsCaughtUp",
         }
     }
 }

@@ -146,7 +146,12 @@ async fn run(
     let svc = Services {
         net: Net::open()?,
         store: StateStore::new(&config.state_dir),
-        sysevents: SysEventSender::start(config.sysevent_command.clone()),
+        sysevents: SysEventSender::start(
+            config.sysevent_command.clone(),
+            config.sysevent_profile,
+            StateStore::new(&config.state_dir),
+            updates.clone(),
+        ),
         updates,
         udhcpc: UdhcpcProgram::resolve(config.udhcpc_command.as_deref()),
         plugin: plugin_path(&config, "dhcpmgr-udhcpc-plugin"),

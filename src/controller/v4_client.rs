@@ -45,7 +45,9 @@ pub struct V4State {
     pub remembered_address: Option<Ipv4Addr>,
     /// Creation time of the last applied plugin message: older replays are ignored.
     pub last_event_unix_ms: u64,
-    /// System event values last set.
+    /// Where earlier versions kept the system event values last set: read from their state
+    /// files (which would otherwise not parse) and ignored; the sysevent ledger owns them now.
+    #[serde(default, skip_serializing)]
     pub sysevents: SysEvents,
 }
 
@@ -131,6 +133,10 @@ impl V4Client {
             e.to_string()
         })?;
         tracing::info!(client = %self.config.alias, kind = event.kind.as_str(), add = ?plan.add, remove = ?plan.remove, "lease event");
+        if !plan.dropped.is_empty() {
+            let dropped: Vec<String> = plan.dropped.iter().map(ToString::to_string).collect();
+            tracing::warn!(client = %self.config.alias, ?dropped, "lease values left out");
+        }
         self.last_event_pid = Some(origin.client_pid);
         // udhcpc reports the server's answers only: an ACK binds or renews, a NAK resets.
         match event.kind {
@@ -151,6 +157,10 @@ impl V4Client {
 
     /// Carries out `plan`: add before remove, then persist, publish, and report.
     async fn execute(&mut self, plan: Plan, svc: &Services) -> Result<(), String> {
+        let early = svc.sysevents.profile().before_configuring();
+        if early {
+            self.desire_sysevents(plan.held.as_ref(), svc);
+        }
         let interface = self.config.interface_name();
         if let Some(add) = plan.add {
             svc.net.add_v4(interface, add).await.map_err(|e| {
@@ -173,14 +183,15 @@ impl V4Client {
         if lease_changed {
             self.refresh_launch(svc);
         }
-        let sysevents = self.sysevent_changes();
         self.persist(svc);
         self.publish(svc);
         if let Some(kind) = plan.event {
             let data = self.event_data();
             self.emit(kind, data, svc);
         }
-        svc.sysevents.send(sysevents);
+        if !early {
+            self.desire_sysevents(self.state.held.as_ref(), svc);
+        }
         Ok(())
     }
 
@@ -223,14 +234,16 @@ impl V4Client {
         }
     }
 
-    /// The system events to set now; remembered as set (and persisted with the state).
-    fn sysevent_changes(&mut self) -> Vec<(String, String)> {
-        let next = sysevent::v4_sysevents(
+    /// Hands the system events for `held` to the runner, which sets what changed.
+    fn desire_sysevents(&self, held: Option<&HeldLease>, svc: &Services) {
+        let values = sysevent::v4_sysevents(
             self.config.interface_name(),
-            self.state.held.as_ref().map(|h| &h.lease),
-            self.state.held.as_ref().map_or(0, |h| h.obtained.0),
+            held.map(|h| &h.lease),
+            held.map_or(0, |h| h.obtained.0),
         );
-        sysevent::changes(&mut self.state.sysevents, next)
+        let path = ClientKey::V4(self.instance).object_path();
+        svc.sysevents
+            .desire(&state_name(&self.config), &path, values);
     }
 
     fn event_data(&self) -> BTreeMap<String, String> {
@@ -386,8 +399,23 @@ impl ManagedClient for V4Client {
             if let Some(held) = state.held.take() {
                 state.remembered_address = Some(held.lease.address);
             }
-            state.sysevents.clear();
             state.boot_id = this_boot;
+        }
+        state.remembered_address = state.remembered_address.and_then(v4::requestable);
+        if let Some(held) = state.held.take() {
+            match v4::restored(&held) {
+                Ok((held, dropped)) => {
+                    if !dropped.is_empty() {
+                        let dropped: Vec<String> =
+                            dropped.iter().map(ToString::to_string).collect();
+                        tracing::warn!(client = %config.alias, ?dropped, "stored lease values left out");
+                    }
+                    state.held = Some(held);
+                }
+                Err(e) => {
+                    tracing::warn!(client = %config.alias, error = %e, "stored lease is unusable; not putting it back");
+                }
+            }
         }
         if state.client_id.is_none() {
             state.client_id = config
@@ -433,6 +461,7 @@ impl ManagedClient for V4Client {
             }
         }
         client.persist(svc);
+        client.desire_sysevents(client.state.held.as_ref(), svc);
         client
     }
 

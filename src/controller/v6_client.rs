@@ -48,6 +48,8 @@ pub struct V6State {
     pub held: HeldV6,
     pub boot_id: String,
     pub last_event_unix_ms: u64,
+    /// Read from earlier versions' state files and ignored (see `V4State::sysevents`).
+    #[serde(default, skip_serializing)]
     pub sysevents: SysEvents,
 }
 
@@ -116,6 +118,10 @@ impl V6Client {
             prefixes = plan.held.prefixes.len(),
             "DHCPv6 event"
         );
+        if !plan.dropped.is_empty() {
+            let dropped: Vec<String> = plan.dropped.iter().map(ToString::to_string).collect();
+            tracing::warn!(client = %self.config.alias, ?dropped, "DHCPv6 values left out");
+        }
         self.state.last_event_unix_ms = origin.created_unix_ms;
         for message in [&event.client_message, &event.server_message] {
             if let Some(counter) = message.as_deref().and_then(v6_stats_counter) {
@@ -161,17 +167,16 @@ impl V6Client {
             }
         }
         self.state.held = plan.held;
-        let sysevents = self.sysevent_changes();
         self.persist(svc);
         if let Some(kind) = plan.event {
             let data = self.event_data();
             self.emit(kind, data, svc);
         }
-        svc.sysevents.send(sysevents);
+        self.desire_sysevents(svc);
     }
 
-    /// The system events to set now; remembered as set (and persisted with the state).
-    fn sysevent_changes(&mut self) -> Vec<(String, String)> {
+    /// Hands the system events for the held lease to the runner, which sets what changed.
+    fn desire_sysevents(&mut self, svc: &Services) {
         let asked = V6Asked {
             ia_na_iaid: IA_NA_IAID,
             ia_pd_iaid: IA_PD_IAID,
@@ -183,7 +188,8 @@ impl V6Client {
         if let Some(map) = self.map_sysevents() {
             next.extend(map);
         }
-        sysevent::changes(&mut self.state.sysevents, next)
+        let path = ClientKey::V6(self.instance).object_path();
+        svc.sysevents.desire(&state_name(&self.config), &path, next);
     }
 
     /// The MAP keys for what the server sent, all or nothing: an invalid MAP configuration is
@@ -335,8 +341,13 @@ impl ManagedClient for V6Client {
         let this_boot = boot_id();
         if state.boot_id != this_boot {
             state.held = HeldV6::default();
-            state.sysevents.clear();
             state.boot_id = this_boot;
+        }
+        match v6::restored(std::mem::take(&mut state.held)) {
+            Ok(held) => state.held = held,
+            Err(e) => {
+                tracing::warn!(client = %config.alias, error = %e, "stored DHCPv6 lease is unusable; not putting it back");
+            }
         }
         if state.duid.is_none() {
             state.duid = new_duid(&config);
@@ -369,6 +380,7 @@ impl ManagedClient for V6Client {
             client.execute(plan, svc).await;
         }
         client.persist(svc);
+        client.desire_sysevents(svc);
         client
     }
 
