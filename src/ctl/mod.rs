@@ -24,6 +24,8 @@ pub enum CtlError {
     Bus(#[from] zbus::Error),
     #[error("dhcpmgrctl: no DHCP client has the alias {0:?}")]
     UnknownClient(String),
+    #[error("dhcpmgrctl: the alias {alias:?} names {}; give the path of the one you mean", .paths.join(" and "))]
+    AmbiguousClient { alias: String, paths: Vec<String> },
     #[error("dhcpmgrctl: the bus connection closed")]
     Closed,
     #[error("dhcpmgrctl: {0}")]
@@ -142,8 +144,15 @@ async fn client_path(proxy: &DataModel1Proxy<'_>, client: &str) -> Result<String
     let values = proxy
         .get_parameter_values(&[status::CLIENT_TABLE, status::V6_CLIENT_TABLE])
         .await?;
-    status::resolve_alias(client, &values)
-        .ok_or_else(|| CtlError::UnknownClient(client.to_string()))
+    let mut paths = status::resolve_alias(client, &values);
+    match paths.len() {
+        0 => Err(CtlError::UnknownClient(client.to_string())),
+        1 => Ok(paths.remove(0)),
+        _ => Err(CtlError::AmbiguousClient {
+            alias: client.to_string(),
+            paths,
+        }),
+    }
 }
 
 /// A D-Bus error as its name and message; anything else as what went wrong talking to the bus.
