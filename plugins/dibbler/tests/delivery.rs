@@ -158,6 +158,26 @@ fn spools_when_the_daemon_is_absent() {
 }
 
 #[test]
+fn a_reply_asking_for_a_retry_spools_the_event() {
+    let s = setup();
+    let daemon = daemon(
+        &s.socket,
+        r#"{"accepted":false,"reason":"cannot persist client state","retry":true}"#,
+    );
+    let out = run(&s, Some("add"), ADD);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("could not apply it yet") && stderr.contains("spooled"),
+        "{stderr}"
+    );
+    assert!(daemon.join().unwrap().is_some());
+    let spooled = spooled(&s.spool);
+    assert_eq!(spooled.len(), 1, "{spooled:?}");
+    check_add(&decode_envelope(&fs::read(&spooled[0]).unwrap()).unwrap());
+}
+
+#[test]
 fn rejection_is_logged_not_spooled() {
     let s = setup();
     let daemon = daemon(&s.socket, r#"{"accepted":false,"reason":"unknown client"}"#);

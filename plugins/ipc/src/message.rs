@@ -253,6 +253,11 @@ pub struct Reply {
     /// Why the message was rejected; empty when accepted.
     #[serde(default)]
     pub reason: String,
+    /// Not applied for a passing reason (the daemon could not persist it): the plugin spools
+    /// the message so that it is applied later. Left out of the encoding when false, so that
+    /// plugins that predate it still read every other reply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retry: bool,
 }
 
 impl Reply {
@@ -260,6 +265,7 @@ impl Reply {
         Self {
             accepted: true,
             reason: String::new(),
+            retry: false,
         }
     }
 
@@ -267,6 +273,15 @@ impl Reply {
         Self {
             accepted: false,
             reason: reason.into(),
+            retry: false,
+        }
+    }
+
+    /// Not applied now, but worth sending again: the plugin spools it.
+    pub fn retry_later(reason: impl Into<String>) -> Self {
+        Self {
+            retry: true,
+            ..Self::rejected(reason)
         }
     }
 }
@@ -383,6 +398,21 @@ mod tests {
         };
         assert_eq!((event.ia_na, event.ia_pd), (None, None));
         assert_eq!(encode_envelope(&env), body.to_vec());
+    }
+
+    #[test]
+    fn replies_keep_their_encoding_and_carry_retry_only_when_set() {
+        let plain = serde_json::to_string(&Reply::rejected("no")).unwrap();
+        assert_eq!(plain, r#"{"accepted":false,"reason":"no"}"#);
+        let retry = Reply::retry_later("disk full");
+        let text = serde_json::to_string(&retry).unwrap();
+        assert_eq!(
+            text,
+            r#"{"accepted":false,"reason":"disk full","retry":true}"#
+        );
+        assert_eq!(serde_json::from_str::<Reply>(&text).unwrap(), retry);
+        let old: Reply = serde_json::from_str(r#"{"accepted":true,"reason":""}"#).unwrap();
+        assert_eq!(old, Reply::accepted());
     }
 
     #[test]
