@@ -62,12 +62,25 @@ fn events(path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
+/// `dhcpmgrctl status`'s output, reading the daemon's state in `state_dir`.
+fn status(lab: &Lab, state_dir: &std::path::Path) -> String {
+    let out = lab
+        .ctl_command()
+        .env("DHCPMGR_STATE_DIR", state_dir)
+        .arg("status")
+        .output()
+        .expect("run dhcpmgrctl status");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn failing_sysevent_command_is_retried_in_order_until_it_recovers() {
     let Some(mut lab) = lab_or_skip() else { return };
     lab.start_kea4(Kea4Options::default());
     lab.set_sysevent_failing(true);
-    let config = lab.write_daemon_config(&lab.daemon_config());
+    let daemon_config = lab.daemon_config();
+    let config = lab.write_daemon_config(&daemon_config);
     let _daemon = lab.start_daemon(&config);
     let (mut follower, events_log) = follow_events(&lab);
     let address = lab.wait_for_v4_lease().to_string();
@@ -78,8 +91,11 @@ fn failing_sysevent_command_is_retried_in_order_until_it_recovers() {
         failed.len() >= 2 && failed[failed.len() - 1] == failed[failed.len() - 2]
     });
     assert!(lab.sysevents().is_empty(), "{:?}", lab.sysevents());
-    let status = lab.ctl(&["get", "Device.DHCPv4.Client.1.IPAddress"]);
-    assert!(status.contains(&address), "the lease is in force: {status}");
+    let shown = status(&lab, &daemon_config.state_dir);
+    assert!(
+        shown.contains(&address) && shown.contains("system events behind: "),
+        "the lease is in force and the backlog shown: {shown}"
+    );
 
     // A subscriber that joined after the first failure still hears about the next change;
     // make one by recovering, and expect both kinds in the log by the end.
@@ -93,6 +109,8 @@ fn failing_sysevent_command_is_retried_in_order_until_it_recovers() {
         "SysEventsCaughtUp on the bus",
         || events(&events_log).contains("SysEventsCaughtUp"),
     );
+    let shown = status(&lab, &daemon_config.state_dir);
+    assert!(!shown.contains("system events behind"), "{shown}");
 
     // Failing again: the next change (a release) is reported behind on the bus.
     lab.set_sysevent_failing(true);

@@ -1,8 +1,10 @@
 //! `dhcpmgrctl`, the operator's CLI (design §4.1): runs one command against the daemon's data
 //! model over D-Bus. [`args`] parses the command line, [`status`] builds the client table and
-//! resolves CLIENT arguments, [`events`] follows signals; this module connects and dispatches.
+//! resolves CLIENT arguments, [`backlog`] adds what system events are behind, [`events`]
+//! follows signals; this module connects and dispatches.
 
 mod args;
+mod backlog;
 mod events;
 mod shield;
 mod status;
@@ -84,6 +86,9 @@ async fn run(bus: &BusChoice, command: Command, out: &mut impl Write) -> Result<
                 writeln!(out)?;
             } else {
                 write!(out, "{}", status::table(&rows))?;
+                if let Some(line) = backlog::current() {
+                    writeln!(out, "{line}")?;
+                }
             }
         }
         Command::Operate { client, command } => {

@@ -5,6 +5,7 @@
 //! what a failed command left behind. Pure: no I/O besides [`Ledger::load`] and [`Ledger::save`].
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +48,15 @@ impl Ledger {
                 ..Self::default()
             }
         }
+    }
+
+    /// The ledger of boot `boot_id` in `state_dir`, read only (for `dhcpmgrctl status`);
+    /// `None` when absent, unreadable, corrupt or from another boot.
+    pub fn peek(state_dir: &Path, boot_id: &str) -> Option<Self> {
+        let body = std::fs::read(state_dir.join(format!("{RECORD}.json"))).ok()?;
+        serde_json::from_slice::<Self>(&body)
+            .ok()
+            .filter(|l| l.boot_id == boot_id)
     }
 
     pub fn save(&self, store: &StateStore) -> Result<(), PersistError> {
@@ -226,6 +236,8 @@ mod tests {
         let again = Ledger::load(&store, "boot-1");
         assert_eq!(again, l);
         assert_eq!(keys(&again), kv(&[("b", "2")]));
+        assert_eq!(Ledger::peek(dir.path(), "boot-1"), Some(l.clone()));
+        assert_eq!(Ledger::peek(dir.path(), "boot-2"), None);
         let rebooted = Ledger::load(&store, "boot-2");
         assert!(rebooted.wanted.is_empty() && rebooted.confirmed.is_empty());
         assert_eq!(rebooted.boot_id, "boot-2");
