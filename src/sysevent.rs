@@ -53,7 +53,8 @@ pub fn v4_sysevents(interface: &str, lease: Option<&V4Lease>, start_time: u64) -
 }
 
 /// The DHCPv6 values of design §4.5 for `interface` holding `held`, plus `wan6_ns` (the DNS
-/// servers of option 23, space-separated). IAIDs, T1 and T2 are the server's when RDK's
+/// servers of option 23 that are usable unicast addresses, at most [`MAX_WAN6_NS`],
+/// space-separated). IAIDs, T1 and T2 are the server's when RDK's
 /// dibbler reported them; upstream dibbler does not, and then they are what the daemon asked
 /// for, when it knows them.
 pub fn v6_sysevents(interface: &str, held: &HeldV6, asked: &V6Asked) -> SysEvents {
@@ -95,13 +96,23 @@ pub fn v6_sysevents(interface: &str, held: &HeldV6, asked: &V6Asked) -> SysEvent
         out.insert(key("pref_vldtm"), p.lease.valid.to_string());
     }
     if let Some(dns) = held.options.get(&23) {
-        let servers: Vec<&str> = dns.split_whitespace().collect();
+        let servers: Vec<&str> = dns
+            .split_whitespace()
+            .filter(|s| {
+                s.parse::<std::net::Ipv6Addr>()
+                    .is_ok_and(|a| crate::lease::special::v6_not_global_unicast(a).is_none())
+            })
+            .take(MAX_WAN6_NS)
+            .collect();
         if !servers.is_empty() && !held.is_empty() {
             out.insert("wan6_ns".into(), servers.join(" "));
         }
     }
     out
 }
+
+/// DNS servers `wan6_ns` carries, as many as the DHCPv4 keys carry.
+pub const MAX_WAN6_NS: usize = crate::lease::v4::MAX_DNS_SERVERS;
 
 /// What the daemon asked dibbler-client for, for the values dibbler does not report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -435,6 +446,41 @@ mod tests {
         assert_eq!(value("addr_t1"), Some("1500"));
         let standalone = Profile::Standalone.select(v6_sysevents("erouter0", &rdk_held, &asked));
         assert!(standalone.iter().any(|(k, _)| k == "wan6_ns"));
+    }
+
+    #[test]
+    fn wan6_ns_carries_only_usable_servers_and_at_most_eight() {
+        use crate::boottime::BootSeconds;
+        use crate::lease::v6::HeldPrefix;
+        let mut servers = vec![
+            "ff02::1".to_string(),
+            "::1".into(),
+            "fe80::1".into(),
+            "junk".into(),
+        ];
+        servers.extend((1..=20).map(|i| format!("2001:db8::{i}")));
+        let held = HeldV6 {
+            prefixes: vec![HeldPrefix {
+                lease: dhcpmgr_ipc::V6Prefix {
+                    prefix: "2001:db8:12:3400::".parse().unwrap(),
+                    length: 56,
+                    preferred: 3000,
+                    valid: 4000,
+                },
+                obtained: BootSeconds(1),
+            }],
+            options: BTreeMap::from([(23, servers.join(" "))]),
+            ..HeldV6::default()
+        };
+        let asked = V6Asked {
+            ia_na_iaid: 1,
+            ia_pd_iaid: 1,
+            t1: None,
+            t2: None,
+        };
+        let ns = v6_sysevents("e", &held, &asked).remove("wan6_ns").unwrap();
+        let want: Vec<String> = (1..=8).map(|i| format!("2001:db8::{i}")).collect();
+        assert_eq!(ns, want.join(" "));
     }
 
     #[test]

@@ -112,6 +112,8 @@ pub enum V6LeaseError {
 /// each, so this is per IA), in the server's order; the rest are left out and said so.
 pub const MAX_ADDRESSES: usize = 8;
 pub const MAX_PREFIXES: usize = 8;
+/// Server options kept from one reply (lowest codes first): each is a `ReceivedOption` row.
+pub const MAX_SERVER_OPTIONS: usize = 64;
 /// Delegated prefixes shorter than this are refused: no ISP delegates that much to a CPE.
 pub const MIN_DELEGATED_LEN: u8 = 16;
 
@@ -245,6 +247,13 @@ pub fn plan(event: &V6Event, held: &HeldV6, now: BootSeconds) -> Result<V6Plan, 
     validate(event)?;
     let confirm = event.client_message.as_deref() == Some("CONFIRM");
     let mut notes = Notes::default();
+    for code in event.server_options.keys().skip(MAX_SERVER_OPTIONS) {
+        notes.drop(
+            "server options",
+            format!("are beyond the first {MAX_SERVER_OPTIONS}"),
+            code,
+        );
+    }
     let event = &V6Event {
         addresses: capped(
             &event.addresses,
@@ -258,6 +267,12 @@ pub fn plan(event: &V6Event, held: &HeldV6, now: BootSeconds) -> Result<V6Plan, 
         prefixes: capped(&event.prefixes, MAX_PREFIXES, "IA_PD prefixes", &mut notes)
             .into_iter()
             .filter(|p| !(confirm && p.valid == 0))
+            .collect(),
+        server_options: event
+            .server_options
+            .iter()
+            .take(MAX_SERVER_OPTIONS)
+            .map(|(k, v)| (*k, v.clone()))
             .collect(),
         ..event.clone()
     };

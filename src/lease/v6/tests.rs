@@ -336,3 +336,13 @@ fn stored_leases_are_checked_like_plugin_events() {
         Err(V6LeaseError::TooMany { addresses: 100, .. })
     ));
 }
+
+#[test]
+fn server_options_are_capped_lowest_codes_first() {
+    let mut e = event(V6EventKind::Add, vec![addr(0x100, 4000)], vec![]);
+    e.server_options = (1..=300u16).map(|c| (c, "00".to_string())).collect();
+    let p = plan(&e, &HeldV6::default(), T0).unwrap();
+    assert_eq!(p.held.options.len(), MAX_SERVER_OPTIONS);
+    assert_eq!(p.held.options.keys().last(), Some(&64));
+    assert_eq!(p.dropped.iter().map(|d| d.count).sum::<usize>(), 236);
+}
