@@ -277,6 +277,19 @@ mod tests {
         }
     }
 
+    /// 2001:db8:12:3400::/56, obtained at 1 s.
+    fn held_prefix() -> crate::lease::v6::HeldPrefix {
+        crate::lease::v6::HeldPrefix {
+            lease: dhcpmgr_ipc::V6Prefix {
+                prefix: "2001:db8:12:3400::".parse().unwrap(),
+                length: 56,
+                preferred: 3000,
+                valid: 4000,
+            },
+            obtained: crate::boottime::BootSeconds(1),
+        }
+    }
+
     #[test]
     fn lease_maps_to_design_keys() {
         let ev = v4_sysevents("erouter0", Some(&lease()), 77);
@@ -367,7 +380,7 @@ mod tests {
     #[test]
     fn v6_lease_maps_to_design_keys() {
         use crate::boottime::BootSeconds;
-        use crate::lease::v6::{HeldAddress, HeldPrefix};
+        use crate::lease::v6::HeldAddress;
         let held = HeldV6 {
             addresses: vec![HeldAddress {
                 lease: dhcpmgr_ipc::V6Address {
@@ -377,15 +390,7 @@ mod tests {
                 },
                 obtained: BootSeconds(1),
             }],
-            prefixes: vec![HeldPrefix {
-                lease: dhcpmgr_ipc::V6Prefix {
-                    prefix: "2001:db8:12:3400::".parse().unwrap(),
-                    length: 56,
-                    preferred: 3000,
-                    valid: 4000,
-                },
-                obtained: BootSeconds(1),
-            }],
+            prefixes: vec![held_prefix()],
             options: BTreeMap::from([(23, "2001:db8:1::53 2001:db8:1::54".to_string())]),
             ia_na: None,
             ia_pd: None,
@@ -450,8 +455,6 @@ mod tests {
 
     #[test]
     fn wan6_ns_carries_only_usable_servers_and_at_most_eight() {
-        use crate::boottime::BootSeconds;
-        use crate::lease::v6::HeldPrefix;
         let mut servers = vec![
             "ff02::1".to_string(),
             "::1".into(),
@@ -460,15 +463,7 @@ mod tests {
         ];
         servers.extend((1..=20).map(|i| format!("2001:db8::{i}")));
         let held = HeldV6 {
-            prefixes: vec![HeldPrefix {
-                lease: dhcpmgr_ipc::V6Prefix {
-                    prefix: "2001:db8:12:3400::".parse().unwrap(),
-                    length: 56,
-                    preferred: 3000,
-                    valid: 4000,
-                },
-                obtained: BootSeconds(1),
-            }],
+            prefixes: vec![held_prefix()],
             options: BTreeMap::from([(23, servers.join(" "))]),
             ..HeldV6::default()
         };

@@ -353,13 +353,33 @@ pub fn plan(event: &V6Event, held: &HeldV6, now: BootSeconds) -> Result<V6Plan, 
 
 /// RDK's `expire` listing what ran out: those addresses and prefixes go, the rest stays.
 fn expire_listed(event: &V6Event, held: &HeldV6, dropped: Vec<Dropped>) -> V6Plan {
-    let gone_addr = |a: &HeldAddress| event.addresses.iter().any(|e| e.address == a.lease.address);
-    let gone_prefix = |p: &HeldPrefix| {
+    let listed_addr =
+        |a: &HeldAddress| event.addresses.iter().any(|e| e.address == a.lease.address);
+    let listed_prefix = |p: &HeldPrefix| {
         event
             .prefixes
             .iter()
             .any(|e| (e.prefix, e.length) == (p.lease.prefix, p.lease.length))
     };
+    V6Plan {
+        dropped,
+        ..withdraw(held, listed_addr, listed_prefix)
+    }
+}
+
+/// Drops whatever ran out by `now`.
+pub fn expire(held: &HeldV6, now: BootSeconds) -> V6Plan {
+    let ran_out = |e: Option<BootSeconds>| e.is_some_and(|e| e <= now);
+    withdraw(held, |a| ran_out(a.expires()), |p| ran_out(p.expires()))
+}
+
+/// Takes the addresses and prefixes `gone` says are gone out of `held`; what is left keeps
+/// its options, unless nothing is left.
+fn withdraw(
+    held: &HeldV6,
+    gone_addr: impl Fn(&HeldAddress) -> bool,
+    gone_prefix: impl Fn(&HeldPrefix) -> bool,
+) -> V6Plan {
     let mut next = held.clone();
     next.addresses.retain(|a| !gone_addr(a));
     next.prefixes.retain(|p| !gone_prefix(p));
@@ -370,35 +390,6 @@ fn expire_listed(event: &V6Event, held: &HeldV6, dropped: Vec<Dropped>) -> V6Pla
         .addresses
         .iter()
         .filter(|a| gone_addr(a))
-        .map(|a| a.lease.address)
-        .collect();
-    let event = (next != *held).then_some(if next.is_empty() {
-        EventKind::LeaseDeleted
-    } else {
-        EventKind::LeaseUpdated
-    });
-    V6Plan {
-        configure: Vec::new(),
-        remove,
-        held: next,
-        event,
-        dropped,
-    }
-}
-
-/// Drops whatever ran out by `now`.
-pub fn expire(held: &HeldV6, now: BootSeconds) -> V6Plan {
-    let alive = |e: Option<BootSeconds>| e.is_none_or(|e| e > now);
-    let mut next = held.clone();
-    next.addresses.retain(|a| alive(a.expires()));
-    next.prefixes.retain(|p| alive(p.expires()));
-    if next.is_empty() {
-        next.options.clear();
-    }
-    let remove = held
-        .addresses
-        .iter()
-        .filter(|a| !alive(a.expires()))
         .map(|a| a.lease.address)
         .collect();
     let event = (next != *held).then_some(if next.is_empty() {
