@@ -8,6 +8,7 @@
 mod client_set;
 mod dibbler;
 mod ipc_server;
+mod leftovers;
 mod managed;
 mod spool_replay;
 pub mod supervisor;
@@ -186,6 +187,7 @@ async fn run(
     ctl.v4.forget_absent_numbers();
     ctl.v6.forget_absent_numbers();
     ctl.save_numbers();
+    ctl.sweep_leftovers().await;
     ctl.replay_spool().await;
     ctl.v4.start_all(&ctl.svc);
     ctl.v6.start_all(&ctl.svc);
@@ -254,6 +256,28 @@ fn plugin_path(config: &Config, name: &str) -> PathBuf {
 }
 
 impl Controller {
+    /// What a previous daemon left that the configuration does not want (see [`leftovers`]).
+    async fn sweep_leftovers(&self) {
+        let v4: Vec<&V4ClientConfig> = self.v4.settings().collect();
+        let v6: Vec<&V6ClientConfig> = self.v6.settings().collect();
+        leftovers::sweep(
+            &self.svc,
+            |family, alias| match family {
+                Family::V4 => v4
+                    .iter()
+                    .any(|c| c.alias.as_str() == alias && c.enable && c.interface.is_some()),
+                Family::V6 => v6
+                    .iter()
+                    .any(|c| c.alias.as_str() == alias && c.enable && c.interface.is_some()),
+            },
+            |family, alias| match family {
+                Family::V4 => v4.iter().any(|c| c.alias.as_str() == alias),
+                Family::V6 => v6.iter().any(|c| c.alias.as_str() == alias),
+            },
+        )
+        .await;
+    }
+
     async fn replay_spool(&mut self) {
         for envelope in spool_replay::drain(&self.svc.spool_dir) {
             tracing::info!(

@@ -27,7 +27,7 @@ use crate::snapshot::{count, ClientStats, ClientStatus, DhcpStatus, Instance, V4
 use crate::sysevent::{self, SysEventSender, SysEvents};
 
 /// udhcpc keeps its lease on SIGTERM (we never pass `-R`) and releases on SIGUSR2.
-const UDHCPC_STOP: StopStyle = StopStyle {
+pub(super) const UDHCPC_STOP: StopStyle = StopStyle {
     keep_lease: nix::sys::signal::Signal::SIGTERM,
     release: nix::sys::signal::Signal::SIGUSR2,
 };
@@ -45,6 +45,10 @@ pub struct V4State {
     pub remembered_address: Option<Ipv4Addr>,
     /// Creation time of the last applied plugin message: older replays are ignored.
     pub last_event_unix_ms: u64,
+    /// The interface the lease is on, so that a client removed from the configuration while
+    /// the daemon was down can still have its address taken off.
+    #[serde(default)]
+    pub interface: Option<String>,
     /// Where earlier versions kept the system event values last set: read from their state
     /// files (which would otherwise not parse) and ignored; the sysevent ledger owns them now.
     #[serde(default, skip_serializing)]
@@ -121,6 +125,12 @@ impl V4Client {
         if origin.is_stale(self.state.last_event_unix_ms) {
             tracing::info!(client = %self.config.alias, kind = event.kind.as_str(), "ignoring an event older than the last applied one");
             return Ok(());
+        }
+        if !self.enabled {
+            return Err(format!(
+                "client {} is disabled; its events are not applied",
+                self.config.alias
+            ));
         }
         let situation = Situation {
             held: self.state.held.as_ref(),
@@ -292,7 +302,12 @@ impl V4Client {
         }
     }
 
-    fn persist(&self, svc: &Services) {
+    fn persist(&mut self, svc: &Services) {
+        self.state.interface = self
+            .config
+            .interface
+            .as_ref()
+            .map(|i| i.as_str().to_owned());
         if let Err(e) = svc.store.save(&state_name(&self.config), &self.state) {
             tracing::error!(client = %self.config.alias, error = %e, "cannot persist client state");
         }
@@ -447,7 +462,10 @@ impl ManagedClient for V4Client {
         };
         let now = BootSeconds::now();
         if let Some(held) = client.state.held.clone() {
-            if held.is_expired(now) {
+            if !client.enabled {
+                tracing::info!(client = %client.config.alias, "client is disabled: its stored lease is not put back, its address is removed");
+                let _ = client.execute(v4::expire(&held), svc).await;
+            } else if held.is_expired(now) {
                 tracing::info!(client = %client.config.alias, "persisted lease expired while the daemon was down");
                 let _ = client.execute(v4::expire(&held), svc).await;
             } else if let Err(e) = svc

@@ -30,7 +30,7 @@ use crate::snapshot::{count, ClientStats, ClientStatus, Instance, V6ClientSnapsh
 use crate::sysevent::{self, SysEvents, V6Asked};
 
 /// dibbler-client keeps its lease on SIGKILL and releases on SIGTERM.
-const DIBBLER_STOP: StopStyle = StopStyle {
+pub(super) const DIBBLER_STOP: StopStyle = StopStyle {
     keep_lease: Signal::SIGKILL,
     release: Signal::SIGTERM,
 };
@@ -48,6 +48,9 @@ pub struct V6State {
     pub held: HeldV6,
     pub boot_id: String,
     pub last_event_unix_ms: u64,
+    /// As `V4State::interface`: where the addresses are, for a client removed while down.
+    #[serde(default)]
+    pub interface: Option<String>,
     /// Read from earlier versions' state files and ignored (see `V4State::sysevents`).
     #[serde(default, skip_serializing)]
     pub sysevents: SysEvents,
@@ -106,6 +109,12 @@ impl V6Client {
         if origin.is_stale(self.state.last_event_unix_ms) {
             tracing::info!(client = %self.config.alias, kind = event.kind.as_str(), "ignoring an event older than the last applied one");
             return Ok(());
+        }
+        if !self.enabled {
+            return Err(format!(
+                "client {} is disabled; its events are not applied",
+                self.config.alias
+            ));
         }
         let plan = v6::plan(event, &self.state.held, BootSeconds::now()).map_err(|e| {
             tracing::warn!(client = %self.config.alias, kind = event.kind.as_str(), error = %e, "refusing DHCPv6 lease");
@@ -268,7 +277,12 @@ impl V6Client {
         });
     }
 
-    fn persist(&self, svc: &Services) {
+    fn persist(&mut self, svc: &Services) {
+        self.state.interface = self
+            .config
+            .interface
+            .as_ref()
+            .map(|i| i.as_str().to_owned());
         if let Err(e) = svc.store.save(&state_name(&self.config), &self.state) {
             tracing::error!(client = %self.config.alias, error = %e, "cannot persist client state");
         }
@@ -375,7 +389,11 @@ impl ManagedClient for V6Client {
             work_dir,
         };
         let now = BootSeconds::now();
-        if client.state.held.next_expiry().is_some_and(|e| e <= now) {
+        if !client.enabled && !client.state.held.is_empty() {
+            tracing::info!(client = %client.config.alias, "client is disabled: its stored lease is dropped, its addresses removed");
+            let plan = v6::drop_all(&client.state.held);
+            client.execute(plan, svc).await;
+        } else if client.state.held.next_expiry().is_some_and(|e| e <= now) {
             let plan = v6::expire(&client.state.held, now);
             client.execute(plan, svc).await;
         }
@@ -440,7 +458,7 @@ impl ManagedClient for V6Client {
     async fn finish_stop(&mut self, svc: &Services) {
         self.supervisor = None;
         self.enabled = false;
-        let plan = v6::expire(&self.state.held, BootSeconds(u64::MAX));
+        let plan = v6::drop_all(&self.state.held);
         self.execute(plan, svc).await;
         self.publish(svc);
     }

@@ -373,6 +373,11 @@ pub fn expire(held: &HeldV6, now: BootSeconds) -> V6Plan {
     withdraw(held, |a| ran_out(a.expires()), |p| ran_out(p.expires()))
 }
 
+/// Drops everything held, infinite lifetimes included (the client stops or is disabled).
+pub fn drop_all(held: &HeldV6) -> V6Plan {
+    withdraw(held, |_| true, |_| true)
+}
+
 /// Takes the addresses and prefixes `gone` says are gone out of `held`; what is left keeps
 /// its options, unless nothing is left.
 fn withdraw(

@@ -346,3 +346,13 @@ fn server_options_are_capped_lowest_codes_first() {
     assert_eq!(p.held.options.keys().last(), Some(&64));
     assert_eq!(p.dropped.iter().map(|d| d.count).sum::<usize>(), 236);
 }
+
+#[test]
+fn drop_all_takes_infinite_lifetimes_too() {
+    let held = bound(vec![addr(0x100, u32::MAX)], vec![prefix(0x3400, u32::MAX)]);
+    assert_eq!(expire(&held, BootSeconds(u64::MAX)).event, None);
+    let p = drop_all(&held);
+    assert_eq!(p.remove, vec![addr(0x100, 0).address]);
+    assert!(p.held.is_empty());
+    assert_eq!(p.event, Some(EventKind::LeaseDeleted));
+}
