@@ -13,6 +13,9 @@ pub enum EventKind {
     ClientStarted,
     ClientStopped,
     ClientFailed,
+    /// An enabled client waits for its interface (missing, down, no carrier, or no
+    /// link-local address past DAD); not a failure.
+    ClientWaiting,
     LeaseUpdated,
     LeaseRenewed,
     LeaseDeleted,
@@ -28,6 +31,7 @@ impl EventKind {
             Self::ClientStarted => "ClientStarted",
             Self::ClientStopped => "ClientStopped",
             Self::ClientFailed => "ClientFailed",
+            Self::ClientWaiting => "ClientWaiting",
             Self::LeaseUpdated => "LeaseUpdated",
             Self::LeaseRenewed => "LeaseRenewed",
             Self::LeaseDeleted => "LeaseDeleted",

@@ -12,6 +12,7 @@ pub mod ctl;
 pub mod daemon;
 pub mod instance_numbers;
 pub mod lease;
+pub mod link;
 pub mod log_limit;
 pub mod netlink;
 pub mod overrides;

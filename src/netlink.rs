@@ -1,12 +1,21 @@
-//! The process-wide rtnetlink handle and the few interface changes the daemon makes:
-//! IPv4 addresses (adds and deletes both idempotent), MTU, an optional default route.
+//! The process-wide rtnetlink connection: the few interface changes the daemon makes (IPv4
+//! addresses, adds and deletes both idempotent; IA_NA addresses; MTU; an optional default
+//! route) and, on the same socket, the link and address notifications
+//! (`RTNLGRP_LINK`, `RTNLGRP_IPV4_IFADDR`, `RTNLGRP_IPV6_IFADDR`) the controller follows the
+//! interfaces' readiness with ([`LinkNotifications`], [`Net::dump_links`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use futures_util::TryStreamExt;
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
+use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage, CacheInfo};
 use rtnetlink::packet_route::link::LinkAttribute;
-use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::sys::SocketAddr;
+use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, MulticastGroup, RouteMessageBuilder};
+
+use crate::link::{parse, LinkEvent};
 
 /// Why an interface change failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,12 +56,102 @@ const ENOENT: i32 = 2;
 const EADDRNOTAVAIL: i32 = 99;
 const ENODEV: i32 = 19;
 
+/// The link and address notifications of the connection.
+pub struct LinkNotifications {
+    messages: BoxStream<'static, (NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>,
+}
+
+/// One notification as the controller takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notification {
+    Event(LinkEvent),
+    /// The kernel dropped notifications (the socket's buffer overran): dump everything again.
+    Resync,
+}
+
+impl LinkNotifications {
+    /// Notifications that never come (after the connection ended).
+    pub fn ended() -> Self {
+        Self {
+            messages: futures_util::stream::pending().boxed(),
+        }
+    }
+
+    /// The next notification that matters; messages that cannot be understood are logged and
+    /// skipped (netlink-proto already drops, and logs, datagrams it cannot decode). `None`
+    /// once the connection has ended.
+    pub async fn next(&mut self) -> Option<Notification> {
+        loop {
+            let (message, _) = self.messages.next().await?;
+            match message.payload {
+                NetlinkPayload::InnerMessage(inner) => match parse::link_event(&inner) {
+                    Ok(Some(event)) => return Some(Notification::Event(event)),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "skipping a netlink notification"),
+                },
+                NetlinkPayload::Overrun(_) => {
+                    tracing::warn!("netlink notifications overran; reading the interfaces again");
+                    return Some(Notification::Resync);
+                }
+                other => {
+                    tracing::debug!(kind = ?other.message_type(), "skipping a netlink message")
+                }
+            }
+        }
+    }
+}
+
 impl Net {
-    /// Opens the connection and drives it on the current tokio runtime.
-    pub fn open() -> Result<Self, NetError> {
-        let (connection, handle, _) = rtnetlink::new_connection().map_err(NetError::Socket)?;
+    /// Opens the connection, subscribed to link and address notifications, and drives it on
+    /// the current tokio runtime.
+    pub fn open() -> Result<(Self, LinkNotifications), NetError> {
+        let (connection, handle, messages) = rtnetlink::new_multicast_connection(&[
+            MulticastGroup::Link,
+            MulticastGroup::Ipv4Ifaddr,
+            MulticastGroup::Ipv6Ifaddr,
+        ])
+        .map_err(NetError::Socket)?;
         tokio::spawn(connection);
-        Ok(Self { handle })
+        Ok((
+            Self { handle },
+            LinkNotifications {
+                messages: messages.boxed(),
+            },
+        ))
+    }
+
+    /// Every interface and IPv6 link-local address as it is now.
+    pub async fn dump_links(&self) -> Result<Vec<LinkEvent>, NetError> {
+        let dump_error = |what: &str| {
+            let what = what.to_string();
+            move |source| NetError::Request {
+                what,
+                interface: "all interfaces".into(),
+                source,
+            }
+        };
+        let mut events = Vec::new();
+        let mut links = self.handle.link().get().execute();
+        while let Some(link) = links.try_next().await.map_err(dump_error("list links"))? {
+            match parse::link_event(&RouteNetlinkMessage::NewLink(link)) {
+                Ok(Some(event)) => events.push(event),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "skipping a link in the dump"),
+            }
+        }
+        let mut addresses = self.handle.address().get().execute();
+        while let Some(address) = addresses
+            .try_next()
+            .await
+            .map_err(dump_error("list addresses"))?
+        {
+            match parse::link_event(&RouteNetlinkMessage::NewAddress(address)) {
+                Ok(Some(event)) => events.push(event),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "skipping an address in the dump"),
+            }
+        }
+        Ok(events)
     }
 
     /// The kernel's index of `interface`.

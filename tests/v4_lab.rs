@@ -462,6 +462,8 @@ fn sighup_applies_added_removed_and_changed_clients_only() {
         "name",
         "wan2-peer",
     ]);
+    // Both ends up: a client starts only once its interface has carrier.
+    lab.cpe().ip(&["link", "set", "wan2-peer", "up"]);
     lab.cpe().ip(&["link", "set", "wan2", "up"]);
     let wan_pid = lab.udhcpc_on(WAN_IF).expect("udhcpc on erouter0");
     let monitor = AddressMonitor::start(&lab, WAN_IF);

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::managed::ManagedClient;
-use super::supervisor::Report;
-use super::v4_client::Services;
+use super::client::{Client, Family, LinkStep};
+use super::services::Services;
+use super::supervisor::{Report, Supervisor};
 use super::Internal;
 use crate::boottime::BootSeconds;
 use crate::channels::{ClientAction, ControllerUpdate};
@@ -19,10 +19,10 @@ use crate::snapshot::Instance;
 pub type Reply = oneshot::Sender<Result<(), String>>;
 
 /// The clients of one family.
-pub struct ClientSet<C: ManagedClient> {
-    clients: BTreeMap<Instance, C>,
+pub struct ClientSet<F: Family> {
+    clients: BTreeMap<Instance, Client<F>>,
     /// New settings waiting for their client's process to stop (see [`Self::configure`]).
-    pending: BTreeMap<Instance, Pending<C::Settings>>,
+    pending: BTreeMap<Instance, Pending<F::Settings>>,
     numbering: Numbering,
 }
 
@@ -64,7 +64,7 @@ impl Transition {
     }
 }
 
-impl<C: ManagedClient> ClientSet<C> {
+impl<F: Family> ClientSet<F> {
     /// No clients yet; they will be numbered as `numbering` says.
     pub fn new(numbering: Numbering) -> Self {
         Self {
@@ -96,11 +96,15 @@ impl<C: ManagedClient> ClientSet<C> {
 
     /// The client an event from `interface` belongs to: the one with `alias` (which must run
     /// on that interface) or, without an alias, the one on `interface`.
-    pub fn route(&mut self, alias: Option<&str>, interface: &str) -> Result<&mut C, String> {
-        let family = C::FAMILY;
+    pub fn route(
+        &mut self,
+        alias: Option<&str>,
+        interface: &str,
+    ) -> Result<&mut Client<F>, String> {
+        let family = F::NAME;
         let client = self.clients.values_mut().find(|c| match alias {
             Some(alias) => c.settings().alias().as_str() == alias,
-            None => runs_on(&**c) == Some(interface),
+            None => runs_on(c) == Some(interface),
         });
         match client {
             Some(c) if runs_on(c) != Some(interface) => Err(format!(
@@ -118,9 +122,9 @@ impl<C: ManagedClient> ClientSet<C> {
 
     /// Restores a configured client under its instance number (a new one if it has none);
     /// does not start it.
-    pub async fn add(&mut self, settings: C::Settings, svc: &Services) -> Instance {
+    pub async fn add(&mut self, settings: F::Settings, svc: &Services) -> Instance {
         let instance = self.numbering.number(settings.alias().as_str());
-        let client = C::restore(instance, settings, svc).await;
+        let client = Client::restore(instance, settings, svc).await;
         self.clients.insert(instance, client);
         instance
     }
@@ -131,7 +135,7 @@ impl<C: ManagedClient> ClientSet<C> {
         let alias = self.free_alias();
         tracing::info!(client = %alias, "client added over TR-181");
         let instance = self.numbering.number(alias.as_str());
-        let mut client = C::restore(instance, C::Settings::added(alias), svc).await;
+        let mut client = Client::restore(instance, F::Settings::added(alias), svc).await;
         client.start(svc);
         let update = client.snapshot_update();
         self.clients.insert(instance, client);
@@ -170,7 +174,7 @@ impl<C: ManagedClient> ClientSet<C> {
         internal: &mpsc::UnboundedSender<Internal>,
     ) {
         let Some(client) = self.clients.get_mut(&instance) else {
-            let _ = reply.send(Err(format!("no client {}", C::key(instance).object_path())));
+            let _ = reply.send(Err(format!("no client {}", F::key(instance).object_path())));
             return;
         };
         tracing::info!(client = %client.settings().alias(), "client deleted over TR-181");
@@ -179,7 +183,7 @@ impl<C: ManagedClient> ClientSet<C> {
         let release = client.settings().release_on_disable() && client.supervisor().is_some();
         let supervisor = client.begin_stop(release);
         let internal = internal.clone();
-        let key = C::key(instance);
+        let key = F::key(instance);
         tokio::spawn(async move {
             if let Some(sup) = supervisor {
                 sup.stop(release).await;
@@ -199,7 +203,7 @@ impl<C: ManagedClient> ClientSet<C> {
 
     /// Takes a client out for good: its lease goes locally, its state and number are forgotten
     /// and the TR-181 thread is told.
-    async fn remove(&mut self, client: &mut C, svc: &Services) {
+    async fn remove(&mut self, client: &mut Client<F>, svc: &Services) {
         client.stop(false).await;
         client.finish_stop(svc).await;
         client.forget(svc);
@@ -213,18 +217,42 @@ impl<C: ManagedClient> ClientSet<C> {
         }
     }
 
-    /// Stops every client keeping its lease (daemon shutdown).
-    pub async fn stop_all(&mut self) {
-        for client in self.clients.values_mut() {
-            client.stop(false).await;
+    /// The supervisors of every client, taken for the daemon's shutdown (they are stopped
+    /// together, keeping their leases).
+    pub fn take_supervisors(&mut self) -> Vec<Supervisor> {
+        self.clients
+            .values_mut()
+            .filter_map(|client| client.core.supervisor.take())
+            .collect()
+    }
+
+    /// Follows a link change: clients start, stop or confirm as [`Client::on_link`] says; a
+    /// stop runs off the loop and ends in [`Self::link_stopped`].
+    pub async fn on_link(&mut self, svc: &Services, internal: &mpsc::UnboundedSender<Internal>) {
+        for (instance, client) in &mut self.clients {
+            if self.pending.contains_key(instance) {
+                continue;
+            }
+            if let LinkStep::Stop(supervisor) = client.on_link(svc).await {
+                let internal = internal.clone();
+                let key = F::key(*instance);
+                tokio::spawn(async move {
+                    supervisor.stop(false).await;
+                    let _ = internal.send(Internal::LinkStopped { client: key });
+                });
+            }
+        }
+    }
+
+    /// A client stopped because its interface went away.
+    pub async fn link_stopped(&mut self, instance: Instance, svc: &Services) {
+        if let Some(client) = self.clients.get_mut(&instance) {
+            client.link_stopped(svc).await;
         }
     }
 
     pub fn next_expiry(&self) -> Option<BootSeconds> {
-        self.clients
-            .values()
-            .filter_map(ManagedClient::expires)
-            .min()
+        self.clients.values().filter_map(Client::expires).min()
     }
 
     pub async fn expire_due(&mut self, svc: &Services) {
@@ -243,7 +271,7 @@ impl<C: ManagedClient> ClientSet<C> {
     }
 
     /// The settings of every client: the ones it will run with once a pending stop ends.
-    pub fn settings(&self) -> impl Iterator<Item = &C::Settings> {
+    pub fn settings(&self) -> impl Iterator<Item = &F::Settings> {
         self.clients.iter().map(|(instance, client)| {
             self.pending
                 .get(instance)
@@ -263,7 +291,7 @@ impl<C: ManagedClient> ClientSet<C> {
         internal: &mpsc::UnboundedSender<Internal>,
     ) {
         let Some(client) = self.clients.get_mut(&instance) else {
-            let _ = reply.send(Err(format!("no client {}", C::key(instance).object_path())));
+            let _ = reply.send(Err(format!("no client {}", F::key(instance).object_path())));
             return;
         };
         tracing::info!(client = %client.settings().alias(), ?action, "command");
@@ -271,7 +299,7 @@ impl<C: ManagedClient> ClientSet<C> {
             ClientAction::Renew => {
                 let result = match client.supervisor() {
                     Some(sup) => {
-                        sup.request(C::renew_request());
+                        sup.request(F::renew_request());
                         Ok(())
                     }
                     None => Err(format!(
@@ -290,15 +318,15 @@ impl<C: ManagedClient> ClientSet<C> {
                 let _ = reply.send(Ok(()));
             }
             ClientAction::Configure(config) => {
-                let result = match C::Settings::try_from(config) {
+                let result = match F::Settings::try_from(config) {
                     Ok(settings) => {
                         self.configure(instance, settings, svc, internal).await;
                         Ok(())
                     }
                     Err(_) => Err(format!(
                         "{} is not a {} client",
-                        C::key(instance).object_path(),
-                        C::FAMILY
+                        F::key(instance).object_path(),
+                        F::NAME
                     )),
                 };
                 let _ = reply.send(result);
@@ -306,7 +334,7 @@ impl<C: ManagedClient> ClientSet<C> {
             ClientAction::Release => {
                 let supervisor = client.begin_stop(true);
                 let internal = internal.clone();
-                let key = C::key(instance);
+                let key = F::key(instance);
                 tokio::spawn(async move {
                     if let Some(sup) = supervisor {
                         sup.stop(true).await;
@@ -328,10 +356,10 @@ impl<C: ManagedClient> ClientSet<C> {
     }
 
     /// The settings `instance` runs with, or will once a pending stop ends.
-    fn settings_of(&self, instance: Instance) -> Option<&C::Settings> {
+    fn settings_of(&self, instance: Instance) -> Option<&F::Settings> {
         match self.pending.get(&instance) {
             Some(pending) => Some(&pending.settings),
-            None => self.clients.get(&instance).map(ManagedClient::settings),
+            None => self.clients.get(&instance).map(Client::settings),
         }
     }
 
@@ -342,7 +370,7 @@ impl<C: ManagedClient> ClientSet<C> {
     async fn configure(
         &mut self,
         instance: Instance,
-        new: C::Settings,
+        new: F::Settings,
         svc: &Services,
         internal: &mpsc::UnboundedSender<Internal>,
     ) {
@@ -382,7 +410,7 @@ impl<C: ManagedClient> ClientSet<C> {
             },
         );
         let internal = internal.clone();
-        let key = C::key(instance);
+        let key = F::key(instance);
         tokio::spawn(async move {
             if let Some(sup) = supervisor {
                 sup.stop(release).await;
@@ -414,11 +442,11 @@ impl<C: ManagedClient> ClientSet<C> {
     /// unchanged ones are not touched.
     pub async fn reload(
         &mut self,
-        wanted: Vec<C::Settings>,
+        wanted: Vec<F::Settings>,
         svc: &Services,
         internal: &mpsc::UnboundedSender<Internal>,
     ) {
-        let mut wanted: BTreeMap<String, C::Settings> = wanted
+        let mut wanted: BTreeMap<String, F::Settings> = wanted
             .into_iter()
             .map(|c| (c.alias().to_string(), c))
             .collect();
@@ -454,12 +482,12 @@ impl<C: ManagedClient> ClientSet<C> {
 }
 
 /// The Linux interface the client runs on, if it has one.
-fn runs_on<C: ManagedClient>(client: &C) -> Option<&str> {
+fn runs_on<F: Family>(client: &Client<F>) -> Option<&str> {
     client.settings().interface().map(InterfaceName::as_str)
 }
 
 /// Takes new settings and starts the client if they enable it.
-fn take_settings<C: ManagedClient>(client: &mut C, new: C::Settings, svc: &Services) {
+fn take_settings<F: Family>(client: &mut Client<F>, new: F::Settings, svc: &Services) {
     client.set_enabled(new.enable());
     client.replace_settings(new);
     client.start(svc);

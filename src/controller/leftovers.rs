@@ -8,8 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::services::Services;
 use super::supervisor::stop_left_over;
-use super::v4_client::{Services, V4State, UDHCPC_STOP};
+use super::v4_client::{V4State, UDHCPC_STOP};
 use super::v6_client::{V6State, DIBBLER_STOP};
 use crate::channels::Family;
 use crate::sysevent::SysEvents;

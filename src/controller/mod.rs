@@ -5,13 +5,16 @@
 //! Everything runs on one current-thread runtime and events are applied one at a time, so a
 //! client's events are applied in the order they arrive.
 
+mod client;
 mod client_set;
 mod dibbler;
 mod ipc_server;
 mod leftovers;
-mod managed;
+mod services;
 mod spool_replay;
 pub mod supervisor;
+#[cfg(test)]
+mod tests;
 pub mod udhcpc;
 mod v4_client;
 mod v6_client;
@@ -29,16 +32,19 @@ use crate::channels::{
 };
 use crate::config::{Config, V4ClientConfig, V6ClientConfig};
 use crate::instance_numbers::InstanceNumbers;
-use crate::netlink::{Net, NetError};
+use crate::link::Links;
+use crate::netlink::{LinkNotifications, Net, NetError, Notification};
 use crate::overrides::Overrides;
 use crate::persist::StateStore;
 use crate::sysevent::SysEventSender;
+use client::EventOrigin;
 use client_set::ClientSet;
 use ipc_server::IpcRequest;
+use services::{Programs, Services, Supervised};
 use udhcpc::UdhcpcProgram;
 pub use v4_client::V4State;
-use v4_client::{EventOrigin, Services, V4Client};
-use v6_client::V6Client;
+use v4_client::V4;
+use v6_client::V6;
 
 /// Why the controller could not start.
 #[derive(Debug, thiserror::Error)]
@@ -100,12 +106,16 @@ enum Internal {
         client: ClientKey,
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// A client's process stopped because its interface went away.
+    LinkStopped { client: ClientKey },
 }
 
 struct Controller {
-    v4: ClientSet<V4Client>,
-    v6: ClientSet<V6Client>,
+    v4: ClientSet<V4>,
+    v6: ClientSet<V6>,
     svc: Services,
+    /// The connection's own handle, for dumps after an overrun.
+    net: Net,
     internal: mpsc::UnboundedSender<Internal>,
     /// The configuration file's clients: the defaults TR-181 writes are kept against.
     v4_defaults: Vec<V4ClientConfig>,
@@ -144,24 +154,32 @@ async fn run(
 
     let (reports_tx, mut reports) = mpsc::unbounded_channel();
     let (internal_tx, mut internal) = mpsc::unbounded_channel();
+    let (net, mut notifications) = Net::open()?;
+    let mut links = Links::default();
+    links.reset(net.dump_links().await?);
     let svc = Services {
-        net: Net::open()?,
+        net: Box::new(net.clone()),
         store: StateStore::new(&config.state_dir),
-        sysevents: SysEventSender::start(
+        sysevents: Box::new(SysEventSender::start(
             config.sysevent_command.clone(),
             config.sysevent_profile,
             StateStore::new(&config.state_dir),
             updates.clone(),
-        ),
+        )),
         updates,
-        udhcpc: UdhcpcProgram::resolve(config.udhcpc_command.as_deref()),
-        plugin: plugin_path(&config, "dhcpmgr-udhcpc-plugin"),
-        dibbler: config.dibbler_command.clone(),
-        dibbler_plugin: plugin_path(&config, "dhcpmgr-dibbler-plugin"),
+        processes: Box::new(Supervised {
+            reports: reports_tx,
+        }),
+        programs: Programs {
+            udhcpc: UdhcpcProgram::resolve(config.udhcpc_command.as_deref()),
+            plugin: plugin_path(&config, "dhcpmgr-udhcpc-plugin"),
+            dibbler: config.dibbler_command.clone(),
+            dibbler_plugin: plugin_path(&config, "dhcpmgr-dibbler-plugin"),
+        },
         spool_dir: config.run_dir.join("spool"),
         run_dir: config.run_dir.clone(),
         socket,
-        reports: reports_tx,
+        links,
     };
     let overrides = Overrides::load(&svc.store);
     let stored_numbers = InstanceNumbers::load(&svc.store);
@@ -169,6 +187,7 @@ async fn run(
         v4: ClientSet::new(stored_numbers.dhcpv4.clone()),
         v6: ClientSet::new(stored_numbers.dhcpv6.clone()),
         svc,
+        net,
         internal: internal_tx,
         v4_defaults: config.dhcpv4_clients,
         v6_defaults: config.dhcpv6_clients,
@@ -219,6 +238,7 @@ async fn run(
             },
             Some(command) = commands.recv() => ctl.on_command(command).await,
             Some(message) = internal.recv() => ctl.on_internal(message).await,
+            notification = notifications.next() => ctl.on_link(notification, &mut notifications).await,
             Some(new_config) = reloads.recv() => {
                 ctl.v4_defaults = new_config.dhcpv4_clients;
                 ctl.v6_defaults = new_config.dhcpv6_clients;
@@ -233,9 +253,16 @@ async fn run(
         }
     }
     tracing::info!("controller stopping: DHCP clients stop without releasing; leases stay");
-    ctl.v4.stop_all().await;
-    ctl.v6.stop_all().await;
+    let mut supervisors = ctl.v4.take_supervisors();
+    supervisors.extend(ctl.v6.take_supervisors());
+    stop_together(supervisors).await;
     Ok(())
+}
+
+/// Stops every supervised client at once, keeping their leases: each may take its grace
+/// period, and one after another they would outlast the unit's stop timeout.
+async fn stop_together(supervisors: Vec<supervisor::Supervisor>) {
+    futures_util::future::join_all(supervisors.iter().map(|sup| sup.stop(false))).await;
 }
 
 async fn sleep_until_boot(when: Option<BootSeconds>) {
@@ -402,7 +429,34 @@ impl Controller {
                 self.save_numbers();
                 let _ = reply.send(self.save_overrides());
             }
+            Internal::LinkStopped { client } => match client {
+                ClientKey::V4(i) => self.v4.link_stopped(i, &self.svc).await,
+                ClientKey::V6(i) => self.v6.link_stopped(i, &self.svc).await,
+            },
         }
+    }
+
+    /// Takes one link notification into the interfaces' state and lets every client follow.
+    /// Without notifications any more (the connection ended) the interfaces stay as last seen.
+    async fn on_link(
+        &mut self,
+        notification: Option<Notification>,
+        notifications: &mut LinkNotifications,
+    ) {
+        match notification {
+            Some(Notification::Event(event)) => self.svc.links.apply(event),
+            Some(Notification::Resync) => match self.net.dump_links().await {
+                Ok(events) => self.svc.links.reset(events),
+                Err(e) => tracing::error!(error = %e, "cannot read the interfaces again"),
+            },
+            None => {
+                tracing::error!("netlink notifications ended; interface changes go unseen");
+                *notifications = LinkNotifications::ended();
+                return;
+            }
+        }
+        self.v4.on_link(&self.svc, &self.internal).await;
+        self.v6.on_link(&self.svc, &self.internal).await;
     }
 
     /// Brings every client to the file's settings with the stored writes on top.

@@ -129,6 +129,12 @@ impl Supervisor {
         Self { requests: tx }
     }
 
+    /// A supervisor whose requests go to `requests`: a test stands in for the process.
+    #[cfg(test)]
+    pub fn stand_in(requests: mpsc::UnboundedSender<Request>) -> Self {
+        Self { requests }
+    }
+
     pub fn request(&self, request: Request) {
         if self.requests.send(request).is_err() {
             tracing::debug!("supervisor already ended; request dropped");
