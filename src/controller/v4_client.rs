@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use dhcpmgr_ipc::{V4Event, V4EventKind};
 use serde::{Deserialize, Serialize};
 
-use super::client::{Core, EventOrigin, Family};
+use super::client::{Core, EventError, EventOrigin, Family};
 use super::services::Services;
 use super::supervisor::{LaunchSpec, Request, StopStyle};
 use super::udhcpc::{client_id_from_mac, parse_mac, udhcpc_args, LaunchContext};
@@ -57,6 +57,8 @@ pub struct V4 {
     /// The udhcpc process the last event came from: the first event of another process is
     /// that process's opening `deconfig`, which must not tear down a valid lease.
     last_event_pid: Option<u32>,
+    /// The last write of the state failed: it is written again at the next chance.
+    unsaved: bool,
 }
 
 /// What a DHCPv4 client shares with the other family.
@@ -64,7 +66,14 @@ type V4Core = Core<V4ClientConfig>;
 
 impl V4 {
     /// Carries out `plan`: add before remove, then persist, publish, and report.
-    async fn execute(&mut self, core: &V4Core, plan: Plan, svc: &Services) -> Result<(), String> {
+    /// `Err(Passing)` when the address could not be added (nothing changed) or the new state
+    /// could not be stored (it is in force and stored again later).
+    async fn execute(
+        &mut self,
+        core: &V4Core,
+        plan: Plan,
+        svc: &Services,
+    ) -> Result<(), EventError> {
         let early = svc.sysevents.before_configuring();
         if early {
             desire_sysevents(core, plan.held.as_ref(), svc);
@@ -73,7 +82,7 @@ impl V4 {
         if let Some(add) = plan.add {
             svc.net.add_v4(interface, add).await.map_err(|e| {
                 tracing::error!(client = %core.alias(), error = %e, "cannot configure address");
-                e.to_string()
+                EventError::Passing(format!("cannot configure the address: {e}"))
             })?;
         }
         if let Some(held) = &plan.held {
@@ -91,7 +100,7 @@ impl V4 {
         if lease_changed {
             self.refresh_launch(core, svc);
         }
-        self.persist(core, svc);
+        let stored = self.persist(core, svc);
         let _ = svc.updates.send(self.snapshot(core));
         if let Some(kind) = plan.event {
             core.emit(kind, self.event_data(core), svc);
@@ -99,7 +108,7 @@ impl V4 {
         if !early {
             desire_sysevents(core, self.state.held.as_ref(), svc);
         }
-        Ok(())
+        stored.map_err(EventError::Passing)
     }
 
     fn event_data(&self, core: &V4Core) -> BTreeMap<String, String> {
@@ -114,15 +123,19 @@ impl V4 {
         data
     }
 
-    fn persist(&mut self, core: &V4Core, svc: &Services) {
+    /// Writes the state; on failure it is written again at the next chance (`store_again`).
+    fn persist(&mut self, core: &V4Core, svc: &Services) -> Result<(), String> {
         self.state.interface = core
             .settings
             .interface
             .as_ref()
             .map(|i| i.as_str().to_owned());
-        if let Err(e) = svc.store.save(&state_name(&core.settings), &self.state) {
-            tracing::error!(client = %core.alias(), error = %e, "cannot persist client state");
-        }
+        let saved = svc.store.save(&state_name(&core.settings), &self.state);
+        self.unsaved = saved.is_err();
+        saved.map_err(|e| {
+            tracing::error!(client = %core.alias(), error = %e, "cannot persist client state; the lease is in force and is stored again at the next chance");
+            format!("the lease is in force but could not be stored: {e}")
+        })
     }
 
     /// Puts the address to ask for (`-r`) and the client identifier on udhcpc's command line.
@@ -298,6 +311,7 @@ impl Family for V4 {
             state,
             dhcp_status: DhcpStatus::Init,
             last_event_pid: None,
+            unsaved: false,
         };
         let now = BootSeconds::now();
         if let Some(held) = family.state.held.clone() {
@@ -313,7 +327,7 @@ impl Family for V4 {
                 family.dhcp_status = DhcpStatus::Bound;
             }
         }
-        family.persist(core, svc);
+        let _ = family.persist(core, svc);
         desire_sysevents(core, family.state.held.as_ref(), svc);
         family
     }
@@ -325,7 +339,7 @@ impl Family for V4 {
                 .client_id
                 .clone()
                 .or_else(|| derive_client_id(&core.settings));
-            self.persist(core, svc);
+            let _ = self.persist(core, svc);
         }
         self.refresh_launch(core, svc);
         Ok(())
@@ -345,7 +359,7 @@ impl Family for V4 {
         event: &V4Event,
         origin: EventOrigin,
         svc: &Services,
-    ) -> Result<(), String> {
+    ) -> Result<(), EventError> {
         let situation = Situation {
             held: self.state.held.as_ref(),
             fresh_client: self.last_event_pid != Some(origin.client_pid),
@@ -354,7 +368,7 @@ impl Family for V4 {
         };
         let plan = v4::plan(event, situation).map_err(|e| {
             tracing::warn!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing lease");
-            e.to_string()
+            EventError::Refused(e.to_string())
         })?;
         tracing::info!(client = %core.alias(), kind = event.kind.as_str(), add = ?plan.add, remove = ?plan.remove, "lease event");
         log_dropped(core, &plan.dropped, "lease values left out");
@@ -371,6 +385,12 @@ impl Family for V4 {
 
     fn holds_lease(&self) -> bool {
         self.state.held.is_some()
+    }
+
+    fn store_again(&mut self, core: &V4Core, svc: &Services) {
+        if self.unsaved && self.persist(core, svc).is_ok() {
+            tracing::info!(client = %core.alias(), "client state stored again");
+        }
     }
 
     async fn drop_lease(&mut self, core: &mut V4Core, svc: &Services) {

@@ -14,7 +14,7 @@ use dhcpmgr_ipc::V6Event;
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
-use super::client::{Core, EventOrigin, Family};
+use super::client::{Core, EventError, EventOrigin, Family};
 use super::dibbler;
 use super::services::Services;
 use super::supervisor::{LaunchSpec, Request, StopStyle};
@@ -59,6 +59,8 @@ pub struct V6 {
     /// Why the last MAP configuration was refused, to log each reason once.
     map_error: Option<String>,
     work_dir: PathBuf,
+    /// The last write of the state failed: it is written again at the next chance.
+    unsaved: bool,
 }
 
 /// What a DHCPv6 client shares with the other family.
@@ -101,8 +103,14 @@ impl V6 {
         }
     }
 
-    /// Configure before remove, then persist, publish and report.
-    async fn execute(&mut self, core: &V6Core, plan: V6Plan, svc: &Services) {
+    /// Configure before remove, then persist, publish and report. `Err(Passing)` when the
+    /// state could not be stored (what changed is in force and stored again later).
+    async fn execute(
+        &mut self,
+        core: &V6Core,
+        plan: V6Plan,
+        svc: &Services,
+    ) -> Result<(), EventError> {
         let interface = core.interface();
         for a in &plan.configure {
             if let Err(e) = svc
@@ -119,12 +127,13 @@ impl V6 {
             }
         }
         self.state.held = plan.held;
-        self.persist(core, svc);
+        let stored = self.persist(core, svc);
         let _ = svc.updates.send(self.snapshot(core));
         if let Some(kind) = plan.event {
             core.emit(kind, self.event_data(core), svc);
         }
         self.desire_sysevents(core, svc);
+        stored.map_err(EventError::Passing)
     }
 
     /// Hands the system events for the held lease to the ledger, which sets what changed.
@@ -179,15 +188,19 @@ impl V6 {
         data
     }
 
-    fn persist(&mut self, core: &V6Core, svc: &Services) {
+    /// Writes the state; on failure it is written again at the next chance (`store_again`).
+    fn persist(&mut self, core: &V6Core, svc: &Services) -> Result<(), String> {
         self.state.interface = core
             .settings
             .interface
             .as_ref()
             .map(|i| i.as_str().to_owned());
-        if let Err(e) = svc.store.save(&state_name(&core.settings), &self.state) {
-            tracing::error!(client = %core.alias(), error = %e, "cannot persist client state");
-        }
+        let saved = svc.store.save(&state_name(&core.settings), &self.state);
+        self.unsaved = saved.is_err();
+        saved.map_err(|e| {
+            tracing::error!(client = %core.alias(), error = %e, "cannot persist client state; the lease is in force and is stored again at the next chance");
+            format!("the lease is in force but could not be stored: {e}")
+        })
     }
 }
 
@@ -265,17 +278,18 @@ impl Family for V6 {
             state,
             map_error: None,
             work_dir: work_dir(config, svc),
+            unsaved: false,
         };
         let now = BootSeconds::now();
         if !core.enabled && !family.state.held.is_empty() {
             tracing::info!(client = %core.alias(), "client is disabled: its stored lease is dropped, its addresses removed");
             let plan = v6::drop_all(&family.state.held);
-            family.execute(core, plan, svc).await;
+            let _ = family.execute(core, plan, svc).await;
         } else if family.state.held.next_expiry().is_some_and(|e| e <= now) {
             let plan = v6::expire(&family.state.held, now);
-            family.execute(core, plan, svc).await;
+            let _ = family.execute(core, plan, svc).await;
         }
-        family.persist(core, svc);
+        let _ = family.persist(core, svc);
         family.desire_sysevents(core, svc);
         family
     }
@@ -284,7 +298,7 @@ impl Family for V6 {
     fn prepare_start(&mut self, core: &V6Core, svc: &Services) -> Result<(), String> {
         if self.state.duid.is_none() {
             self.state.duid = new_duid(&core.settings);
-            self.persist(core, svc);
+            let _ = self.persist(core, svc);
         }
         self.prepare_work_dir(core, svc).map_err(|e| {
             format!(
@@ -308,10 +322,10 @@ impl Family for V6 {
         event: &V6Event,
         origin: EventOrigin,
         svc: &Services,
-    ) -> Result<(), String> {
+    ) -> Result<(), EventError> {
         let plan = v6::plan(event, &self.state.held, BootSeconds::now()).map_err(|e| {
             tracing::warn!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing DHCPv6 lease");
-            e.to_string()
+            EventError::Refused(e.to_string())
         })?;
         tracing::info!(
             client = %core.alias(),
@@ -333,17 +347,22 @@ impl Family for V6 {
         if self.state.duid.is_none() {
             self.adopt_dibbler_duid(core);
         }
-        self.execute(core, plan, svc).await;
-        Ok(())
+        self.execute(core, plan, svc).await
     }
 
     fn holds_lease(&self) -> bool {
         !self.state.held.is_empty()
     }
 
+    fn store_again(&mut self, core: &V6Core, svc: &Services) {
+        if self.unsaved && self.persist(core, svc).is_ok() {
+            tracing::info!(client = %core.alias(), "client state stored again");
+        }
+    }
+
     async fn drop_lease(&mut self, core: &mut V6Core, svc: &Services) {
         let plan = v6::drop_all(&self.state.held);
-        self.execute(core, plan, svc).await;
+        let _ = self.execute(core, plan, svc).await;
     }
 
     /// Puts the held IA_NA addresses back with what is left of their lifetimes.
@@ -393,7 +412,7 @@ impl Family for V6 {
         let plan = v6::expire(&self.state.held, BootSeconds::now());
         if plan.event.is_some() {
             tracing::warn!(client = %core.alias(), "DHCPv6 lease ran out without renewal");
-            self.execute(core, plan, svc).await;
+            let _ = self.execute(core, plan, svc).await;
         }
     }
 
