@@ -131,10 +131,29 @@ fn a_flood_of_malformed_ipc_messages_is_answered_but_logged_a_few_times() {
     frame.extend_from_slice(body);
     let answered = (0..2000).filter(|_| exchange(&socket, &frame)).count();
     assert_eq!(answered, 2000, "every message gets its answer");
+    // Well-formed messages whose lease is refused: one line per interval too, not two each.
+    let envelope = dhcpmgr_ipc::Envelope {
+        version: dhcpmgr_ipc::PROTOCOL_VERSION,
+        created_unix_ms: 1,
+        client_pid: 1,
+        client: Some("wan".into()),
+        event: dhcpmgr_ipc::ClientEvent::V4(dhcpmgr_ipc::V4Event {
+            interface: WAN_IF.into(),
+            kind: dhcpmgr_ipc::V4EventKind::Bound,
+            lease: Some(dhcpmgr_ipc::V4Lease::new(Ipv4Addr::new(0, 1, 2, 3), 24)),
+        }),
+    };
+    let refused =
+        dhcpmgr_ipc::encode_frame(&dhcpmgr_ipc::encode_envelope(&envelope)).expect("a small frame");
+    let answered = (0..2000).filter(|_| exchange(&socket, &refused)).count();
+    assert_eq!(answered, 2000, "every refusal gets its answer");
     let log = std::fs::read_to_string(daemon.log_path()).unwrap_or_default();
-    let lines = log.matches("rejected IPC message").count();
-    assert!(
-        (1..=10).contains(&lines),
-        "{lines} warning lines for 2000 rejections"
-    );
+    for line in ["rejected IPC message", "lease event refused"] {
+        let lines = log.matches(line).count();
+        assert!(
+            (1..=10).contains(&lines),
+            "{lines} {line:?} lines for 2000 rejections"
+        );
+    }
+    assert!(lab.wan_v4_addresses().is_empty());
 }

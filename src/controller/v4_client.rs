@@ -367,7 +367,7 @@ impl Family for V4 {
             now: BootSeconds::now(),
         };
         let plan = v4::plan(event, situation).map_err(|e| {
-            tracing::warn!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing lease");
+            tracing::debug!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing lease");
             EventError::Refused(e.to_string())
         })?;
         tracing::info!(client = %core.alias(), kind = event.kind.as_str(), add = ?plan.add, remove = ?plan.remove, "lease event");

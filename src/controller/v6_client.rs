@@ -324,7 +324,7 @@ impl Family for V6 {
         svc: &Services,
     ) -> Result<(), EventError> {
         let plan = v6::plan(event, &self.state.held, BootSeconds::now()).map_err(|e| {
-            tracing::warn!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing DHCPv6 lease");
+            tracing::debug!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing DHCPv6 lease");
             EventError::Refused(e.to_string())
         })?;
         tracing::info!(
