@@ -9,7 +9,10 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use dhcpmgr_lab::{bin, lab_or_skip, Kea4Options, LEASE_WAIT, WAN_IF};
+use dhcpmgr_lab::{lab_or_skip, Kea4Options, LEASE_WAIT, WAN_IF};
+
+#[path = "support/udhcpc_plugin.rs"]
+mod udhcpc_plugin;
 
 #[test]
 fn unusable_and_excess_lease_values_never_reach_tr181_or_the_system_events() {
@@ -78,23 +81,8 @@ fn an_address_in_this_network_from_the_plugin_is_refused_and_changes_nothing() {
     let cfg = lab.daemon_config();
     let config = lab.write_daemon_config(&cfg);
     let _daemon = lab.start_daemon(&config);
-    let plugin = |address: &str| {
-        lab.cpe()
-            .command(bin("dhcpmgr-udhcpc-plugin"))
-            .arg("bound")
-            .env_clear()
-            .env("DHCPMGR_SOCKET", cfg.run_dir.join("ipc.sock"))
-            .env("DHCPMGR_SPOOL_DIR", cfg.run_dir.join("spool"))
-            .env("DHCPMGR_CLIENT", "wan")
-            .env("interface", WAN_IF)
-            .env("ip", address)
-            .env("mask", "24")
-            .env("lease", "3600")
-            .output()
-            .expect("run the udhcpc plugin")
-    };
     for bad in ["0.1.2.3", "127.0.0.9", "169.254.3.3", "240.0.0.1"] {
-        let out = plugin(bad);
+        let out = udhcpc_plugin::bound(&lab, &cfg.run_dir, bad);
         let said = String::from_utf8_lossy(&out.stderr);
         assert!(
             said.contains("not a usable host address"),

@@ -8,8 +8,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use dhcpmgr_lab::{
-    bin, lab_or_skip, DaemonConfig, DaemonProcess, Kea4Options, Kea6Options, Lab, WAN_IF,
+    lab_or_skip, DaemonConfig, DaemonProcess, Kea4Options, Kea6Options, Lab, WAN_IF,
 };
+
+#[path = "support/udhcpc_plugin.rs"]
+mod udhcpc_plugin;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -77,20 +80,7 @@ fn a_client_disabled_while_the_daemon_was_down_is_stopped_and_holds_no_address()
     assert!(!released, "the orphan released its lease");
 
     // A bound for the disabled client is refused and changes nothing.
-    let out = lab
-        .cpe()
-        .command(bin("dhcpmgr-udhcpc-plugin"))
-        .arg("bound")
-        .env_clear()
-        .env("DHCPMGR_SOCKET", cfg.run_dir.join("ipc.sock"))
-        .env("DHCPMGR_SPOOL_DIR", cfg.run_dir.join("spool"))
-        .env("DHCPMGR_CLIENT", "wan")
-        .env("interface", WAN_IF)
-        .env("ip", "192.0.2.150")
-        .env("mask", "24")
-        .env("lease", "3600")
-        .output()
-        .expect("run the udhcpc plugin");
+    let out = udhcpc_plugin::bound(&lab, &cfg.run_dir, "192.0.2.150");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("is disabled"), "{said}");
     assert!(lab.wan_v4_addresses().is_empty());

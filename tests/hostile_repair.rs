@@ -6,7 +6,10 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use dhcpmgr_lab::{bin, lab_or_skip, WAN_IF};
+use dhcpmgr_lab::lab_or_skip;
+
+#[path = "support/udhcpc_plugin.rs"]
+mod udhcpc_plugin;
 
 #[test]
 fn an_unstored_lease_is_not_acknowledged_and_is_stored_at_the_next_chance() {
@@ -21,21 +24,7 @@ fn an_unstored_lease_is_not_acknowledged_and_is_stored_at_the_next_chance() {
     std::fs::create_dir_all(state_file.join("in-the-way")).expect("block the state file");
 
     let spool = cfg.run_dir.join("spool");
-    let out = lab
-        .cpe()
-        .command(bin("dhcpmgr-udhcpc-plugin"))
-        .arg("bound")
-        .env_clear()
-        .env("DHCPMGR_SOCKET", cfg.run_dir.join("ipc.sock"))
-        .env("DHCPMGR_SPOOL_DIR", &spool)
-        .env("DHCPMGR_CLIENT", "wan")
-        .env("interface", WAN_IF)
-        .env("ip", "192.0.2.77")
-        .env("mask", "24")
-        .env("router", "192.0.2.1")
-        .env("lease", "3600")
-        .output()
-        .expect("run the udhcpc plugin");
+    let out = udhcpc_plugin::bound(&lab, &cfg.run_dir, "192.0.2.77");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success()

@@ -99,6 +99,23 @@ impl From<String> for EventError {
     }
 }
 
+/// Writes a client's state as record `name`; `unsaved` says afterwards whether it must be
+/// written again. `Err` is the reason given to the plugin: what changed is in force.
+pub fn store_state<S: ClientSettings, T: serde::Serialize>(
+    core: &Core<S>,
+    svc: &Services,
+    name: &str,
+    state: &T,
+    unsaved: &mut bool,
+) -> Result<(), String> {
+    let saved = svc.store.save(name, state);
+    *unsaved = saved.is_err();
+    saved.map_err(|e| {
+        tracing::error!(client = %core.alias(), error = %e, "cannot persist client state; the lease is in force and is stored again at the next chance");
+        format!("the lease is in force but could not be stored: {e}")
+    })
+}
+
 /// Where an event came from.
 #[derive(Debug, Clone, Copy)]
 pub struct EventOrigin {

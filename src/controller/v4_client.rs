@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use dhcpmgr_ipc::{V4Event, V4EventKind};
 use serde::{Deserialize, Serialize};
 
-use super::client::{Core, EventError, EventOrigin, Family};
+use super::client::{store_state, Core, EventError, EventOrigin, Family};
 use super::services::Services;
 use super::supervisor::{LaunchSpec, Request, StopStyle};
 use super::udhcpc::{client_id_from_mac, parse_mac, udhcpc_args, LaunchContext};
@@ -130,12 +130,8 @@ impl V4 {
             .interface
             .as_ref()
             .map(|i| i.as_str().to_owned());
-        let saved = svc.store.save(&state_name(&core.settings), &self.state);
-        self.unsaved = saved.is_err();
-        saved.map_err(|e| {
-            tracing::error!(client = %core.alias(), error = %e, "cannot persist client state; the lease is in force and is stored again at the next chance");
-            format!("the lease is in force but could not be stored: {e}")
-        })
+        let name = state_name(&core.settings);
+        store_state(core, svc, &name, &self.state, &mut self.unsaved)
     }
 
     /// Puts the address to ask for (`-r`) and the client identifier on udhcpc's command line.

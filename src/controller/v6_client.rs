@@ -14,7 +14,7 @@ use dhcpmgr_ipc::V6Event;
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
-use super::client::{Core, EventError, EventOrigin, Family};
+use super::client::{store_state, Core, EventError, EventOrigin, Family};
 use super::dibbler;
 use super::services::Services;
 use super::supervisor::{LaunchSpec, Request, StopStyle};
@@ -195,12 +195,8 @@ impl V6 {
             .interface
             .as_ref()
             .map(|i| i.as_str().to_owned());
-        let saved = svc.store.save(&state_name(&core.settings), &self.state);
-        self.unsaved = saved.is_err();
-        saved.map_err(|e| {
-            tracing::error!(client = %core.alias(), error = %e, "cannot persist client state; the lease is in force and is stored again at the next chance");
-            format!("the lease is in force but could not be stored: {e}")
-        })
+        let name = state_name(&core.settings);
+        store_state(core, svc, &name, &self.state, &mut self.unsaved)
     }
 }
 
