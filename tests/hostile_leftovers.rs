@@ -181,4 +181,8 @@ fn a_dhcpv6_client_disabled_or_removed_while_the_daemon_was_down_leaves_nothing_
     removed.extra_toml.clear();
     let _daemon = dibbler_left_behind_is_stopped(&mut lab, &removed);
     assert!(!Path::new(&removed.state_dir.join("v6-wan6.json")).exists());
+    assert!(
+        !removed.run_dir.join("dibbler-wan6").exists(),
+        "its dibbler work directory is gone too"
+    );
 }

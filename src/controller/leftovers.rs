@@ -107,7 +107,10 @@ pub async fn sweep(
         };
         match family {
             Family::V4 => take_down_v4(svc, &alias, &name).await,
-            Family::V6 => take_down_v6(svc, &alias, &name).await,
+            Family::V6 => {
+                take_down_v6(svc, &alias, &name).await;
+                let _ = std::fs::remove_dir_all(svc.run_dir.join(format!("dibbler-{alias}")));
+            }
         }
         svc.sysevents.desire(&name, "", SysEvents::new());
         if let Err(e) = svc.store.remove(&name) {
