@@ -19,6 +19,10 @@ pub enum EventKind {
     LeaseUpdated,
     LeaseRenewed,
     LeaseDeleted,
+    /// System events whose command failed are being retried (`key`, `reason`, `pending`).
+    SysEventsBehind,
+    /// Every system event is set again.
+    SysEventsCaughtUp,
 }
 
 impl EventKind {
@@ -31,6 +35,8 @@ impl EventKind {
             Self::LeaseUpdated => "LeaseUpdated",
             Self::LeaseRenewed => "LeaseRenewed",
             Self::LeaseDeleted => "LeaseDeleted",
+            Self::SysEventsBehind => "SysEventsBehind",
+            Self::SysEventsCaughtUp => "SysEventsCaughtUp",
         }
     }
 }

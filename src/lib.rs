@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod instance_numbers;
 pub mod lease;
 pub mod link;
+pub mod log_limit;
 pub mod netlink;
 pub mod overrides;
 pub mod persist;

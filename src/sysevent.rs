@@ -1,15 +1,24 @@
-//! System events (design §4.5): the `ipv4_IF_*` keys computed from a lease, the memory of what
-//! was last set so only changes go out, and the task that runs `<command> set <key> <value>`
-//! off the lease path.
+//! System events (design §4.5): the `ipv4_IF_*` and `tr_IF_dhcpv6_client_*` keys computed from
+//! a lease, which of them the configured [`Profile`] owns and in what order, and the
+//! [`SysEventSender`] the controller hands each client's wanted values to. What was really set
+//! is the [`ledger`]'s business (a key counts only once its command succeeded, persisted), and
+//! running the command, with retries, the [`runner`]'s.
+
+mod ledger;
+mod runner;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use dhcpmgr_ipc::V4Lease;
-
-use crate::lease::v6::HeldV6;
 use tokio::sync::mpsc;
+
+use crate::channels::UpdateSender;
+use crate::lease::v6::HeldV6;
+use crate::persist::StateStore;
+pub use ledger::{Ledger, Pending, Wanted};
+use runner::{Desire, Runner};
 
 /// Key/value pairs as WAN Manager reads them.
 pub type SysEvents = BTreeMap<String, String>;
@@ -44,46 +53,66 @@ pub fn v4_sysevents(interface: &str, lease: Option<&V4Lease>, start_time: u64) -
 }
 
 /// The DHCPv6 values of design §4.5 for `interface` holding `held`, plus `wan6_ns` (the DNS
-/// servers of option 23, space-separated). dibbler-client does not report IAIDs, T1 or T2, so
-/// the `…_iaid` and `…_t1/t2` keys are set from what the daemon asked for when it knows them.
+/// servers of option 23 that are usable unicast addresses, at most [`MAX_WAN6_NS`],
+/// space-separated). IAIDs, T1 and T2 are the server's when RDK's
+/// dibbler reported them; upstream dibbler does not, and then they are what the daemon asked
+/// for, when it knows them.
 pub fn v6_sysevents(interface: &str, held: &HeldV6, asked: &V6Asked) -> SysEvents {
     let key = |suffix: &str| format!("tr_{interface}_dhcpv6_client_{suffix}");
     let mut out = SysEvents::new();
+    let ia = |kind: &'static str, server: Option<dhcpmgr_ipc::IaParams>, iaid: u32| {
+        let server = server.unwrap_or(dhcpmgr_ipc::IaParams {
+            iaid: None,
+            t1: None,
+            t2: None,
+        });
+        let timers = [
+            ("t1", server.t1.or(asked.t1)),
+            ("t2", server.t2.or(asked.t2)),
+        ];
+        let iaid = (
+            key(&format!("{kind}_iaid")),
+            server.iaid.unwrap_or(iaid).to_string(),
+        );
+        let timers: Vec<(String, String)> = timers
+            .into_iter()
+            .filter_map(|(name, value)| Some((key(&format!("{kind}_{name}")), value?.to_string())))
+            .collect();
+        std::iter::once(iaid).chain(timers)
+    };
     if let Some(a) = held.addresses.first() {
+        out.extend(ia("addr", held.ia_na, asked.ia_na_iaid));
         out.insert(key("v6addr"), a.lease.address.to_string());
         out.insert(key("addr_pretm"), a.lease.preferred.to_string());
         out.insert(key("addr_vldtm"), a.lease.valid.to_string());
-        out.insert(key("addr_iaid"), asked.ia_na_iaid.to_string());
-        if let Some(t1) = asked.t1 {
-            out.insert(key("addr_t1"), t1.to_string());
-        }
-        if let Some(t2) = asked.t2 {
-            out.insert(key("addr_t2"), t2.to_string());
-        }
     }
     if let Some(p) = held.prefixes.first() {
+        out.extend(ia("pref", held.ia_pd, asked.ia_pd_iaid));
         out.insert(
             key("v6pref"),
             format!("{}/{}", p.lease.prefix, p.lease.length),
         );
         out.insert(key("pref_pretm"), p.lease.preferred.to_string());
         out.insert(key("pref_vldtm"), p.lease.valid.to_string());
-        out.insert(key("pref_iaid"), asked.ia_pd_iaid.to_string());
-        if let Some(t1) = asked.t1 {
-            out.insert(key("pref_t1"), t1.to_string());
-        }
-        if let Some(t2) = asked.t2 {
-            out.insert(key("pref_t2"), t2.to_string());
-        }
     }
     if let Some(dns) = held.options.get(&23) {
-        let servers: Vec<&str> = dns.split_whitespace().collect();
+        let servers: Vec<&str> = dns
+            .split_whitespace()
+            .filter(|s| {
+                s.parse::<std::net::Ipv6Addr>()
+                    .is_ok_and(|a| crate::lease::special::v6_not_global_unicast(a).is_none())
+            })
+            .take(MAX_WAN6_NS)
+            .collect();
         if !servers.is_empty() && !held.is_empty() {
             out.insert("wan6_ns".into(), servers.join(" "));
         }
     }
     out
 }
+
+/// DNS servers `wan6_ns` carries, as many as the DHCPv4 keys carry.
+pub const MAX_WAN6_NS: usize = crate::lease::v4::MAX_DNS_SERVERS;
 
 /// What the daemon asked dibbler-client for, for the values dibbler does not report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,73 +129,136 @@ pub fn netmask(prefix_len: u8) -> Ipv4Addr {
     Ipv4Addr::from(u32::MAX.checked_shl(32 - bits).unwrap_or(0))
 }
 
-/// What must be set to move from `last` to `next`: changed and new keys with their values,
-/// vanished keys with an empty value, the `dhcp_state` and `mapt_config_flag` keys last so that
-/// a listener woken by them finds every other value already set. `last` becomes `next`.
-pub fn changes(last: &mut SysEvents, next: SysEvents) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = last
-        .keys()
-        .filter(|k| !next.contains_key(*k))
-        .map(|k| (k.clone(), String::new()))
-        .collect();
-    out.extend(
-        next.iter()
-            .filter(|(k, v)| last.get(*k) != Some(v))
-            .map(|(k, v)| (k.clone(), v.clone())),
-    );
-    out.sort_by_key(|(k, _)| k.ends_with("_dhcp_state") || k == "mapt_config_flag");
-    *last = next;
-    out
+/// Which system events dhcpmgr sets (`[sysevent] profile`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// Every key of design §4.5: for a box without WAN Manager.
+    #[default]
+    Standalone,
+    /// Only the keys RDK's C DHCP manager sets, in its order; WAN Manager sets the rest
+    /// (`ipv4_IF_ipaddr/subnet/gw_0/dns_*`, `wan6_ns`, MAP) from the lease event.
+    RdkWanManager,
 }
 
-/// Sends batches of changes to the task that runs the command.
+/// `ipv4_IF_*` suffixes the C manager sets, in its order (`set_inf_sysevents`).
+const RDK_V4: [&str; 4] = ["dhcp_server", "lease_time", "dhcp_state", "start_time"];
+/// `tr_IF_dhcpv6_client_*` suffixes the C manager sets, in its order
+/// (`ConfigureIpv6Sysevents`: the IA_PD's, then the IA_NA's).
+const RDK_V6: [&str; 12] = [
+    "v6pref",
+    "pref_iaid",
+    "pref_t1",
+    "pref_t2",
+    "pref_pretm",
+    "pref_vldtm",
+    "v6addr",
+    "addr_iaid",
+    "addr_t1",
+    "addr_t2",
+    "addr_pretm",
+    "addr_vldtm",
+];
+
+impl Profile {
+    /// `standalone` or `rdk-wanmanager`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "standalone" => Some(Self::Standalone),
+            "rdk-wanmanager" => Some(Self::RdkWanManager),
+            _ => None,
+        }
+    }
+
+    /// The C manager sets its DHCPv4 keys before it configures the interface; standalone
+    /// listeners woken by `dhcp_state` expect the address to be there already.
+    pub fn before_configuring(self) -> bool {
+        self == Self::RdkWanManager
+    }
+
+    /// The keys of `all` this profile sets, in the order they must go out. Standalone: every
+    /// key, `…_dhcp_state` and `mapt_config_flag` last, so that a listener woken by them finds
+    /// every other value set. RDK: the C manager's keys in its order.
+    pub fn select(self, all: SysEvents) -> Vec<(String, String)> {
+        match self {
+            Self::Standalone => {
+                let mut out: Vec<(String, String)> = all.into_iter().collect();
+                out.sort_by_key(|(k, _)| k.ends_with("_dhcp_state") || k == "mapt_config_flag");
+                out
+            }
+            Self::RdkWanManager => {
+                let rank = |key: &str| {
+                    let v4 = key.strip_prefix("ipv4_").and_then(|rest| {
+                        RDK_V4.iter().position(|s| rest.ends_with(&format!("_{s}")))
+                    });
+                    let v6 = key.strip_prefix("tr_").and_then(|rest| {
+                        RDK_V6
+                            .iter()
+                            .position(|s| rest.ends_with(&format!("_dhcpv6_client_{s}")))
+                    });
+                    v4.or(v6)
+                };
+                let mut out: Vec<(usize, String, String)> = all
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((rank(&k)?, k, v)))
+                    .collect();
+                out.sort_by_key(|(rank, ..)| *rank);
+                out.into_iter().map(|(_, k, v)| (k, v)).collect()
+            }
+        }
+    }
+}
+
+/// Hands each client's wanted values to the runner task.
 #[derive(Debug, Clone)]
-pub struct SysEventSender(Option<mpsc::UnboundedSender<Vec<(String, String)>>>);
+pub struct SysEventSender {
+    tx: Option<mpsc::UnboundedSender<Desire>>,
+    profile: Profile,
+}
 
 impl SysEventSender {
-    /// Starts the runner task on the current runtime; `None` disables system events.
-    pub fn start(command: Option<PathBuf>) -> Self {
+    /// Starts the runner task on the current runtime with the ledger persisted in `store`;
+    /// `command` `None` disables system events.
+    pub fn start(
+        command: Option<PathBuf>,
+        profile: Profile,
+        store: StateStore,
+        updates: UpdateSender,
+    ) -> Self {
         let Some(command) = command else {
-            return Self(None);
+            return Self { tx: None, profile };
         };
-        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<(String, String)>>();
-        tokio::spawn(async move {
-            while let Some(batch) = rx.recv().await {
-                for (key, value) in batch {
-                    run_one(&command, &key, &value).await;
-                }
-            }
-        });
-        Self(Some(tx))
-    }
-
-    /// Queues `batch` in order; never blocks the caller.
-    pub fn send(&self, batch: Vec<(String, String)>) {
-        if batch.is_empty() {
-            return;
-        }
-        if let Some(tx) = &self.0 {
-            if tx.send(batch).is_err() {
-                tracing::warn!("system event runner has stopped; events dropped");
-            }
+        let ledger = Ledger::load(&store, &crate::boottime::boot_id());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let runner = Runner {
+            command,
+            store,
+            ledger,
+            updates,
+            behind: None,
+        };
+        tokio::spawn(runner.run(rx));
+        Self {
+            tx: Some(tx),
+            profile,
         }
     }
-}
 
-async fn run_one(command: &PathBuf, key: &str, value: &str) {
-    let status = tokio::process::Command::new(command)
-        .args(["set", key, value])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .await;
-    match status {
-        Ok(s) if s.success() => tracing::debug!(key, value, "sysevent set"),
-        Ok(s) => {
-            tracing::warn!(key, command = %command.display(), status = %s, "sysevent command failed")
-        }
-        Err(e) => {
-            tracing::warn!(key, command = %command.display(), error = %e, "cannot run sysevent command")
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// `owner` (a client's state name; `object_path` its TR-181 object) now wants `all` set:
+    /// the profile's keys of it go out in the profile's order, and keys it no longer wants are
+    /// cleared. Never blocks the caller.
+    pub fn desire(&self, owner: &str, object_path: &str, all: SysEvents) {
+        let Some(tx) = &self.tx else { return };
+        let desire = Desire {
+            owner: owner.to_owned(),
+            object_path: object_path.to_owned(),
+            values: self.profile.select(all),
+        };
+        if tx.send(desire).is_err() {
+            tracing::warn!("system event runner has stopped; events dropped");
         }
     }
 }
@@ -185,6 +277,19 @@ mod tests {
         }
     }
 
+    /// 2001:db8:12:3400::/56, obtained at 1 s.
+    fn held_prefix() -> crate::lease::v6::HeldPrefix {
+        crate::lease::v6::HeldPrefix {
+            lease: dhcpmgr_ipc::V6Prefix {
+                prefix: "2001:db8:12:3400::".parse().unwrap(),
+                length: 56,
+                preferred: 3000,
+                valid: 4000,
+            },
+            obtained: crate::boottime::BootSeconds(1),
+        }
+    }
+
     #[test]
     fn lease_maps_to_design_keys() {
         let ev = v4_sysevents("erouter0", Some(&lease()), 77);
@@ -200,27 +305,82 @@ mod tests {
         assert_eq!(get("start_time"), Some("77"));
     }
 
+    /// What the runner would set for `next` after everything before was confirmed.
+    fn settle(ledger: &mut Ledger, profile: Profile, next: SysEvents) -> Vec<(String, String)> {
+        ledger.desire("v4-e", "Device.DHCPv4.Client.1", profile.select(next));
+        let out: Vec<(String, String)> = ledger
+            .pending()
+            .iter()
+            .map(|p| (p.key.to_string(), p.value.to_string()))
+            .collect();
+        for (k, v) in &out {
+            ledger.confirm(k, v);
+        }
+        out
+    }
+
     #[test]
     fn only_changes_go_out_and_vanished_keys_are_emptied() {
-        let mut last = SysEvents::new();
-        let first = changes(&mut last, v4_sysevents("e", Some(&lease()), 1));
+        let mut last = Ledger::default();
+        let standalone = Profile::Standalone;
+        let first = settle(&mut last, standalone, v4_sysevents("e", Some(&lease()), 1));
         assert_eq!(first.len(), 10);
         assert_eq!(
             first.last().map(|(k, _)| k.as_str()),
             Some("ipv4_e_dhcp_state")
         );
-        assert!(changes(&mut last, v4_sysevents("e", Some(&lease()), 1)).is_empty());
-        let renewed = changes(&mut last, v4_sysevents("e", Some(&lease()), 2));
+        assert!(settle(&mut last, standalone, v4_sysevents("e", Some(&lease()), 1)).is_empty());
+        let renewed = settle(&mut last, standalone, v4_sysevents("e", Some(&lease()), 2));
         assert_eq!(renewed, vec![("ipv4_e_start_time".into(), "2".into())]);
-        let gone = changes(&mut last, v4_sysevents("e", None, 2));
+        let gone = settle(&mut last, standalone, v4_sysevents("e", None, 2));
         assert!(gone.contains(&("ipv4_e_ipaddr".into(), String::new())));
-        assert!(gone.contains(&("ipv4_e_dhcp_state".into(), "deconfig".into())));
+        assert_eq!(
+            gone.last(),
+            Some(&("ipv4_e_dhcp_state".into(), "deconfig".into()))
+        );
+    }
+
+    #[test]
+    fn rdk_wanmanager_profile_sets_only_the_c_managers_v4_keys_in_its_order() {
+        let mut ledger = Ledger::default();
+        let rdk = Profile::RdkWanManager;
+        let keys = |set: Vec<(String, String)>| set.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        assert_eq!(
+            keys(settle(
+                &mut ledger,
+                rdk,
+                v4_sysevents("erouter0", Some(&lease()), 5)
+            )),
+            [
+                "ipv4_erouter0_dhcp_server",
+                "ipv4_erouter0_lease_time",
+                "ipv4_erouter0_dhcp_state",
+                "ipv4_erouter0_start_time"
+            ]
+        );
+        let gone = settle(&mut ledger, rdk, v4_sysevents("erouter0", None, 5));
+        assert_eq!(
+            gone,
+            [
+                ("ipv4_erouter0_dhcp_server".to_string(), String::new()),
+                ("ipv4_erouter0_lease_time".to_string(), String::new()),
+                ("ipv4_erouter0_start_time".to_string(), String::new()),
+                (
+                    "ipv4_erouter0_dhcp_state".to_string(),
+                    "deconfig".to_string()
+                ),
+            ]
+        );
+        assert!(rdk.before_configuring() && !Profile::Standalone.before_configuring());
+        assert_eq!(Profile::parse("rdk-wanmanager"), Some(rdk));
+        assert_eq!(Profile::parse("standalone"), Some(Profile::Standalone));
+        assert_eq!(Profile::parse("rdk"), None);
     }
 
     #[test]
     fn v6_lease_maps_to_design_keys() {
         use crate::boottime::BootSeconds;
-        use crate::lease::v6::{HeldAddress, HeldPrefix};
+        use crate::lease::v6::HeldAddress;
         let held = HeldV6 {
             addresses: vec![HeldAddress {
                 lease: dhcpmgr_ipc::V6Address {
@@ -230,16 +390,10 @@ mod tests {
                 },
                 obtained: BootSeconds(1),
             }],
-            prefixes: vec![HeldPrefix {
-                lease: dhcpmgr_ipc::V6Prefix {
-                    prefix: "2001:db8:12:3400::".parse().unwrap(),
-                    length: 56,
-                    preferred: 3000,
-                    valid: 4000,
-                },
-                obtained: BootSeconds(1),
-            }],
+            prefixes: vec![held_prefix()],
             options: BTreeMap::from([(23, "2001:db8:1::53 2001:db8:1::54".to_string())]),
+            ia_na: None,
+            ia_pd: None,
         };
         let asked = V6Asked {
             ia_na_iaid: 1,
@@ -264,6 +418,64 @@ mod tests {
         assert_eq!(get("tr_erouter0_dhcpv6_client_addr_t2"), None);
         assert_eq!(get("wan6_ns"), Some("2001:db8:1::53 2001:db8:1::54"));
         assert!(v6_sysevents("erouter0", &HeldV6::default(), &asked).is_empty());
+
+        // RDK's profile: the twelve keys the C manager sets, the IA_PD's first; the server's
+        // IAIDs and timers (RDK's dibbler) win over what was asked for.
+        let rdk_held = HeldV6 {
+            ia_na: Some(dhcpmgr_ipc::IaParams {
+                iaid: Some(9),
+                t1: Some(1500),
+                t2: Some(2400),
+            }),
+            ia_pd: Some(dhcpmgr_ipc::IaParams {
+                iaid: Some(10),
+                t1: Some(1600),
+                t2: Some(2500),
+            }),
+            ..held
+        };
+        let selected = Profile::RdkWanManager.select(v6_sysevents("erouter0", &rdk_held, &asked));
+        let suffixes: Vec<&str> = selected
+            .iter()
+            .map(|(k, _)| k.strip_prefix("tr_erouter0_dhcpv6_client_").unwrap())
+            .collect();
+        assert_eq!(suffixes, RDK_V6);
+        let value = |suffix: &str| {
+            selected
+                .iter()
+                .find(|(k, _)| k.ends_with(&format!("_{suffix}")))
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(value("addr_iaid"), Some("9"));
+        assert_eq!(value("pref_t2"), Some("2500"));
+        assert_eq!(value("addr_t1"), Some("1500"));
+        let standalone = Profile::Standalone.select(v6_sysevents("erouter0", &rdk_held, &asked));
+        assert!(standalone.iter().any(|(k, _)| k == "wan6_ns"));
+    }
+
+    #[test]
+    fn wan6_ns_carries_only_usable_servers_and_at_most_eight() {
+        let mut servers = vec![
+            "ff02::1".to_string(),
+            "::1".into(),
+            "fe80::1".into(),
+            "junk".into(),
+        ];
+        servers.extend((1..=20).map(|i| format!("2001:db8::{i}")));
+        let held = HeldV6 {
+            prefixes: vec![held_prefix()],
+            options: BTreeMap::from([(23, servers.join(" "))]),
+            ..HeldV6::default()
+        };
+        let asked = V6Asked {
+            ia_na_iaid: 1,
+            ia_pd_iaid: 1,
+            t1: None,
+            t2: None,
+        };
+        let ns = v6_sysevents("e", &held, &asked).remove("wan6_ns").unwrap();
+        let want: Vec<String> = (1..=8).map(|i| format!("2001:db8::{i}")).collect();
+        assert_eq!(ns, want.join(" "));
     }
 
     #[test]

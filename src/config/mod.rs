@@ -86,6 +86,8 @@ pub struct Config {
     pub table_limit: usize,
     /// Program run as `<command> set <key> <value>`; `None` disables system events.
     pub sysevent_command: Option<PathBuf>,
+    /// Which system events are set (`[sysevent] profile`).
+    pub sysevent_profile: crate::sysevent::Profile,
     /// Program run as udhcpc (one named `busybox` is run as `busybox udhcpc`); by default
     /// `udhcpc` from `PATH`, else `busybox udhcpc`.
     pub udhcpc_command: Option<PathBuf>,
@@ -216,6 +218,16 @@ impl TryFrom<wire::RawConfig> for Config {
             "" => None,
             cmd => Some(PathBuf::from(cmd)),
         };
+        let sysevent_profile =
+            crate::sysevent::Profile::parse(&raw.sysevent.profile).ok_or_else(|| {
+                ConfigError::invalid(
+                    "sysevent.profile",
+                    format!(
+                        "{:?} is not \"standalone\" or \"rdk-wanmanager\"",
+                        raw.sysevent.profile
+                    ),
+                )
+            })?;
         let dhcpv4_clients = raw
             .dhcpv4
             .client
@@ -263,6 +275,7 @@ impl TryFrom<wire::RawConfig> for Config {
             write_uids: raw.dbus.write_uids,
             table_limit: raw.dbus.table_limit,
             sysevent_command,
+            sysevent_profile,
             udhcpc_command,
             dibbler_command,
             plugin_dir,

@@ -8,7 +8,7 @@ use super::Config;
 type RestartKey = (&'static str, fn(&Config, &Config) -> bool);
 
 /// Every key that needs a restart, by its name in the file.
-const RESTART_ONLY: [RestartKey; 11] = [
+const RESTART_ONLY: [RestartKey; 12] = [
     ("daemon.state_dir", |a, b| a.state_dir != b.state_dir),
     ("daemon.run_dir", |a, b| a.run_dir != b.run_dir),
     ("daemon.udhcpc", |a, b| a.udhcpc_command != b.udhcpc_command),
@@ -21,6 +21,9 @@ const RESTART_ONLY: [RestartKey; 11] = [
     ("dbus.table_limit", |a, b| a.table_limit != b.table_limit),
     ("sysevent.command", |a, b| {
         a.sysevent_command != b.sysevent_command
+    }),
+    ("sysevent.profile", |a, b| {
+        a.sysevent_profile != b.sysevent_profile
     }),
     ("rbus.enable", |a, b| a.rbus.enable != b.rbus.enable),
     ("rbus.component", |a, b| {
@@ -87,6 +90,11 @@ mod tests {
             ("", "[dbus]\nwrite_uids = [1000]", "dbus.write_uids"),
             ("", "[dbus]\ntable_limit = 8", "dbus.table_limit"),
             ("", "[sysevent]\ncommand = \"\"", "sysevent.command"),
+            (
+                "",
+                "[sysevent]\nprofile = \"rdk-wanmanager\"",
+                "sysevent.profile",
+            ),
             ("", "[rbus]\nenable = true", "rbus.enable"),
             ("", "[rbus]\ncomponent = \"eRT.test\"", "rbus.component"),
         ];

@@ -198,3 +198,18 @@ fn dhcpv6_client_settings_are_checked() {
         "dhcpv6.client[0]"
     );
 }
+
+#[test]
+fn sysevent_profile_defaults_to_standalone_and_refuses_unknown_names() {
+    use crate::sysevent::Profile;
+    assert_eq!(
+        Config::parse("").unwrap().sysevent_profile,
+        Profile::Standalone
+    );
+    let rdk = Config::parse("[sysevent]\nprofile = \"rdk-wanmanager\"\n").unwrap();
+    assert_eq!(rdk.sysevent_profile, Profile::RdkWanManager);
+    assert_eq!(
+        invalid_key("[sysevent]\nprofile = \"wanmanager\"\n"),
+        "sysevent.profile"
+    );
+}

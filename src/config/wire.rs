@@ -67,12 +67,15 @@ impl Default for RawDbus {
 #[serde(deny_unknown_fields, default)]
 pub struct RawSysevent {
     pub command: String,
+    /// `standalone` (every key) or `rdk-wanmanager` (only the C DHCP manager's keys).
+    pub profile: String,
 }
 
 impl Default for RawSysevent {
     fn default() -> Self {
         Self {
             command: "sysevent".into(),
+            profile: "standalone".into(),
         }
     }
 }

@@ -46,7 +46,9 @@ pub trait Family: Sized {
         event: &Self::Event,
         origin: EventOrigin,
         svc: &Services,
-    ) -> impl Future<Output = Result<(), String>>;
+    ) -> impl Future<Output = Result<(), EventError>>;
+    /// Writes the persisted state again if the last write failed.
+    fn store_again(&mut self, core: &Core<Self::Settings>, svc: &Services);
     /// Whether a lease (or any address or prefix) is held.
     fn holds_lease(&self) -> bool;
     /// Drops the held lease locally (a release or disable ended) and tells everyone.
@@ -77,6 +79,41 @@ pub trait Family: Sized {
     fn removed(instance: Instance) -> ControllerUpdate;
     /// Drops the persisted state (the client was removed).
     fn forget(&self, core: &Core<Self::Settings>, svc: &Services);
+}
+
+/// Why an event was not acknowledged to the plugin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// Refused: the same event would be refused again.
+    #[error("{0}")]
+    Refused(String),
+    /// Not applied, or applied but not stored, for a passing reason (netlink, a full disk,
+    /// no file descriptors left): the plugin spools it and it is sent again.
+    #[error("{0}")]
+    Passing(String),
+}
+
+impl From<String> for EventError {
+    fn from(reason: String) -> Self {
+        Self::Refused(reason)
+    }
+}
+
+/// Writes a client's state as record `name`; `unsaved` says afterwards whether it must be
+/// written again. `Err` is the reason given to the plugin: what changed is in force.
+pub fn store_state<S: ClientSettings, T: serde::Serialize>(
+    core: &Core<S>,
+    svc: &Services,
+    name: &str,
+    state: &T,
+    unsaved: &mut bool,
+) -> Result<(), String> {
+    let saved = svc.store.save(name, state);
+    *unsaved = saved.is_err();
+    saved.map_err(|e| {
+        tracing::error!(client = %core.alias(), error = %e, "cannot persist client state; the lease is in force and is stored again at the next chance");
+        format!("the lease is in force but could not be stored: {e}")
+    })
 }
 
 /// Where an event came from.
@@ -285,16 +322,22 @@ impl<F: Family> Client<F> {
     }
 
     /// Applies one event from the plugin. A replayed event (from the spool) older than the last
-    /// applied one is stale and skipped. The event that ends a release lets the stop go on.
+    /// applied one is stale and skipped; a disabled client applies none. The event that ends a release lets the stop go on.
     pub async fn on_event(
         &mut self,
         event: &F::Event,
         origin: EventOrigin,
         svc: &Services,
-    ) -> Result<(), String> {
+    ) -> Result<(), EventError> {
         if origin.is_stale(self.family.last_event_unix_ms()) {
             tracing::info!(client = %self.core.alias(), kind = F::event_kind(event), "ignoring an event older than the last applied one");
             return Ok(());
+        }
+        if !self.core.enabled {
+            return Err(EventError::Refused(format!(
+                "client {} is disabled; its events are not applied",
+                self.core.alias()
+            )));
         }
         self.family
             .apply_event(&mut self.core, event, origin, svc)
@@ -460,6 +503,11 @@ impl<F: Family> Client<F> {
             self.family.lease_back(&self.core, svc).await;
         }
         self.core.link.lease_back = true;
+    }
+
+    /// Writes the persisted state again if the last write failed.
+    pub fn store_again(&mut self, svc: &Services) {
+        self.family.store_again(&self.core, svc);
     }
 
     /// Drops the persisted state (the client was removed from the configuration).

@@ -255,6 +255,13 @@ impl<F: Family> ClientSet<F> {
         self.clients.values().filter_map(Client::expires).min()
     }
 
+    /// Writes again the state of every client whose last write failed.
+    pub fn store_again(&mut self, svc: &Services) {
+        for client in self.clients.values_mut() {
+            client.store_again(svc);
+        }
+    }
+
     pub async fn expire_due(&mut self, svc: &Services) {
         let now = BootSeconds::now();
         for client in self.clients.values_mut() {

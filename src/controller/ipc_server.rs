@@ -17,6 +17,9 @@ use tokio_util::sync::CancellationToken;
 const READ_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the controller gets to apply a message before the plugin is told it failed.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Rejected messages logged: at most 5 lines per 10 s, then a count of those left out.
+static REJECTIONS: crate::log_limit::LogLimiter =
+    crate::log_limit::LogLimiter::new(Duration::from_secs(10), 5);
 
 /// One accepted envelope waiting for the controller's verdict.
 #[derive(Debug)]
@@ -67,7 +70,9 @@ async fn handle(mut stream: UnixStream, requests: mpsc::Sender<IpcRequest>, own_
     let reply = match receive(&mut stream, own_uid).await {
         Ok(envelope) => forward(envelope, &requests).await,
         Err(reason) => {
-            tracing::warn!(%reason, "rejected IPC message");
+            if let Some(suppressed) = REJECTIONS.check() {
+                tracing::warn!(%reason, suppressed, "rejected IPC message");
+            }
             Reply::rejected(reason)
         }
     };

@@ -11,6 +11,7 @@ mod client;
 mod client_set;
 mod dibbler;
 mod ipc_server;
+mod leftovers;
 mod services;
 mod spool_replay;
 pub mod supervisor;
@@ -38,7 +39,7 @@ use crate::netlink::{LinkNotifications, Net, NetError, Notification};
 use crate::overrides::Overrides;
 use crate::persist::StateStore;
 use crate::sysevent::SysEventSender;
-use client::EventOrigin;
+use client::{EventError, EventOrigin};
 use client_set::ClientSet;
 use ipc_server::IpcRequest;
 use services::{Programs, Services, Supervised};
@@ -76,6 +77,12 @@ pub struct ControllerChannels {
     /// Beaten at every loop turn; the loop turns at least once a period (systemd watchdog).
     pub heartbeat: crate::systemd::Heartbeat,
 }
+
+/// How often what could not be stored is stored again and spooled events are applied.
+const REPAIR_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
+/// Refused lease events logged: at most 5 lines per 10 s, then a count of those left out.
+static REFUSED: crate::log_limit::LogLimiter =
+    crate::log_limit::LogLimiter::new(std::time::Duration::from_secs(10), 5);
 
 /// Starts the controller thread.
 pub fn spawn(
@@ -161,7 +168,12 @@ async fn run(
     let svc = Services {
         net: Box::new(net.clone()),
         store: StateStore::new(&config.state_dir),
-        sysevents: Box::new(SysEventSender::start(config.sysevent_command.clone())),
+        sysevents: Box::new(SysEventSender::start(
+            config.sysevent_command.clone(),
+            config.sysevent_profile,
+            StateStore::new(&config.state_dir),
+            updates.clone(),
+        )),
         updates,
         processes: Box::new(Supervised {
             reports: reports_tx,
@@ -210,10 +222,13 @@ async fn run(
     ctl.v4.forget_absent_numbers();
     ctl.v6.forget_absent_numbers();
     ctl.save_numbers();
+    ctl.sweep_leftovers().await;
     ctl.replay_spool().await;
     ctl.v4.start_all(&ctl.svc);
     ctl.v6.start_all(&ctl.svc);
     let _ = ready.send(());
+    let mut repair = tokio::time::interval(REPAIR_PERIOD);
+    repair.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(
         v4_clients = ctl.v4.len(),
         v6_clients = ctl.v6.len(),
@@ -256,6 +271,7 @@ async fn run(
                 ctl.apply_settings().await;
                 ctl.save_numbers();
             }
+            _ = repair.tick() => ctl.repair().await,
             _ = sleep_until_boot(expiry) => {
                 ctl.v4.expire_due(&ctl.svc).await;
                 ctl.v6.expire_due(&ctl.svc).await;
@@ -300,6 +316,36 @@ fn plugin_path(config: &Config, name: &str) -> PathBuf {
 }
 
 impl Controller {
+    /// What a previous daemon left that the configuration does not want (see [`leftovers`]).
+    async fn sweep_leftovers(&self) {
+        let v4: Vec<&V4ClientConfig> = self.v4.settings().collect();
+        let v6: Vec<&V6ClientConfig> = self.v6.settings().collect();
+        leftovers::sweep(
+            &self.svc,
+            |family, alias| match family {
+                Family::V4 => v4
+                    .iter()
+                    .any(|c| c.alias.as_str() == alias && c.enable && c.interface.is_some()),
+                Family::V6 => v6
+                    .iter()
+                    .any(|c| c.alias.as_str() == alias && c.enable && c.interface.is_some()),
+            },
+            |family, alias| match family {
+                Family::V4 => v4.iter().any(|c| c.alias.as_str() == alias),
+                Family::V6 => v6.iter().any(|c| c.alias.as_str() == alias),
+            },
+        )
+        .await;
+    }
+
+    /// After a failed write: stores again what could not be stored, and applies what the
+    /// plugins spooled meanwhile (they spool when the daemon cannot answer or asks them to).
+    async fn repair(&mut self) {
+        self.v4.store_again(&self.svc);
+        self.v6.store_again(&self.svc);
+        self.replay_spool().await;
+    }
+
     async fn replay_spool(&mut self) {
         for envelope in spool_replay::drain(&self.svc.spool_dir) {
             tracing::info!(
@@ -323,18 +369,24 @@ impl Controller {
         let result = match &envelope.event {
             ClientEvent::V4(event) => match self.v4.route(alias, &event.interface) {
                 Ok(client) => client.on_event(event, origin, &self.svc).await,
-                Err(e) => Err(e),
+                Err(e) => Err(EventError::Refused(e)),
             },
             ClientEvent::V6(event) => match self.v6.route(alias, &event.interface) {
                 Ok(client) => client.on_event(event, origin, &self.svc).await,
-                Err(e) => Err(e),
+                Err(e) => Err(EventError::Refused(e)),
             },
         };
         match result {
             Ok(()) => Reply::accepted(),
-            Err(reason) => {
-                tracing::warn!(%reason, "lease event refused");
+            Err(EventError::Refused(reason)) => {
+                if let Some(suppressed) = REFUSED.check() {
+                    tracing::warn!(%reason, suppressed, "lease event refused");
+                }
                 Reply::rejected(reason)
+            }
+            Err(EventError::Passing(reason)) => {
+                tracing::warn!(%reason, "lease event not acknowledged; the plugin sends it again");
+                Reply::retry_later(reason)
             }
         }
     }

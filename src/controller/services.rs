@@ -18,7 +18,7 @@ use crate::channels::{ClientKey, UpdateSender};
 use crate::link::Links;
 use crate::netlink::{Net, NetError, V4Addr};
 use crate::persist::StateStore;
-use crate::sysevent::SysEventSender;
+use crate::sysevent::{SysEventSender, SysEvents};
 
 /// The interface changes clients make (rtnetlink in the daemon).
 pub trait NetOps {
@@ -92,15 +92,23 @@ impl NetOps for Net {
     }
 }
 
-/// Where system events go (the `sysevent` command in the daemon).
+/// Where system events go (the `sysevent` command in the daemon, through its ledger).
 pub trait SysEventSink {
-    /// Queues `batch` in order; never blocks.
-    fn send(&self, batch: Vec<(String, String)>);
+    /// `owner` (a client's state name; `object_path` its TR-181 object) now wants `all` set;
+    /// what changed goes out, retried until it is set. Never blocks.
+    fn desire(&self, owner: &str, object_path: &str, all: SysEvents);
+    /// Whether a client's values are handed over before its interface is configured (the
+    /// profile's choice: the C manager's order) rather than after.
+    fn before_configuring(&self) -> bool;
 }
 
 impl SysEventSink for SysEventSender {
-    fn send(&self, batch: Vec<(String, String)>) {
-        SysEventSender::send(self, batch);
+    fn desire(&self, owner: &str, object_path: &str, all: SysEvents) {
+        SysEventSender::desire(self, owner, object_path, all);
+    }
+
+    fn before_configuring(&self) -> bool {
+        self.profile().before_configuring()
     }
 }
 

@@ -3,7 +3,7 @@
 //! carry out signals and orderly stops. Children are always reaped: no zombies.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -350,23 +350,36 @@ fn running(pid: i32) -> bool {
 }
 
 /// A client left running by a previous daemon (killed before it could stop it) would fight
-/// the new one for the interface: stop it first, keeping its lease. It is not our child, so
-/// poll for its end.
+/// the new one for the interface: stop it first, keeping its lease.
 async fn stop_stale_client(launch: &LaunchSpec) {
-    let Some(pid) = std::fs::read_to_string(&launch.pid_file)
+    stop_left_over(
+        &launch.pid_file,
+        &launch.cmdline_marker,
+        launch.stop.keep_lease,
+    )
+    .await;
+}
+
+/// Stops the process named by `pid_file` if its command line contains `cmdline_marker` (a
+/// reused pid is never signalled), with `keep_lease` first and SIGKILL after a grace period,
+/// and removes the pid file. It is not our child, so this polls for its end.
+pub async fn stop_left_over(pid_file: &Path, cmdline_marker: &str, keep_lease: Signal) {
+    let Some(pid) = std::fs::read_to_string(pid_file)
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok())
         .filter(|&p| p > 1)
     else {
+        let _ = std::fs::remove_file(pid_file);
         return;
     };
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    if !String::from_utf8_lossy(&cmdline).contains(&launch.cmdline_marker) {
+    if !String::from_utf8_lossy(&cmdline).contains(cmdline_marker) {
+        let _ = std::fs::remove_file(pid_file);
         return;
     }
-    tracing::info!(pid, "stopping DHCP client left by a previous daemon");
+    tracing::info!(pid, pid_file = %pid_file.display(), "stopping DHCP client left by a previous daemon");
     let target = Pid::from_raw(pid);
-    for signal in [launch.stop.keep_lease, Signal::SIGKILL] {
+    for signal in [keep_lease, Signal::SIGKILL] {
         if kill(target, signal).is_err() {
             break;
         }
@@ -378,7 +391,7 @@ async fn stop_stale_client(launch: &LaunchSpec) {
             break;
         }
     }
-    let _ = std::fs::remove_file(&launch.pid_file);
+    let _ = std::fs::remove_file(pid_file);
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use dhcpmgr_ipc::{V4Event, V4EventKind, V4Lease, V6Address, V6Event, V6EventKind};
 use tokio::sync::{mpsc, oneshot};
 
-use super::client::EventOrigin;
+use super::client::{EventError, EventOrigin};
 use super::client_set::ClientSet;
 use super::services::{NetFuture, NetOps, Processes, Programs, Services, SysEventSink};
 use super::supervisor::{Request, SharedLaunchSpec, Supervisor};
@@ -80,8 +80,12 @@ impl NetOps for RecordingNet {
 struct RecordingSysEvents(Rc<RefCell<Vec<(String, String)>>>);
 
 impl SysEventSink for RecordingSysEvents {
-    fn send(&self, batch: Vec<(String, String)>) {
-        self.0.borrow_mut().extend(batch);
+    fn desire(&self, _: &str, _: &str, all: crate::sysevent::SysEvents) {
+        self.0.borrow_mut().extend(all);
+    }
+
+    fn before_configuring(&self) -> bool {
+        false
     }
 }
 
@@ -281,6 +285,8 @@ fn v6_add(address: &str) -> V6Event {
         remote_addr: None,
         client_message: Some("REQUEST".into()),
         server_message: Some("REPLY".into()),
+        ia_na: None,
+        ia_pd: None,
     }
 }
 
@@ -366,7 +372,10 @@ async fn v4_apply(
     origin: EventOrigin,
 ) -> Result<(), String> {
     let client = set.route(Some("wan"), WAN)?;
-    client.on_event(&event, origin, &h.svc).await
+    client
+        .on_event(&event, origin, &h.svc)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Runs `action` on `instance` and gives back its reply channel.
@@ -792,4 +801,41 @@ async fn eight_clients_slow_to_stop_all_stop_within_the_units_stop_timeout() {
             "client {pid} still runs"
         );
     }
+}
+
+#[tokio::test]
+async fn an_event_whose_state_cannot_be_stored_is_in_force_unacknowledged_and_stored_later() {
+    let mut h = Harness::new();
+    h.ready();
+    let (mut set, _) = v4_set(&mut h, v4_settings("")).await;
+    // A directory where the state file goes: every write of it fails.
+    let state_file = h.svc.store.dir().join("v4-wan.json");
+    let _ = std::fs::remove_file(&state_file);
+    std::fs::create_dir_all(state_file.join("in-the-way")).expect("block the state file");
+    let client = set.route(Some("wan"), WAN).expect("routed");
+    let result = client
+        .on_event(
+            &v4_event(V4EventKind::Bound, Some(lease(10))),
+            live(100, 2_000),
+            &h.svc,
+        )
+        .await;
+    assert!(
+        matches!(&result, Err(EventError::Passing(reason)) if reason.contains("could not be stored")),
+        "{result:?}"
+    );
+    assert_eq!(h.net_log(), ["add_v4 erouter0 192.0.2.10/24"], "in force");
+    assert!(
+        last_v4(&h.updates()).lease.is_some(),
+        "TR-181 shows what is in force"
+    );
+
+    std::fs::remove_dir_all(&state_file).expect("unblock the state file");
+    set.store_again(&h.svc);
+    let stored: super::V4State =
+        serde_json::from_slice(&std::fs::read(&state_file).expect("stored now")).expect("JSON");
+    assert_eq!(
+        stored.held.map(|h| h.lease.address.to_string()).as_deref(),
+        Some("192.0.2.10")
+    );
 }

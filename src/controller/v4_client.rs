@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use dhcpmgr_ipc::{V4Event, V4EventKind};
 use serde::{Deserialize, Serialize};
 
-use super::client::{Core, EventOrigin, Family};
+use super::client::{store_state, Core, EventError, EventOrigin, Family};
 use super::services::Services;
 use super::supervisor::{LaunchSpec, Request, StopStyle};
 use super::udhcpc::{client_id_from_mac, parse_mac, udhcpc_args, LaunchContext};
@@ -22,7 +22,7 @@ use crate::snapshot::{count, DhcpStatus, Instance, V4ClientSnapshot};
 use crate::sysevent::{self, SysEvents};
 
 /// udhcpc keeps its lease on SIGTERM (we never pass `-R`) and releases on SIGUSR2.
-const UDHCPC_STOP: StopStyle = StopStyle {
+pub(super) const UDHCPC_STOP: StopStyle = StopStyle {
     keep_lease: nix::sys::signal::Signal::SIGTERM,
     release: nix::sys::signal::Signal::SIGUSR2,
 };
@@ -40,7 +40,13 @@ pub struct V4State {
     pub remembered_address: Option<Ipv4Addr>,
     /// Creation time of the last applied plugin message: older replays are ignored.
     pub last_event_unix_ms: u64,
-    /// System event values last set.
+    /// The interface the lease is on, so that a client removed from the configuration while
+    /// the daemon was down can still have its address taken off.
+    #[serde(default)]
+    pub interface: Option<String>,
+    /// Where earlier versions kept the system event values last set: read from their state
+    /// files (which would otherwise not parse) and ignored; the sysevent ledger owns them now.
+    #[serde(default, skip_serializing)]
     pub sysevents: SysEvents,
 }
 
@@ -51,6 +57,8 @@ pub struct V4 {
     /// The udhcpc process the last event came from: the first event of another process is
     /// that process's opening `deconfig`, which must not tear down a valid lease.
     last_event_pid: Option<u32>,
+    /// The last write of the state failed: it is written again at the next chance.
+    unsaved: bool,
 }
 
 /// What a DHCPv4 client shares with the other family.
@@ -58,12 +66,23 @@ type V4Core = Core<V4ClientConfig>;
 
 impl V4 {
     /// Carries out `plan`: add before remove, then persist, publish, and report.
-    async fn execute(&mut self, core: &V4Core, plan: Plan, svc: &Services) -> Result<(), String> {
+    /// `Err(Passing)` when the address could not be added (nothing changed) or the new state
+    /// could not be stored (it is in force and stored again later).
+    async fn execute(
+        &mut self,
+        core: &V4Core,
+        plan: Plan,
+        svc: &Services,
+    ) -> Result<(), EventError> {
+        let early = svc.sysevents.before_configuring();
+        if early {
+            desire_sysevents(core, plan.held.as_ref(), svc);
+        }
         let interface = core.interface();
         if let Some(add) = plan.add {
             svc.net.add_v4(interface, add).await.map_err(|e| {
                 tracing::error!(client = %core.alias(), error = %e, "cannot configure address");
-                e.to_string()
+                EventError::Passing(format!("cannot configure the address: {e}"))
             })?;
         }
         if let Some(held) = &plan.held {
@@ -81,24 +100,15 @@ impl V4 {
         if lease_changed {
             self.refresh_launch(core, svc);
         }
-        let sysevents = self.sysevent_changes(core);
-        self.persist(core, svc);
+        let stored = self.persist(core, svc);
         let _ = svc.updates.send(self.snapshot(core));
         if let Some(kind) = plan.event {
             core.emit(kind, self.event_data(core), svc);
         }
-        svc.sysevents.send(sysevents);
-        Ok(())
-    }
-
-    /// The system events to set now; remembered as set (and persisted with the state).
-    fn sysevent_changes(&mut self, core: &V4Core) -> Vec<(String, String)> {
-        let next = sysevent::v4_sysevents(
-            core.interface(),
-            self.state.held.as_ref().map(|h| &h.lease),
-            self.state.held.as_ref().map_or(0, |h| h.obtained.0),
-        );
-        sysevent::changes(&mut self.state.sysevents, next)
+        if !early {
+            desire_sysevents(core, self.state.held.as_ref(), svc);
+        }
+        stored.map_err(EventError::Passing)
     }
 
     fn event_data(&self, core: &V4Core) -> BTreeMap<String, String> {
@@ -113,10 +123,15 @@ impl V4 {
         data
     }
 
-    fn persist(&self, core: &V4Core, svc: &Services) {
-        if let Err(e) = svc.store.save(&state_name(&core.settings), &self.state) {
-            tracing::error!(client = %core.alias(), error = %e, "cannot persist client state");
-        }
+    /// Writes the state; on failure it is written again at the next chance (`store_again`).
+    fn persist(&mut self, core: &V4Core, svc: &Services) -> Result<(), String> {
+        self.state.interface = core
+            .settings
+            .interface
+            .as_ref()
+            .map(|i| i.as_str().to_owned());
+        let name = state_name(&core.settings);
+        store_state(core, svc, &name, &self.state, &mut self.unsaved)
     }
 
     /// Puts the address to ask for (`-r`) and the client identifier on udhcpc's command line.
@@ -155,6 +170,18 @@ impl V4 {
     }
 }
 
+/// Hands the system events for `held` to the ledger, which sets what changed.
+fn desire_sysevents(core: &V4Core, held: Option<&HeldLease>, svc: &Services) {
+    let values = sysevent::v4_sysevents(
+        core.interface(),
+        held.map(|h| &h.lease),
+        held.map_or(0, |h| h.obtained.0),
+    );
+    let owner = state_name(&core.settings);
+    svc.sysevents
+        .desire(&owner, &core.key.object_path(), values);
+}
+
 /// Removes the previous lease's address, keeping `kept` (the new one) on the interface.
 async fn remove_old_address(core: &V4Core, old: V4Addr, kept: Option<V4Addr>, svc: &Services) {
     let interface = core.interface();
@@ -191,6 +218,14 @@ async fn apply_link_settings(core: &V4Core, held: &HeldLease, svc: &Services) {
                 tracing::warn!(client = %core.alias(), error = %e, "cannot install default route");
             }
         }
+    }
+}
+
+/// Says what a lease check left out, if anything.
+fn log_dropped(core: &V4Core, dropped: &[v4::Dropped], what: &'static str) {
+    if !dropped.is_empty() {
+        let dropped: Vec<String> = dropped.iter().map(ToString::to_string).collect();
+        tracing::warn!(client = %core.alias(), ?dropped, "{what}");
     }
 }
 
@@ -248,8 +283,19 @@ impl Family for V4 {
             if let Some(held) = state.held.take() {
                 state.remembered_address = Some(held.lease.address);
             }
-            state.sysevents.clear();
             state.boot_id = this_boot;
+        }
+        state.remembered_address = state.remembered_address.and_then(v4::requestable);
+        if let Some(held) = state.held.take() {
+            match v4::restored(&held) {
+                Ok((held, dropped)) => {
+                    log_dropped(core, &dropped, "stored lease values left out");
+                    state.held = Some(held);
+                }
+                Err(e) => {
+                    tracing::warn!(client = %core.alias(), error = %e, "stored lease is unusable; not putting it back");
+                }
+            }
         }
         if state.client_id.is_none() {
             state.client_id = config
@@ -261,10 +307,14 @@ impl Family for V4 {
             state,
             dhcp_status: DhcpStatus::Init,
             last_event_pid: None,
+            unsaved: false,
         };
         let now = BootSeconds::now();
         if let Some(held) = family.state.held.clone() {
-            if held.is_expired(now) {
+            if !core.enabled {
+                tracing::info!(client = %core.alias(), "client is disabled: its stored lease is not put back, its address is removed");
+                let _ = family.execute(core, v4::expire(&held), svc).await;
+            } else if held.is_expired(now) {
                 tracing::info!(client = %core.alias(), "persisted lease expired while the daemon was down");
                 let _ = family.execute(core, v4::expire(&held), svc).await;
             } else if let Err(e) = svc.net.add_v4(core.interface(), held.addr()).await {
@@ -273,7 +323,8 @@ impl Family for V4 {
                 family.dhcp_status = DhcpStatus::Bound;
             }
         }
-        family.persist(core, svc);
+        let _ = family.persist(core, svc);
+        desire_sysevents(core, family.state.held.as_ref(), svc);
         family
     }
 
@@ -284,7 +335,7 @@ impl Family for V4 {
                 .client_id
                 .clone()
                 .or_else(|| derive_client_id(&core.settings));
-            self.persist(core, svc);
+            let _ = self.persist(core, svc);
         }
         self.refresh_launch(core, svc);
         Ok(())
@@ -304,7 +355,7 @@ impl Family for V4 {
         event: &V4Event,
         origin: EventOrigin,
         svc: &Services,
-    ) -> Result<(), String> {
+    ) -> Result<(), EventError> {
         let situation = Situation {
             held: self.state.held.as_ref(),
             fresh_client: self.last_event_pid != Some(origin.client_pid),
@@ -312,10 +363,11 @@ impl Family for V4 {
             now: BootSeconds::now(),
         };
         let plan = v4::plan(event, situation).map_err(|e| {
-            tracing::warn!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing lease");
-            e.to_string()
+            tracing::debug!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing lease");
+            EventError::Refused(e.to_string())
         })?;
         tracing::info!(client = %core.alias(), kind = event.kind.as_str(), add = ?plan.add, remove = ?plan.remove, "lease event");
+        log_dropped(core, &plan.dropped, "lease values left out");
         self.last_event_pid = Some(origin.client_pid);
         // udhcpc reports the server's answers only: an ACK binds or renews, a NAK resets.
         match event.kind {
@@ -329,6 +381,12 @@ impl Family for V4 {
 
     fn holds_lease(&self) -> bool {
         self.state.held.is_some()
+    }
+
+    fn store_again(&mut self, core: &V4Core, svc: &Services) {
+        if self.unsaved && self.persist(core, svc).is_ok() {
+            tracing::info!(client = %core.alias(), "client state stored again");
+        }
     }
 
     async fn drop_lease(&mut self, core: &mut V4Core, svc: &Services) {

@@ -15,7 +15,7 @@ use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
 use super::addr_mgr;
-use super::client::{Core, EventOrigin, Family};
+use super::client::{store_state, Core, EventError, EventOrigin, Family};
 use super::dibbler;
 use super::services::Services;
 use super::supervisor::{LaunchSpec, Request, StopStyle};
@@ -28,7 +28,7 @@ use crate::snapshot::{count, Instance, V6ClientSnapshot};
 use crate::sysevent::{self, SysEvents, V6Asked};
 
 /// dibbler-client keeps its lease on SIGKILL and releases on SIGTERM.
-const DIBBLER_STOP: StopStyle = StopStyle {
+pub(super) const DIBBLER_STOP: StopStyle = StopStyle {
     keep_lease: Signal::SIGKILL,
     release: Signal::SIGTERM,
 };
@@ -46,6 +46,11 @@ pub struct V6State {
     pub held: HeldV6,
     pub boot_id: String,
     pub last_event_unix_ms: u64,
+    /// As `V4State::interface`: where the addresses are, for a client removed while down.
+    #[serde(default)]
+    pub interface: Option<String>,
+    /// Read from earlier versions' state files and ignored (see `V4State::sysevents`).
+    #[serde(default, skip_serializing)]
     pub sysevents: SysEvents,
 }
 
@@ -55,6 +60,8 @@ pub struct V6 {
     /// Why the last MAP configuration was refused, to log each reason once.
     map_error: Option<String>,
     work_dir: PathBuf,
+    /// The last write of the state failed: it is written again at the next chance.
+    unsaved: bool,
 }
 
 /// What a DHCPv6 client shares with the other family.
@@ -126,6 +133,8 @@ impl V6 {
             remote_addr: None,
             client_message: None,
             server_message: None,
+            ia_na: None,
+            ia_pd: None,
         })
     }
 
@@ -142,8 +151,14 @@ impl V6 {
         }
     }
 
-    /// Configure before remove, then persist, publish and report.
-    async fn execute(&mut self, core: &V6Core, plan: V6Plan, svc: &Services) {
+    /// Configure before remove, then persist, publish and report. `Err(Passing)` when the
+    /// state could not be stored (what changed is in force and stored again later).
+    async fn execute(
+        &mut self,
+        core: &V6Core,
+        plan: V6Plan,
+        svc: &Services,
+    ) -> Result<(), EventError> {
         let interface = core.interface();
         for a in &plan.configure {
             if let Err(e) = svc
@@ -160,17 +175,17 @@ impl V6 {
             }
         }
         self.state.held = plan.held;
-        let sysevents = self.sysevent_changes(core);
-        self.persist(core, svc);
+        let stored = self.persist(core, svc);
         let _ = svc.updates.send(self.snapshot(core));
         if let Some(kind) = plan.event {
             core.emit(kind, self.event_data(core), svc);
         }
-        svc.sysevents.send(sysevents);
+        self.desire_sysevents(core, svc);
+        stored.map_err(EventError::Passing)
     }
 
-    /// The system events to set now; remembered as set (and persisted with the state).
-    fn sysevent_changes(&mut self, core: &V6Core) -> Vec<(String, String)> {
+    /// Hands the system events for the held lease to the ledger, which sets what changed.
+    fn desire_sysevents(&mut self, core: &V6Core, svc: &Services) {
         let asked = V6Asked {
             ia_na_iaid: IA_NA_IAID,
             ia_pd_iaid: IA_PD_IAID,
@@ -181,7 +196,8 @@ impl V6 {
         if let Some(map) = self.map_sysevents(core) {
             next.extend(map);
         }
-        sysevent::changes(&mut self.state.sysevents, next)
+        let owner = state_name(&core.settings);
+        svc.sysevents.desire(&owner, &core.key.object_path(), next);
     }
 
     /// The MAP keys for what the server sent, all or nothing: an invalid MAP configuration is
@@ -220,10 +236,15 @@ impl V6 {
         data
     }
 
-    fn persist(&self, core: &V6Core, svc: &Services) {
-        if let Err(e) = svc.store.save(&state_name(&core.settings), &self.state) {
-            tracing::error!(client = %core.alias(), error = %e, "cannot persist client state");
-        }
+    /// Writes the state; on failure it is written again at the next chance (`store_again`).
+    fn persist(&mut self, core: &V6Core, svc: &Services) -> Result<(), String> {
+        self.state.interface = core
+            .settings
+            .interface
+            .as_ref()
+            .map(|i| i.as_str().to_owned());
+        let name = state_name(&core.settings);
+        store_state(core, svc, &name, &self.state, &mut self.unsaved)
     }
 }
 
@@ -286,8 +307,13 @@ impl Family for V6 {
         let this_boot = boot_id();
         if state.boot_id != this_boot {
             state.held = HeldV6::default();
-            state.sysevents.clear();
             state.boot_id = this_boot;
+        }
+        match v6::restored(std::mem::take(&mut state.held)) {
+            Ok(held) => state.held = held,
+            Err(e) => {
+                tracing::warn!(client = %core.alias(), error = %e, "stored DHCPv6 lease is unusable; not putting it back");
+            }
         }
         if state.duid.is_none() {
             state.duid = new_duid(config);
@@ -296,13 +322,19 @@ impl Family for V6 {
             state,
             map_error: None,
             work_dir: work_dir(config, svc),
+            unsaved: false,
         };
         let now = BootSeconds::now();
-        if family.state.held.next_expiry().is_some_and(|e| e <= now) {
+        if !core.enabled && !family.state.held.is_empty() {
+            tracing::info!(client = %core.alias(), "client is disabled: its stored lease is dropped, its addresses removed");
+            let plan = v6::drop_all(&family.state.held);
+            let _ = family.execute(core, plan, svc).await;
+        } else if family.state.held.next_expiry().is_some_and(|e| e <= now) {
             let plan = v6::expire(&family.state.held, now);
-            family.execute(core, plan, svc).await;
+            let _ = family.execute(core, plan, svc).await;
         }
-        family.persist(core, svc);
+        let _ = family.persist(core, svc);
+        family.desire_sysevents(core, svc);
         family
     }
 
@@ -310,7 +342,7 @@ impl Family for V6 {
     fn prepare_start(&mut self, core: &V6Core, svc: &Services) -> Result<(), String> {
         if self.state.duid.is_none() {
             self.state.duid = new_duid(&core.settings);
-            self.persist(core, svc);
+            let _ = self.persist(core, svc);
         }
         self.prepare_work_dir(core, svc).map_err(|e| {
             format!(
@@ -342,10 +374,10 @@ impl Family for V6 {
         event: &V6Event,
         origin: EventOrigin,
         svc: &Services,
-    ) -> Result<(), String> {
+    ) -> Result<(), EventError> {
         let plan = v6::plan(event, &self.state.held, BootSeconds::now()).map_err(|e| {
-            tracing::warn!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing DHCPv6 lease");
-            e.to_string()
+            tracing::debug!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing DHCPv6 lease");
+            EventError::Refused(e.to_string())
         })?;
         tracing::info!(
             client = %core.alias(),
@@ -354,6 +386,10 @@ impl Family for V6 {
             prefixes = plan.held.prefixes.len(),
             "DHCPv6 event"
         );
+        if !plan.dropped.is_empty() {
+            let dropped: Vec<String> = plan.dropped.iter().map(ToString::to_string).collect();
+            tracing::warn!(client = %core.alias(), ?dropped, "DHCPv6 values left out");
+        }
         self.state.last_event_unix_ms = origin.created_unix_ms;
         for message in [&event.client_message, &event.server_message] {
             if let Some(counter) = message.as_deref().and_then(v6_stats_counter) {
@@ -363,17 +399,22 @@ impl Family for V6 {
         if self.state.duid.is_none() {
             self.adopt_dibbler_duid(core);
         }
-        self.execute(core, plan, svc).await;
-        Ok(())
+        self.execute(core, plan, svc).await
     }
 
     fn holds_lease(&self) -> bool {
         !self.state.held.is_empty()
     }
 
+    fn store_again(&mut self, core: &V6Core, svc: &Services) {
+        if self.unsaved && self.persist(core, svc).is_ok() {
+            tracing::info!(client = %core.alias(), "client state stored again");
+        }
+    }
+
     async fn drop_lease(&mut self, core: &mut V6Core, svc: &Services) {
-        let plan = v6::expire(&self.state.held, BootSeconds(u64::MAX));
-        self.execute(core, plan, svc).await;
+        let plan = v6::drop_all(&self.state.held);
+        let _ = self.execute(core, plan, svc).await;
     }
 
     /// Puts the held IA_NA addresses back with what is left of their lifetimes.
@@ -423,7 +464,7 @@ impl Family for V6 {
         let plan = v6::expire(&self.state.held, BootSeconds::now());
         if plan.event.is_some() {
             tracing::warn!(client = %core.alias(), "DHCPv6 lease ran out without renewal");
-            self.execute(core, plan, svc).await;
+            let _ = self.execute(core, plan, svc).await;
         }
     }
 

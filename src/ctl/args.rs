@@ -25,6 +25,8 @@ commands:
   shield COMMAND [ARG...]      the LAN-side DHCP shield (dhcpmgrctl shield --help)
 
 CLIENT is a TR-181 path (Device.DHCPv4.Client.1) or a client alias.
+status also says when system events are behind (the sysevent command failing), from the
+daemon's state in $DHCPMGR_STATE_DIR, else the default configuration's state_dir.
 --bus defaults to $DHCPMGR_BUS, else the system bus; ADDRESS is a D-Bus address
 such as unix:path=/run/dbus/system_bus_socket.
 ";

@@ -1,9 +1,10 @@
 //! `dhcpmgrctl`, the operator's CLI (design §4.1): runs one command against the daemon's data
 //! model over D-Bus. [`args`] parses the command line, [`status`] and [`v6_status`] build the
-//! client tables and [`status`] resolves CLIENT arguments, [`events`] follows signals; this
-//! module connects and dispatches.
+//! client tables and [`status`] resolves CLIENT arguments, [`backlog`] adds what system events
+//! are behind, [`events`] follows signals; this module connects and dispatches.
 
 mod args;
+mod backlog;
 mod events;
 mod shield;
 mod status;
@@ -26,6 +27,8 @@ pub enum CtlError {
     Bus(#[from] zbus::Error),
     #[error("dhcpmgrctl: no DHCP client has the alias {0:?}")]
     UnknownClient(String),
+    #[error("dhcpmgrctl: the alias {alias:?} names {}; give the path of the one you mean", .paths.join(" and "))]
+    AmbiguousClient { alias: String, paths: Vec<String> },
     #[error("dhcpmgrctl: the bus connection closed")]
     Closed,
     #[error("dhcpmgrctl: {0}")]
@@ -95,6 +98,9 @@ async fn run(bus: &BusChoice, command: Command, out: &mut impl Write) -> Result<
                 if !v6.is_empty() {
                     write!(out, "\n{}", v6_status::table(&v6))?;
                 }
+                if let Some(line) = backlog::current() {
+                    writeln!(out, "{line}")?;
+                }
             }
         }
         Command::Operate { client, command } => {
@@ -150,8 +156,15 @@ async fn client_path(proxy: &DataModel1Proxy<'_>, client: &str) -> Result<String
     let values = proxy
         .get_parameter_values(&[status::CLIENT_TABLE, v6_status::V6_CLIENT_TABLE])
         .await?;
-    status::resolve_alias(client, &values)
-        .ok_or_else(|| CtlError::UnknownClient(client.to_string()))
+    let mut paths = status::resolve_alias(client, &values);
+    match paths.len() {
+        0 => Err(CtlError::UnknownClient(client.to_string())),
+        1 => Ok(paths.remove(0)),
+        _ => Err(CtlError::AmbiguousClient {
+            alias: client.to_string(),
+            paths,
+        }),
+    }
 }
 
 /// A D-Bus error as its name and message; anything else as what went wrong talking to the bus.

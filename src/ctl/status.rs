@@ -119,13 +119,16 @@ pub fn rows(values: &[(String, String, String)]) -> Vec<ClientRow> {
         .collect()
 }
 
-/// The object path of the client whose `Alias` is `alias`, from `(name, type, value)` triples.
-pub fn resolve_alias(alias: &str, values: &[(String, String, String)]) -> Option<String> {
+/// The object paths of the clients whose `Alias` is `alias`, from `(name, type, value)`
+/// triples. A DHCPv4 and a DHCPv6 client may share an alias (RDK configurations do): then
+/// there are two, and the caller must not pick one.
+pub fn resolve_alias(alias: &str, values: &[(String, String, String)]) -> Vec<String> {
     values
         .iter()
-        .find(|(name, _, value)| value == alias && name.ends_with(".Alias"))
-        .and_then(|(name, ..)| name.strip_suffix(".Alias"))
+        .filter(|(name, _, value)| value == alias && name.ends_with(".Alias"))
+        .filter_map(|(name, ..)| name.strip_suffix(".Alias"))
         .map(str::to_string)
+        .collect()
 }
 
 /// The rows as an aligned table with a header line.
@@ -367,15 +370,23 @@ pub(super) mod tests {
             value("Device.DHCPv4.Client.2.X_RDK_LinuxInterface", "wan6"),
             value("Device.DHCPv6.Client.1.Alias", "wan6"),
         ];
+        assert_eq!(resolve_alias("backup", &values), ["Device.DHCPv4.Client.2"]);
+        assert_eq!(resolve_alias("wan6", &values), ["Device.DHCPv6.Client.1"]);
+        assert!(resolve_alias("lan", &values).is_empty());
+    }
+
+    #[test]
+    fn an_alias_both_families_use_resolves_to_both() {
+        let value =
+            |name: &str, value: &str| (name.to_string(), "string".to_string(), value.to_string());
+        let values = [
+            value("Device.DHCPv4.Client.1.Alias", "wan"),
+            value("Device.DHCPv6.Client.1.Alias", "wan"),
+        ];
         assert_eq!(
-            resolve_alias("backup", &values).as_deref(),
-            Some("Device.DHCPv4.Client.2")
+            resolve_alias("wan", &values),
+            ["Device.DHCPv4.Client.1", "Device.DHCPv6.Client.1"]
         );
-        assert_eq!(
-            resolve_alias("wan6", &values).as_deref(),
-            Some("Device.DHCPv6.Client.1")
-        );
-        assert_eq!(resolve_alias("lan", &values), None);
     }
 
     #[test]

@@ -11,6 +11,13 @@ use crate::channels::EventKind;
 use crate::netlink::V4Addr;
 use crate::snapshot::DhcpStatus;
 
+mod content;
+pub use super::dropped::Dropped;
+use super::special;
+pub use content::{
+    MAX_DNS_SERVERS, MAX_NTP_SERVERS, MAX_OPTION_HEX, MAX_ROUTERS, MAX_STATIC_ROUTES,
+};
+
 /// MTUs outside this range from option 26 are ignored (RFC 2132 minimum; jumbo maximum).
 pub const MTU_RANGE: std::ops::RangeInclusive<u16> = 576..=9216;
 
@@ -42,7 +49,7 @@ impl HeldLease {
 pub enum LeaseError {
     #[error("{0} is not a usable host address")]
     BadAddress(Ipv4Addr),
-    #[error("prefix length {0} is not between 1 and 32")]
+    #[error("prefix length {0} is not between 8 and 32")]
     BadPrefix(u8),
     #[error("{address}/{prefix_len} is the network or broadcast address of its subnet")]
     NotAHost { address: Ipv4Addr, prefix_len: u8 },
@@ -52,34 +59,24 @@ pub enum LeaseError {
     MissingLease(&'static str),
 }
 
-/// Checks that `lease` can be configured.
-pub fn validate(lease: &V4Lease) -> Result<(), LeaseError> {
-    let a = lease.address;
-    if a.is_unspecified()
-        || a.is_loopback()
-        || a.is_multicast()
-        || a.is_broadcast()
-        || a.octets()[0] >= 240
-    {
-        return Err(LeaseError::BadAddress(a));
-    }
-    if !(1..=32).contains(&lease.prefix_len) {
-        return Err(LeaseError::BadPrefix(lease.prefix_len));
-    }
-    if lease.prefix_len <= 30 {
-        let host_bits = u32::MAX >> lease.prefix_len;
-        let host = u32::from(a) & host_bits;
-        if host == 0 || host == host_bits {
-            return Err(LeaseError::NotAHost {
-                address: a,
-                prefix_len: lease.prefix_len,
-            });
-        }
-    }
-    if lease.lease_secs == Some(0) {
-        return Err(LeaseError::ZeroLeaseTime);
-    }
-    Ok(())
+/// A lease read back from `state_dir`, checked exactly as one from the plugin: `Err` when it
+/// must not be put back at all, otherwise the lease to use and what was left out of it.
+pub fn restored(held: &HeldLease) -> Result<(HeldLease, Vec<Dropped>), LeaseError> {
+    let (lease, dropped) = content::checked(&held.lease)?;
+    Ok((
+        HeldLease {
+            lease,
+            ..held.clone()
+        },
+        dropped,
+    ))
+}
+
+/// An address to ask for again (udhcpc `-r`), if it could be leased at all.
+pub fn requestable(address: Ipv4Addr) -> Option<Ipv4Addr> {
+    special::v4_not_unicast(address)
+        .is_none()
+        .then_some(address)
 }
 
 /// The MTU to apply from option 26, if present and sane.
@@ -111,6 +108,8 @@ pub struct Plan {
     pub dhcp_status: DhcpStatus,
     /// The `Event` to report, if any.
     pub event: Option<EventKind>,
+    /// What the lease carried that is not used (see [`content::checked`]).
+    pub dropped: Vec<Dropped>,
 }
 
 /// Decides what `event` means given `situation`.
@@ -122,6 +121,7 @@ pub fn plan(event: &V4Event, situation: Situation<'_>) -> Result<Plan, LeaseErro
         held: held.cloned(),
         dhcp_status: status,
         event: None,
+        dropped: Vec::new(),
     };
     match event.kind {
         V4EventKind::Bound | V4EventKind::Renew => {
@@ -129,7 +129,8 @@ pub fn plan(event: &V4Event, situation: Situation<'_>) -> Result<Plan, LeaseErro
                 .lease
                 .as_ref()
                 .ok_or(LeaseError::MissingLease(event.kind.as_str()))?;
-            validate(lease)?;
+            let (lease, dropped) = content::checked(lease)?;
+            let lease = &lease;
             let new = HeldLease {
                 lease: lease.clone(),
                 obtained: situation.now,
@@ -152,6 +153,7 @@ pub fn plan(event: &V4Event, situation: Situation<'_>) -> Result<Plan, LeaseErro
                 } else {
                     EventKind::LeaseRenewed
                 }),
+                dropped,
             })
         }
         V4EventKind::Deconfig => {
@@ -165,6 +167,7 @@ pub fn plan(event: &V4Event, situation: Situation<'_>) -> Result<Plan, LeaseErro
                 held: None,
                 dhcp_status: DhcpStatus::Init,
                 event: held.map(|_| EventKind::LeaseDeleted),
+                dropped: Vec::new(),
             })
         }
         V4EventKind::Nak => Ok(keep(DhcpStatus::Init)),
@@ -184,6 +187,7 @@ pub fn expire(held: &HeldLease) -> Plan {
         held: None,
         dhcp_status: DhcpStatus::Init,
         event: Some(EventKind::LeaseDeleted),
+        dropped: Vec::new(),
     }
 }
 

@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
-use dhcpmgr_ipc::{V6Address, V6Event, V6EventKind, V6Prefix};
+use dhcpmgr_ipc::{IaParams, V6Address, V6Event, V6EventKind, V6Prefix};
 use serde::{Deserialize, Serialize};
 
 use crate::boottime::BootSeconds;
 use crate::channels::EventKind;
+use crate::lease::dropped::{Dropped, Notes};
+use crate::lease::special::v6_not_global_unicast;
 use crate::s46::{self, Ipv6Prefix, MapConfig, S46Container};
 
 /// An IA_NA address the daemon holds, with when it was (re)confirmed.
@@ -50,6 +52,11 @@ pub struct HeldV6 {
     pub prefixes: Vec<HeldPrefix>,
     /// Options of the last reply that carried any, as dibbler rendered them.
     pub options: BTreeMap<u16, String>,
+    /// The server's IAID, T1 and T2 for the IA_NA and IA_PD, when RDK's dibbler reported them.
+    #[serde(default)]
+    pub ia_na: Option<IaParams>,
+    #[serde(default)]
+    pub ia_pd: Option<IaParams>,
 }
 
 impl HeldV6 {
@@ -91,6 +98,8 @@ pub enum V6LeaseError {
     BadAddress(Ipv6Addr),
     #[error("{prefix}/{length} is not a usable delegated prefix")]
     BadPrefix { prefix: Ipv6Addr, length: u8 },
+    #[error("stored lease holds {addresses} addresses and {prefixes} prefixes, more than kept")]
+    TooMany { addresses: usize, prefixes: usize },
     #[error("preferred lifetime {preferred} exceeds valid lifetime {valid} for {what}")]
     Lifetimes {
         what: String,
@@ -99,18 +108,24 @@ pub enum V6LeaseError {
     },
 }
 
-fn usable(address: Ipv6Addr) -> bool {
-    let first = address.segments()[0];
-    !(address.is_unspecified()
-        || address.is_loopback()
-        || address.is_multicast()
-        || (first & 0xffc0) == 0xfe80)
+/// IA_NA addresses and IA_PD prefixes kept from one event (the daemon asks for one IA of
+/// each, so this is per IA), in the server's order; the rest are left out and said so.
+pub const MAX_ADDRESSES: usize = 8;
+pub const MAX_PREFIXES: usize = 8;
+/// Server options kept from one reply (lowest codes first): each is a `ReceivedOption` row.
+pub const MAX_SERVER_OPTIONS: usize = 64;
+/// Delegated prefixes shorter than this are refused: no ISP delegates that much to a CPE.
+pub const MIN_DELEGATED_LEN: u8 = 16;
+
+/// Checks every address and prefix of `event`: one that is not usable refuses the event.
+pub fn validate(event: &V6Event) -> Result<(), V6LeaseError> {
+    check_addresses(&event.addresses)?;
+    check_prefixes(&event.prefixes)
 }
 
-/// Checks every address and prefix of `event`.
-pub fn validate(event: &V6Event) -> Result<(), V6LeaseError> {
-    for a in &event.addresses {
-        if !usable(a.address) {
+fn check_addresses(addresses: &[V6Address]) -> Result<(), V6LeaseError> {
+    for a in addresses {
+        if v6_not_global_unicast(a.address).is_some() {
             return Err(V6LeaseError::BadAddress(a.address));
         }
         if a.preferred > a.valid {
@@ -121,12 +136,19 @@ pub fn validate(event: &V6Event) -> Result<(), V6LeaseError> {
             });
         }
     }
-    for p in &event.prefixes {
+    Ok(())
+}
+
+fn check_prefixes(prefixes: &[V6Prefix]) -> Result<(), V6LeaseError> {
+    for p in prefixes {
         let host_bits_clear = u128::from(p.prefix)
             .checked_shl(u32::from(p.length))
             .unwrap_or(0)
             == 0;
-        if !(1..=128).contains(&p.length) || !usable(p.prefix) || !host_bits_clear {
+        if !(MIN_DELEGATED_LEN..=128).contains(&p.length)
+            || v6_not_global_unicast(p.prefix).is_some()
+            || !host_bits_clear
+        {
             return Err(V6LeaseError::BadPrefix {
                 prefix: p.prefix,
                 length: p.length,
@@ -141,6 +163,39 @@ pub fn validate(event: &V6Event) -> Result<(), V6LeaseError> {
         }
     }
     Ok(())
+}
+
+/// What was read back from `state_dir`, checked exactly as an event from the plugin: a held
+/// lease with anything unusable in it is not put back at all.
+pub fn restored(held: HeldV6) -> Result<HeldV6, V6LeaseError> {
+    let addresses: Vec<V6Address> = held.addresses.iter().map(|a| a.lease).collect();
+    let prefixes: Vec<V6Prefix> = held.prefixes.iter().map(|p| p.lease).collect();
+    check_addresses(&addresses)?;
+    check_prefixes(&prefixes)?;
+    if addresses.len() > MAX_ADDRESSES || prefixes.len() > MAX_PREFIXES {
+        return Err(V6LeaseError::TooMany {
+            addresses: addresses.len(),
+            prefixes: prefixes.len(),
+        });
+    }
+    Ok(held)
+}
+
+/// The first `cap` of `items`; the rest noted as dropped.
+fn capped<T: Copy + std::fmt::Debug>(
+    items: &[T],
+    cap: usize,
+    field: &'static str,
+    notes: &mut Notes,
+) -> Vec<T> {
+    for extra in items.iter().skip(cap) {
+        notes.drop(
+            field,
+            format!("are beyond the first {cap}"),
+            format!("{extra:?}"),
+        );
+    }
+    items.iter().take(cap).copied().collect()
 }
 
 /// The MAP-T (option 95) or MAP-E (option 94) configuration the held lease implies, if the
@@ -179,6 +234,8 @@ pub struct V6Plan {
     pub held: HeldV6,
     /// The `Event` to report, if any.
     pub event: Option<EventKind>,
+    /// What the event carried beyond what is kept.
+    pub dropped: Vec<Dropped>,
 }
 
 /// Merges `event` into `held`. An `update` without addresses keeps the held addresses (IA_NA
@@ -189,28 +246,49 @@ pub struct V6Plan {
 pub fn plan(event: &V6Event, held: &HeldV6, now: BootSeconds) -> Result<V6Plan, V6LeaseError> {
     validate(event)?;
     let confirm = event.client_message.as_deref() == Some("CONFIRM");
+    let mut notes = Notes::default();
+    for code in event.server_options.keys().skip(MAX_SERVER_OPTIONS) {
+        notes.drop(
+            "server options",
+            format!("are beyond the first {MAX_SERVER_OPTIONS}"),
+            code,
+        );
+    }
     let event = &V6Event {
-        addresses: event
-            .addresses
-            .iter()
-            .filter(|a| !(confirm && a.valid == 0))
-            .copied()
-            .collect(),
-        prefixes: event
-            .prefixes
-            .iter()
+        addresses: capped(
+            &event.addresses,
+            MAX_ADDRESSES,
+            "IA_NA addresses",
+            &mut notes,
+        )
+        .into_iter()
+        .filter(|a| !(confirm && a.valid == 0))
+        .collect(),
+        prefixes: capped(&event.prefixes, MAX_PREFIXES, "IA_PD prefixes", &mut notes)
+            .into_iter()
             .filter(|p| !(confirm && p.valid == 0))
-            .copied()
+            .collect(),
+        server_options: event
+            .server_options
+            .iter()
+            .take(MAX_SERVER_OPTIONS)
+            .map(|(k, v)| (*k, v.clone()))
             .collect(),
         ..event.clone()
     };
-    if event.kind == V6EventKind::Delete {
+    let dropped = notes.into_vec();
+    let whole = event.addresses.is_empty() && event.prefixes.is_empty();
+    if event.kind == V6EventKind::Delete || (event.kind == V6EventKind::Expire && whole) {
         return Ok(V6Plan {
             configure: Vec::new(),
             remove: held.addresses.iter().map(|a| a.lease.address).collect(),
             held: HeldV6::default(),
             event: (!held.is_empty()).then_some(EventKind::LeaseDeleted),
+            dropped,
         });
+    }
+    if event.kind == V6EventKind::Expire {
+        return Ok(expire_listed(event, held, dropped));
     }
     let mut next = held.clone();
     if !event.addresses.is_empty() {
@@ -238,6 +316,12 @@ pub fn plan(event: &V6Event, held: &HeldV6, now: BootSeconds) -> Result<V6Plan, 
     if !event.server_options.is_empty() {
         next.options = event.server_options.clone();
     }
+    if event.ia_na.is_some() {
+        next.ia_na = event.ia_na;
+    }
+    if event.ia_pd.is_some() {
+        next.ia_pd = event.ia_pd;
+    }
     let remove = held
         .addresses
         .iter()
@@ -263,22 +347,54 @@ pub fn plan(event: &V6Event, held: &HeldV6, now: BootSeconds) -> Result<V6Plan, 
         remove,
         held: next,
         event: event_kind,
+        dropped,
     })
+}
+
+/// RDK's `expire` listing what ran out: those addresses and prefixes go, the rest stays.
+fn expire_listed(event: &V6Event, held: &HeldV6, dropped: Vec<Dropped>) -> V6Plan {
+    let listed_addr =
+        |a: &HeldAddress| event.addresses.iter().any(|e| e.address == a.lease.address);
+    let listed_prefix = |p: &HeldPrefix| {
+        event
+            .prefixes
+            .iter()
+            .any(|e| (e.prefix, e.length) == (p.lease.prefix, p.lease.length))
+    };
+    V6Plan {
+        dropped,
+        ..withdraw(held, listed_addr, listed_prefix)
+    }
 }
 
 /// Drops whatever ran out by `now`.
 pub fn expire(held: &HeldV6, now: BootSeconds) -> V6Plan {
-    let alive = |e: Option<BootSeconds>| e.is_none_or(|e| e > now);
+    let ran_out = |e: Option<BootSeconds>| e.is_some_and(|e| e <= now);
+    withdraw(held, |a| ran_out(a.expires()), |p| ran_out(p.expires()))
+}
+
+/// Drops everything held, infinite lifetimes included (the client stops or is disabled).
+pub fn drop_all(held: &HeldV6) -> V6Plan {
+    withdraw(held, |_| true, |_| true)
+}
+
+/// Takes the addresses and prefixes `gone` says are gone out of `held`; what is left keeps
+/// its options, unless nothing is left.
+fn withdraw(
+    held: &HeldV6,
+    gone_addr: impl Fn(&HeldAddress) -> bool,
+    gone_prefix: impl Fn(&HeldPrefix) -> bool,
+) -> V6Plan {
     let mut next = held.clone();
-    next.addresses.retain(|a| alive(a.expires()));
-    next.prefixes.retain(|p| alive(p.expires()));
+    next.addresses.retain(|a| !gone_addr(a));
+    next.prefixes.retain(|p| !gone_prefix(p));
     if next.is_empty() {
-        next.options.clear();
+        next = HeldV6::default();
     }
     let remove = held
         .addresses
         .iter()
-        .filter(|a| !alive(a.expires()))
+        .filter(|a| gone_addr(a))
         .map(|a| a.lease.address)
         .collect();
     let event = (next != *held).then_some(if next.is_empty() {
@@ -291,6 +407,7 @@ pub fn expire(held: &HeldV6, now: BootSeconds) -> V6Plan {
         remove,
         held: next,
         event,
+        dropped: Vec::new(),
     }
 }
 

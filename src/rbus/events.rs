@@ -42,15 +42,22 @@ pub(super) fn client_of(object_path: &str) -> Option<(bool, Instance)> {
     ))
 }
 
-/// WAN Manager's `DHCP_MESSAGE_TYPE` for an event kind.
-pub(super) fn msg_type(kind: EventKind) -> u32 {
+/// `DHCP_MESSAGE_TYPE` of a lease update.
+const LEASE_UPDATE: u32 = 3;
+
+/// WAN Manager's `DHCP_MESSAGE_TYPE` for an event kind; `None` for events WAN Manager has no
+/// message for (system events behind or caught up).
+pub(super) fn msg_type(kind: EventKind) -> Option<u32> {
     match kind {
-        EventKind::ClientStarted => 0,
-        EventKind::ClientStopped => 1,
-        EventKind::ClientFailed => 2,
-        EventKind::LeaseUpdated => 3,
-        EventKind::LeaseDeleted => 4,
-        EventKind::LeaseRenewed => 5,
+        EventKind::ClientStarted => Some(0),
+        EventKind::ClientStopped => Some(1),
+        // The C manager reports a client enabled on a not-ready interface as failed; dhcpmgr
+        // waits and starts it once the interface is ready (ClientStarted follows).
+        EventKind::ClientFailed | EventKind::ClientWaiting => Some(2),
+        EventKind::LeaseUpdated => Some(LEASE_UPDATE),
+        EventKind::LeaseDeleted => Some(4),
+        EventKind::LeaseRenewed => Some(5),
+        EventKind::SysEventsBehind | EventKind::SysEventsCaughtUp => None,
     }
 }
 
@@ -61,7 +68,8 @@ pub(super) fn lease_event(
     object_path: &str,
     kind: EventKind,
     data: &BTreeMap<String, String>,
-) -> LeaseEvent {
+) -> Option<LeaseEvent> {
+    let msg_type = msg_type(kind)?;
     // Start/stop reports carry no data: the C manager sends the configured interface.
     let if_name = data
         .get("interface")
@@ -74,11 +82,11 @@ pub(super) fn lease_event(
         }
         _ => None,
     };
-    LeaseEvent {
+    Some(LeaseEvent {
         if_name,
-        msg_type: msg_type(kind),
+        msg_type,
         lease_info,
-    }
+    })
 }
 
 /// The Linux interface client `instance` is configured on.
@@ -137,7 +145,7 @@ pub(super) fn current_lease_event(
     let lease_info = lease_bytes(tree, version, v4, instance, &if_name, &Default::default());
     Some(LeaseEvent {
         if_name,
-        msg_type: msg_type(EventKind::LeaseUpdated),
+        msg_type: LEASE_UPDATE,
         lease_info,
     })
 }
@@ -235,7 +243,14 @@ mod tests {
             EventKind::LeaseDeleted,
             EventKind::LeaseRenewed,
         ];
-        let types: Vec<u32> = kinds.into_iter().map(msg_type).collect();
-        assert_eq!(types, [0, 1, 2, 3, 4, 5]);
+        let types: Vec<Option<u32>> = kinds.into_iter().map(msg_type).collect();
+        assert_eq!(types, [0, 1, 2, 3, 4, 5].map(Some));
+    }
+
+    #[test]
+    fn a_waiting_client_is_failed_for_wan_manager_and_sysevent_backlogs_are_not_sent() {
+        assert_eq!(msg_type(EventKind::ClientWaiting), Some(2));
+        assert_eq!(msg_type(EventKind::SysEventsBehind), None);
+        assert_eq!(msg_type(EventKind::SysEventsCaughtUp), None);
     }
 }

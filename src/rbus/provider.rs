@@ -173,7 +173,11 @@ impl Frontend {
                 kind,
                 data,
             } => {
-                let event = lease_event(&self.tree, self.lease_info, object_path, *kind, data);
+                let Some(event) =
+                    lease_event(&self.tree, self.lease_info, object_path, *kind, data)
+                else {
+                    return;
+                };
                 publish(
                     api,
                     connected.handle,

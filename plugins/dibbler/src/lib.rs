@@ -26,6 +26,11 @@
 //!   value counts as absent.
 //! * `SRV_OPTIONn` values are trimmed (dibbler leaves a space after every list item); empty
 //!   values and the `[generic]` placeholder (an option dibbler cannot render) are left out.
+//! * RDK's patched dibbler-client also exports the server's IAID, T1 and T2 of the first IA_NA
+//!   (`ADDR1IAID`, `ADDR1T1`, `ADDR1T2`) and IA_PD (`PREFIX1IAID`, `PREFIX1T1`, `PREFIX1T2`);
+//!   they are read when present (plain decimal `u32`, like the lifetimes) and absent otherwise.
+//!   A malformed one is left out: it is information for WAN Manager, not worth the lease.
+//!   It also runs the script as `del` (= `delete`) and `expire`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;
@@ -33,6 +38,7 @@ use std::net::Ipv6Addr;
 pub use dhcpmgr_ipc::{V6Address, V6Event, V6EventKind, V6Prefix};
 
 pub use dhcpmgr_ipc::plugin as support;
+pub use dhcpmgr_ipc::IaParams;
 
 use support::{clip, is_valid_ifname};
 
@@ -42,7 +48,7 @@ const GENERIC: &str = "[generic]";
 /// Why dibbler's invocation could not be turned into an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvError {
-    #[error("unknown dibbler event {0:?} (expected add, update or delete)")]
+    #[error("unknown dibbler event {0:?} (expected add, update, delete, del or expire)")]
     UnknownEvent(String),
     #[error("required variable `{0}` is not set")]
     Missing(String),
@@ -88,7 +94,25 @@ pub fn parse_event(arg: &str, env: &BTreeMap<String, String>) -> Result<V6Event,
         remote_addr,
         client_message: text("CLNT_MESSAGE"),
         server_message: text("SRV_MESSAGE"),
+        ia_na: ia_params(env, "ADDR1"),
+        ia_pd: ia_params(env, "PREFIX1"),
     })
+}
+
+/// `<stem>IAID`, `<stem>T1` and `<stem>T2` as RDK's dibbler exports them; `None` when none
+/// of the three is set (upstream dibbler) or well-formed.
+pub fn ia_params(env: &BTreeMap<String, String>, stem: &str) -> Option<IaParams> {
+    let read = |suffix: &str| {
+        let var = format!("{stem}{suffix}");
+        decimal::<u32>(&var, env.get(&var)?).ok()
+    };
+    let params = IaParams {
+        iaid: read("IAID"),
+        t1: read("T1"),
+        t2: read("T2"),
+    };
+    let any = params.iaid.is_some() || params.t1.is_some() || params.t2.is_some();
+    any.then_some(params)
 }
 
 /// The `ADDRn` addresses (IA_NA and IA_TA) in order of `n`, without duplicates.

@@ -1,5 +1,5 @@
-//! dibbler-client `script`: parses one DHCPv6 lease event from argv\[1\] (`add`, `update` or
-//! `delete`) and the environment and hands it to the dhcpmgr daemon (or its spool).
+//! dibbler-client `script`: parses one DHCPv6 lease event from argv\[1\] (`add`, `update`,
+//! `delete`, or RDK's `del` and `expire`) and the environment and hands it to the dhcpmgr daemon (or its spool).
 //!
 //! dibbler builds the script's environment from scratch, so the daemon runs this binary through
 //! a generated wrapper that sets `DHCPMGR_SOCKET`, `DHCPMGR_SPOOL_DIR` and `DHCPMGR_CLIENT`;
@@ -17,7 +17,7 @@ use dhcpmgr_ipc::ClientEvent;
 fn main() -> ExitCode {
     support::run(
         "dhcpmgr-dibbler-plugin",
-        "add|update|delete (run by dibbler-client as its script)",
+        "add|update|delete|del|expire (run by dibbler-client as its script)",
         |arg, env| parse_event(arg, env).map(ClientEvent::V6),
     )
 }

@@ -156,6 +156,8 @@ fn observed_event(kind: V6EventKind) -> V6Event {
         remote_addr: Some(v6("ff02::1:2")),
         client_message: Some("REQUEST".into()),
         server_message: Some("REPLY".into()),
+        ia_na: None,
+        ia_pd: None,
     }
 }
 
@@ -185,6 +187,8 @@ fn reference_add_dump_parses_exactly() {
             remote_addr: Some(v6("ff02::1:2")),
             client_message: Some("REQUEST".into()),
             server_message: Some("REPLY".into()),
+            ia_na: None,
+            ia_pd: None,
         }
     );
 }
@@ -209,6 +213,8 @@ fn renew_update_keeps_one_prefix_with_the_servers_lifetimes() {
             remote_addr: Some(v6("fe80::8406:d3ff:fee2:cdf7")),
             client_message: Some("RENEW".into()),
             server_message: Some("REPLY".into()),
+            ia_na: None,
+            ia_pd: None,
         }
     );
     // A server withdrawing the prefix (valid 0) wins over the client's own copy.
@@ -299,6 +305,8 @@ fn every_kind_reads_the_same_variables_and_delete_keeps_released_leases() {
         ("add", V6EventKind::Add),
         ("update", V6EventKind::Update),
         ("delete", V6EventKind::Delete),
+        ("del", V6EventKind::Delete),
+        ("expire", V6EventKind::Expire),
     ] {
         assert_eq!(
             parse_event(arg, &env(OBSERVED_ADD)).unwrap(),
@@ -318,20 +326,22 @@ fn every_kind_reads_the_same_variables_and_delete_keeps_released_leases() {
             remote_addr: None,
             client_message: None,
             server_message: None,
+            ia_na: None,
+            ia_pd: None,
         }
     );
 }
 
 #[test]
 fn unknown_event_missing_or_bad_iface_are_rejected() {
-    for arg in ["expire", "", "ADD", "add ", "release"] {
+    for arg in ["expired", "", "ADD", "add ", "release", "deleted"] {
         let err = parse_event(arg, &env(OBSERVED_ADD)).unwrap_err();
         assert_eq!(err, EnvError::UnknownEvent(arg.into()));
     }
-    assert!(parse_event("expire", &env(OBSERVED_ADD))
+    assert!(parse_event("release", &env(OBSERVED_ADD))
         .unwrap_err()
         .to_string()
-        .contains("\"expire\""));
+        .contains("\"release\""));
     for arg in ["add", "delete"] {
         let err = parse_event(arg, &observed_with(&[("IFACE", None)])).unwrap_err();
         assert_eq!(err, EnvError::Missing("IFACE".into()));
@@ -341,6 +351,64 @@ fn unknown_event_missing_or_bad_iface_are_rejected() {
         let err = parse_event("add", &observed_with(&[("IFACE", Some(bad))])).unwrap_err();
         assert_eq!(invalid_var(err), "IFACE", "{bad:?}");
     }
+}
+
+#[test]
+fn rdk_ia_parameters_are_read_when_present() {
+    let rdk = observed_with(&[
+        ("ADDR1IAID", Some("11")),
+        ("ADDR1T1", Some("1800")),
+        ("ADDR1T2", Some("2880")),
+        ("PREFIX1IAID", Some("12")),
+        ("PREFIX1T2", Some("3000")),
+    ]);
+    let event = parse_event("update", &rdk).unwrap();
+    assert_eq!(
+        event.ia_na,
+        Some(IaParams {
+            iaid: Some(11),
+            t1: Some(1800),
+            t2: Some(2880)
+        })
+    );
+    assert_eq!(
+        event.ia_pd,
+        Some(IaParams {
+            iaid: Some(12),
+            t1: None,
+            t2: Some(3000)
+        })
+    );
+    // They do not turn into addresses or prefixes of their own.
+    assert_eq!(
+        event.addresses,
+        observed_event(V6EventKind::Update).addresses
+    );
+    assert_eq!(event.prefixes, observed_event(V6EventKind::Update).prefixes);
+    let upstream = parse_event("update", &env(OBSERVED_ADD)).unwrap();
+    assert_eq!((upstream.ia_na, upstream.ia_pd), (None, None));
+    // Malformed values are left out rather than costing the lease.
+    for (var, bad) in [
+        ("ADDR1IAID", "-1"),
+        ("PREFIX1T1", "4294967296"),
+        ("ADDR1T2", "1 "),
+    ] {
+        let event = parse_event("add", &observed_with(&[(var, Some(bad))])).unwrap();
+        assert_eq!((event.ia_na, event.ia_pd), (None, None), "{var}={bad:?}");
+    }
+    let mixed = parse_event(
+        "add",
+        &observed_with(&[("ADDR1IAID", Some("x")), ("ADDR1T1", Some("60"))]),
+    )
+    .unwrap();
+    assert_eq!(
+        mixed.ia_na,
+        Some(IaParams {
+            iaid: None,
+            t1: Some(60),
+            t2: None
+        })
+    );
 }
 
 #[test]
@@ -478,9 +546,6 @@ fn process_environment_never_reaches_the_event() {
         ("DOWNLINK_PREFIXES", Some("2001:db8:12:1::/64 ")),
         ("DOWNLINK_PREFIX_IFACES", Some("brlan0 ")),
         ("IFINDEX", Some("not-a-number")),
-        ("ADDR1IAID", Some("1")),
-        ("ADDR1T1", Some("x")),
-        ("PREFIX1T2", Some("x")),
         ("interface", Some("veth-c")),
         ("ip", Some("192.0.2.1")),
     ]);

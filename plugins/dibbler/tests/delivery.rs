@@ -158,6 +158,26 @@ fn spools_when_the_daemon_is_absent() {
 }
 
 #[test]
+fn a_reply_asking_for_a_retry_spools_the_event() {
+    let s = setup();
+    let daemon = daemon(
+        &s.socket,
+        r#"{"accepted":false,"reason":"cannot persist client state","retry":true}"#,
+    );
+    let out = run(&s, Some("add"), ADD);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("could not apply it yet") && stderr.contains("spooled"),
+        "{stderr}"
+    );
+    assert!(daemon.join().unwrap().is_some());
+    let spooled = spooled(&s.spool);
+    assert_eq!(spooled.len(), 1, "{spooled:?}");
+    check_add(&decode_envelope(&fs::read(&spooled[0]).unwrap()).unwrap());
+}
+
+#[test]
 fn rejection_is_logged_not_spooled() {
     let s = setup();
     let daemon = daemon(&s.socket, r#"{"accepted":false,"reason":"unknown client"}"#);
@@ -184,13 +204,51 @@ fn bad_environment_is_logged_and_nothing_is_sent() {
         stderr.contains("`ADDR1PREF`") && stderr.lines().count() == 1,
         "{stderr}"
     );
-    let out = run(&s, Some("expire"), ADD);
+    let out = run(&s, Some("release"), ADD);
     assert!(out.status.success(), "{out:?}");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("\"expire\""),
+        String::from_utf8_lossy(&out.stderr).contains("\"release\""),
         "{out:?}"
     );
     assert!(spooled(&s.spool).is_empty());
+}
+
+/// RDK's patched dibbler-client runs the script as `expire` and `del`, with the server's IAIDs
+/// and timers in the environment: both are delivered, with those values.
+#[test]
+fn rdk_expire_and_del_calls_are_delivered_with_ia_parameters() {
+    for (arg, kind) in [
+        ("expire", V6EventKind::Expire),
+        ("del", V6EventKind::Delete),
+    ] {
+        let s = setup();
+        let daemon = daemon(&s.socket, r#"{"accepted":true,"reason":""}"#);
+        let mut vars = ADD.to_vec();
+        vars.extend([
+            ("ADDR1IAID", "5"),
+            ("ADDR1T1", "2000"),
+            ("PREFIX1IAID", "6"),
+        ]);
+        let out = run(&s, Some(arg), &vars);
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{arg}: {out:?}"
+        );
+        let envelope = daemon.join().unwrap().expect("plugin never connected");
+        let ClientEvent::V6(event) = &envelope.event else {
+            panic!("expected a v6 event, got {:?}", envelope.event);
+        };
+        assert_eq!(event.kind, kind);
+        assert_eq!(
+            (
+                event.ia_na.and_then(|p| p.iaid),
+                event.ia_na.and_then(|p| p.t1)
+            ),
+            (Some(5), Some(2000))
+        );
+        assert_eq!(event.ia_pd.and_then(|p| p.iaid), Some(6));
+        assert_eq!(event.prefixes.len(), 1);
+    }
 }
 
 #[test]

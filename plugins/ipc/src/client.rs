@@ -21,12 +21,14 @@ pub enum Delivery {
     /// The daemon read it and refused it, or it is too large to send, saying why. Not spooled:
     /// it would be refused again.
     Rejected(String),
-    /// The daemon was unreachable; the envelope waits in the spool at this path.
+    /// The daemon was unreachable, or could not apply it yet and asked for it again later;
+    /// the envelope waits in the spool at this path.
     Spooled { path: PathBuf, why: String },
 }
 
-/// Sends `envelope` to the daemon at `socket`; if the daemon cannot be reached or does not
-/// answer within `timeout`, spools it under `spool_dir`.
+/// Sends `envelope` to the daemon at `socket`; if the daemon cannot be reached, does not
+/// answer within `timeout`, or answers that it could not apply it yet, spools it under
+/// `spool_dir`.
 pub fn deliver(
     envelope: &Envelope,
     socket: &Path,
@@ -40,6 +42,11 @@ pub fn deliver(
     };
     match exchange(&frame, socket, timeout) {
         Ok(reply) if reply.accepted => Ok(Delivery::Accepted),
+        Ok(reply) if reply.retry => {
+            let path = spool_message(spool_dir, envelope)?;
+            let why = format!("dhcpmgr could not apply it yet ({})", reply.reason);
+            Ok(Delivery::Spooled { path, why })
+        }
         Ok(reply) => Ok(Delivery::Rejected(reply.reason)),
         Err(why) => {
             let path = spool_message(spool_dir, envelope)?;

@@ -16,8 +16,9 @@ pub use atomic::write_atomically;
 pub use client::{deliver, Delivery, DELIVERY_TIMEOUT};
 pub use frame::{encode_frame, frame_len, read_frame, write_frame, FrameError, MAX_FRAME_LEN};
 pub use message::{
-    decode_envelope, encode_envelope, ClientEvent, DecodeError, Envelope, Reply, StaticRoute,
-    V4Event, V4EventKind, V4Lease, V6Address, V6Event, V6EventKind, V6Prefix, PROTOCOL_VERSION,
+    decode_envelope, encode_envelope, ClientEvent, DecodeError, Envelope, IaParams, Reply,
+    StaticRoute, V4Event, V4EventKind, V4Lease, V6Address, V6Event, V6EventKind, V6Prefix,
+    PROTOCOL_VERSION,
 };
 pub use spool::{spool_message, SpoolError, SPOOL_SUFFIX};
 

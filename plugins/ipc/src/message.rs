@@ -171,6 +171,22 @@ pub struct V6Event {
     /// `CLNT_MESSAGE` and `SRV_MESSAGE`, e.g. `REQUEST` and `REPLY`.
     pub client_message: Option<String>,
     pub server_message: Option<String>,
+    /// IAID, T1 and T2 of the first IA_NA (`ADDR1IAID`, `ADDR1T1`, `ADDR1T2`): only RDK's
+    /// patched dibbler-client exports them; absent from upstream dibbler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ia_na: Option<IaParams>,
+    /// The same for the first IA_PD (`PREFIX1IAID`, `PREFIX1T1`, `PREFIX1T2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ia_pd: Option<IaParams>,
+}
+
+/// What the server said of one IA besides its addresses or prefixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IaParams {
+    pub iaid: Option<u32>,
+    pub t1: Option<u32>,
+    pub t2: Option<u32>,
 }
 
 /// dibbler-client's script events (its argv[1]).
@@ -181,8 +197,11 @@ pub enum V6EventKind {
     Add,
     /// REPLY to RENEW, REBIND or INFORMATION-REQUEST.
     Update,
-    /// REPLY to RELEASE.
+    /// REPLY to RELEASE (RDK's dibbler also calls it `del`).
     Delete,
+    /// RDK's patched dibbler-client: the listed addresses and prefixes (all, when none is
+    /// listed) ran out without a renewal.
+    Expire,
 }
 
 impl V6EventKind {
@@ -191,7 +210,8 @@ impl V6EventKind {
         Some(match arg {
             "add" => Self::Add,
             "update" => Self::Update,
-            "delete" => Self::Delete,
+            "delete" | "del" => Self::Delete,
+            "expire" => Self::Expire,
             _ => return None,
         })
     }
@@ -201,6 +221,7 @@ impl V6EventKind {
             Self::Add => "add",
             Self::Update => "update",
             Self::Delete => "delete",
+            Self::Expire => "expire",
         }
     }
 }
@@ -232,6 +253,11 @@ pub struct Reply {
     /// Why the message was rejected; empty when accepted.
     #[serde(default)]
     pub reason: String,
+    /// Not applied for a passing reason (the daemon could not persist it): the plugin spools
+    /// the message so that it is applied later. Left out of the encoding when false, so that
+    /// plugins that predate it still read every other reply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retry: bool,
 }
 
 impl Reply {
@@ -239,6 +265,7 @@ impl Reply {
         Self {
             accepted: true,
             reason: String::new(),
+            retry: false,
         }
     }
 
@@ -246,6 +273,15 @@ impl Reply {
         Self {
             accepted: false,
             reason: reason.into(),
+            retry: false,
+        }
+    }
+
+    /// Not applied now, but worth sending again: the plugin spools it.
+    pub fn retry_later(reason: impl Into<String>) -> Self {
+        Self {
+            retry: true,
+            ..Self::rejected(reason)
         }
     }
 }
@@ -331,14 +367,52 @@ mod tests {
                 remote_addr: Some("ff02::1:2".parse().unwrap()),
                 client_message: Some("REQUEST".into()),
                 server_message: Some("REPLY".into()),
+                ia_na: Some(IaParams {
+                    iaid: Some(7),
+                    t1: Some(1800),
+                    t2: None,
+                }),
+                ia_pd: None,
             }),
             ..sample()
         };
         assert_eq!(decode_envelope(&encode_envelope(&env)).unwrap(), env);
-        for kind in [V6EventKind::Add, V6EventKind::Update, V6EventKind::Delete] {
+        for kind in [
+            V6EventKind::Add,
+            V6EventKind::Update,
+            V6EventKind::Delete,
+            V6EventKind::Expire,
+        ] {
             assert_eq!(V6EventKind::from_arg(kind.as_str()), Some(kind));
         }
-        assert_eq!(V6EventKind::from_arg("expire"), None);
+        assert_eq!(V6EventKind::from_arg("del"), Some(V6EventKind::Delete));
+        assert_eq!(V6EventKind::from_arg("deleted"), None);
+    }
+
+    #[test]
+    fn v6_events_without_ia_parameters_keep_the_old_encoding() {
+        let body = br#"{"version":1,"created_unix_ms":1,"client_pid":2,"client":null,"event":{"v6":{"interface":"erouter0","kind":"update","addresses":[],"prefixes":[],"server_options":{},"remote_addr":null,"client_message":null,"server_message":null}}}"#;
+        let env = decode_envelope(body).unwrap();
+        let ClientEvent::V6(event) = &env.event else {
+            panic!("not v6: {env:?}")
+        };
+        assert_eq!((event.ia_na, event.ia_pd), (None, None));
+        assert_eq!(encode_envelope(&env), body.to_vec());
+    }
+
+    #[test]
+    fn replies_keep_their_encoding_and_carry_retry_only_when_set() {
+        let plain = serde_json::to_string(&Reply::rejected("no")).unwrap();
+        assert_eq!(plain, r#"{"accepted":false,"reason":"no"}"#);
+        let retry = Reply::retry_later("disk full");
+        let text = serde_json::to_string(&retry).unwrap();
+        assert_eq!(
+            text,
+            r#"{"accepted":false,"reason":"disk full","retry":true}"#
+        );
+        assert_eq!(serde_json::from_str::<Reply>(&text).unwrap(), retry);
+        let old: Reply = serde_json::from_str(r#"{"accepted":true,"reason":""}"#).unwrap();
+        assert_eq!(old, Reply::accepted());
     }
 
     #[test]

@@ -193,6 +193,8 @@ mod tests {
                 remote_addr: None,
                 client_message: None,
                 server_message: None,
+                ia_na: None,
+                ia_pd: None,
             })
         };
         let with = |alias: &str| BTreeMap::from([(ENV_CLIENT.to_string(), alias.to_string())]);

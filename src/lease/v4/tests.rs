@@ -210,7 +210,7 @@ fn invalid_leases_are_refused() {
         plan(&event(V4EventKind::Bound, None), at(None, 1)),
         Err(LeaseError::MissingLease("bound"))
     );
-    assert!(validate(&V4Lease::new(Ipv4Addr::new(192, 0, 2, 0), 31)).is_ok());
+    assert!(content::checked(&V4Lease::new(Ipv4Addr::new(192, 0, 2, 0), 31)).is_ok());
 }
 
 #[test]
@@ -221,4 +221,44 @@ fn mtu_is_used_only_when_sane() {
     assert_eq!(usable_mtu(&l), Some(1492));
     l.mtu = Some(68);
     assert_eq!(usable_mtu(&l), None);
+}
+
+#[test]
+fn stored_leases_are_checked_like_plugin_leases() {
+    let good = held(100, 10, 60);
+    assert_eq!(
+        restored(&good).map(|(h, d)| (h, d.len())),
+        Ok((good.clone(), 0))
+    );
+    let mut bad_prefix = good.clone();
+    bad_prefix.lease.prefix_len = 99;
+    assert_eq!(restored(&bad_prefix), Err(LeaseError::BadPrefix(99)));
+    let mut this_network = good.clone();
+    this_network.lease.address = Ipv4Addr::new(0, 1, 2, 3);
+    assert!(matches!(
+        restored(&this_network),
+        Err(LeaseError::BadAddress(_))
+    ));
+    let mut bad_router = good;
+    bad_router.lease.routers = vec![Ipv4Addr::BROADCAST, Ipv4Addr::new(192, 0, 2, 1)];
+    let (kept, dropped) = restored(&bad_router).unwrap();
+    assert_eq!(kept.lease.routers, [Ipv4Addr::new(192, 0, 2, 1)]);
+    assert_eq!(dropped.len(), 1);
+    assert_eq!(requestable(Ipv4Addr::new(127, 0, 0, 1)), None);
+    assert_eq!(
+        requestable(Ipv4Addr::new(192, 0, 2, 7)),
+        Some(Ipv4Addr::new(192, 0, 2, 7))
+    );
+}
+
+#[test]
+fn a_bound_with_unusable_values_is_applied_without_them() {
+    let mut l = lease(100, 60);
+    l.routers.insert(0, Ipv4Addr::UNSPECIFIED);
+    l.dns_servers = vec![Ipv4Addr::new(224, 0, 0, 1), Ipv4Addr::new(192, 0, 2, 53)];
+    let p = plan(&event(V4EventKind::Bound, Some(l)), at(None, 10)).unwrap();
+    let held = p.held.unwrap();
+    assert_eq!(held.lease.routers, [Ipv4Addr::new(192, 0, 2, 1)]);
+    assert_eq!(held.lease.dns_servers, [Ipv4Addr::new(192, 0, 2, 53)]);
+    assert_eq!(p.dropped.len(), 2);
 }

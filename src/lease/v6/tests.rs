@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use dhcpmgr_ipc::{V6Address, V6Event, V6EventKind, V6Prefix};
+use dhcpmgr_ipc::{IaParams, V6Address, V6Event, V6EventKind, V6Prefix};
 
 use super::*;
 
@@ -31,6 +31,8 @@ fn event(kind: V6EventKind, addresses: Vec<V6Address>, prefixes: Vec<V6Prefix>) 
         remote_addr: None,
         client_message: None,
         server_message: None,
+        ia_na: None,
+        ia_pd: None,
     }
 }
 
@@ -214,4 +216,143 @@ fn reply_to_confirm_with_the_clients_zero_lifetimes_keeps_the_lease() {
     assert!(p.configure.is_empty());
     assert_eq!(p.held, held);
     assert_eq!(p.event, Some(EventKind::LeaseRenewed));
+}
+
+#[test]
+fn ia_na_addresses_must_be_global_unicast() {
+    for bad in [
+        "::ffff:192.0.2.1",
+        "::1",
+        "::",
+        "ff02::1",
+        "fec0::1",
+        "64:ff9b::1",
+        "100::1",
+    ] {
+        let a = V6Address {
+            address: bad.parse().unwrap(),
+            preferred: 1,
+            valid: 2,
+        };
+        let e = event(V6EventKind::Add, vec![a], vec![]);
+        assert_eq!(
+            plan(&e, &HeldV6::default(), T0),
+            Err(V6LeaseError::BadAddress(a.address)),
+            "{bad}"
+        );
+    }
+    let mut short = prefix(0, 10);
+    short.prefix = "2000::".parse().unwrap();
+    short.length = 8;
+    let mut mapped = prefix(0, 10);
+    mapped.prefix = "::ffff:0:0".parse().unwrap();
+    mapped.length = 96;
+    for p in [short, mapped] {
+        let e = event(V6EventKind::Add, vec![], vec![p]);
+        assert!(matches!(
+            plan(&e, &HeldV6::default(), T0),
+            Err(V6LeaseError::BadPrefix { .. })
+        ));
+    }
+}
+
+#[test]
+fn addresses_and_prefixes_per_ia_are_capped_in_the_servers_order() {
+    let addresses: Vec<V6Address> = (1..=1000).map(|i| addr(i, 4000)).collect();
+    let prefixes: Vec<V6Prefix> = (1..=20).map(|i| prefix(i << 8, 4000)).collect();
+    let p = plan(
+        &event(V6EventKind::Add, addresses.clone(), prefixes.clone()),
+        &HeldV6::default(),
+        T0,
+    )
+    .unwrap();
+    assert_eq!(p.configure, addresses[..MAX_ADDRESSES]);
+    assert_eq!(p.held.prefixes.len(), MAX_PREFIXES);
+    assert_eq!(p.held.prefixes[0].lease, prefixes[0]);
+    let counts: Vec<(&str, usize)> = p.dropped.iter().map(|d| (d.field, d.count)).collect();
+    assert_eq!(counts, [("IA_NA addresses", 992), ("IA_PD prefixes", 12)]);
+}
+
+#[test]
+fn rdk_expire_withdraws_what_it_lists_or_everything() {
+    let held = bound(vec![addr(0x100, 4000)], vec![prefix(0x3400, 4000)]);
+    let listed = event(V6EventKind::Expire, vec![], vec![prefix(0x3400, 4000)]);
+    let p = plan(&listed, &held, T0).unwrap();
+    assert!(p.remove.is_empty());
+    assert_eq!(p.held.addresses, held.addresses);
+    assert!(p.held.prefixes.is_empty());
+    assert_eq!(p.event, Some(EventKind::LeaseUpdated));
+    let address = event(V6EventKind::Expire, vec![addr(0x100, 4000)], vec![]);
+    let p = plan(&address, &p.held, T0).unwrap();
+    assert_eq!(p.remove, vec![addr(0x100, 0).address]);
+    assert!(p.held.is_empty());
+    assert_eq!(p.event, Some(EventKind::LeaseDeleted));
+    let whole = plan(&event(V6EventKind::Expire, vec![], vec![]), &held, T0).unwrap();
+    assert!(whole.held.is_empty());
+    assert_eq!(whole.remove, vec![addr(0x100, 0).address]);
+}
+
+#[test]
+fn rdk_ia_parameters_are_held_until_the_server_sends_new_ones() {
+    let mut e = event(V6EventKind::Add, vec![addr(0x100, 4000)], vec![]);
+    e.ia_na = Some(IaParams {
+        iaid: Some(3),
+        t1: Some(100),
+        t2: Some(200),
+    });
+    let held = plan(&e, &HeldV6::default(), T0).unwrap().held;
+    assert_eq!(held.ia_na, e.ia_na);
+    let renewed = plan(
+        &event(V6EventKind::Update, vec![addr(0x100, 4000)], vec![]),
+        &held,
+        T0,
+    )
+    .unwrap();
+    assert_eq!(renewed.held.ia_na, e.ia_na);
+}
+
+#[test]
+fn stored_leases_are_checked_like_plugin_events() {
+    let good = bound(vec![addr(0x100, 4000)], vec![prefix(0x3400, 4000)]);
+    assert_eq!(restored(good.clone()), Ok(good.clone()));
+    let mut bad_len = good.clone();
+    bad_len.prefixes[0].lease.length = 200;
+    assert!(matches!(
+        restored(bad_len),
+        Err(V6LeaseError::BadPrefix { length: 200, .. })
+    ));
+    let mut mapped = good.clone();
+    mapped.addresses[0].lease.address = "::ffff:192.0.2.1".parse().unwrap();
+    assert!(matches!(restored(mapped), Err(V6LeaseError::BadAddress(_))));
+    let mut flood = good;
+    flood.addresses = (1..=100)
+        .map(|i| HeldAddress {
+            lease: addr(i, 4000),
+            obtained: T0,
+        })
+        .collect();
+    assert!(matches!(
+        restored(flood),
+        Err(V6LeaseError::TooMany { addresses: 100, .. })
+    ));
+}
+
+#[test]
+fn server_options_are_capped_lowest_codes_first() {
+    let mut e = event(V6EventKind::Add, vec![addr(0x100, 4000)], vec![]);
+    e.server_options = (1..=300u16).map(|c| (c, "00".to_string())).collect();
+    let p = plan(&e, &HeldV6::default(), T0).unwrap();
+    assert_eq!(p.held.options.len(), MAX_SERVER_OPTIONS);
+    assert_eq!(p.held.options.keys().last(), Some(&64));
+    assert_eq!(p.dropped.iter().map(|d| d.count).sum::<usize>(), 236);
+}
+
+#[test]
+fn drop_all_takes_infinite_lifetimes_too() {
+    let held = bound(vec![addr(0x100, u32::MAX)], vec![prefix(0x3400, u32::MAX)]);
+    assert_eq!(expire(&held, BootSeconds(u64::MAX)).event, None);
+    let p = drop_all(&held);
+    assert_eq!(p.remove, vec![addr(0x100, 0).address]);
+    assert!(p.held.is_empty());
+    assert_eq!(p.event, Some(EventKind::LeaseDeleted));
 }

@@ -203,6 +203,16 @@ impl Lab {
         self.sysevent.clear();
     }
 
+    /// Makes the `sysevent` stand-in fail (exit 1, recording nothing as set) or work again.
+    pub fn set_sysevent_failing(&self, failing: bool) {
+        self.sysevent.set_failing(failing);
+    }
+
+    /// Every `sysevent set KEY VALUE` that failed while the stand-in was failing, in order.
+    pub fn failed_sysevents(&self) -> Vec<(String, String)> {
+        self.sysevent.failed_sets()
+    }
+
     // ---- Kea DHCPv4 ----
 
     /// (Re)starts Kea DHCPv4 in the ISP namespace with `options` and waits until it serves on
