@@ -15,12 +15,13 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
-use super::events::{current_lease_event, lease_event, publish, LeaseEvent, EVENTS};
+use super::events::{current_lease_event, lease_event, publish, EVENTS};
 use super::ffi::{self, Api, CallbackTable, DataElement, Handle};
 use super::handlers::{
     add_row_handler, get_handler, health_handler, remove_row_handler, set_handler,
     subscribe_handler,
 };
+use super::lease_event::LeaseEvent;
 use super::rows::sync_rows;
 use super::settings::{LeaseInfoVersion, RbusSettings};
 use crate::boottime::BootSeconds;
