@@ -13,7 +13,7 @@ mod rbus;
 use std::time::Duration;
 
 use dhcpmgr_lab::{lab_or_skip, Kea4Options, Lab, WAN_IF};
-use rbus::{Broker, Client, Daemon};
+use rbus::{daemon_log, Broker, Client, CtlEvents, Daemon};
 
 const EVENTS: &str = "Device.DHCPv4.Client.1.Events";
 const CLIENT: &str = "Device.DHCPv4.Client.1.";
@@ -72,12 +72,6 @@ impl Drop for DbusSignals {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn daemon_log(lab: &Lab) -> String {
-    let text = std::fs::read_to_string(lab.daemon_log_path()).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 /// The lab with Kea (MTU and a time offset besides the defaults), rtrouted, the daemon with
@@ -148,10 +142,18 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
     let (lab, client) = (&rig.lab, rig.client());
 
     // WanManager_StartDhcpv4Client: subscribe, set the interface, enable.
+    let dbus = CtlEvents::follow(lab);
     let events = client.listen(EVENTS);
     client
         .set(&[(&p("Interface"), "string", WAN_IF)])
         .expect("set Interface to the Linux interface name");
+    assert!(
+        dbus.saw(
+            &format!("{}={WAN_IF}", p("Interface")),
+            Duration::from_secs(10)
+        ),
+        "D-Bus ValuesChanged for the Interface write (dhcpmgrctl events is listening)"
+    );
     client
         .set(&[(&p("Enable"), "boolean", "true")])
         .expect("Enable=true");
@@ -177,7 +179,7 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
         Some("372"),
         "sizeof(DHCP_MGR_IPV4_MSG)"
     );
-    for (field, want) in [
+    let want = [
         ("ifname", WAN_IF),
         ("address", address.as_str()),
         ("netmask", "255.255.255.0"),
@@ -190,11 +192,27 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
         ("isTimeOffsetAssigned", "1"),
         ("upstreamCurrRate", "0"),
         ("downstreamCurrRate", "0"),
-    ] {
+    ];
+    for (field, value) in want {
         assert_eq!(
             lease.get(&format!("lease.{field}")),
-            Some(want),
+            Some(value),
             "LeaseInfo.{field}"
+        );
+    }
+    // The D-Bus Event of the same lease carries the same fields by name.
+    let signal = dbus.wait_for("LeaseUpdated", EVENT_WAIT, |_| true);
+    assert_eq!(signal.object_path, "Device.DHCPv4.Client.1");
+    assert_eq!(signal.data.get("IfName").map(String::as_str), Some(WAN_IF));
+    assert_eq!(signal.data.get("MsgType").map(String::as_str), Some("3"));
+    for (field, value) in want {
+        assert_eq!(
+            signal
+                .data
+                .get(&format!("LeaseInfo.{field}"))
+                .map(String::as_str),
+            Some(value),
+            "D-Bus Event LeaseInfo.{field}"
         );
     }
     assert_eq!(lab.cpe().ipv4_addrs(WAN_IF), vec![(kea.address, 24)]);
