@@ -109,14 +109,14 @@ fn setup() -> Option<Rig> {
     Some(Rig {
         lab,
         broker,
-        _daemon: daemon,
+        daemon,
         exe,
     })
 }
 
 /// What [`setup`] starts; fields drop in order (daemon before broker before lab).
 struct Rig {
-    _daemon: Daemon,
+    daemon: Daemon,
     broker: Broker,
     lab: Lab,
     exe: std::path::PathBuf,
@@ -371,4 +371,41 @@ fn the_daemon_registers_once_the_broker_comes_up() {
         client.get("Device.DHCPv4.Client.1.ReqOption.1.Enable"),
         "true"
     );
+}
+
+#[test]
+fn the_daemon_registers_again_after_rtrouted_restarts() {
+    let Some(mut rig) = setup() else { return };
+    let before = rig.client().listen(EVENTS);
+    // rtrouted crashes and comes back: librbus reconnects the socket, but the broker has
+    // forgotten every element the daemon registered.
+    rig.broker.restart(rig.daemon.pid());
+    let (lab, client) = (&rig.lab, rig.client());
+    if let Err(why) = client.wait_until_served(Duration::from_secs(30)) {
+        panic!(
+            "dhcpmgr did not register again after rtrouted restarted: {why}\n{}",
+            daemon_log(lab)
+        );
+    }
+    // Gets, rows and sets work again, in the one tree D-Bus serves.
+    assert_eq!(client.get(&p("Alias")), "wan");
+    assert_eq!(client.get(&p("ReqOption.1.Enable")), "true");
+    client
+        .set(&[(&p("Alias"), "string", "after-restart")])
+        .expect("a set after the broker restarted");
+    assert_eq!(client.get(&p("Alias")), "after-restart");
+    assert_eq!(lab.tr181_value(&p("Alias")), "after-restart");
+    // A subscription made now gets the lease events; so does the one made before the restart
+    // (librbus re-attaches a provider's cached subscribers when it registers again).
+    let after = client.listen(EVENTS);
+    client
+        .set(&[(&p("Interface"), "string", WAN_IF)])
+        .expect("set Interface");
+    client
+        .set(&[(&p("Enable"), "boolean", "true")])
+        .expect("Enable=true");
+    let (lease, _) = after.wait_for(3, EVENT_WAIT);
+    assert_eq!(lease.get("lease.ifname"), Some(WAN_IF));
+    let (lease, _) = before.wait_for(3, EVENT_WAIT);
+    assert_eq!(lease.get("lease.ifname"), Some(WAN_IF));
 }

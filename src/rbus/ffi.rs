@@ -114,6 +114,8 @@ macro_rules! api {
 api! {
     open: "rbus_open" => fn(*mut Handle, *const c_char) -> RbusError;
     close: "rbus_close" => fn(Handle) -> RbusError;
+    discover_component_name: "rbus_discoverComponentName" =>
+        fn(Handle, c_int, *const *const c_char, *mut c_int, *mut *mut *mut c_char) -> RbusError;
     reg_data_elements: "rbus_regDataElements" => fn(Handle, c_int, *mut DataElement) -> RbusError;
     register_row: "rbusTable_registerRow" => fn(Handle, *const c_char, u32, *const c_char) -> RbusError;
     unregister_row: "rbusTable_unregisterRow" => fn(Handle, *const c_char) -> RbusError;

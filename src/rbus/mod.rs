@@ -5,8 +5,8 @@
 //! [`settings`] is the `[rbus]` section; [`lease_event`] is a lease event as both front ends
 //! carry it, [`lease_info`] its `LeaseInfo` struct. With
 //! the `rbus` feature, `provider` serves the tree through librbus (loaded at run time by
-//! `ffi`), with `handlers` (librbus's callbacks), `rows` (table rows) and `events` (lease
-//! events); without it, [`Frontend`] never starts.
+//! `ffi`), with `handlers` (librbus's callbacks), `rows` (table rows), `events` (lease
+//! events) and `liveness` (whether the broker still routes to it); without it, [`Frontend`] never starts.
 
 pub mod lease_event;
 pub mod lease_info;
@@ -18,6 +18,8 @@ mod events;
 mod ffi;
 #[cfg(feature = "rbus")]
 mod handlers;
+#[cfg(feature = "rbus")]
+mod liveness;
 #[cfg(feature = "rbus")]
 mod provider;
 #[cfg(feature = "rbus")]

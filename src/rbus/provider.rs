@@ -22,6 +22,7 @@ use super::handlers::{
     subscribe_handler,
 };
 use super::lease_event::LeaseEvent;
+use super::liveness;
 use super::rows::sync_rows;
 use super::settings::{LeaseInfoVersion, RbusSettings};
 use crate::boottime::BootSeconds;
@@ -32,6 +33,10 @@ use crate::tr181::service::{SharedTree, Writer};
 
 /// Wait between attempts to reach the broker.
 const RETRY: Duration = Duration::from_secs(2);
+/// Wait between checks that the broker still routes the data model here.
+const WATCH: Duration = Duration::from_secs(2);
+/// Failed checks in a row after which the bus is reopened.
+const MISSES: u32 = 2;
 /// How long after an RBUS add-row the rows below the new row are registered.
 const RESYNC_DELAY: Duration = Duration::from_millis(200);
 /// Requests waiting for the TR-181 thread.
@@ -143,7 +148,7 @@ impl Frontend {
             changed,
         };
         tokio::spawn(serve(rx, served));
-        tokio::spawn(connect(
+        tokio::spawn(keep_connected(
             settings.component.clone(),
             tree,
             frontend.state.clone(),
@@ -195,6 +200,9 @@ impl Drop for Frontend {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let (Some(connected), Some(bridge)) = (connected, BRIDGE.get()) {
+            let _in_use = liveness::IN_USE
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             // SAFETY: the handle came from rbus_open and is closed once.
             unsafe { (bridge.api.close)(connected.handle) };
             info!("closed the RBUS connection");
@@ -202,8 +210,13 @@ impl Drop for Frontend {
     }
 }
 
-/// Opens the bus and registers the data model, retrying until it works.
-async fn connect(component: String, tree: SharedTree, state: Arc<Mutex<Option<Connected>>>) {
+/// Keeps the data model on the bus: opens it and registers everything (retrying until the
+/// broker answers), then checks every [`WATCH`] that the broker still routes the data model
+/// here; once it has not for [`MISSES`] checks in a row (rtrouted restarted), closes the handle
+/// and starts over, rows included. Subscriptions come back with the registration: librbus
+/// keeps each provider's subscribers in a cache file and re-attaches them to the elements
+/// registered again.
+async fn keep_connected(component: String, tree: SharedTree, state: Arc<Mutex<Option<Connected>>>) {
     let Some(api) = BRIDGE.get().map(|b| &b.api) else {
         return;
     };
@@ -212,15 +225,49 @@ async fn connect(component: String, tree: SharedTree, state: Arc<Mutex<Option<Co
         return;
     };
     loop {
-        match open(api, &name, &tree) {
+        if !connect(api, &name, &component, &tree, &state).await {
+            return;
+        }
+        watch(api, &component, &state).await;
+        warn!(component, "the RBUS broker no longer routes the data model here (rtrouted restarted?): reopening the bus");
+        let lost = state.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(lost) = lost {
+            // librbus may wait for its reader thread's reconnect attempts: off this thread.
+            let closed = tokio::task::spawn_blocking(move || {
+                // The whole of it (names included) moves here, to live across the close.
+                let lost = lost;
+                let _in_use = liveness::IN_USE
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                // SAFETY: the handle came from rbus_open and is closed once; the names it
+                // points to live until after the call.
+                unsafe { (api.close)(lost.handle) }
+            })
+            .await;
+            debug!(rc = ?closed.ok(), "closed the lost RBUS handle");
+        }
+    }
+}
+
+/// Opens the bus and registers the data model, retrying until it works; `false` when
+/// registering failed for good.
+async fn connect(
+    api: &Api,
+    name: &CStr,
+    component: &str,
+    tree: &SharedTree,
+    state: &Mutex<Option<Connected>>,
+) -> bool {
+    loop {
+        match open(api, name, tree) {
             Ok(connected) => {
                 info!(component, rows = connected.rows.len(), "serving the TR-181 data model on RBUS");
                 *state.lock().unwrap_or_else(PoisonError::into_inner) = Some(connected);
-                return;
+                return true;
             }
             Err(Some(rc)) => {
                 error!(component, rc, "cannot register the data model on RBUS");
-                return;
+                return false;
             }
             Err(None) => warn!(component, retry_in_s = RETRY.as_secs(),
                 "RBUS unavailable (is rtrouted running?): the data model is not on RBUS yet, DHCP goes on"),
@@ -228,6 +275,44 @@ async fn connect(component: String, tree: SharedTree, state: Arc<Mutex<Option<Co
         tokio::time::sleep(RETRY).await;
     }
 }
+
+/// Returns once the broker has not named `component` as the data model's provider for
+/// [`MISSES`] checks in a row.
+async fn watch(api: &'static Api, component: &str, state: &Arc<Mutex<Option<Connected>>>) {
+    let mut misses = 0;
+    while misses < MISSES {
+        tokio::time::sleep(WATCH).await;
+        let (state, component) = (state.clone(), component.to_string());
+        // The check goes through the broker (and librbus's reconnect waits): off this thread,
+        // without holding the state the TR-181 thread uses.
+        let ours = tokio::task::spawn_blocking(move || {
+            let _in_use = liveness::IN_USE
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let handle = state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .map(|c| SendHandle(c.handle));
+            handle.is_some_and(|h| liveness::registered(api, h.0, &component))
+        })
+        .await
+        .unwrap_or(false);
+        misses = if ours { 0 } else { misses + 1 };
+        if !ours {
+            debug!(
+                misses,
+                "the RBUS broker did not name us as the data model's provider"
+            );
+        }
+    }
+}
+
+/// A handle crossing to a blocking thread.
+struct SendHandle(Handle);
+
+// SAFETY: librbus handles are used from any thread (the library locks internally).
+unsafe impl Send for SendHandle {}
 
 /// One attempt: opens the bus, registers the data model and the tree's rows. `Err(None)`: the
 /// broker did not answer; `Err(Some(rc))`: registering failed.

@@ -130,6 +130,31 @@ impl Broker {
         self.wait_for_file("rtrouted", "rtrouted's socket");
     }
 
+    /// Kills rtrouted (SIGKILL, as in a crash: its socket stays behind) and starts a new one in
+    /// the same mount namespace, entered through `anchor`, a process still in it (the daemon).
+    /// The stale socket is deleted first: rtrouted does not replace it.
+    pub fn restart(&mut self, anchor: u32) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let stale = PathBuf::from(format!("/proc/{anchor}/root/tmp/rtrouted"));
+        if let Err(e) = std::fs::remove_file(&stale) {
+            assert!(
+                e.kind() == std::io::ErrorKind::NotFound,
+                "cannot delete the stale {}: {e}",
+                stale.display()
+            );
+        }
+        self.process = Command::new("nsenter")
+            .arg(format!("--mount=/proc/{anchor}/ns/mnt"))
+            .arg("--")
+            .arg(prefix().join("bin/rtrouted"))
+            .args(["-f", "-l", "ERROR"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot restart rtrouted through nsenter: {e}"));
+        self.wait_for_file("rtrouted", "the restarted rtrouted's socket");
+    }
+
     /// Waits (10 s) until `/tmp/<name>` exists in the namespace.
     fn wait_for_file(&mut self, name: &str, what: &str) {
         let path = PathBuf::from(format!("/proc/{}/root/tmp/{name}", self.pid()));
