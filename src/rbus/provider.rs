@@ -250,16 +250,21 @@ async fn keep_connected(component: String, tree: SharedTree, state: Arc<Mutex<Op
 }
 
 /// Opens the bus and registers the data model, retrying until it works; `false` when
-/// registering failed for good.
+/// registering failed for good. Each attempt runs off the TR-181 thread: without a broker,
+/// `rbus_open` retries for seconds.
 async fn connect(
-    api: &Api,
+    api: &'static Api,
     name: &CStr,
     component: &str,
     tree: &SharedTree,
     state: &Mutex<Option<Connected>>,
 ) -> bool {
     loop {
-        match open(api, name, tree) {
+        let (name, tree) = (name.to_owned(), tree.clone());
+        let attempt = tokio::task::spawn_blocking(move || open(api, &name, &tree))
+            .await
+            .unwrap_or(Err(None));
+        match attempt {
             Ok(connected) => {
                 info!(component, rows = connected.rows.len(), "serving the TR-181 data model on RBUS");
                 *state.lock().unwrap_or_else(PoisonError::into_inner) = Some(connected);
