@@ -266,6 +266,50 @@ fn sets_are_validated_atomic_and_refused_on_read_only_parameters() {
         health.lines().any(|l| l == "status=3"),
         "GetHealth(): {health}"
     );
+    // What CcspBaseIf_getParameterAttributes asks: access from the data model, notification
+    // off; a partial path stands for every parameter below it; a bad name fails the call.
+    let attributes = client.run(&[
+        "attributes",
+        "eRT.com.cisco.spvtg.ccsp.dhcpmgr",
+        &p("Alias"),
+        &p("IPAddress"),
+        &p("ReqOption.1."),
+    ]);
+    let attributes = String::from_utf8_lossy(&attributes.stdout).into_owned();
+    let lines: Vec<&str> = attributes.lines().collect();
+    let req_option: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with(&p("ReqOption.1.")))
+        .copied()
+        .collect();
+    assert_eq!(
+        lines.first(),
+        Some(&format!("size={}", 2 + req_option.len()).as_str()),
+        "GetAttributes(): {attributes}"
+    );
+    assert!(
+        lines.contains(&format!("{} 0 0 1 0 0 0", p("Alias")).as_str()),
+        "Alias: read-write, notification off: {attributes}"
+    );
+    assert!(
+        lines.contains(&format!("{} 0 0 0 0 0 0", p("IPAddress")).as_str()),
+        "IPAddress: read-only: {attributes}"
+    );
+    assert!(
+        req_option.contains(&format!("{} 0 0 1 0 0 0", p("ReqOption.1.Enable")).as_str())
+            && req_option.contains(&format!("{} 0 0 0 0 0 0", p("ReqOption.1.Value")).as_str()),
+        "the rows' parameters: {attributes}"
+    );
+    let bad = client.run(&[
+        "attributes",
+        "eRT.com.cisco.spvtg.ccsp.dhcpmgr",
+        &p("NoSuchParameter"),
+    ]);
+    assert!(
+        !bad.status.success() && String::from_utf8_lossy(&bad.stdout).contains(" 17 "),
+        "RBUS_ERROR_ELEMENT_DOES_NOT_EXIST for a bad name: {}",
+        String::from_utf8_lossy(&bad.stdout)
+    );
     // A value-change subscription: librbus polls the parameter and publishes its new value.
     let changes = client.listen(&p("Alias"));
     // RBUS_ERROR_NOT_WRITABLE (27) for a read-only parameter.

@@ -136,4 +136,8 @@ api! {
     object_init: "rbusObject_Init" => fn(*mut Object, *const c_char) -> Object;
     object_release: "rbusObject_Release" => fn(Object);
     object_set_value: "rbusObject_SetValue" => fn(Object, *const c_char, Value);
+    object_get_properties: "rbusObject_GetProperties" => fn(Object) -> Property;
+    object_set_children: "rbusObject_SetChildren" => fn(Object, Object);
+    object_set_next: "rbusObject_SetNext" => fn(Object, Object);
+    property_get_next: "rbusProperty_GetNext" => fn(Property) -> Property;
 }

@@ -18,8 +18,8 @@ use tracing::{debug, error, info, warn};
 use super::events::{current_lease_event, lease_event, publish, EVENTS};
 use super::ffi::{self, Api, CallbackTable, DataElement, Handle};
 use super::handlers::{
-    add_row_handler, get_handler, health_handler, remove_row_handler, set_handler,
-    subscribe_handler,
+    add_row_handler, get_attributes_handler, get_handler, health_handler, remove_row_handler,
+    set_handler, subscribe_handler,
 };
 use super::lease_event::LeaseEvent;
 use super::liveness;
@@ -63,6 +63,12 @@ pub(super) enum Request {
     RemoveRow {
         row: String,
         reply: std_mpsc::SyncSender<Result<(), Fault>>,
+    },
+    /// `(parameter, writable)` of each name, a partial path standing for every parameter
+    /// below it.
+    Attributes {
+        names: Vec<String>,
+        reply: std_mpsc::SyncSender<Result<Vec<(String, bool)>, Fault>>,
     },
 }
 
@@ -372,6 +378,14 @@ fn register(api: &Api, handle: Handle, component: &str) -> Result<Vec<CString>, 
             ..callbacks()
         },
     );
+    add(
+        format!("{component}.GetAttributes()"),
+        ffi::ELEMENT_METHOD,
+        CallbackTable {
+            method: Some(get_attributes_handler),
+            ..callbacks()
+        },
+    );
     for object in definition.objects() {
         if object.is_table() {
             let writable = object.writable;
@@ -483,6 +497,16 @@ async fn serve(mut requests: mpsc::Receiver<Request>, served: Served) {
                             .ok_or_else(|| Fault::no_such_name(&name))
                     });
                 let _ = reply.send(got);
+            }
+            Request::Attributes { names, reply } => {
+                let tree = tree.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut parameters = Vec::new();
+                let found = names.iter().try_for_each(|name| {
+                    let below = tree.get_names(name, false)?;
+                    parameters.extend(below.into_iter().filter(|(n, _)| !n.ends_with('.')));
+                    Ok(())
+                });
+                let _ = reply.send(found.map(|()| parameters));
             }
             Request::GetEvents { name, reply } => {
                 let _ = reply.send(current_lease_event(tree, *version, &name));
