@@ -13,7 +13,7 @@ mod rbus;
 use std::time::Duration;
 
 use dhcpmgr_lab::{lab_or_skip, Kea4Options, Lab, WAN_IF};
-use rbus::{daemon_log, Broker, Client, CtlEvents, Daemon};
+use rbus::{daemon_log, Broker, Client, Daemon};
 
 const EVENTS: &str = "Device.DHCPv4.Client.1.Events";
 const CLIENT: &str = "Device.DHCPv4.Client.1.";
@@ -142,21 +142,7 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
     let (lab, client) = (&rig.lab, rig.client());
 
     // WanManager_StartDhcpv4Client: subscribe, set the interface, enable.
-    let dbus = CtlEvents::follow(lab);
-    let events = client.listen(EVENTS);
-    client
-        .set(&[(&p("Interface"), "string", WAN_IF)])
-        .expect("set Interface to the Linux interface name");
-    assert!(
-        dbus.saw(
-            &format!("{}={WAN_IF}", p("Interface")),
-            Duration::from_secs(10)
-        ),
-        "D-Bus ValuesChanged for the Interface write (dhcpmgrctl events is listening)"
-    );
-    client
-        .set(&[(&p("Enable"), "boolean", "true")])
-        .expect("Enable=true");
+    let (dbus, events) = rbus::start_like_wan_manager(&client, lab, CLIENT);
     let (lease, before) = events.wait_for(3, EVENT_WAIT);
     assert!(
         before
@@ -202,19 +188,7 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
     }
     // The D-Bus Event of the same lease carries the same fields by name.
     let signal = dbus.wait_for("LeaseUpdated", EVENT_WAIT, |_| true);
-    assert_eq!(signal.object_path, "Device.DHCPv4.Client.1");
-    assert_eq!(signal.data.get("IfName").map(String::as_str), Some(WAN_IF));
-    assert_eq!(signal.data.get("MsgType").map(String::as_str), Some("3"));
-    for (field, value) in want {
-        assert_eq!(
-            signal
-                .data
-                .get(&format!("LeaseInfo.{field}"))
-                .map(String::as_str),
-            Some(value),
-            "D-Bus Event LeaseInfo.{field}"
-        );
-    }
+    rbus::assert_named_lease(&signal, "Device.DHCPv4.Client.1", &want);
     assert_eq!(lab.cpe().ipv4_addrs(WAN_IF), vec![(kea.address, 24)]);
 
     // Gets of the data model, and the Events property answering with the current lease.

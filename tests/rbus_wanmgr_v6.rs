@@ -14,7 +14,7 @@ use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
 use dhcpmgr_lab::{lab_or_skip, Kea6Options, WAN_IF};
-use rbus::{daemon_log, Broker, Client, CtlEvents, Daemon, Event, Listener};
+use rbus::{daemon_log, Broker, Client, Daemon, Event, Listener};
 
 const EVENTS: &str = "Device.DHCPv6.Client.1.Events";
 const CLIENT: &str = "Device.DHCPv6.Client.1.";
@@ -88,21 +88,7 @@ fn wan_manager_starts_and_stops_a_dhcpv6_client_over_rbus() {
     assert_eq!(client.get(&p("Enable")), "false");
 
     // WanManager_StartDhcpv6Client: subscribe, set the interface, enable.
-    let dbus = CtlEvents::follow(&lab);
-    let events = client.listen(EVENTS);
-    client
-        .set(&[(&p("Interface"), "string", WAN_IF)])
-        .expect("set Interface to the Linux interface name");
-    assert!(
-        dbus.saw(
-            &format!("{}={WAN_IF}", p("Interface")),
-            Duration::from_secs(10)
-        ),
-        "D-Bus ValuesChanged for the Interface write (dhcpmgrctl events is listening)"
-    );
-    client
-        .set(&[(&p("Enable"), "boolean", "true")])
-        .expect("Enable=true");
+    let (dbus, events) = rbus::start_like_wan_manager(&client, &lab, CLIENT);
     let (lease, before) = wait_for_full_lease(&events);
     assert!(
         before
@@ -180,24 +166,12 @@ fn wan_manager_starts_and_stops_a_dhcpv6_client_over_rbus() {
         e.data.get("LeaseInfo.prefixAssigned").map(String::as_str) == Some("1")
             && e.data.get("LeaseInfo.addrAssigned").map(String::as_str) == Some("1")
     });
-    assert_eq!(signal.object_path, "Device.DHCPv6.Client.1");
-    assert_eq!(signal.data.get("IfName").map(String::as_str), Some(WAN_IF));
-    assert_eq!(signal.data.get("MsgType").map(String::as_str), Some("3"));
+    rbus::assert_named_lease(&signal, "Device.DHCPv6.Client.1", &want);
     assert_eq!(
         signal.data.get("address").map(String::as_str),
         Some(address.as_str()),
         "the Event's existing keys stay"
     );
-    for (field, value) in want {
-        assert_eq!(
-            signal
-                .data
-                .get(&format!("LeaseInfo.{field}"))
-                .map(String::as_str),
-            Some(value),
-            "D-Bus Event LeaseInfo.{field}"
-        );
-    }
 
     // A get of Events answers with the current lease, as the C manager's getDataHandler does.
     let current = client.run(&["getevents", EVENTS]);

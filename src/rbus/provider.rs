@@ -266,14 +266,17 @@ async fn connect(
     state: &Mutex<Option<Connected>>,
 ) -> bool {
     loop {
-        let (name, tree) = (name.to_owned(), tree.clone());
-        let attempt = tokio::task::spawn_blocking(move || open(api, &name, &tree))
+        let (owned_name, shared_tree) = (name.to_owned(), tree.clone());
+        let attempt = tokio::task::spawn_blocking(move || open(api, &owned_name, &shared_tree))
             .await
             .unwrap_or(Err(None));
         match attempt {
             Ok(connected) => {
                 info!(component, rows = connected.rows.len(), "serving the TR-181 data model on RBUS");
-                *state.lock().unwrap_or_else(PoisonError::into_inner) = Some(connected);
+                let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+                let connected = state.insert(connected);
+                // Rows the tree gained while the attempt ran (updates found no connection).
+                sync_rows(api, connected, tree);
                 return true;
             }
             Err(Some(rc)) => {

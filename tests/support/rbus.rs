@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use dhcpmgr_lab::{bin, bin_dir, Lab};
+use dhcpmgr_lab::{bin, bin_dir, Lab, WAN_IF};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -315,7 +315,7 @@ impl Client<'_> {
         std::thread::spawn(move || {
             let mut block: Option<Event> = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line == "subscribed" || line == "unsubscribed" {
+                if line == "subscribed" || line == "unsubscribed" || line.starts_with("error ") {
                     let _ = tx.send(Line::Status(line));
                 } else if let Some(name) = line.strip_prefix("event ") {
                     block = Some(Event {
@@ -334,6 +334,7 @@ impl Client<'_> {
         let listener = Listener { child, lines: rx };
         match listener.lines.recv_timeout(Duration::from_secs(10)) {
             Ok(Line::Status(s)) if s == "subscribed" => listener,
+            Ok(Line::Status(error)) => panic!("the RBUS listener could not subscribe: {error}"),
             _ => panic!("the RBUS listener did not subscribe to {event} within 10 s"),
         }
     }
@@ -513,5 +514,46 @@ impl Drop for CtlEvents {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// WAN Manager's start of client `client_path` (`Device.DHCPvN.Client.1.`): subscribe to its
+/// `Events`, set `Interface` to the lab's WAN interface, `Enable=true`. Returns the D-Bus
+/// `Event`s (followed from before the first write, which shows they are listened to) and the
+/// RBUS subscription.
+pub fn start_like_wan_manager(
+    client: &Client,
+    lab: &Lab,
+    client_path: &str,
+) -> (CtlEvents, Listener) {
+    let dbus = CtlEvents::follow(lab);
+    let events = client.listen(&format!("{client_path}Events"));
+    let interface = format!("{client_path}Interface");
+    client
+        .set(&[(&interface, "string", WAN_IF)])
+        .expect("set Interface to the Linux interface name");
+    assert!(
+        dbus.saw(&format!("{interface}={WAN_IF}"), Duration::from_secs(10)),
+        "D-Bus ValuesChanged for the Interface write (dhcpmgrctl events is listening)"
+    );
+    client
+        .set(&[(&format!("{client_path}Enable"), "boolean", "true")])
+        .expect("Enable=true");
+    (dbus, events)
+}
+
+/// Asserts that the D-Bus `Event` `signal` is the lease update of `object_path` on the WAN
+/// interface carrying each `LeaseInfo` field of `want` by name.
+pub fn assert_named_lease(signal: &DbusEvent, object_path: &str, want: &[(&str, &str)]) {
+    assert_eq!(signal.object_path, object_path);
+    let get = |key: &str| signal.data.get(key).map(String::as_str);
+    assert_eq!(get("IfName"), Some(WAN_IF));
+    assert_eq!(get("MsgType"), Some("3"));
+    for (field, value) in want {
+        assert_eq!(
+            get(&format!("LeaseInfo.{field}")),
+            Some(*value),
+            "D-Bus Event LeaseInfo.{field}"
+        );
     }
 }
