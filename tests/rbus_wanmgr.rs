@@ -4,7 +4,8 @@
 //! Kea in the lab's namespaces. Needs root; fails with a clear message without rtrouted/librbus.
 //!
 //! The consumer sets `Interface` to the Linux name as WAN Manager does; `X_RDK_LinuxInterface`
-//! reads the same name back.
+//! reads the same name back. Besides: gets and sets, rows, `GetHealth()`, `GetAttributes()`, a
+//! broker that comes up after the daemon, and one that crashes and restarts under it.
 
 #[allow(dead_code)]
 #[path = "support/rbus.rs"]
