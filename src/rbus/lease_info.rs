@@ -465,4 +465,74 @@ mod tests {
         let none = v6("erouter0", &V6Lease::default(), None).to_bytes();
         assert_eq!(none[456..459], [0, 0, 0]);
     }
+
+    fn v6_snapshot() -> V6ClientSnapshot {
+        let text = "[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"erouter0\"\n";
+        let settings = crate::config::Config::parse(text)
+            .expect("config")
+            .dhcpv6_clients[0]
+            .clone();
+        V6ClientSnapshot {
+            instance: crate::snapshot::Instance(1),
+            settings,
+            enable: true,
+            status: crate::snapshot::ClientStatus::Enabled,
+            duid: String::new(),
+            received_options: Default::default(),
+            map: None,
+            addresses: Vec::new(),
+            prefixes: Vec::new(),
+            stats: Default::default(),
+            waiting: None,
+        }
+    }
+
+    #[test]
+    fn v6_lease_is_read_from_the_snapshot() {
+        use crate::boottime::BootSeconds;
+        use crate::lease::v6::{HeldAddress, HeldPrefix};
+        use dhcpmgr_ipc::{V6Address, V6Prefix};
+        let mut client = v6_snapshot();
+        assert_eq!(V6Lease::of(&client), V6Lease::default(), "nothing held");
+        let held = |n: u16| HeldAddress {
+            lease: V6Address {
+                address: std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, n),
+                preferred: 100,
+                valid: 200,
+            },
+            obtained: BootSeconds(5),
+        };
+        client.addresses = vec![held(0x10), held(0x11)];
+        client
+            .received_options
+            .insert(23, "2001:db8::53 bogus 2001:db8::54".into());
+        client
+            .received_options
+            .insert(24, "isp.example. lab.example".into());
+        let only_address = V6Lease::of(&client);
+        assert_eq!(only_address.address.as_deref(), Some("2001:db8:1::10"));
+        assert_eq!(only_address.prefix, None);
+        assert_eq!(
+            (only_address.preferred_secs, only_address.valid_secs),
+            (0, 0)
+        );
+        assert_eq!(only_address.dns, ["2001:db8::53", "2001:db8::54"]);
+        assert_eq!(only_address.domain.as_deref(), Some("isp.example"));
+        client.prefixes = vec![HeldPrefix {
+            lease: V6Prefix {
+                prefix: "2001:db8:12:3400::".parse().unwrap(),
+                length: 56,
+                preferred: 3000,
+                valid: u32::MAX,
+            },
+            obtained: BootSeconds(7),
+        }];
+        let lease = V6Lease::of(&client);
+        assert_eq!(lease.prefix.as_deref(), Some("2001:db8:12:3400::/56"));
+        assert_eq!(
+            (lease.preferred_secs, lease.valid_secs),
+            (3000, u32::MAX),
+            "the lifetimes the server gave, infinite kept as 0xffffffff"
+        );
+    }
 }
