@@ -218,16 +218,7 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
     );
 
     // WanManager_StopDhcpv4Client: Enable=false, then unsubscribe.
-    client
-        .set(&[(&p("Enable"), "boolean", "false")])
-        .expect("Enable=false");
-    let (stopped, _) = events.wait_for(1, EVENT_WAIT);
-    assert_eq!(stopped.get("IfName"), Some(WAN_IF));
-    assert_eq!(client.get(&p("Enable")), "false");
-    assert!(
-        events.unsubscribe(),
-        "the consumer unsubscribed from {EVENTS}"
-    );
+    rbus::stop_like_wan_manager(&client, CLIENT, events);
 }
 
 #[test]

@@ -542,6 +542,22 @@ pub fn start_like_wan_manager(
     (dbus, events)
 }
 
+/// WAN Manager's stop of client `client_path`: `Enable=false`, `DHCP_CLIENT_STOPPED` (1) on the
+/// WAN interface, `Enable` reads false, unsubscribe.
+pub fn stop_like_wan_manager(client: &Client, client_path: &str, events: Listener) {
+    let enable = format!("{client_path}Enable");
+    client
+        .set(&[(&enable, "boolean", "false")])
+        .expect("Enable=false");
+    let (stopped, _) = events.wait_for(1, Duration::from_secs(40));
+    assert_eq!(stopped.get("IfName"), Some(WAN_IF));
+    assert_eq!(client.get(&enable), "false");
+    assert!(
+        events.unsubscribe(),
+        "the consumer unsubscribed from {client_path}Events"
+    );
+}
+
 /// Asserts that the D-Bus `Event` `signal` is the lease update of `object_path` on the WAN
 /// interface carrying each `LeaseInfo` field of `want` by name.
 pub fn assert_named_lease(signal: &DbusEvent, object_path: &str, want: &[(&str, &str)]) {
