@@ -104,7 +104,8 @@ fn c_reads_the_v4_values_dhcpmgr_wrote() {
         .insert("tzdbstr".into(), "America/New_York".into());
     lease.other.insert("upstreamrate".into(), "40000".into());
     lease.other.insert("downstreamrate".into(), "250000".into());
-    let got = decode(&exe, "v4", &lease_info::encode_v4("erouter0", &lease));
+    let info = lease_info::v4("erouter0", &lease);
+    let got = decode(&exe, "v4", &info.to_bytes());
     let want = [
         ("ifname", "erouter0"),
         ("address", "192.0.2.123"),
@@ -124,6 +125,27 @@ fn c_reads_the_v4_values_dhcpmgr_wrote() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     assert_eq!(got, want);
+    assert_eq!(named(&info), want, "the named values are what C reads");
+}
+
+/// RFC 7599 example 1 (MAP-T, F flag set) applied to 2001:db8:12:3400::/56.
+fn example_map() -> dhcpmgr::s46::MapConfig {
+    use dhcpmgr::s46::{compute, Ipv4Prefix, Ipv6Prefix, MapContainer, MapTransport, S46Rule};
+    let container = MapContainer {
+        rules: vec![S46Rule {
+            flags: 1,
+            ea_len: 16,
+            ipv4_prefix: Ipv4Prefix::new(Ipv4Addr::new(192, 0, 2, 0), 24).expect("prefix"),
+            ipv6_prefix: Ipv6Prefix::new("2001:db8::".parse().expect("address"), 40)
+                .expect("prefix"),
+            port_params: None,
+        }],
+        transport: MapTransport::Translation {
+            dmr: Ipv6Prefix::new("2001:db8:ffff::".parse().expect("address"), 64).expect("prefix"),
+        },
+    };
+    let eup = Ipv6Prefix::new("2001:db8:12:3400::".parse().expect("address"), 56).expect("prefix");
+    compute(&container, eup).expect("the example computes")
 }
 
 #[test]
@@ -131,29 +153,55 @@ fn c_reads_the_v6_values_dhcpmgr_wrote() {
     let (_dir, exe) = layout_program();
     let lease = V6Lease {
         address: Some("2001:db8:1::1234".into()),
-        prefix: Some("2001:db8:ab00::/56".into()),
+        prefix: Some("2001:db8:12:3400::/56".into()),
         preferred_secs: 7200,
         valid_secs: 14400,
         dns: vec!["2001:db8::53".into(), "2001:db8::54".into()],
         domain: Some("isp.example".into()),
     };
-    let got = decode(&exe, "v6", &lease_info::encode_v6("erouter0", &lease, None));
+    let map = example_map();
+    let info = lease_info::v6("erouter0", &lease, Some(&map));
+    let got = decode(&exe, "v6", &info.to_bytes());
     for (k, v) in [
         ("ifname", "erouter0"),
         ("address", "2001:db8:1::1234"),
         ("nameserver", "2001:db8::53"),
         ("nameserver1", "2001:db8::54"),
         ("domainName", "isp.example"),
-        ("sitePrefix", "2001:db8:ab00::/56"),
+        ("sitePrefix", "2001:db8:12:3400::/56"),
         ("prefixPltime", "7200"),
         ("prefixVltime", "14400"),
         ("addrAssigned", "1"),
         ("prefixAssigned", "1"),
         ("domainNameAssigned", "1"),
-        ("mapInfo.brIPv6Prefix", ""),
-        ("mapInfo.eaLen", "0"),
-        ("mapInfo.isFMR", "0"),
+        ("mapInfo.brIPv6Prefix", "2001:db8:ffff::/64"),
+        ("mapInfo.ruleIPv4Prefix", "192.0.2.0"),
+        ("mapInfo.ruleIPv6Prefix", "2001:db8::/40"),
+        ("mapInfo.pdIPv6Prefix", "2001:db8:12:3400::/56"),
+        ("mapInfo.iapdPrefixLen", "56"),
+        ("mapInfo.eaLen", "16"),
+        ("mapInfo.psidOffset", "6"),
+        ("mapInfo.psidLen", "8"),
+        ("mapInfo.psid", "52"),
+        ("mapInfo.ipv4Len", "24"),
+        ("mapInfo.ipv6Len", "40"),
+        ("mapInfo.ratio", "256"),
+        ("mapInfo.isFMR", "1"),
     ] {
         assert_eq!(got.get(k).map(String::as_str), Some(v), "{k}");
     }
+    assert_eq!(named(&info), got, "the named values are what C reads");
+    let empty = lease_info::v6("erouter0", &V6Lease::default(), None);
+    let got = decode(&exe, "v6", &empty.to_bytes());
+    assert_eq!(got.get("mapInfo.isFMR").map(String::as_str), Some("0"));
+    assert_eq!(got.get("prefixVltime").map(String::as_str), Some("0"));
+    assert_eq!(named(&empty), got, "unset fields are zero on both sides");
+}
+
+/// The named values of `info` (what the D-Bus `Event` carries) as a map.
+fn named(info: &lease_info::LeaseInfo) -> BTreeMap<String, String> {
+    info.named()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
 }

@@ -4,7 +4,8 @@
 //! Kea in the lab's namespaces. Needs root; fails with a clear message without rtrouted/librbus.
 //!
 //! The consumer sets `Interface` to the Linux name as WAN Manager does; `X_RDK_LinuxInterface`
-//! reads the same name back.
+//! reads the same name back. Besides: gets and sets, rows, `GetHealth()`, `GetAttributes()`, a
+//! broker that comes up after the daemon, and one that crashes and restarts under it.
 
 #[allow(dead_code)]
 #[path = "support/rbus.rs"]
@@ -13,7 +14,7 @@ mod rbus;
 use std::time::Duration;
 
 use dhcpmgr_lab::{lab_or_skip, Kea4Options, Lab, WAN_IF};
-use rbus::{Broker, Client, Daemon};
+use rbus::{daemon_log, Broker, Client, Daemon};
 
 const EVENTS: &str = "Device.DHCPv4.Client.1.Events";
 const CLIENT: &str = "Device.DHCPv4.Client.1.";
@@ -74,12 +75,6 @@ impl Drop for DbusSignals {
     }
 }
 
-fn daemon_log(lab: &Lab) -> String {
-    let text = std::fs::read_to_string(lab.daemon_log_path()).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
 /// The lab with Kea (MTU and a time offset besides the defaults), rtrouted, the daemon with
 /// `[rbus] enable` and one DHCPv4 client that WAN Manager has not started yet (disabled, on an
 /// interface name it will overwrite), and the test consumer.
@@ -115,14 +110,14 @@ fn setup() -> Option<Rig> {
     Some(Rig {
         lab,
         broker,
-        _daemon: daemon,
+        daemon,
         exe,
     })
 }
 
 /// What [`setup`] starts; fields drop in order (daemon before broker before lab).
 struct Rig {
-    _daemon: Daemon,
+    daemon: Daemon,
     broker: Broker,
     lab: Lab,
     exe: std::path::PathBuf,
@@ -148,13 +143,7 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
     let (lab, client) = (&rig.lab, rig.client());
 
     // WanManager_StartDhcpv4Client: subscribe, set the interface, enable.
-    let events = client.listen(EVENTS);
-    client
-        .set(&[(&p("Interface"), "string", WAN_IF)])
-        .expect("set Interface to the Linux interface name");
-    client
-        .set(&[(&p("Enable"), "boolean", "true")])
-        .expect("Enable=true");
+    let (dbus, events) = rbus::start_like_wan_manager(&client, lab, CLIENT);
     let (lease, before) = events.wait_for(3, EVENT_WAIT);
     assert!(
         before
@@ -177,7 +166,7 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
         Some("372"),
         "sizeof(DHCP_MGR_IPV4_MSG)"
     );
-    for (field, want) in [
+    let want = [
         ("ifname", WAN_IF),
         ("address", address.as_str()),
         ("netmask", "255.255.255.0"),
@@ -190,13 +179,17 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
         ("isTimeOffsetAssigned", "1"),
         ("upstreamCurrRate", "0"),
         ("downstreamCurrRate", "0"),
-    ] {
+    ];
+    for (field, value) in want {
         assert_eq!(
             lease.get(&format!("lease.{field}")),
-            Some(want),
+            Some(value),
             "LeaseInfo.{field}"
         );
     }
+    // The D-Bus Event of the same lease carries the same fields by name.
+    let signal = dbus.wait_for("LeaseUpdated", EVENT_WAIT, |_| true);
+    rbus::assert_named_lease(&signal, "Device.DHCPv4.Client.1", &want);
     assert_eq!(lab.cpe().ipv4_addrs(WAN_IF), vec![(kea.address, 24)]);
 
     // Gets of the data model, and the Events property answering with the current lease.
@@ -225,16 +218,7 @@ fn wan_manager_starts_renews_and_stops_a_client_over_rbus() {
     );
 
     // WanManager_StopDhcpv4Client: Enable=false, then unsubscribe.
-    client
-        .set(&[(&p("Enable"), "boolean", "false")])
-        .expect("Enable=false");
-    let (stopped, _) = events.wait_for(1, EVENT_WAIT);
-    assert_eq!(stopped.get("IfName"), Some(WAN_IF));
-    assert_eq!(client.get(&p("Enable")), "false");
-    assert!(
-        events.unsubscribe(),
-        "the consumer unsubscribed from {EVENTS}"
-    );
+    rbus::stop_like_wan_manager(&client, CLIENT, events);
 }
 
 #[test]
@@ -247,6 +231,50 @@ fn sets_are_validated_atomic_and_refused_on_read_only_parameters() {
     assert!(
         health.lines().any(|l| l == "status=3"),
         "GetHealth(): {health}"
+    );
+    // What CcspBaseIf_getParameterAttributes asks: access from the data model, notification
+    // off; a partial path stands for every parameter below it; a bad name fails the call.
+    let attributes = client.run(&[
+        "attributes",
+        "eRT.com.cisco.spvtg.ccsp.dhcpmgr",
+        &p("Alias"),
+        &p("IPAddress"),
+        &p("ReqOption.1."),
+    ]);
+    let attributes = String::from_utf8_lossy(&attributes.stdout).into_owned();
+    let lines: Vec<&str> = attributes.lines().collect();
+    let req_option: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with(&p("ReqOption.1.")))
+        .copied()
+        .collect();
+    assert_eq!(
+        lines.first(),
+        Some(&format!("size={}", 2 + req_option.len()).as_str()),
+        "GetAttributes(): {attributes}"
+    );
+    assert!(
+        lines.contains(&format!("{} 0 0 1 0 0 0", p("Alias")).as_str()),
+        "Alias: read-write, notification off: {attributes}"
+    );
+    assert!(
+        lines.contains(&format!("{} 0 0 0 0 0 0", p("IPAddress")).as_str()),
+        "IPAddress: read-only: {attributes}"
+    );
+    assert!(
+        req_option.contains(&format!("{} 0 0 1 0 0 0", p("ReqOption.1.Enable")).as_str())
+            && req_option.contains(&format!("{} 0 0 0 0 0 0", p("ReqOption.1.Value")).as_str()),
+        "the rows' parameters: {attributes}"
+    );
+    let bad = client.run(&[
+        "attributes",
+        "eRT.com.cisco.spvtg.ccsp.dhcpmgr",
+        &p("NoSuchParameter"),
+    ]);
+    assert!(
+        !bad.status.success() && String::from_utf8_lossy(&bad.stdout).contains(" 17 "),
+        "RBUS_ERROR_ELEMENT_DOES_NOT_EXIST for a bad name: {}",
+        String::from_utf8_lossy(&bad.stdout)
     );
     // A value-change subscription: librbus polls the parameter and publishes its new value.
     let changes = client.listen(&p("Alias"));
@@ -353,4 +381,41 @@ fn the_daemon_registers_once_the_broker_comes_up() {
         client.get("Device.DHCPv4.Client.1.ReqOption.1.Enable"),
         "true"
     );
+}
+
+#[test]
+fn the_daemon_registers_again_after_rtrouted_restarts() {
+    let Some(mut rig) = setup() else { return };
+    let before = rig.client().listen(EVENTS);
+    // rtrouted crashes and comes back: librbus reconnects the socket, but the broker has
+    // forgotten every element the daemon registered.
+    rig.broker.restart(rig.daemon.pid());
+    let (lab, client) = (&rig.lab, rig.client());
+    if let Err(why) = client.wait_until_served(Duration::from_secs(30)) {
+        panic!(
+            "dhcpmgr did not register again after rtrouted restarted: {why}\n{}",
+            daemon_log(lab)
+        );
+    }
+    // Gets, rows and sets work again, in the one tree D-Bus serves.
+    assert_eq!(client.get(&p("Alias")), "wan");
+    assert_eq!(client.get(&p("ReqOption.1.Enable")), "true");
+    client
+        .set(&[(&p("Alias"), "string", "after-restart")])
+        .expect("a set after the broker restarted");
+    assert_eq!(client.get(&p("Alias")), "after-restart");
+    assert_eq!(lab.tr181_value(&p("Alias")), "after-restart");
+    // A subscription made now gets the lease events; so does the one made before the restart
+    // (librbus re-attaches a provider's cached subscribers when it registers again).
+    let after = client.listen(EVENTS);
+    client
+        .set(&[(&p("Interface"), "string", WAN_IF)])
+        .expect("set Interface");
+    client
+        .set(&[(&p("Enable"), "boolean", "true")])
+        .expect("Enable=true");
+    let (lease, _) = after.wait_for(3, EVENT_WAIT);
+    assert_eq!(lease.get("lease.ifname"), Some(WAN_IF));
+    let (lease, _) = before.wait_for(3, EVENT_WAIT);
+    assert_eq!(lease.get("lease.ifname"), Some(WAN_IF));
 }

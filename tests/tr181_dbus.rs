@@ -534,9 +534,15 @@ fn dhcpmgrctl_events_prints_signals() {
         })
         .await
         .expect("an event line in time");
+        // The controller's data, and the lease event's named values (docs/rbus.md).
         assert_eq!(
             line,
-            "Event Device.DHCPv4.Client.1 LeaseUpdated address=192.0.2.10"
+            "Event Device.DHCPv4.Client.1 LeaseUpdated IfName=wan1 \
+             LeaseInfo.address=192.0.2.10 LeaseInfo.dnsServer=198.51.100.53 \
+             LeaseInfo.dnsServer1= LeaseInfo.downstreamCurrRate=0 LeaseInfo.gateway=192.0.2.1 \
+             LeaseInfo.ifname=wan1 LeaseInfo.isTimeOffsetAssigned=0 LeaseInfo.mtuSize=0 \
+             LeaseInfo.netmask=255.255.255.0 LeaseInfo.timeOffset=0 LeaseInfo.timeZone= \
+             LeaseInfo.upstreamCurrRate=0 MsgType=3 address=192.0.2.10"
         );
     });
 }

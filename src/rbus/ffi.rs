@@ -114,6 +114,8 @@ macro_rules! api {
 api! {
     open: "rbus_open" => fn(*mut Handle, *const c_char) -> RbusError;
     close: "rbus_close" => fn(Handle) -> RbusError;
+    discover_component_name: "rbus_discoverComponentName" =>
+        fn(Handle, c_int, *const *const c_char, *mut c_int, *mut *mut *mut c_char) -> RbusError;
     reg_data_elements: "rbus_regDataElements" => fn(Handle, c_int, *mut DataElement) -> RbusError;
     register_row: "rbusTable_registerRow" => fn(Handle, *const c_char, u32, *const c_char) -> RbusError;
     unregister_row: "rbusTable_unregisterRow" => fn(Handle, *const c_char) -> RbusError;
@@ -134,4 +136,8 @@ api! {
     object_init: "rbusObject_Init" => fn(*mut Object, *const c_char) -> Object;
     object_release: "rbusObject_Release" => fn(Object);
     object_set_value: "rbusObject_SetValue" => fn(Object, *const c_char, Value);
+    object_get_properties: "rbusObject_GetProperties" => fn(Object) -> Property;
+    object_set_children: "rbusObject_SetChildren" => fn(Object, Object);
+    object_set_next: "rbusObject_SetNext" => fn(Object, Object);
+    property_get_next: "rbusProperty_GetNext" => fn(Property) -> Property;
 }

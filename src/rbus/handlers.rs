@@ -226,6 +226,91 @@ pub(super) unsafe extern "C" fn health_handler(
     ffi::ERROR_SUCCESS
 }
 
+/// `enum access_e` of CCSP's `parameterAttributeStruct_t`: `CCSP_RO`, `CCSP_RW`.
+const ACCESS_READ_ONLY: i32 = 0;
+const ACCESS_READ_WRITE: i32 = 1;
+
+/// `<component>.GetAttributes()`, what common-library's `CcspBaseIf_getParameterAttributes`
+/// invokes: the input's property names are parameters or partial paths; the output is an
+/// int32 `size`, then one child object per parameter named by it, with `notificationChanged`,
+/// `notification`, `access`, `accessControlChanged`, `accessControlBitmask`, `RequesterID` in
+/// that order (the caller reads them by position). dhcpmgr keeps no notification attributes
+/// (it sends no CCSP value-change signals; RBUS consumers subscribe instead), so notification
+/// is off everywhere; access is the data model's.
+pub(super) unsafe extern "C" fn get_attributes_handler(
+    _: Handle,
+    _method: *const c_char,
+    input: ffi::Object,
+    out: ffi::Object,
+    _async: *mut c_void,
+) -> ffi::RbusError {
+    let Some(bridge) = BRIDGE.get() else {
+        return ffi::ERROR_BUS_ERROR;
+    };
+    let api = &bridge.api;
+    let mut names = Vec::new();
+    let mut property = match input.is_null() {
+        true => ptr::null_mut(),
+        false => (api.object_get_properties)(input),
+    };
+    while !property.is_null() {
+        names.extend(text((api.property_name)(property)));
+        property = (api.property_get_next)(property);
+    }
+    if names.is_empty() || out.is_null() {
+        return ffi::ERROR_INVALID_INPUT;
+    }
+    let parameters = match ask(|reply| Request::Attributes { names, reply }) {
+        None => return ffi::ERROR_TIMEOUT,
+        Some(Err(fault)) => return rbus_error(&fault),
+        Some(Ok(parameters)) => parameters,
+    };
+    let Ok(size) = i32::try_from(parameters.len()) else {
+        return ffi::ERROR_OUT_OF_RESOURCES;
+    };
+    set_member(api, out, c"size", |v| (api.value_set_int32)(v, size));
+    let (mut first, mut previous): (ffi::Object, ffi::Object) = (ptr::null_mut(), ptr::null_mut());
+    for (name, writable) in &parameters {
+        let Ok(name) = CString::new(name.as_str()) else {
+            continue;
+        };
+        let mut child: ffi::Object = ptr::null_mut();
+        (api.object_init)(&mut child, name.as_ptr());
+        let access = match writable {
+            true => ACCESS_READ_WRITE,
+            false => ACCESS_READ_ONLY,
+        };
+        set_member(api, child, c"notificationChanged", |v| {
+            (api.value_set_boolean)(v, false)
+        });
+        set_member(api, child, c"notification", |v| {
+            (api.value_set_boolean)(v, false)
+        });
+        set_member(api, child, c"access", |v| (api.value_set_int32)(v, access));
+        set_member(api, child, c"accessControlChanged", |v| {
+            (api.value_set_boolean)(v, false)
+        });
+        set_member(api, child, c"accessControlBitmask", |v| {
+            (api.value_set_uint32)(v, 0)
+        });
+        set_member(api, child, c"RequesterID", |v| (api.value_set_uint32)(v, 0));
+        // As common-library builds the list: the first child is kept, each next one is
+        // linked to its predecessor (which takes a reference) and released.
+        if first.is_null() {
+            first = child;
+        } else {
+            (api.object_set_next)(previous, child);
+            (api.object_release)(child);
+        }
+        previous = child;
+    }
+    if !first.is_null() {
+        (api.object_set_children)(out, first);
+        (api.object_release)(first);
+    }
+    ffi::ERROR_SUCCESS
+}
+
 pub(super) unsafe extern "C" fn subscribe_handler(
     _: Handle,
     action: c_int,

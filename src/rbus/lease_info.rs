@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 use dhcpmgr_ipc::V4Lease;
 
 use crate::s46::{MapConfig, MapTransport};
+use crate::snapshot::V6ClientSnapshot;
 
 /// `sizeof(DHCP_MGR_IPV4_MSG)` (v1).
 pub const V4_SIZE: usize = 372;
@@ -59,54 +60,131 @@ pub const V6_FIELDS: &[(&str, usize, usize)] = &[
     ("mapInfo.isFMR", 908, 1),
 ];
 
-/// A zero-filled struct being written field by field, like the C manager's
-/// `memset` + `strncpy(dest, src, sizeof(dest) - 1)`.
-struct Layout {
-    bytes: Vec<u8>,
-    fields: &'static [(&'static str, usize, usize)],
+/// One field's value, as the C struct holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    /// A `char[N]`, already cut to at most N-1 bytes.
+    Text(String),
+    U32(u32),
+    I32(i32),
+    Bool(bool),
 }
 
-impl Layout {
+impl FieldValue {
+    /// The value as text: C's view (`bool` as `1`/`0`, integers in decimal).
+    pub fn render(&self) -> String {
+        match self {
+            Self::Text(text) => text.clone(),
+            Self::U32(n) => n.to_string(),
+            Self::I32(n) => n.to_string(),
+            Self::Bool(b) => u8::from(*b).to_string(),
+        }
+    }
+}
+
+/// A `LeaseInfo` struct by field: what the RBUS event carries as bytes ([`LeaseInfo::to_bytes`])
+/// and the D-Bus `Event` signal as named values ([`LeaseInfo::named`]). Fields never set are
+/// zero, as in the C manager's `memset` struct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseInfo {
+    size: usize,
+    fields: &'static [(&'static str, usize, usize)],
+    values: Vec<(&'static str, FieldValue)>,
+}
+
+impl LeaseInfo {
     fn new(size: usize, fields: &'static [(&'static str, usize, usize)]) -> Self {
         Self {
-            bytes: vec![0; size],
+            size,
             fields,
+            values: Vec::new(),
         }
     }
 
-    fn field(&mut self, name: &str) -> &mut [u8] {
-        let (offset, size) = self
-            .fields
+    fn layout_of(&self, name: &str) -> (&'static str, usize, usize) {
+        self.fields
             .iter()
             .find(|(n, _, _)| *n == name)
-            .map(|(_, offset, size)| (*offset, *size))
-            .unwrap_or_else(|| unreachable!("{name} is a field of the layout"));
-        &mut self.bytes[offset..offset + size]
+            .copied()
+            .unwrap_or_else(|| unreachable!("{name} is a field of the layout"))
     }
 
-    /// A `char[N]`: at most N-1 bytes, NUL-terminated.
+    fn set(&mut self, name: &str, value: FieldValue) {
+        let (name, _, _) = self.layout_of(name);
+        self.values.retain(|(n, _)| *n != name);
+        self.values.push((name, value));
+    }
+
+    /// A `char[N]`: at most N-1 bytes (cut like `strncpy(dest, src, sizeof(dest) - 1)`, at a
+    /// character boundary), NUL-terminated.
     fn text(&mut self, name: &str, value: &str) {
-        let dest = self.field(name);
-        let n = value.len().min(dest.len() - 1);
-        dest[..n].copy_from_slice(&value.as_bytes()[..n]);
+        let (_, _, size) = self.layout_of(name);
+        let mut n = value.len().min(size - 1);
+        while !value.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.set(name, FieldValue::Text(value[..n].to_string()));
     }
 
     fn u32(&mut self, name: &str, value: u32) {
-        self.field(name).copy_from_slice(&value.to_ne_bytes());
+        self.set(name, FieldValue::U32(value));
     }
 
     fn i32(&mut self, name: &str, value: i32) {
-        self.field(name).copy_from_slice(&value.to_ne_bytes());
+        self.set(name, FieldValue::I32(value));
     }
 
     fn bool(&mut self, name: &str, value: bool) {
-        self.field(name)[0] = u8::from(value);
+        self.set(name, FieldValue::Bool(value));
+    }
+
+    /// The value of field `name` (zero or empty when not set).
+    pub fn get(&self, name: &str) -> Option<String> {
+        let (name, _, size) = *self.fields.iter().find(|(n, _, _)| *n == name)?;
+        Some(
+            self.values
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or_else(|| zero(size), |(_, v)| v.render()),
+        )
+    }
+
+    /// Every field in layout order with its value as text (`mapInfo`'s as `mapInfo.x`).
+    pub fn named(&self) -> Vec<(&'static str, String)> {
+        self.fields
+            .iter()
+            .map(|(name, _, _)| (*name, self.get(name).unwrap_or_default()))
+            .collect()
+    }
+
+    /// The struct's bytes: zero-filled, each field at its offset in the host's byte order.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = vec![0; self.size];
+        for (name, value) in &self.values {
+            let (_, offset, size) = self.layout_of(name);
+            let dest = &mut bytes[offset..offset + size];
+            match value {
+                FieldValue::Text(text) => dest[..text.len()].copy_from_slice(text.as_bytes()),
+                FieldValue::U32(n) => dest.copy_from_slice(&n.to_ne_bytes()),
+                FieldValue::I32(n) => dest.copy_from_slice(&n.to_ne_bytes()),
+                FieldValue::Bool(b) => dest[0] = u8::from(*b),
+            }
+        }
+        bytes
+    }
+}
+
+/// A field never set, as text: integers and `bool` 0, strings empty.
+fn zero(size: usize) -> String {
+    match size {
+        1 | 4 => "0".to_string(),
+        _ => String::new(),
     }
 }
 
 /// `DHCP_MGR_IPV4_MSG` for a lease on `ifname`.
-pub fn encode_v4(ifname: &str, lease: &V4Lease) -> Vec<u8> {
-    let mut m = Layout::new(V4_SIZE, V4_FIELDS);
+pub fn v4(ifname: &str, lease: &V4Lease) -> LeaseInfo {
+    let mut m = LeaseInfo::new(V4_SIZE, V4_FIELDS);
     m.text("ifname", ifname);
     m.text("address", &lease.address.to_string());
     m.text("netmask", &netmask(lease.prefix_len).to_string());
@@ -139,7 +217,7 @@ pub fn encode_v4(ifname: &str, lease: &V4Lease) -> Vec<u8> {
             m.u32(field, rate);
         }
     }
-    m.bytes
+    m
 }
 
 /// What a DHCPv6 lease event tells of the lease (`DHCP_MGR_IPV6_MSG` v1).
@@ -154,9 +232,37 @@ pub struct V6Lease {
     pub domain: Option<String>,
 }
 
+impl V6Lease {
+    /// What the client holds: the first IA_NA address, the first delegated prefix with the
+    /// lifetimes the server gave it, the DNS servers (option 23) and the first name of the
+    /// domain search list (option 24) of the last reply.
+    pub fn of(client: &V6ClientSnapshot) -> V6Lease {
+        let prefix = client.prefixes.first().map(|p| p.lease);
+        V6Lease {
+            address: client
+                .addresses
+                .first()
+                .map(|a| a.lease.address.to_string()),
+            prefix: prefix.map(|p| format!("{}/{}", p.prefix, p.length)),
+            preferred_secs: prefix.map_or(0, |p| p.preferred),
+            valid_secs: prefix.map_or(0, |p| p.valid),
+            dns: client
+                .dns_servers()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            domain: client
+                .received_options
+                .get(&24)
+                .and_then(|names| names.split_ascii_whitespace().next())
+                .map(|name| name.strip_suffix('.').unwrap_or(name).to_string()),
+        }
+    }
+}
+
 /// `DHCP_MGR_IPV6_MSG` for a lease on `ifname`, with `map` when MAP is configured.
-pub fn encode_v6(ifname: &str, lease: &V6Lease, map: Option<&MapConfig>) -> Vec<u8> {
-    let mut m = Layout::new(V6_SIZE, V6_FIELDS);
+pub fn v6(ifname: &str, lease: &V6Lease, map: Option<&MapConfig>) -> LeaseInfo {
+    let mut m = LeaseInfo::new(V6_SIZE, V6_FIELDS);
     m.text("ifname", ifname);
     if let Some(address) = &lease.address {
         m.text("address", address);
@@ -209,7 +315,7 @@ pub fn encode_v6(ifname: &str, lease: &V6Lease, map: Option<&MapConfig>) -> Vec<
         m.u32("mapInfo.ratio", map.sharing_ratio);
         m.bool("mapInfo.isFMR", map.is_fmr());
     }
-    m.bytes
+    m
 }
 
 /// Option 2 as udhcpc printed it: a signed decimal, or its 32 bits as unsigned.
@@ -263,7 +369,7 @@ mod tests {
         lease.other.insert("tzstr".into(), "CET-1CEST".into());
         lease.other.insert("upstreamrate".into(), "1000".into());
         let long_if = "x".repeat(80);
-        let b = encode_v4(&long_if, &lease);
+        let b = v4(&long_if, &lease).to_bytes();
         assert_eq!(b.len(), V4_SIZE);
         assert_eq!(text_at(&b, 0, 64), "x".repeat(63));
         assert_eq!(text_at(&b, 64, 32), "192.0.2.10");
@@ -282,7 +388,7 @@ mod tests {
 
     #[test]
     fn v4_lease_without_options_leaves_zeros() {
-        let b = encode_v4("erouter0", &V4Lease::new(Ipv4Addr::new(10, 0, 0, 2), 8));
+        let b = v4("erouter0", &V4Lease::new(Ipv4Addr::new(10, 0, 0, 2), 8)).to_bytes();
         assert_eq!(text_at(&b, 96, 32), "255.0.0.0");
         assert!(b[128..288].iter().all(|&x| x == 0));
         assert!(b[352..].iter().all(|&x| x == 0));
@@ -322,7 +428,7 @@ mod tests {
         };
         let eup = Ipv6Prefix::new("2001:db8:12:3400::".parse().unwrap(), 56).unwrap();
         let map = compute(&container, eup).unwrap();
-        let b = encode_v6("erouter0", &V6Lease::default(), Some(&map));
+        let b = v6("erouter0", &V6Lease::default(), Some(&map)).to_bytes();
         let u32_at = |o: usize| u32::from_ne_bytes(b[o..o + 4].try_into().unwrap());
         assert_eq!(text_at(&b, 460, 128), "2001:db8:ffff::/64");
         assert_eq!(text_at(&b, 588, 32), "192.0.2.0");
@@ -346,7 +452,7 @@ mod tests {
             dns: vec!["2001:db8::53".into()],
             domain: Some("example.net".into()),
         };
-        let b = encode_v6("erouter0", &lease, None);
+        let b = v6("erouter0", &lease, None).to_bytes();
         assert_eq!(b.len(), V6_SIZE);
         assert_eq!(text_at(&b, 32, 48), "2001:db8:1::10");
         assert_eq!(text_at(&b, 80, 128), "2001:db8::53");
@@ -356,7 +462,77 @@ mod tests {
         assert_eq!(b[452..456], 3600u32.to_ne_bytes());
         assert_eq!(b[456..459], [1, 1, 1]);
         assert!(b[460..].iter().all(|&x| x == 0), "no MAP: mapInfo is zero");
-        let none = encode_v6("erouter0", &V6Lease::default(), None);
+        let none = v6("erouter0", &V6Lease::default(), None).to_bytes();
         assert_eq!(none[456..459], [0, 0, 0]);
+    }
+
+    fn v6_snapshot() -> V6ClientSnapshot {
+        let text = "[[dhcpv6.client]]\nalias = \"wan6\"\ninterface = \"erouter0\"\n";
+        let settings = crate::config::Config::parse(text)
+            .expect("config")
+            .dhcpv6_clients[0]
+            .clone();
+        V6ClientSnapshot {
+            instance: crate::snapshot::Instance(1),
+            settings,
+            enable: true,
+            status: crate::snapshot::ClientStatus::Enabled,
+            duid: String::new(),
+            received_options: Default::default(),
+            map: None,
+            addresses: Vec::new(),
+            prefixes: Vec::new(),
+            stats: Default::default(),
+            waiting: None,
+        }
+    }
+
+    #[test]
+    fn v6_lease_is_read_from_the_snapshot() {
+        use crate::boottime::BootSeconds;
+        use crate::lease::v6::{HeldAddress, HeldPrefix};
+        use dhcpmgr_ipc::{V6Address, V6Prefix};
+        let mut client = v6_snapshot();
+        assert_eq!(V6Lease::of(&client), V6Lease::default(), "nothing held");
+        let held = |n: u16| HeldAddress {
+            lease: V6Address {
+                address: std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, n),
+                preferred: 100,
+                valid: 200,
+            },
+            obtained: BootSeconds(5),
+        };
+        client.addresses = vec![held(0x10), held(0x11)];
+        client
+            .received_options
+            .insert(23, "2001:db8::53 bogus 2001:db8::54".into());
+        client
+            .received_options
+            .insert(24, "isp.example. lab.example".into());
+        let only_address = V6Lease::of(&client);
+        assert_eq!(only_address.address.as_deref(), Some("2001:db8:1::10"));
+        assert_eq!(only_address.prefix, None);
+        assert_eq!(
+            (only_address.preferred_secs, only_address.valid_secs),
+            (0, 0)
+        );
+        assert_eq!(only_address.dns, ["2001:db8::53", "2001:db8::54"]);
+        assert_eq!(only_address.domain.as_deref(), Some("isp.example"));
+        client.prefixes = vec![HeldPrefix {
+            lease: V6Prefix {
+                prefix: "2001:db8:12:3400::".parse().unwrap(),
+                length: 56,
+                preferred: 3000,
+                valid: u32::MAX,
+            },
+            obtained: BootSeconds(7),
+        }];
+        let lease = V6Lease::of(&client);
+        assert_eq!(lease.prefix.as_deref(), Some("2001:db8:12:3400::/56"));
+        assert_eq!(
+            (lease.preferred_secs, lease.valid_secs),
+            (3000, u32::MAX),
+            "the lifetimes the server gave, infinite kept as 0xffffffff"
+        );
     }
 }

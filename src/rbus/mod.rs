@@ -2,11 +2,13 @@
 //! serves, reachable the way WAN Manager, dmcli and the TR-069/USP agents reach the C DHCP
 //! manager, and the lease events WAN Manager subscribes to. docs/rbus.md is the contract.
 //!
-//! [`settings`] is the `[rbus]` section; [`lease_info`] lays out the `LeaseInfo` bytes. With
+//! [`settings`] is the `[rbus]` section; [`lease_event`] is a lease event as both front ends
+//! carry it, [`lease_info`] its `LeaseInfo` struct. With
 //! the `rbus` feature, `provider` serves the tree through librbus (loaded at run time by
-//! `ffi`), with `handlers` (librbus's callbacks), `rows` (table rows) and `events` (lease
-//! events); without it, [`Frontend`] never starts.
+//! `ffi`), with `handlers` (librbus's callbacks), `rows` (table rows), `events` (lease
+//! events) and `liveness` (whether the broker still routes to it); without it, [`Frontend`] never starts.
 
+pub mod lease_event;
 pub mod lease_info;
 pub mod settings;
 
@@ -16,6 +18,8 @@ mod events;
 mod ffi;
 #[cfg(feature = "rbus")]
 mod handlers;
+#[cfg(feature = "rbus")]
+mod liveness;
 #[cfg(feature = "rbus")]
 mod provider;
 #[cfg(feature = "rbus")]

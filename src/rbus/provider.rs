@@ -15,12 +15,14 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
-use super::events::{current_lease_event, lease_event, publish, LeaseEvent, EVENTS};
+use super::events::{current_lease_event, lease_event, publish, EVENTS};
 use super::ffi::{self, Api, CallbackTable, DataElement, Handle};
 use super::handlers::{
-    add_row_handler, get_handler, health_handler, remove_row_handler, set_handler,
-    subscribe_handler,
+    add_row_handler, get_attributes_handler, get_handler, health_handler, remove_row_handler,
+    set_handler, subscribe_handler,
 };
+use super::lease_event::LeaseEvent;
+use super::liveness;
 use super::rows::sync_rows;
 use super::settings::{LeaseInfoVersion, RbusSettings};
 use crate::boottime::BootSeconds;
@@ -31,6 +33,10 @@ use crate::tr181::service::{SharedTree, Writer};
 
 /// Wait between attempts to reach the broker.
 const RETRY: Duration = Duration::from_secs(2);
+/// Wait between checks that the broker still routes the data model here.
+const WATCH: Duration = Duration::from_secs(2);
+/// Failed checks in a row after which the bus is reopened.
+const MISSES: u32 = 2;
 /// How long after an RBUS add-row the rows below the new row are registered.
 const RESYNC_DELAY: Duration = Duration::from_millis(200);
 /// Requests waiting for the TR-181 thread.
@@ -57,6 +63,12 @@ pub(super) enum Request {
     RemoveRow {
         row: String,
         reply: std_mpsc::SyncSender<Result<(), Fault>>,
+    },
+    /// `(parameter, writable)` of each name, a partial path standing for every parameter
+    /// below it.
+    Attributes {
+        names: Vec<String>,
+        reply: std_mpsc::SyncSender<Result<Vec<(String, bool)>, Fault>>,
     },
 }
 
@@ -142,7 +154,7 @@ impl Frontend {
             changed,
         };
         tokio::spawn(serve(rx, served));
-        tokio::spawn(connect(
+        tokio::spawn(keep_connected(
             settings.component.clone(),
             tree,
             frontend.state.clone(),
@@ -198,6 +210,9 @@ impl Drop for Frontend {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let (Some(connected), Some(bridge)) = (connected, BRIDGE.get()) {
+            let _in_use = liveness::IN_USE
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             // SAFETY: the handle came from rbus_open and is closed once.
             unsafe { (bridge.api.close)(connected.handle) };
             info!("closed the RBUS connection");
@@ -205,8 +220,13 @@ impl Drop for Frontend {
     }
 }
 
-/// Opens the bus and registers the data model, retrying until it works.
-async fn connect(component: String, tree: SharedTree, state: Arc<Mutex<Option<Connected>>>) {
+/// Keeps the data model on the bus: opens it and registers everything (retrying until the
+/// broker answers), then checks every [`WATCH`] that the broker still routes the data model
+/// here; once it has not for [`MISSES`] checks in a row (rtrouted restarted), closes the handle
+/// and starts over, rows included. Subscriptions come back with the registration: librbus
+/// keeps each provider's subscribers in a cache file and re-attaches them to the elements
+/// registered again.
+async fn keep_connected(component: String, tree: SharedTree, state: Arc<Mutex<Option<Connected>>>) {
     let Some(api) = BRIDGE.get().map(|b| &b.api) else {
         return;
     };
@@ -215,15 +235,57 @@ async fn connect(component: String, tree: SharedTree, state: Arc<Mutex<Option<Co
         return;
     };
     loop {
-        match open(api, &name, &tree) {
+        if !connect(api, &name, &component, &tree, &state).await {
+            return;
+        }
+        watch(api, &component, &state).await;
+        warn!(component, "the RBUS broker no longer routes the data model here (rtrouted restarted?): reopening the bus");
+        let lost = state.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(lost) = lost {
+            // librbus may wait for its reader thread's reconnect attempts: off this thread.
+            let closed = tokio::task::spawn_blocking(move || {
+                // The whole of it (names included) moves here, to live across the close.
+                let lost = lost;
+                let _in_use = liveness::IN_USE
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                // SAFETY: the handle came from rbus_open and is closed once; the names it
+                // points to live until after the call.
+                unsafe { (api.close)(lost.handle) }
+            })
+            .await;
+            debug!(rc = ?closed.ok(), "closed the lost RBUS handle");
+        }
+    }
+}
+
+/// Opens the bus and registers the data model, retrying until it works; `false` when
+/// registering failed for good. Each attempt runs off the TR-181 thread: without a broker,
+/// `rbus_open` retries for seconds.
+async fn connect(
+    api: &'static Api,
+    name: &CStr,
+    component: &str,
+    tree: &SharedTree,
+    state: &Mutex<Option<Connected>>,
+) -> bool {
+    loop {
+        let (owned_name, shared_tree) = (name.to_owned(), tree.clone());
+        let attempt = tokio::task::spawn_blocking(move || open(api, &owned_name, &shared_tree))
+            .await
+            .unwrap_or(Err(None));
+        match attempt {
             Ok(connected) => {
                 info!(component, rows = connected.rows.len(), "serving the TR-181 data model on RBUS");
-                *state.lock().unwrap_or_else(PoisonError::into_inner) = Some(connected);
-                return;
+                let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+                let connected = state.insert(connected);
+                // Rows the tree gained while the attempt ran (updates found no connection).
+                sync_rows(api, connected, tree);
+                return true;
             }
             Err(Some(rc)) => {
                 error!(component, rc, "cannot register the data model on RBUS");
-                return;
+                return false;
             }
             Err(None) => warn!(component, retry_in_s = RETRY.as_secs(),
                 "RBUS unavailable (is rtrouted running?): the data model is not on RBUS yet, DHCP goes on"),
@@ -231,6 +293,44 @@ async fn connect(component: String, tree: SharedTree, state: Arc<Mutex<Option<Co
         tokio::time::sleep(RETRY).await;
     }
 }
+
+/// Returns once the broker has not named `component` as the data model's provider for
+/// [`MISSES`] checks in a row.
+async fn watch(api: &'static Api, component: &str, state: &Arc<Mutex<Option<Connected>>>) {
+    let mut misses = 0;
+    while misses < MISSES {
+        tokio::time::sleep(WATCH).await;
+        let (state, component) = (state.clone(), component.to_string());
+        // The check goes through the broker (and librbus's reconnect waits): off this thread,
+        // without holding the state the TR-181 thread uses.
+        let ours = tokio::task::spawn_blocking(move || {
+            let _in_use = liveness::IN_USE
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let handle = state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .map(|c| SendHandle(c.handle));
+            handle.is_some_and(|h| liveness::registered(api, h.0, &component))
+        })
+        .await
+        .unwrap_or(false);
+        misses = if ours { 0 } else { misses + 1 };
+        if !ours {
+            debug!(
+                misses,
+                "the RBUS broker did not name us as the data model's provider"
+            );
+        }
+    }
+}
+
+/// A handle crossing to a blocking thread.
+struct SendHandle(Handle);
+
+// SAFETY: librbus handles are used from any thread (the library locks internally).
+unsafe impl Send for SendHandle {}
 
 /// One attempt: opens the bus, registers the data model and the tree's rows. `Err(None)`: the
 /// broker did not answer; `Err(Some(rc))`: registering failed.
@@ -282,6 +382,14 @@ fn register(api: &Api, handle: Handle, component: &str) -> Result<Vec<CString>, 
         ffi::ELEMENT_METHOD,
         CallbackTable {
             method: Some(health_handler),
+            ..callbacks()
+        },
+    );
+    add(
+        format!("{component}.GetAttributes()"),
+        ffi::ELEMENT_METHOD,
+        CallbackTable {
+            method: Some(get_attributes_handler),
             ..callbacks()
         },
     );
@@ -396,6 +504,16 @@ async fn serve(mut requests: mpsc::Receiver<Request>, served: Served) {
                             .ok_or_else(|| Fault::no_such_name(&name))
                     });
                 let _ = reply.send(got);
+            }
+            Request::Attributes { names, reply } => {
+                let tree = tree.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut parameters = Vec::new();
+                let found = names.iter().try_for_each(|name| {
+                    let below = tree.get_names(name, false)?;
+                    parameters.extend(below.into_iter().filter(|(n, _)| !n.ends_with('.')));
+                    Ok(())
+                });
+                let _ = reply.send(found.map(|()| parameters));
             }
             Request::GetEvents { name, reply } => {
                 let _ = reply.send(current_lease_event(tree, *version, &name));

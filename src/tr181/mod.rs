@@ -138,7 +138,7 @@ async fn run(
                 }
                 update = next_update(&mut updates, &mut updates_open) => {
                     let changes = apply(&tree, &update, rbus.as_ref());
-                    publish(&emitter, &update, &changes).await;
+                    publish(&emitter, &update, &changes, &tree, settings.rbus.lease_info).await;
                     objects.update().await;
                 }
                 changes = rbus_changes(rbus.as_mut()) => {
@@ -229,11 +229,14 @@ async fn signal_changes(emitter: &SignalEmitter<'_>, changes: &[(String, String)
     }
 }
 
-/// Emits `ValuesChanged` for `changes` and `Event` for an event update.
+/// Emits `ValuesChanged` for `changes` and `Event` for an event update: its data with the lease
+/// event's named values (`IfName`, `MsgType`, `LeaseInfo.<field>`) added, as RBUS carries them.
 async fn publish(
     emitter: &SignalEmitter<'_>,
     update: &ControllerUpdate,
     changes: &[(String, String)],
+    tree: &Mutex<Tree>,
+    lease_info: crate::rbus::LeaseInfoVersion,
 ) {
     signal_changes(emitter, changes).await;
     if let ControllerUpdate::Event {
@@ -242,8 +245,17 @@ async fn publish(
         data,
     } = update
     {
+        let event = crate::rbus::lease_event::LeaseEvent::of(
+            &tree.lock().unwrap_or_else(PoisonError::into_inner),
+            lease_info,
+            object_path,
+            *kind,
+            data,
+        );
+        let mut data = data.clone();
+        data.extend(event.iter().flat_map(|event| event.named()));
         debug!(object_path, kind = kind.as_str(), "Event");
-        if let Err(e) = DataModel::event(emitter, object_path, kind.as_str(), data).await {
+        if let Err(e) = DataModel::event(emitter, object_path, kind.as_str(), &data).await {
             warn!(error = %e, "cannot emit Event");
         }
     }

@@ -12,6 +12,12 @@
  *   client getevents NAME              the value of an Events property, printed like an event
  *   client health COMPONENT            invokes COMPONENT.GetHealth() as CcspBaseIf_getHealth
  *                                      does; prints `status=N`
+ *   client attributes COMPONENT NAME...
+ *                                      invokes COMPONENT.GetAttributes() as common-library's
+ *                                      CcspBaseIf_getParameterAttributes_rbus does and reads the
+ *                                      answer as it does (positionally); prints `size=N`, then
+ *                                      `NAME notificationChanged notification access
+ *                                      accessControlChanged accessControlBitmask RequesterID`
  *
  * Events print as `event NAME`, then `at=` (CLOCK_REALTIME, ns), `value=` (value-change
  * events), `MsgType=`, `IfName=`,
@@ -204,6 +210,50 @@ static int run(rbusHandle_t h, int argc, char **argv)
         rbusValue_t status = rbusObject_GetValue(out, "status");
         printf("status=%d\n", status ? rbusValue_GetInt32(status) : -1);
         rbusObject_Release(out);
+        return 0;
+    }
+    if (strcmp(cmd, "attributes") == 0 && argc >= 4) {
+        char method[256];
+        snprintf(method, sizeof method, "%s.GetAttributes()", argv[2]);
+        rbusObject_t in = NULL, out = NULL;
+        rbusProperty_t list = NULL;
+        rbusObject_Init(&in, NULL);
+        for (int i = 3; i < argc; i++) {
+            rbusProperty_t prop;
+            rbusProperty_Init(&prop, argv[i], NULL);
+            if (list == NULL) {
+                list = prop;
+            } else {
+                rbusProperty_Append(list, prop);
+                rbusProperty_Release(prop);
+            }
+        }
+        rbusObject_SetProperties(in, list);
+        rbusProperty_Release(list);
+        rc = rbusMethod_Invoke(h, method, in, &out);
+        rbusObject_Release(in);
+        if (rc != RBUS_ERROR_SUCCESS) {
+            if (out)
+                rbusObject_Release(out);
+            return fail("invoke", method, rc);
+        }
+        rbusProperty_t size = out ? rbusObject_GetProperties(out) : NULL;
+        int n = size ? rbusValue_GetInt32(rbusProperty_GetValue(size)) : -1;
+        printf("size=%d\n", n);
+        rbusObject_t child = out ? rbusObject_GetChildren(out) : NULL;
+        for (int i = 0; i < n && child; i++, child = rbusObject_GetNext(child)) {
+            rbusProperty_t prop = rbusObject_GetProperties(child);
+            int notification_changed = rbusProperty_GetBoolean(prop);
+            int notification = rbusProperty_GetBoolean(prop = rbusProperty_GetNext(prop));
+            int access = rbusProperty_GetInt32(prop = rbusProperty_GetNext(prop));
+            int acl_changed = rbusProperty_GetBoolean(prop = rbusProperty_GetNext(prop));
+            unsigned acl = rbusProperty_GetUInt32(prop = rbusProperty_GetNext(prop));
+            unsigned requester = rbusProperty_GetUInt32(rbusProperty_GetNext(prop));
+            printf("%s %d %d %d %d %u %u\n", rbusObject_GetName(child), notification_changed,
+                notification, access, acl_changed, acl, requester);
+        }
+        if (out)
+            rbusObject_Release(out);
         return 0;
     }
     fprintf(stderr, "client: bad command line (see tests/rbus/client.c)\n");

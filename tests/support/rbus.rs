@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use dhcpmgr_lab::{bin, bin_dir, Lab};
+use dhcpmgr_lab::{bin, bin_dir, Lab, WAN_IF};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -128,6 +128,31 @@ impl Broker {
                 .expect("tell the namespace shell to start rtrouted");
         }
         self.wait_for_file("rtrouted", "rtrouted's socket");
+    }
+
+    /// Kills rtrouted (SIGKILL, as in a crash: its socket stays behind) and starts a new one in
+    /// the same mount namespace, entered through `anchor`, a process still in it (the daemon).
+    /// The stale socket is deleted first: rtrouted does not replace it.
+    pub fn restart(&mut self, anchor: u32) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let stale = PathBuf::from(format!("/proc/{anchor}/root/tmp/rtrouted"));
+        if let Err(e) = std::fs::remove_file(&stale) {
+            assert!(
+                e.kind() == std::io::ErrorKind::NotFound,
+                "cannot delete the stale {}: {e}",
+                stale.display()
+            );
+        }
+        self.process = Command::new("nsenter")
+            .arg(format!("--mount=/proc/{anchor}/ns/mnt"))
+            .arg("--")
+            .arg(prefix().join("bin/rtrouted"))
+            .args(["-f", "-l", "ERROR"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot restart rtrouted through nsenter: {e}"));
+        self.wait_for_file("rtrouted", "the restarted rtrouted's socket");
     }
 
     /// Waits (10 s) until `/tmp/<name>` exists in the namespace.
@@ -290,7 +315,7 @@ impl Client<'_> {
         std::thread::spawn(move || {
             let mut block: Option<Event> = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line == "subscribed" || line == "unsubscribed" {
+                if line == "subscribed" || line == "unsubscribed" || line.starts_with("error ") {
                     let _ = tx.send(Line::Status(line));
                 } else if let Some(name) = line.strip_prefix("event ") {
                     block = Some(Event {
@@ -309,6 +334,7 @@ impl Client<'_> {
         let listener = Listener { child, lines: rx };
         match listener.lines.recv_timeout(Duration::from_secs(10)) {
             Ok(Line::Status(s)) if s == "subscribed" => listener,
+            Ok(Line::Status(error)) => panic!("the RBUS listener could not subscribe: {error}"),
             _ => panic!("the RBUS listener did not subscribe to {event} within 10 s"),
         }
     }
@@ -393,5 +419,157 @@ impl Drop for Listener {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The last 40 lines of the lab's daemon log, for failure messages.
+pub fn daemon_log(lab: &Lab) -> String {
+    let text = std::fs::read_to_string(lab.daemon_log_path()).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// `dhcpmgrctl events` on the lab's D-Bus: the `Event` signals as they come.
+pub struct CtlEvents {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+/// One D-Bus `Event` as `dhcpmgrctl events` prints it: `Event PATH KIND key=value …`.
+#[derive(Debug, Clone)]
+pub struct DbusEvent {
+    pub object_path: String,
+    pub kind: String,
+    pub data: std::collections::BTreeMap<String, String>,
+}
+
+impl CtlEvents {
+    pub fn follow(lab: &Lab) -> CtlEvents {
+        let mut child = lab
+            .ctl_command()
+            .arg("events")
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run dhcpmgrctl events: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        CtlEvents { child, lines }
+    }
+
+    /// Whether a line containing `text` comes within `timeout` (a `ValuesChanged` the test
+    /// caused shows the subscription is live).
+    pub fn saw(&self, text: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    /// The next `Event` of `kind` that `accept` takes, within `timeout`.
+    pub fn wait_for(
+        &self,
+        kind: &str,
+        timeout: Duration,
+        accept: impl Fn(&DbusEvent) -> bool,
+    ) -> DbusEvent {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                panic!("no D-Bus Event {kind} within {timeout:?}; saw {seen:#?}");
+            };
+            let mut words = line.split(' ');
+            if words.next() != Some("Event") {
+                continue;
+            }
+            let event = DbusEvent {
+                object_path: words.next().unwrap_or_default().to_string(),
+                kind: words.next().unwrap_or_default().to_string(),
+                data: words
+                    .filter_map(|w| w.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            };
+            if event.kind == kind && accept(&event) {
+                return event;
+            }
+            seen.push(line);
+        }
+    }
+}
+
+impl Drop for CtlEvents {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// WAN Manager's start of client `client_path` (`Device.DHCPvN.Client.1.`): subscribe to its
+/// `Events`, set `Interface` to the lab's WAN interface, `Enable=true`. Returns the D-Bus
+/// `Event`s (followed from before the first write, which shows they are listened to) and the
+/// RBUS subscription.
+pub fn start_like_wan_manager(
+    client: &Client,
+    lab: &Lab,
+    client_path: &str,
+) -> (CtlEvents, Listener) {
+    let dbus = CtlEvents::follow(lab);
+    let events = client.listen(&format!("{client_path}Events"));
+    let interface = format!("{client_path}Interface");
+    client
+        .set(&[(&interface, "string", WAN_IF)])
+        .expect("set Interface to the Linux interface name");
+    assert!(
+        dbus.saw(&format!("{interface}={WAN_IF}"), Duration::from_secs(10)),
+        "D-Bus ValuesChanged for the Interface write (dhcpmgrctl events is listening)"
+    );
+    client
+        .set(&[(&format!("{client_path}Enable"), "boolean", "true")])
+        .expect("Enable=true");
+    (dbus, events)
+}
+
+/// WAN Manager's stop of client `client_path`: `Enable=false`, `DHCP_CLIENT_STOPPED` (1) on the
+/// WAN interface, `Enable` reads false, unsubscribe.
+pub fn stop_like_wan_manager(client: &Client, client_path: &str, events: Listener) {
+    let enable = format!("{client_path}Enable");
+    client
+        .set(&[(&enable, "boolean", "false")])
+        .expect("Enable=false");
+    let (stopped, _) = events.wait_for(1, Duration::from_secs(40));
+    assert_eq!(stopped.get("IfName"), Some(WAN_IF));
+    assert_eq!(client.get(&enable), "false");
+    assert!(
+        events.unsubscribe(),
+        "the consumer unsubscribed from {client_path}Events"
+    );
+}
+
+/// Asserts that the D-Bus `Event` `signal` is the lease update of `object_path` on the WAN
+/// interface carrying each `LeaseInfo` field of `want` by name.
+pub fn assert_named_lease(signal: &DbusEvent, object_path: &str, want: &[(&str, &str)]) {
+    assert_eq!(signal.object_path, object_path);
+    let get = |key: &str| signal.data.get(key).map(String::as_str);
+    assert_eq!(get("IfName"), Some(WAN_IF));
+    assert_eq!(get("MsgType"), Some("3"));
+    for (field, value) in want {
+        assert_eq!(
+            get(&format!("LeaseInfo.{field}")),
+            Some(*value),
+            "D-Bus Event LeaseInfo.{field}"
+        );
     }
 }
