@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use lexopt::{Arg, ValueExt};
 use serde_json::Value;
 
+use crate::shield::access_token;
 use crate::shield::proto::{Request, SOCKET};
 
 pub const USAGE: &str = "\
@@ -33,6 +34,10 @@ commands:
   filters                         saved stream filters
   save-filter NAME JSON           save a filter under NAME
   delete-filter NAME
+  rotate-token [--token-file PATH]
+                                  replace the stream page's access token (dhcpmgr-shield-web)
+                                  and print the new one; open pages must reconnect with it.
+                                  PATH defaults to /var/lib/dhcpmgr/shield-web.token
 
 CLIENT is a MAC address (aa:bb:cc:dd:ee:ff) or duid:HEX. JSON filters use the stream's rule
 language: {\"logic\":\"AND\",\"rules\":[{\"field\":\"message_type\",\"operator\":\"eq\",\"value\":\"DISCOVER\"}]}.
@@ -59,7 +64,16 @@ fn add_export_status(answer: &mut Value, socket: &std::path::Path) {
 
 /// A parsed `shield` command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShieldCommand {
+pub enum ShieldCommand {
+    /// A request to the daemon's control socket.
+    Socket(SocketCommand),
+    /// `rotate-token`: a new access token for the stream page, in this file.
+    RotateToken(PathBuf),
+}
+
+/// A request for the daemon's control socket at `socket`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketCommand {
     pub socket: PathBuf,
     pub request: Request,
 }
@@ -71,6 +85,7 @@ pub fn parse(args: Vec<OsString>, env_socket: Option<String>) -> Result<ShieldCo
     let (mut filter, mut saved, mut limit, mut duration, mut reason) =
         (None, None, None, None, None);
     let mut journal = false;
+    let mut token_file = None;
     let mut words: Vec<String> = Vec::new();
     let text =
         |v: Result<OsString, lexopt::Error>| v.and_then(|v| v.string()).map_err(|e| e.to_string());
@@ -95,12 +110,23 @@ pub fn parse(args: Vec<OsString>, env_socket: Option<String>) -> Result<ShieldCo
             Arg::Long("duration") => duration = Some(text(parser.value())?),
             Arg::Long("reason") => reason = Some(text(parser.value())?),
             Arg::Long("journal") => journal = true,
+            Arg::Long("token-file") => token_file = Some(PathBuf::from(text(parser.value())?)),
             Arg::Value(v) => words.push(text(Ok(v))?),
             other => return Err(other.unexpected().to_string()),
         }
     }
     let socket = socket.unwrap_or_else(|| PathBuf::from("/run/dhcpmgr").join(SOCKET));
     let (name, rest) = words.split_first().ok_or("shield needs a command")?;
+    if name == "rotate-token" {
+        if !rest.is_empty() {
+            return Err("shield rotate-token takes no arguments".into());
+        }
+        let file = token_file.unwrap_or_else(|| PathBuf::from(access_token::DEFAULT_TOKEN_FILE));
+        return Ok(ShieldCommand::RotateToken(file));
+    }
+    if token_file.is_some() {
+        return Err(format!("--token-file does not go with shield {name}"));
+    }
     let only = |allowed: &[&str]| -> Result<(), String> {
         let given = [
             ("filter", filter.is_some()),
@@ -181,12 +207,16 @@ pub fn parse(args: Vec<OsString>, env_socket: Option<String>) -> Result<ShieldCo
         ("save-filter", _) => return Err("shield save-filter takes NAME JSON".into()),
         (other, _) => return Err(format!("unknown shield command {other:?}")),
     };
-    Ok(ShieldCommand { socket, request })
+    Ok(ShieldCommand::Socket(SocketCommand { socket, request }))
 }
 
 /// Runs a parsed command: 0 done, 1 failed (the daemon's or the socket's error on stderr).
 pub fn main(cmd: ShieldCommand) -> ExitCode {
-    match run(&cmd, &mut io::stdout().lock()) {
+    let result = match &cmd {
+        ShieldCommand::Socket(cmd) => run(cmd, &mut io::stdout().lock()),
+        ShieldCommand::RotateToken(file) => rotate_token(file, &mut io::stdout().lock()),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
@@ -196,7 +226,18 @@ pub fn main(cmd: ShieldCommand) -> ExitCode {
     }
 }
 
-fn run(cmd: &ShieldCommand, out: &mut impl Write) -> io::Result<()> {
+/// Writes a new stream-page token to `file` and prints it.
+fn rotate_token(file: &std::path::Path, out: &mut impl Write) -> io::Result<()> {
+    let token = access_token::rotate(file).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot write a new token to {}: {e}", file.display()),
+        )
+    })?;
+    writeln!(out, "{token}")
+}
+
+fn run(cmd: &SocketCommand, out: &mut impl Write) -> io::Result<()> {
     let mut stream = UnixStream::connect(&cmd.socket).map_err(|e| {
         io::Error::new(
             e.kind(),
@@ -304,8 +345,31 @@ fn run(cmd: &ShieldCommand, out: &mut impl Write) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    fn parse_str(args: &str) -> Result<ShieldCommand, String> {
+    fn parse_any(args: &str) -> Result<ShieldCommand, String> {
         parse(args.split_whitespace().map(OsString::from).collect(), None)
+    }
+
+    fn parse_str(args: &str) -> Result<SocketCommand, String> {
+        match parse_any(args)? {
+            ShieldCommand::Socket(cmd) => Ok(cmd),
+            other => Err(format!("not a socket command: {other:?}")),
+        }
+    }
+
+    #[test]
+    fn rotate_token_takes_a_file_and_nothing_else() {
+        assert_eq!(
+            parse_any("rotate-token"),
+            Ok(ShieldCommand::RotateToken(PathBuf::from(
+                access_token::DEFAULT_TOKEN_FILE
+            )))
+        );
+        assert_eq!(
+            parse_any("rotate-token --token-file /tmp/t"),
+            Ok(ShieldCommand::RotateToken(PathBuf::from("/tmp/t")))
+        );
+        assert!(parse_any("rotate-token now").is_err());
+        assert!(parse_any("status --token-file /tmp/t").is_err());
     }
 
     #[test]
@@ -364,8 +428,11 @@ mod tests {
         );
         let c = parse_str("--socket /tmp/s.sock status").unwrap();
         assert_eq!(c.socket, PathBuf::from("/tmp/s.sock"));
-        let d = parse(vec!["status".into()], Some("/e.sock".into())).unwrap();
-        assert_eq!(d.socket, PathBuf::from("/e.sock"));
+        let d = parse(vec!["status".into()], Some("/e.sock".into()));
+        assert!(
+            matches!(&d, Ok(ShieldCommand::Socket(c)) if c.socket == std::path::Path::new("/e.sock")),
+            "{d:?}"
+        );
         assert_eq!(
             parse_str("status").unwrap().socket,
             PathBuf::from("/run/dhcpmgr/shield.sock")
@@ -408,7 +475,7 @@ mod tests {
             "save-filter x",
             "--socket",
         ] {
-            assert!(parse_str(args).is_err(), "{args:?} should be a usage error");
+            assert!(parse_any(args).is_err(), "{args:?} should be a usage error");
         }
     }
 }

@@ -28,6 +28,7 @@
 //! error, a listing that cannot be read), the rules are removed and the shield stays off
 //! (fail-open), with the control socket up to say why in `status`.
 
+pub mod access_token;
 pub mod action;
 pub mod actions;
 pub mod audit;

@@ -6,6 +6,6 @@
 
 pub mod config;
 pub mod export;
-pub mod token;
+pub use dhcpmgr::shield::access_token as token;
 pub mod upstream;
 pub mod web;

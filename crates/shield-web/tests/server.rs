@@ -366,3 +366,33 @@ async fn a_rotated_token_applies_to_the_next_request() {
     let mut c = ws(&r, &new).await.expect("a session with the new token");
     next_of(&mut c, "hello").await;
 }
+
+#[tokio::test]
+async fn dhcpmgrctl_rotates_the_token_the_page_checks() {
+    let r = rig(2, 100, Duration::from_secs(60)).await;
+    let file = r.dir.path().join("shield-web.token");
+    let out = std::process::Command::new(dhcpmgr_lab::bin("dhcpmgrctl"))
+        .args(["shield", "rotate-token", "--token-file"])
+        .arg(&file)
+        .output()
+        .expect("run dhcpmgrctl shield rotate-token (cargo build --workspace first)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let new = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(new.len(), token::TOKEN_LEN, "{new:?}");
+    assert_ne!(new, r.token);
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&file).expect("token file").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "the token file is root's only");
+    let old = http(r.addr, &get(&format!("/api/auth?token={}", r.token))).await;
+    assert!(
+        old.starts_with("HTTP/1.1 401 "),
+        "the old token still works: {old}"
+    );
+    let fresh = http(r.addr, &get(&format!("/api/auth?token={new}"))).await;
+    assert!(fresh.starts_with("HTTP/1.1 204 "), "{fresh}");
+}

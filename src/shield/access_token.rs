@@ -1,5 +1,6 @@
-//! The access token: 32 random bytes (from the kernel's random source) as 64 hex digits, in a
-//! file of its own readable by root only (0600). [`ensure`] creates it when missing (at
+//! The access token of the shield's stream page (`dhcpmgr-shield-web`): 32 random bytes (from
+//! the kernel's random source) as 64 hex digits, in a file of its own readable by root only
+//! (0600). Both the page's server and `dhcpmgrctl shield rotate-token` use it. [`ensure`] creates it when missing (at
 //! install and at start), [`rotate`] replaces it atomically; the server reads the file for
 //! every new connection, so a rotation takes effect at once for new sessions. [`matches`]
 //! compares in constant time.
@@ -11,6 +12,9 @@ use std::path::Path;
 
 /// The token's length in hex digits.
 pub const TOKEN_LEN: usize = 64;
+
+/// Where the stream page's token lives by default (the web program's `token_file`).
+pub const DEFAULT_TOKEN_FILE: &str = "/var/lib/dhcpmgr/shield-web.token";
 
 /// A fresh token.
 pub fn generate() -> io::Result<String> {
