@@ -69,17 +69,22 @@ impl Drop for Tmpfs {
     }
 }
 
-/// `dhcpmgrctl set NAME=VALUE`: (succeeded, stderr).
-fn set(lab: &Lab, name: &str, value: &str) -> (bool, String) {
+/// `dhcpmgrctl ARGS…`: (succeeded, stderr).
+fn ctl(lab: &Lab, args: &[&str]) -> (bool, String) {
     let out = lab
         .ctl_command()
-        .args(["set", &format!("{name}={value}")])
+        .args(args)
         .output()
-        .expect("run dhcpmgrctl set");
+        .expect("run dhcpmgrctl");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `dhcpmgrctl set NAME=VALUE`: (succeeded, stderr).
+fn set(lab: &Lab, name: &str, value: &str) -> (bool, String) {
+    ctl(lab, &["set", &format!("{name}={value}")])
 }
 
 fn temporary_files(dir: &Path) -> Vec<String> {
@@ -122,6 +127,27 @@ fn a_write_that_cannot_be_stored_is_refused_whole_and_leaves_no_temporary_file()
     let stored = fs::read_to_string(&writes).expect("the write is stored");
     assert!(stored.contains("isp-uplink"), "{stored}");
     assert_eq!(temporary_files(&config.state_dir), Vec::<String>::new());
+
+    // Rows are writes too: an added or deleted client that cannot be stored is refused whole.
+    let clients = "Device.DHCPv4.ClientNumberOfEntries";
+    let (ok, stderr) = ctl(&lab, &["add", "Device.DHCPv4.Client."]);
+    assert!(ok, "with room a client is added: {stderr}");
+    let count = lab.tr181_value(clients);
+    let stored = fs::read_to_string(&writes).expect("the writes are stored");
+    let filler = tmpfs.fill();
+    let (ok, stderr) = ctl(&lab, &["add", "Device.DHCPv4.Client."]);
+    assert!(!ok && stderr.contains("(CWMP fault 9002)"), "{stderr}");
+    assert_eq!(lab.tr181_value(clients), count, "no row was added");
+    let (ok, stderr) = ctl(&lab, &["delete", "Device.DHCPv4.Client.2."]);
+    assert!(!ok && stderr.contains("(CWMP fault 9002)"), "{stderr}");
+    assert_eq!(lab.tr181_value(clients), count, "no row was deleted");
+    assert_eq!(
+        fs::read_to_string(&writes).expect("the writes are still stored"),
+        stored,
+        "the stored writes are as they were"
+    );
+    assert_eq!(temporary_files(&config.state_dir), Vec::<String>::new());
+    fs::remove_file(filler).expect("make room");
 
     // A factory reset that cannot forget the stored writes changes nothing either.
     tmpfs.read_only(true);

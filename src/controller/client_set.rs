@@ -131,11 +131,16 @@ impl<F: Family> ClientSet<F> {
 
     /// AddObject: a disabled client without an interface under the next number, named
     /// `cpe-<number>` (or the first free `cpe-<number>-<k>`); returns its picture.
-    pub async fn create(&mut self, svc: &Services) -> ControllerUpdate {
-        let alias = self.free_alias();
-        tracing::info!(client = %alias, "client added over TR-181");
-        let instance = self.numbering.number(alias.as_str());
-        let mut client = Client::restore(instance, F::Settings::added(alias), svc).await;
+    /// The settings [`Self::create`] will give the next added client.
+    pub fn next_added(&self) -> F::Settings {
+        F::Settings::added(self.free_alias())
+    }
+
+    /// Adds a client with `settings` (from [`Self::next_added`]).
+    pub async fn create(&mut self, settings: F::Settings, svc: &Services) -> ControllerUpdate {
+        tracing::info!(client = %settings.alias(), "client added over TR-181");
+        let instance = self.numbering.number(settings.alias().as_str());
+        let mut client = Client::restore(instance, settings, svc).await;
         client.start(svc);
         let update = client.snapshot_update();
         self.clients.insert(instance, client);
@@ -284,6 +289,15 @@ impl<F: Family> ClientSet<F> {
                 .get(instance)
                 .map_or_else(|| client.settings(), |p| &p.settings)
         })
+    }
+
+    /// [`Self::settings`] without client `instance`'s: what they will be once it is deleted.
+    pub fn settings_without(&self, instance: Instance) -> impl Iterator<Item = &F::Settings> {
+        self.clients
+            .keys()
+            .zip(self.settings())
+            .filter(move |(i, _)| **i != instance)
+            .map(|(_, s)| s)
     }
 
     /// [`Self::settings`] with client `instance`'s replaced by `settings`: what they will be

@@ -414,15 +414,62 @@ impl Controller {
                 return;
             }
             ControllerCommand::AddClient { family, reply } => {
+                // Stored before it exists: a row that cannot be stored is never added.
+                let (v4, v6) = (&self.v4_defaults[..], &self.v6_defaults[..]);
+                let store = &self.svc.store;
                 let update = match family {
-                    Family::V4 => self.v4.create(&self.svc).await,
-                    Family::V6 => self.v6.create(&self.svc).await,
+                    Family::V4 => {
+                        let new = self.v4.next_added();
+                        match self.overrides.store_ahead(
+                            store,
+                            (v4, self.v4.settings().chain([&new])),
+                            (v6, self.v6.settings()),
+                        ) {
+                            Ok(()) => Ok(self.v4.create(new, &self.svc).await),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Family::V6 => {
+                        let new = self.v6.next_added();
+                        match self.overrides.store_ahead(
+                            store,
+                            (v4, self.v4.settings()),
+                            (v6, self.v6.settings().chain([&new])),
+                        ) {
+                            Ok(()) => Ok(self.v6.create(new, &self.svc).await),
+                            Err(e) => Err(e),
+                        }
+                    }
                 };
+                if let Err(e) = &update {
+                    tracing::error!(error = %e, "cannot store an added client; refusing it");
+                }
                 self.save_numbers();
-                let _ = reply.send(self.save_overrides().map(|()| update));
+                let _ = reply.send(update.map_err(|e| e.to_string()));
                 return;
             }
             ControllerCommand::DeleteClient { client, reply } => {
+                // Stored as deleted before it goes: a deletion that cannot be stored changes
+                // nothing.
+                let (v4, v6) = (&self.v4_defaults[..], &self.v6_defaults[..]);
+                let store = &self.svc.store;
+                let stored = match client {
+                    ClientKey::V4(i) => self.overrides.store_ahead(
+                        store,
+                        (v4, self.v4.settings_without(i)),
+                        (v6, self.v6.settings()),
+                    ),
+                    ClientKey::V6(i) => self.overrides.store_ahead(
+                        store,
+                        (v4, self.v4.settings()),
+                        (v6, self.v6.settings_without(i)),
+                    ),
+                };
+                if let Err(e) = stored {
+                    tracing::error!(error = %e, "cannot store a client's deletion; refusing it");
+                    let _ = reply.send(Err(e.to_string()));
+                    return;
+                }
                 match client {
                     ClientKey::V4(i) => self.v4.delete(i, reply, &self.internal),
                     ClientKey::V6(i) => self.v6.delete(i, reply, &self.internal),
