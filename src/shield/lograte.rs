@@ -8,36 +8,15 @@ use std::fmt::Display;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::log_limit::LogLimit;
+
 /// One line per kind at most this often.
 pub const INTERVAL: Duration = Duration::from_secs(10);
 
-/// One kind's limiter (pure: the caller passes the time).
-#[derive(Debug, Clone, Default)]
-pub struct Limiter {
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl Limiter {
-    /// `Some(n)` when a line may be logged now (`n` repeats were left out before it), `None`
-    /// when this one is counted instead.
-    pub fn check(&mut self, now: Instant, interval: Duration) -> Option<u64> {
-        let due = self
-            .last
-            .is_none_or(|last| now.saturating_duration_since(last) >= interval);
-        if !due {
-            self.suppressed += 1;
-            return None;
-        }
-        self.last = Some(now);
-        Some(std::mem::take(&mut self.suppressed))
-    }
-}
-
-/// The limiters by kind.
+/// The limiters by kind: one line per kind per [`INTERVAL`].
 #[derive(Debug, Default)]
 pub struct Rejections {
-    kinds: Mutex<HashMap<&'static str, Limiter>>,
+    kinds: Mutex<HashMap<&'static str, LogLimit>>,
 }
 
 impl Rejections {
@@ -46,8 +25,8 @@ impl Rejections {
         let mut kinds = self.kinds.lock().unwrap_or_else(|p| p.into_inner());
         kinds
             .entry(kind)
-            .or_default()
-            .check(Instant::now(), INTERVAL)
+            .or_insert_with(|| LogLimit::new(INTERVAL, 1))
+            .check(Instant::now())
     }
 
     /// Logs a warning of `kind` (with `detail`) unless one was logged within [`INTERVAL`].
@@ -66,17 +45,17 @@ mod tests {
     fn one_line_per_interval_with_the_count_left_out() {
         let t0 = Instant::now();
         let second = Duration::from_secs(1);
-        let mut l = Limiter::default();
-        assert_eq!(l.check(t0, second), Some(0));
+        let mut l = LogLimit::new(second, 1);
+        assert_eq!(l.check(t0), Some(0));
         let logged = (1..=10_000u32)
-            .filter_map(|i| l.check(t0 + Duration::from_micros(u64::from(i)), second))
+            .filter_map(|i| l.check(t0 + Duration::from_micros(u64::from(i))))
             .count();
         assert_eq!(
             logged, 0,
             "10,000 rejections within the second: no further line"
         );
-        assert_eq!(l.check(t0 + second, second), Some(10_000));
-        assert_eq!(l.check(t0 + 2 * second, second), Some(0));
+        assert_eq!(l.check(t0 + second), Some(10_000));
+        assert_eq!(l.check(t0 + 2 * second), Some(0));
 
         let r = Rejections::default();
         assert_eq!(r.check("bad_request"), Some(0));
