@@ -6,6 +6,9 @@
 //! The consumer sets `Interface` to the Linux name as WAN Manager does; `X_RDK_LinuxInterface`
 //! reads the same name back.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[allow(dead_code)]
 #[path = "support/rbus.rs"]
 mod rbus;

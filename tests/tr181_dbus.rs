@@ -2,6 +2,9 @@
 //! the controller's channel, AddObject/DeleteObject on the client table, signals after updates,
 //! the uid check on writes, and `dhcpmgrctl` against the same bus. Set DHCPMGR_SKIP_LAB=1 to skip when dbus-daemon is not installed.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::Ipv4Addr;

@@ -12,6 +12,10 @@
 //! check as itself, a partial path answering with names outside it), so the fuzzer reports those
 //! too. [`sample_updates`] are the realistic rows, shared with the TR-181 benchmark.
 
+// Fuzz and test support: its only `expect`s are on compiled-in samples, and a panic here is the
+// failure the fuzzer or the test reports.
+#![allow(clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::OnceLock;
