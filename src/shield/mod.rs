@@ -37,6 +37,7 @@ pub mod enforce;
 pub mod engine;
 pub mod event;
 pub mod filter;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod hex;
 pub mod hook;
@@ -49,6 +50,7 @@ pub mod nftnl;
 pub mod nftobj;
 pub mod own;
 pub mod packet;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod pcap;
 pub mod proto;
 pub mod reconcile;
