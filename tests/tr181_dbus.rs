@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use dhcpmgr::boottime::BootSeconds;
 use dhcpmgr::channels::{
-    ClientAction, ClientConfig, ClientKey, ControllerCommand, ControllerUpdate, EventKind, Family,
+    ClientAction, ClientConfig, ClientKey, CommandError, ControllerCommand, ControllerUpdate,
+    EventKind, Family,
 };
 use dhcpmgr::config::{BusChoice, ClientAlias, Config, V4ClientConfig};
 use dhcpmgr::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
@@ -61,7 +62,7 @@ impl Lab {
     }
 
     /// The next command, for a DHCPv4 client, answered with `outcome`.
-    async fn answer(&mut self, outcome: Result<(), String>) -> (Instance, ClientAction) {
+    async fn answer(&mut self, outcome: Result<(), CommandError>) -> (Instance, ClientAction) {
         let (client, action) = self.0.answer(outcome).await;
         let ClientKey::V4(instance) = client else {
             panic!("expected a DHCPv4 client, got {client:?}");
@@ -237,8 +238,9 @@ fn values_and_names() {
         assert_eq!(row.len(), 26);
         assert!(row.contains(&("Device.DHCPv4.Client.1.Enable".into(), true)));
         assert!(row.contains(&("Device.DHCPv4.Client.1.Status".into(), false)));
+        // Nobody answers for the controller: a valid request the daemon failed at.
         let refused = proxy.add_object("Device.DHCPv4.Client.").await;
-        assert_eq!(error_name(refused), "org.dhcpmgr.Error.RequestDenied");
+        assert_eq!(error_name(refused), "org.dhcpmgr.Error.InternalError");
 
         lab.stop();
         let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("bus proxy");
@@ -261,7 +263,12 @@ fn operate_and_writes_reach_the_controller() {
         assert_eq!(command, (Instance(1), ClientAction::Renew));
 
         let release = proxy.operate("Device.DHCPv4.Client.2.X_RDK_Release()", HashMap::new());
-        let (result, command) = tokio::join!(release, lab.answer(Err("client is stopped".into())));
+        let (result, command) = tokio::join!(
+            release,
+            lab.answer(Err(CommandError::Refused {
+                reason: "client is stopped".into(),
+            }))
+        );
         assert_eq!(command, (Instance(2), ClientAction::Release));
         match result {
             Err(zbus::Error::MethodError(name, Some(message), _)) => {
@@ -400,7 +407,9 @@ fn client_rows_are_added_and_deleted_through_the_controller() {
             let ControllerCommand::AddClient { reply, .. } = lab.next_command().await else {
                 panic!("expected AddClient");
             };
-            let _ = reply.send(Err("state_dir is read-only".into()));
+            let _ = reply.send(Err(CommandError::Refused {
+                reason: "state_dir is read-only".into(),
+            }));
         };
         let (refused, ()) = tokio::join!(add, controller);
         match refused {
