@@ -137,7 +137,7 @@ impl Service {
         let settings = Tr181Settings {
             bus: BusChoice::Address(address.to_string()),
             write_uids: vec![uid],
-            table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
+            table_limit: dhcpmgr::config::DEFAULT_TABLE_LIMIT,
             rbus: Default::default(),
         };
         let tr181 = tr181::spawn(settings, updates_rx, commands_tx, shutdown.clone())

@@ -597,7 +597,7 @@ fn serves_once_the_bus_comes_up_and_again_after_it_restarts() {
     let settings = Tr181Settings {
         bus: BusChoice::Address(address.clone()),
         write_uids: Vec::new(),
-        table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
+        table_limit: dhcpmgr::config::DEFAULT_TABLE_LIMIT,
         rbus: Default::default(),
     };
     let thread = tr181::spawn(settings, updates_rx, commands, shutdown.clone()).expect("spawn");

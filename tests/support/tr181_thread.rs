@@ -57,7 +57,7 @@ impl Tr181Thread {
         let settings = Tr181Settings {
             bus: BusChoice::Address(address.clone()),
             write_uids,
-            table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
+            table_limit: dhcpmgr::config::DEFAULT_TABLE_LIMIT,
             rbus: Default::default(),
         };
         let thread = tr181::spawn(settings, updates_rx, commands_tx, shutdown.clone())
