@@ -14,6 +14,7 @@ pub mod instance_numbers;
 pub mod lease;
 pub mod link;
 pub mod log_limit;
+pub mod model;
 pub mod netlink;
 pub mod overrides;
 pub mod persist;

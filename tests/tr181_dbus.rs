@@ -15,10 +15,12 @@ use std::time::Duration;
 use dhcpmgr::boottime::BootSeconds;
 use dhcpmgr::channels::{
     ClientAction, ClientConfig, ClientKey, CommandError, ControllerCommand, ControllerUpdate,
-    EventKind, Family,
+    Family,
 };
 use dhcpmgr::config::{BusChoice, ClientAlias, Config, V4ClientConfig};
-use dhcpmgr::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
+use dhcpmgr::model::DhcpStatus;
+use dhcpmgr::model::EventKind;
+use dhcpmgr::snapshot::{ClientStatus, Instance, V4ClientSnapshot};
 use dhcpmgr::tr181::{self, DataModel1Proxy, Tr181Settings};
 use dhcpmgr_ipc::V4Lease;
 use dhcpmgr_lab::DbusDaemon;

@@ -18,11 +18,12 @@ use super::udhcpc::UdhcpcProgram;
 use super::v4_client::V4;
 use super::v6_client::V6;
 use super::Internal;
-use crate::channels::{ClientAction, ClientConfig, ClientKey, ControllerUpdate, EventKind};
+use crate::channels::{ClientAction, ClientConfig, ClientKey, ControllerUpdate};
 use crate::config::{Config, V4ClientConfig, V6ClientConfig};
 use crate::instance_numbers::Numbering;
 use crate::link::{LinkEvent, Links};
-use crate::netlink::V4Addr;
+use crate::model::EventKind;
+use crate::model::V4Addr;
 use crate::persist::StateStore;
 use crate::snapshot::{ClientStatus, Instance, V4ClientSnapshot, V6ClientSnapshot, Waiting};
 

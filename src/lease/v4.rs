@@ -7,9 +7,9 @@ use dhcpmgr_ipc::{V4Event, V4EventKind, V4Lease};
 use serde::{Deserialize, Serialize};
 
 use crate::boottime::BootSeconds;
-use crate::channels::EventKind;
-use crate::netlink::V4Addr;
-use crate::snapshot::DhcpStatus;
+use crate::model::DhcpStatus;
+use crate::model::EventKind;
+use crate::model::V4Addr;
 
 mod content;
 pub use super::dropped::Dropped;

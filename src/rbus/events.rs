@@ -12,7 +12,7 @@ use tracing::{debug, warn};
 use super::ffi::{self, Api, Handle};
 use super::lease_info::{self, V6Lease};
 use super::settings::LeaseInfoVersion;
-use crate::channels::EventKind;
+use crate::model::EventKind;
 use crate::snapshot::Instance;
 use crate::tr181::service::SharedTree;
 
