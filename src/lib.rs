@@ -7,17 +7,17 @@
 pub mod boottime;
 pub mod channels;
 pub mod config;
-pub mod controller;
+pub(crate) mod controller;
 pub mod ctl;
 pub mod daemon;
-pub mod instance_numbers;
-pub mod lease;
-pub mod link;
-pub mod log_limit;
+pub(crate) mod instance_numbers;
+pub(crate) mod lease;
+pub(crate) mod link;
+pub(crate) mod log_limit;
 pub mod model;
-pub mod netlink;
-pub mod overrides;
-pub mod persist;
+pub(crate) mod netlink;
+pub(crate) mod overrides;
+pub(crate) mod persist;
 // The RBUS front end is FFI to the image's librbus (dlopen, C callbacks): the one module that
 // needs `unsafe`; everything else is denied it by the workspace lint policy.
 #[allow(unsafe_code)]
@@ -25,6 +25,6 @@ pub mod rbus;
 pub mod s46;
 pub mod shield;
 pub mod snapshot;
-pub mod sysevent;
-pub mod systemd;
+pub(crate) mod sysevent;
+pub(crate) mod systemd;
 pub mod tr181;

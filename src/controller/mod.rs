@@ -45,7 +45,6 @@ use client_set::ClientSet;
 use ipc_server::IpcRequest;
 use services::{Programs, Services, Supervised};
 use udhcpc::UdhcpcProgram;
-pub use v4_client::V4State;
 use v4_client::V4;
 use v6_client::V6;
 

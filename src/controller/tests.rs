@@ -833,7 +833,7 @@ async fn an_event_whose_state_cannot_be_stored_is_in_force_unacknowledged_and_st
 
     std::fs::remove_dir_all(&state_file).expect("unblock the state file");
     set.store_again(&h.svc);
-    let stored: super::V4State =
+    let stored: super::v4_client::V4State =
         serde_json::from_slice(&std::fs::read(&state_file).expect("stored now")).expect("JSON");
     assert_eq!(
         stored.held.map(|h| h.lease.address.to_string()).as_deref(),
