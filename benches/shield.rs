@@ -23,6 +23,10 @@
 //! DHCPMGR_BIN_DIR=$PWD/target/release cargo bench --bench shield
 //! ```
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message; `unsafe` is
+// only the libc calls (setns, kill, raw sockets) the lab needs.
+#![allow(clippy::unwrap_used, clippy::expect_used, unsafe_code)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;

@@ -54,8 +54,8 @@ use common::stats::Stats;
 use common::{env_count, host_line, Result};
 use dhcpmgr::boottime::BootSeconds;
 use dhcpmgr::channels::{
-    ClientAction, ClientConfig, ClientKey, CommandReceiver, ControllerCommand, ControllerUpdate,
-    UpdateSender,
+    ClientAction, ClientConfig, ClientKey, CommandError, CommandReceiver, ControllerCommand,
+    ControllerUpdate, UpdateSender,
 };
 use dhcpmgr::config::BusChoice;
 use dhcpmgr::config::ClientAlias;
@@ -137,7 +137,7 @@ impl Service {
         let settings = Tr181Settings {
             bus: BusChoice::Address(address.to_string()),
             write_uids: vec![uid],
-            table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
+            table_limit: dhcpmgr::config::DEFAULT_TABLE_LIMIT,
             rbus: Default::default(),
         };
         let tr181 = tr181::spawn(settings, updates_rx, commands_tx, shutdown.clone())
@@ -244,11 +244,15 @@ fn fake_controller(
             }
             ControllerCommand::FactoryReset { reply } => reply,
             ControllerCommand::AddClient { reply, .. } => {
-                let _ = reply.send(Err("the bench adds no clients".into()));
+                let _ = reply.send(Err(CommandError::Refused {
+                    reason: "the bench adds no clients".into(),
+                }));
                 continue;
             }
             ControllerCommand::DeleteClient { reply, .. } => {
-                let _ = reply.send(Err("the bench deletes no clients".into()));
+                let _ = reply.send(Err(CommandError::Refused {
+                    reason: "the bench deletes no clients".into(),
+                }));
                 continue;
             }
         };

@@ -1,45 +1,14 @@
 //! The messages that cross between the controller thread and the TR-181 thread.
 
+use crate::model::EventKind;
 use std::collections::BTreeMap;
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{ClientAlias, InterfaceName, V4ClientConfig, V6ClientConfig};
+use crate::overrides::NotStored;
+use crate::persist::PersistError;
 use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
-
-/// Kinds of the D-Bus `Event` signal (design §4.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    ClientStarted,
-    ClientStopped,
-    ClientFailed,
-    /// An enabled client waits for its interface (missing, down, no carrier, or no
-    /// link-local address past DAD); not a failure.
-    ClientWaiting,
-    LeaseUpdated,
-    LeaseRenewed,
-    LeaseDeleted,
-    /// System events whose command failed are being retried (`key`, `reason`, `pending`).
-    SysEventsBehind,
-    /// Every system event is set again.
-    SysEventsCaughtUp,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ClientStarted => "ClientStarted",
-            Self::ClientStopped => "ClientStopped",
-            Self::ClientFailed => "ClientFailed",
-            Self::ClientWaiting => "ClientWaiting",
-            Self::LeaseUpdated => "LeaseUpdated",
-            Self::LeaseRenewed => "LeaseRenewed",
-            Self::LeaseDeleted => "LeaseDeleted",
-            Self::SysEventsBehind => "SysEventsBehind",
-            Self::SysEventsCaughtUp => "SysEventsCaughtUp",
-        }
-    }
-}
 
 /// Controller → TR-181 thread.
 #[derive(Debug, Clone)]
@@ -165,12 +134,42 @@ pub enum Family {
     V6,
 }
 
+/// Why a [`ControllerCommand`] was not carried out as asked. `tr181::fault` maps each kind to
+/// its CWMP fault, in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The controller has no such client (deleted meanwhile).
+    #[error("no client {}", .0.object_path())]
+    NoSuchClient(ClientKey),
+    /// The request does not fit the client (e.g. settings of the other family).
+    #[error("{reason}")]
+    Conflict { reason: String },
+    /// The client cannot do it now (e.g. renew while it is not running).
+    #[error("{reason}")]
+    Refused { reason: String },
+    /// Storing the write ahead failed, so none of it is in force.
+    #[error(transparent)]
+    NotStored(#[from] NotStored),
+    /// The change is in force but could not be stored: it is lost at the next restart.
+    #[error("the settings are in force but could not be stored: {0}")]
+    NotPersisted(PersistError),
+    /// Too many requests are waiting for the controller.
+    #[error("too many requests are waiting for the controller")]
+    Busy,
+    /// The controller is not running, or dropped the request.
+    #[error("the controller is not running or dropped the request")]
+    ControllerGone,
+    /// The controller did not answer in time.
+    #[error("the controller did not answer within {seconds} s")]
+    NoAnswer { seconds: u64 },
+}
+
 /// Receives `Ok(())` once a command was carried out, or why it could not be.
-pub type CommandReply = oneshot::Sender<Result<(), String>>;
+pub type CommandReply = oneshot::Sender<Result<(), CommandError>>;
 
 /// Receives the new client's picture (a `V4Client`/`V6Client` update) once AddObject created
 /// it, or why it could not be created.
-pub type AddReply = oneshot::Sender<Result<ControllerUpdate, String>>;
+pub type AddReply = oneshot::Sender<Result<ControllerUpdate, CommandError>>;
 
 /// TR-181 thread → controller, with a channel for the outcome.
 #[derive(Debug)]

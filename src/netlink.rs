@@ -4,6 +4,7 @@
 //! (`RTNLGRP_LINK`, `RTNLGRP_IPV4_IFADDR`, `RTNLGRP_IPV6_IFADDR`) the controller follows the
 //! interfaces' readiness with ([`LinkNotifications`], [`Net::dump_links`]).
 
+use crate::model::V4Addr;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures_util::stream::BoxStream;
@@ -36,19 +37,6 @@ pub enum NetError {
 #[derive(Clone)]
 pub struct Net {
     handle: Handle,
-}
-
-/// An IPv4 address with its prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct V4Addr {
-    pub address: Ipv4Addr,
-    pub prefix_len: u8,
-}
-
-impl std::fmt::Display for V4Addr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.address, self.prefix_len)
-    }
 }
 
 const EEXIST: i32 = 17;

@@ -1,6 +1,7 @@
 //! What the controller tells the rest of the daemon about a client: a plain, cloneable picture
 //! of its state and lease. The TR-181 thread renders these as parameter values.
 
+use crate::model::DhcpStatus;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -30,31 +31,6 @@ impl ClientStatus {
             Self::Enabled => "Enabled",
             Self::ErrorMisconfigured => "Error_Misconfigured",
             Self::Error => "Error",
-        }
-    }
-}
-
-/// TR-181 `DHCPStatus` of a DHCPv4 client (RFC 2131 states as the data model names them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DhcpStatus {
-    Init,
-    Selecting,
-    Requesting,
-    Rebinding,
-    Bound,
-    Renewing,
-}
-
-impl DhcpStatus {
-    /// The TR-181 enumeration value.
-    pub fn as_tr181(self) -> &'static str {
-        match self {
-            Self::Init => "Init",
-            Self::Selecting => "Selecting",
-            Self::Requesting => "Requesting",
-            Self::Rebinding => "Rebinding",
-            Self::Bound => "Bound",
-            Self::Renewing => "Renewing",
         }
     }
 }

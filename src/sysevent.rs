@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use crate::channels::UpdateSender;
 use crate::lease::v6::HeldV6;
 use crate::persist::StateStore;
-pub use ledger::{Ledger, Pending, Wanted};
+pub use ledger::Ledger;
 use runner::{Desire, Runner};
 
 /// Key/value pairs as WAN Manager reads them.

@@ -1,5 +1,8 @@
 //! The daemon's command line: `--validate`, exit codes and error messages that name the key.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 
 fn dhcpmgr(args: &[&str]) -> std::process::Output {

@@ -3,6 +3,9 @@
 //! udhcpc plugin delivering an address in 0.0.0.0/8; and a flood of malformed IPC messages.
 //! Needs root; see the README's Tests section.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{Read, Write};
 use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;

@@ -3,6 +3,9 @@
 //! next start, and a disabled client applies no events. Real daemon, busybox udhcpc,
 //! dibbler-client and Kea in the lab; needs root.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::Ipv6Addr;
 use std::path::Path;
 use std::time::Duration;

@@ -2,6 +2,9 @@
 //! dibbler-client + Kea DHCPv6 leases set only the keys RDK's C DHCP manager sets, in its order;
 //! WAN Manager's keys (`ipv4_IF_ipaddr`, `wan6_ns`, MAP) are left to WAN Manager. Needs root.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use dhcpmgr_lab::{lab_or_skip, Kea4Options, Kea6Options, Lab, LEASE_WAIT};

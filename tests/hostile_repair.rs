@@ -3,6 +3,9 @@
 //! it spools the event; the lease is in force and TR-181 says so; once writing works again the
 //! daemon stores the state by itself and applies the spooled event. Needs root.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::Ipv4Addr;
 use std::time::Duration;
 

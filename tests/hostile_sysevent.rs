@@ -2,6 +2,9 @@
 //! daemon, busybox udhcpc and Kea in the lab, with a `sysevent` stand-in that exits 1 until the
 //! test lets it work. Needs root; see the README's Tests section.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs::File;
 use std::process::{Child, Stdio};
 use std::time::Duration;

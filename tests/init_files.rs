@@ -18,6 +18,9 @@
 //! shellcheck and start-stop-daemon (scripts/install-deps.sh installs them); a missing tool
 //! fails the test that needs it, naming the package.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read as _;

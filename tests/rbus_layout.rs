@@ -2,6 +2,9 @@
 //! lease_info_v1.h, derived in docs/rbus.md) prints `sizeof`/`offsetof` of every field and
 //! decodes the bytes dhcpmgr encodes; both must match dhcpmgr's own layout tables and values.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[allow(dead_code)]
 #[path = "support/rbus.rs"]
 mod rbus;

@@ -7,6 +7,9 @@
 //! reads the same name back. Besides: gets and sets, rows, `GetHealth()`, `GetAttributes()`, a
 //! broker that comes up after the daemon, and one that crashes and restarts under it.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[allow(dead_code)]
 #[path = "support/rbus.rs"]
 mod rbus;

@@ -5,6 +5,7 @@
 //! event is checked against Kea's lease and configuration, and the D-Bus `Event` of the same
 //! lease must carry the same fields by name. Needs root; fails with a clear message without
 //! rtrouted/librbus.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)]
 #[path = "support/rbus.rs"]

@@ -6,6 +6,10 @@
 //! enforcement to the kernel; inline mode holds each packet for a verdict.
 //! Root, busybox, dnsmasq, nft and iptables are required (`DHCPMGR_SKIP_LAB=1` skips).
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message; `unsafe` is
+// only the libc calls (setns, kill, raw sockets) the lab needs.
+#![allow(clippy::unwrap_used, clippy::expect_used, unsafe_code)]
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};

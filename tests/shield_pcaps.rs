@@ -3,6 +3,9 @@
 //! becomes one event, and the message-type counts agree with the folder's `SUMMARY.txt`
 //! (produced by an independent decoder), plus field-level checks on captures with known content.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -4,6 +4,10 @@
 //! requests are cut off at the request deadline, and while listed users' connections hold every
 //! other slot, root still gets in. Needs root to act as other users; skipped otherwise.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message; `unsafe` is
+// only the libc calls (setns, kill, raw sockets) the lab needs.
+#![allow(clippy::unwrap_used, clippy::expect_used, unsafe_code)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;

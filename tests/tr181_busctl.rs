@@ -3,6 +3,9 @@
 //! write. The thread runs alone against a fake controller channel (see `tr181_objects.rs`).
 //! Set DHCPMGR_SKIP_LAB=1 to skip when dbus-daemon or busctl is not installed.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 

@@ -4,6 +4,9 @@
 //! and `dhcpmgrctl factory-reset` brings back the configuration file's client. Needs root; see
 //! the README's Tests section.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use dhcpmgr_lab::{lab_or_skip, Kea4Options, Lab, WAN_IF};

@@ -2,6 +2,9 @@
 //! the controller's channel, AddObject/DeleteObject on the client table, signals after updates,
 //! the uid check on writes, and `dhcpmgrctl` against the same bus. Set DHCPMGR_SKIP_LAB=1 to skip when dbus-daemon is not installed.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::Ipv4Addr;
@@ -11,10 +14,13 @@ use std::time::Duration;
 
 use dhcpmgr::boottime::BootSeconds;
 use dhcpmgr::channels::{
-    ClientAction, ClientConfig, ClientKey, ControllerCommand, ControllerUpdate, EventKind, Family,
+    ClientAction, ClientConfig, ClientKey, CommandError, ControllerCommand, ControllerUpdate,
+    Family,
 };
 use dhcpmgr::config::{BusChoice, ClientAlias, Config, V4ClientConfig};
-use dhcpmgr::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot};
+use dhcpmgr::model::DhcpStatus;
+use dhcpmgr::model::EventKind;
+use dhcpmgr::snapshot::{ClientStatus, Instance, V4ClientSnapshot};
 use dhcpmgr::tr181::{self, DataModel1Proxy, Tr181Settings};
 use dhcpmgr_ipc::V4Lease;
 use dhcpmgr_lab::DbusDaemon;
@@ -58,7 +64,7 @@ impl Lab {
     }
 
     /// The next command, for a DHCPv4 client, answered with `outcome`.
-    async fn answer(&mut self, outcome: Result<(), String>) -> (Instance, ClientAction) {
+    async fn answer(&mut self, outcome: Result<(), CommandError>) -> (Instance, ClientAction) {
         let (client, action) = self.0.answer(outcome).await;
         let ClientKey::V4(instance) = client else {
             panic!("expected a DHCPv4 client, got {client:?}");
@@ -234,8 +240,9 @@ fn values_and_names() {
         assert_eq!(row.len(), 26);
         assert!(row.contains(&("Device.DHCPv4.Client.1.Enable".into(), true)));
         assert!(row.contains(&("Device.DHCPv4.Client.1.Status".into(), false)));
+        // Nobody answers for the controller: a valid request the daemon failed at.
         let refused = proxy.add_object("Device.DHCPv4.Client.").await;
-        assert_eq!(error_name(refused), "org.dhcpmgr.Error.RequestDenied");
+        assert_eq!(error_name(refused), "org.dhcpmgr.Error.InternalError");
 
         lab.stop();
         let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("bus proxy");
@@ -258,7 +265,12 @@ fn operate_and_writes_reach_the_controller() {
         assert_eq!(command, (Instance(1), ClientAction::Renew));
 
         let release = proxy.operate("Device.DHCPv4.Client.2.X_RDK_Release()", HashMap::new());
-        let (result, command) = tokio::join!(release, lab.answer(Err("client is stopped".into())));
+        let (result, command) = tokio::join!(
+            release,
+            lab.answer(Err(CommandError::Refused {
+                reason: "client is stopped".into(),
+            }))
+        );
         assert_eq!(command, (Instance(2), ClientAction::Release));
         match result {
             Err(zbus::Error::MethodError(name, Some(message), _)) => {
@@ -397,7 +409,9 @@ fn client_rows_are_added_and_deleted_through_the_controller() {
             let ControllerCommand::AddClient { reply, .. } = lab.next_command().await else {
                 panic!("expected AddClient");
             };
-            let _ = reply.send(Err("state_dir is read-only".into()));
+            let _ = reply.send(Err(CommandError::Refused {
+                reason: "state_dir is read-only".into(),
+            }));
         };
         let (refused, ()) = tokio::join!(add, controller);
         match refused {
@@ -591,7 +605,7 @@ fn serves_once_the_bus_comes_up_and_again_after_it_restarts() {
     let settings = Tr181Settings {
         bus: BusChoice::Address(address.clone()),
         write_uids: Vec::new(),
-        table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
+        table_limit: dhcpmgr::config::DEFAULT_TABLE_LIMIT,
         rbus: Default::default(),
     };
     let thread = tr181::spawn(settings, updates_rx, commands, shutdown.clone()).expect("spawn");

@@ -3,6 +3,9 @@
 //! daemon restart, and `dhcpmgrctl factory-reset` returns to the configuration file. Needs root;
 //! see the README's Tests section.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use dhcpmgr_lab::{lab_or_skip, AddressMonitor, Kea4Options, Lab, WAN_IF};

@@ -5,6 +5,9 @@
 //! update, objects following their rows, and writes through Properties.Set (`busctl` in
 //! `tr181_busctl.rs`). Set DHCPMGR_SKIP_LAB=1 to skip when dbus-daemon is not installed.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;

@@ -4,6 +4,9 @@
 //! applied and stored. A factory reset on a read-only state_dir is refused the same way.
 //! Needs root (mount), like the rest of the lab.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};

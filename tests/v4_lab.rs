@@ -1,6 +1,9 @@
 //! DHCPv4 end to end in the lab: real Kea, real busybox udhcpc, the real daemon, plugin and
 //! dhcpmgrctl, in network namespaces. Needs root; see the README's Tests section.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{Read, Write};
 use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;

@@ -3,6 +3,9 @@
 //! per-object properties) after a lease, after a renew whose reply changes an option, and after
 //! the server withdraws its MAP configuration.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::Ipv6Addr;

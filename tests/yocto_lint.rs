@@ -8,6 +8,9 @@
 //! - the recipe installs every binary the workspace builds for the target and only those, the
 //!   files it installs exist, and `LIC_FILES_CHKSUM` matches `LICENSE`.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};

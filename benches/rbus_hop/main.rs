@@ -18,6 +18,9 @@
 //! DHCPMGR_BIN_DIR=$PWD/target/release cargo bench --bench rbus_hop
 //! ```
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[allow(dead_code)] // Shared with the lab benches; this one uses `Stats`, `Memory` and the header.
 #[path = "../common/mod.rs"]
 mod common;

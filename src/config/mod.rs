@@ -71,6 +71,9 @@ impl BusChoice {
     }
 }
 
+/// Rows AddObject may grow a table to unless `[dbus] table_limit` says otherwise.
+pub const DEFAULT_TABLE_LIMIT: usize = 32;
+
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {

@@ -58,7 +58,7 @@ impl Default for RawDbus {
         Self {
             bus: "system".into(),
             write_uids: Vec::new(),
-            table_limit: crate::tr181::tree::DEFAULT_TABLE_LIMIT,
+            table_limit: super::DEFAULT_TABLE_LIMIT,
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct BindingsWatch {
 }
 
 impl BindingsWatch {
+    /// Registering the inotify descriptor with the reactor is tokio's one `unsafe` entry point
+    /// here (see SAFETY below).
+    #[allow(unsafe_code)]
     pub fn new() -> std::io::Result<Self> {
         let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?;
         // SAFETY: `InotifyFd` owns the descriptor (through `Inotify`'s `OwnedFd`) for as long as

@@ -11,12 +11,12 @@ use super::services::Services;
 use super::supervisor::{Report, Supervisor};
 use super::Internal;
 use crate::boottime::BootSeconds;
-use crate::channels::{ClientAction, ControllerUpdate};
+use crate::channels::{ClientAction, CommandError, ControllerUpdate};
 use crate::config::{default_alias, ClientAlias, ClientSettings, InterfaceName};
 use crate::instance_numbers::Numbering;
 use crate::snapshot::Instance;
 
-pub type Reply = oneshot::Sender<Result<(), String>>;
+pub type Reply = oneshot::Sender<Result<(), CommandError>>;
 
 /// The clients of one family.
 pub struct ClientSet<F: Family> {
@@ -179,7 +179,7 @@ impl<F: Family> ClientSet<F> {
         internal: &mpsc::UnboundedSender<Internal>,
     ) {
         let Some(client) = self.clients.get_mut(&instance) else {
-            let _ = reply.send(Err(format!("no client {}", F::key(instance).object_path())));
+            let _ = reply.send(Err(CommandError::NoSuchClient(F::key(instance))));
             return;
         };
         tracing::info!(client = %client.settings().alias(), "client deleted over TR-181");
@@ -325,7 +325,7 @@ impl<F: Family> ClientSet<F> {
         internal: &mpsc::UnboundedSender<Internal>,
     ) {
         let Some(client) = self.clients.get_mut(&instance) else {
-            let _ = reply.send(Err(format!("no client {}", F::key(instance).object_path())));
+            let _ = reply.send(Err(CommandError::NoSuchClient(F::key(instance))));
             return;
         };
         tracing::info!(client = %client.settings().alias(), ?action, "command");
@@ -336,10 +336,9 @@ impl<F: Family> ClientSet<F> {
                         sup.request(F::renew_request());
                         Ok(())
                     }
-                    None => Err(format!(
-                        "client {} is not running",
-                        client.settings().alias()
-                    )),
+                    None => Err(CommandError::Refused {
+                        reason: format!("client {} is not running", client.settings().alias()),
+                    }),
                 };
                 let _ = reply.send(result);
             }
@@ -357,11 +356,13 @@ impl<F: Family> ClientSet<F> {
                         self.configure(instance, settings, svc, internal).await;
                         Ok(())
                     }
-                    Err(_) => Err(format!(
-                        "{} is not a {} client",
-                        F::key(instance).object_path(),
-                        F::NAME
-                    )),
+                    Err(_) => Err(CommandError::Conflict {
+                        reason: format!(
+                            "{} is not a {} client",
+                            F::key(instance).object_path(),
+                            F::NAME
+                        ),
+                    }),
                 };
                 let _ = reply.send(result);
             }

@@ -30,7 +30,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::boottime::BootSeconds;
 use crate::channels::{
-    ClientAction, ClientKey, CommandReceiver, ControllerCommand, Family, UpdateSender,
+    ClientAction, ClientKey, CommandError, CommandReceiver, CommandReply, ControllerCommand,
+    Family, UpdateSender,
 };
 use crate::config::{Config, V4ClientConfig, V6ClientConfig};
 use crate::instance_numbers::InstanceNumbers;
@@ -44,7 +45,6 @@ use client_set::ClientSet;
 use ipc_server::IpcRequest;
 use services::{Programs, Services, Supervised};
 use udhcpc::UdhcpcProgram;
-pub use v4_client::V4State;
 use v4_client::V4;
 use v6_client::V6;
 
@@ -105,14 +105,14 @@ pub fn spawn(
 enum Internal {
     StopFinished {
         client: ClientKey,
-        reply: Option<oneshot::Sender<Result<(), String>>>,
+        reply: Option<CommandReply>,
     },
     /// A client's process stopped so that it can take new settings.
     ConfigureStopped { client: ClientKey },
     /// A deleted client's process stopped.
     DeleteStopped {
         client: ClientKey,
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: CommandReply,
     },
     /// A client's process stopped because its interface went away.
     LinkStopped { client: ClientKey },
@@ -404,7 +404,7 @@ impl Controller {
                 // nothing changes.
                 if let Err(e) = Overrides::default().save(&self.svc.store) {
                     let e = crate::overrides::NotStored::from(e);
-                    let _ = reply.send(Err(e.to_string()));
+                    let _ = reply.send(Err(e.into()));
                     return;
                 }
                 self.overrides = Overrides::default();
@@ -445,7 +445,7 @@ impl Controller {
                     tracing::error!(error = %e, "cannot store an added client; refusing it");
                 }
                 self.save_numbers();
-                let _ = reply.send(update.map_err(|e| e.to_string()));
+                let _ = reply.send(update.map_err(Into::into));
                 return;
             }
             ControllerCommand::DeleteClient { client, reply } => {
@@ -467,7 +467,7 @@ impl Controller {
                 };
                 if let Err(e) = stored {
                     tracing::error!(error = %e, "cannot store a client's deletion; refusing it");
-                    let _ = reply.send(Err(e.to_string()));
+                    let _ = reply.send(Err(e.into()));
                     return;
                 }
                 match client {
@@ -480,7 +480,7 @@ impl Controller {
         if let ClientAction::Configure(config) = &action {
             if let Err(e) = self.store_ahead(client, config) {
                 tracing::error!(error = %e, "cannot store a TR-181 write; refusing it");
-                let _ = reply.send(Err(e.to_string()));
+                let _ = reply.send(Err(e.into()));
                 return;
             }
         }
@@ -509,7 +509,7 @@ impl Controller {
             let result = match rx.await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(why)) => Err(why),
-                Err(_) => Err("the client dropped the request".into()),
+                Err(_) => Err(CommandError::ControllerGone),
             };
             if result.is_err() {
                 let _ = self.save_overrides();
@@ -604,14 +604,14 @@ impl Controller {
     }
 
     /// Records every client's settings against the file's and stores the difference.
-    fn save_overrides(&mut self) -> Result<(), String> {
+    fn save_overrides(&mut self) -> Result<(), CommandError> {
         self.overrides
             .record_v4(&self.v4_defaults, self.v4.settings());
         self.overrides
             .record_v6(&self.v6_defaults, self.v6.settings());
         self.overrides.save(&self.svc.store).map_err(|e| {
             tracing::error!(error = %e, "cannot store TR-181 writes");
-            format!("the settings are in force but could not be stored: {e}")
+            CommandError::NotPersisted(e)
         })
     }
 

@@ -16,7 +16,8 @@ use super::supervisor::{Report, RestartPolicy, SharedLaunchSpec, Supervisor};
 use super::udhcpc::UdhcpcProgram;
 use crate::channels::{ClientKey, UpdateSender};
 use crate::link::Links;
-use crate::netlink::{Net, NetError, V4Addr};
+use crate::model::V4Addr;
+use crate::netlink::{Net, NetError};
 use crate::persist::StateStore;
 use crate::sysevent::{SysEventSender, SysEvents};
 

@@ -18,11 +18,12 @@ use super::udhcpc::UdhcpcProgram;
 use super::v4_client::V4;
 use super::v6_client::V6;
 use super::Internal;
-use crate::channels::{ClientAction, ClientConfig, ClientKey, ControllerUpdate, EventKind};
+use crate::channels::{ClientAction, ClientConfig, ClientKey, ControllerUpdate};
 use crate::config::{Config, V4ClientConfig, V6ClientConfig};
 use crate::instance_numbers::Numbering;
 use crate::link::{LinkEvent, Links};
-use crate::netlink::V4Addr;
+use crate::model::EventKind;
+use crate::model::V4Addr;
 use crate::persist::StateStore;
 use crate::snapshot::{ClientStatus, Instance, V4ClientSnapshot, V6ClientSnapshot, Waiting};
 
@@ -384,7 +385,7 @@ async fn command<F: super::client::Family>(
     h: &Harness,
     instance: Instance,
     action: ClientAction,
-) -> oneshot::Receiver<Result<(), String>> {
+) -> oneshot::Receiver<Result<(), crate::channels::CommandError>> {
     let (tx, rx) = oneshot::channel();
     set.command(instance, action, tx, &h.svc, &h.internal).await;
     rx
@@ -484,7 +485,7 @@ async fn a_release_waits_for_its_deconfig_then_lets_the_stop_go_on() {
     if let Some(r) = r {
         let _ = r.send(Ok(()));
     }
-    assert_eq!(reply.await.expect("reply"), Ok(()));
+    reply.await.expect("reply").expect("carried out");
     let snapshot = last_v4(&h.updates());
     assert_eq!(snapshot.status, ClientStatus::Disabled);
     assert!(snapshot.lease.is_none());
@@ -501,7 +502,7 @@ async fn settings_written_during_a_stop_wait_for_it_and_the_latest_win() {
     let configure =
         |s: &V4ClientConfig| ClientAction::Configure(ClientConfig::V4(Box::new(s.clone())));
     let r1 = command(&mut set, &h, instance, configure(&first)).await;
-    assert_eq!(r1.await.expect("reply"), Ok(()));
+    r1.await.expect("reply").expect("carried out");
     let Request::Stop {
         release: false,
         done,
@@ -517,7 +518,7 @@ async fn settings_written_during_a_stop_wait_for_it_and_the_latest_win() {
         "snapshots show the waiting settings"
     );
     let r2 = command(&mut set, &h, instance, configure(&second)).await;
-    assert_eq!(r2.await.expect("reply"), Ok(()));
+    r2.await.expect("reply").expect("carried out");
     assert!(
         h.no_request(0),
         "a second write must not stop the client again"
@@ -565,7 +566,7 @@ async fn a_dhcpv6_release_drops_the_lease_and_shows_the_client_disabled() {
     assert!(!snapshot.enable);
     // Enabled again, it starts afresh (the release must not leave a stale stop behind).
     let restarted = command(&mut set, &h, instance, ClientAction::Restart).await;
-    assert_eq!(restarted.await.expect("reply"), Ok(()));
+    restarted.await.expect("reply").expect("carried out");
     assert_eq!(h.started(), 2);
 }
 
@@ -629,7 +630,7 @@ async fn enabling_a_client_whose_interface_is_missing_is_accepted_and_it_waits()
         ClientAction::Configure(ClientConfig::V4(Box::new(enabled))),
     )
     .await;
-    assert_eq!(reply.await.expect("reply"), Ok(()));
+    reply.await.expect("reply").expect("carried out");
     assert_eq!(h.started(), 0);
     let snapshot = last_v4(&h.updates());
     assert!(snapshot.enable);
@@ -832,7 +833,7 @@ async fn an_event_whose_state_cannot_be_stored_is_in_force_unacknowledged_and_st
 
     std::fs::remove_dir_all(&state_file).expect("unblock the state file");
     set.store_again(&h.svc);
-    let stored: super::V4State =
+    let stored: super::v4_client::V4State =
         serde_json::from_slice(&std::fs::read(&state_file).expect("stored now")).expect("JSON");
     assert_eq!(
         stored.held.map(|h| h.lease.address.to_string()).as_deref(),

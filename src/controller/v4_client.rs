@@ -17,8 +17,9 @@ use crate::boottime::{boot_id, BootSeconds};
 use crate::channels::{ClientKey, ControllerUpdate};
 use crate::config::{HexBytes, V4ClientConfig};
 use crate::lease::v4::{self, HeldLease, Plan, Situation};
-use crate::netlink::V4Addr;
-use crate::snapshot::{count, DhcpStatus, Instance, V4ClientSnapshot};
+use crate::model::DhcpStatus;
+use crate::model::V4Addr;
+use crate::snapshot::{count, Instance, V4ClientSnapshot};
 use crate::sysevent::{self, SysEvents};
 
 /// udhcpc keeps its lease on SIGTERM (we never pass `-R`) and releases on SIGUSR2.

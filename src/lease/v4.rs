@@ -7,16 +7,14 @@ use dhcpmgr_ipc::{V4Event, V4EventKind, V4Lease};
 use serde::{Deserialize, Serialize};
 
 use crate::boottime::BootSeconds;
-use crate::channels::EventKind;
-use crate::netlink::V4Addr;
-use crate::snapshot::DhcpStatus;
+use crate::model::DhcpStatus;
+use crate::model::EventKind;
+use crate::model::V4Addr;
 
 mod content;
 pub use super::dropped::Dropped;
 use super::special;
-pub use content::{
-    MAX_DNS_SERVERS, MAX_NTP_SERVERS, MAX_OPTION_HEX, MAX_ROUTERS, MAX_STATIC_ROUTES,
-};
+pub use content::MAX_DNS_SERVERS;
 
 /// MTUs outside this range from option 26 are ignored (RFC 2132 minimum; jumbo maximum).
 pub const MTU_RANGE: std::ops::RangeInclusive<u16> = 576..=9216;

@@ -9,9 +9,9 @@ use dhcpmgr_ipc::{IaParams, V6Address, V6Event, V6EventKind, V6Prefix};
 use serde::{Deserialize, Serialize};
 
 use crate::boottime::BootSeconds;
-use crate::channels::EventKind;
 use crate::lease::dropped::{Dropped, Notes};
 use crate::lease::special::v6_not_global_unicast;
+use crate::model::EventKind;
 use crate::s46::{self, Ipv6Prefix, MapConfig, S46Container};
 
 /// An IA_NA address the daemon holds, with when it was (re)confirmed.

@@ -11,7 +11,7 @@ use tracing::{debug, warn};
 use super::ffi::{self, Api, Handle};
 use super::lease_event::LeaseEvent;
 use super::settings::LeaseInfoVersion;
-use crate::channels::EventKind;
+use crate::model::EventKind;
 use crate::tr181::service::SharedTree;
 
 /// The last segment of a client's event property.

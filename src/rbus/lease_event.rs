@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::lease_info::{self, LeaseInfo, V6Lease};
 use super::settings::LeaseInfoVersion;
-use crate::channels::EventKind;
+use crate::model::EventKind;
 use crate::snapshot::Instance;
 use crate::tr181::tree::Tree;
 

@@ -38,6 +38,7 @@ pub mod enforce;
 pub mod engine;
 pub mod event;
 pub mod filter;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod hex;
 pub mod hook;
@@ -50,6 +51,7 @@ pub mod nftnl;
 pub mod nftobj;
 pub mod own;
 pub mod packet;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod pcap;
 pub mod proto;
 pub mod reconcile;

@@ -11,7 +11,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::ledger::Ledger;
-use crate::channels::{ControllerUpdate, EventKind, UpdateSender};
+use crate::channels::{ControllerUpdate, UpdateSender};
+use crate::model::EventKind;
 use crate::persist::StateStore;
 
 /// Longest wait between two tries of a failing key.

@@ -3,12 +3,14 @@
 
 use std::fmt;
 
+use crate::channels::CommandError;
+
 /// The CWMP fault kinds the data model reports (design §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
     RequestDenied,
-    /// The request was valid but the daemon could not carry it out (e.g. a write that could
-    /// not be stored); nothing of it is in force.
+    /// The request was valid but the daemon failed at it: a write that could not be stored
+    /// (in force or not: the message says which), a controller that is gone or silent.
     InternalError,
     InvalidArguments,
     ResourcesExceeded,
@@ -49,6 +51,23 @@ impl Fault {
         }
     }
 
+    /// The fault for the controller's refusal of a request about `object`: the one place a
+    /// [`CommandError`] becomes a CWMP fault. The caller's request was fine but could not be
+    /// carried out → 9001; the daemon failed at it → 9002; too many requests queued → 9004.
+    pub fn from_command(object: &str, error: &CommandError) -> Self {
+        let kind = match error {
+            CommandError::NoSuchClient(_)
+            | CommandError::Conflict { .. }
+            | CommandError::Refused { .. } => FaultKind::RequestDenied,
+            CommandError::NotStored(_)
+            | CommandError::NotPersisted(_)
+            | CommandError::ControllerGone
+            | CommandError::NoAnswer { .. } => FaultKind::InternalError,
+            CommandError::Busy => FaultKind::ResourcesExceeded,
+        };
+        Self::new(kind, format!("{object}: {error}"))
+    }
+
     /// `name` is not a parameter, object or command of the data model.
     pub fn no_such_name(name: &str) -> Self {
         Self::new(
@@ -69,6 +88,10 @@ impl std::error::Error for Fault {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channels::ClientKey;
+    use crate::overrides::NotStored;
+    use crate::persist::PersistError;
+    use crate::snapshot::Instance;
 
     #[test]
     fn display_carries_the_fault_code() {
@@ -79,5 +102,64 @@ mod tests {
         );
         assert_eq!(FaultKind::NotWritable.code(), 9008);
         assert_eq!(FaultKind::InternalError.code(), 9002);
+    }
+
+    fn persist_error() -> PersistError {
+        PersistError::Write {
+            path: "/state/tr181-writes".into(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        }
+    }
+
+    fn code(error: CommandError) -> (u16, String) {
+        let fault = Fault::from_command("Device.DHCPv4.Client.2", &error);
+        (fault.kind.code(), fault.message)
+    }
+
+    #[test]
+    fn refusals_of_a_valid_request_are_request_denied() {
+        let (code9001, message) = code(CommandError::NoSuchClient(ClientKey::V4(Instance(2))));
+        assert_eq!(code9001, 9001);
+        assert_eq!(
+            message,
+            "Device.DHCPv4.Client.2: no client Device.DHCPv4.Client.2"
+        );
+        let refused = CommandError::Refused {
+            reason: "client wan is not running".into(),
+        };
+        assert_eq!(
+            code(refused),
+            (
+                9001,
+                "Device.DHCPv4.Client.2: client wan is not running".into()
+            )
+        );
+        let conflict = CommandError::Conflict {
+            reason: "not a DHCPv4 client".into(),
+        };
+        assert_eq!(code(conflict).0, 9001);
+    }
+
+    #[test]
+    fn writes_that_were_not_stored_are_internal_errors_saying_whether_they_apply() {
+        let (code9002, message) = code(CommandError::NotStored(NotStored::from(persist_error())));
+        assert_eq!(code9002, 9002);
+        assert!(message.contains("none of it is in force"), "{message}");
+        let (code9002, message) = code(CommandError::NotPersisted(persist_error()));
+        assert_eq!(code9002, 9002);
+        assert!(
+            message.contains("in force but could not be stored"),
+            "{message}"
+        );
+        assert!(message.contains("/state/tr181-writes"), "{message}");
+    }
+
+    #[test]
+    fn a_gone_or_silent_controller_is_internal_and_a_full_queue_exceeds_resources() {
+        assert_eq!(code(CommandError::ControllerGone).0, 9002);
+        let (code9002, message) = code(CommandError::NoAnswer { seconds: 5 });
+        assert_eq!(code9002, 9002);
+        assert!(message.ends_with("did not answer within 5 s"), "{message}");
+        assert_eq!(code(CommandError::Busy).0, 9004);
     }
 }

@@ -12,6 +12,10 @@
 //! check as itself, a partial path answering with names outside it), so the fuzzer reports those
 //! too. [`sample_updates`] are the realistic rows, shared with the TR-181 benchmark.
 
+// Fuzz and test support: its only `expect`s are on compiled-in samples, and a panic here is the
+// failure the fuzzer or the test reports.
+#![allow(clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::OnceLock;
@@ -25,7 +29,8 @@ use super::value;
 use crate::boottime::BootSeconds;
 use crate::channels::ControllerUpdate;
 use crate::config::Config;
-use crate::snapshot::{ClientStatus, DhcpStatus, Instance, V4ClientSnapshot, V6ClientSnapshot};
+use crate::model::DhcpStatus;
+use crate::snapshot::{ClientStatus, Instance, V4ClientSnapshot, V6ClientSnapshot};
 
 /// The time the sample tree is rendered at.
 const NOW: BootSeconds = BootSeconds(1000);

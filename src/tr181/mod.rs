@@ -10,6 +10,7 @@
 
 pub mod definition;
 pub mod fault;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod objects;
 pub mod proxy;

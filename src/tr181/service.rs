@@ -19,7 +19,7 @@ use super::fault::{Fault, FaultKind};
 use super::tree::{AddPlan, ClientRequest, DeletePlan, Tree};
 use crate::boottime::BootSeconds;
 use crate::channels::{
-    ClientAction, ClientKey, CommandSender, ControllerCommand, ControllerUpdate,
+    ClientAction, ClientKey, CommandError, CommandSender, ControllerCommand, ControllerUpdate,
 };
 
 /// How long a write or command waits for the controller to carry it out: longer than a DHCP
@@ -259,33 +259,21 @@ impl Writer {
     pub async fn ask<T>(
         &self,
         object: &str,
-        command: impl FnOnce(oneshot::Sender<Result<T, String>>) -> ControllerCommand,
+        command: impl FnOnce(oneshot::Sender<Result<T, CommandError>>) -> ControllerCommand,
     ) -> Result<T, Fault> {
-        let denied = |why: &str| Fault::new(FaultKind::RequestDenied, format!("{object}: {why}"));
         let (reply, outcome) = oneshot::channel();
-        self.commands
-            .try_send(command(reply))
-            .map_err(|e| match e {
-                TrySendError::Full(_) => Fault::new(
-                    FaultKind::ResourcesExceeded,
-                    format!("{object}: too many requests are waiting for the controller"),
-                ),
-                TrySendError::Closed(_) => denied("the controller is not running"),
-            })?;
-        match tokio::time::timeout(REPLY_TIMEOUT, outcome).await {
-            Ok(Ok(Ok(value))) => Ok(value),
-            // Valid, but not stored: refused as a whole, with the reason.
-            Ok(Ok(Err(why))) if crate::overrides::is_not_stored(&why) => Err(Fault::new(
-                FaultKind::InternalError,
-                format!("{object}: {why}"),
-            )),
-            Ok(Ok(Err(why))) => Err(denied(&why)),
-            Ok(Err(_)) => Err(denied("the controller dropped the request")),
-            Err(_) => Err(denied(&format!(
-                "the controller did not answer within {} s",
-                REPLY_TIMEOUT.as_secs()
-            ))),
-        }
+        let answer = match self.commands.try_send(command(reply)) {
+            Err(TrySendError::Full(_)) => Err(CommandError::Busy),
+            Err(TrySendError::Closed(_)) => Err(CommandError::ControllerGone),
+            Ok(()) => match tokio::time::timeout(REPLY_TIMEOUT, outcome).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(_)) => Err(CommandError::ControllerGone),
+                Err(_) => Err(CommandError::NoAnswer {
+                    seconds: REPLY_TIMEOUT.as_secs(),
+                }),
+            },
+        };
+        answer.map_err(|e| Fault::from_command(object, &e))
     }
 
     /// Applies a controller update the reply to a request carried.

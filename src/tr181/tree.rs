@@ -21,9 +21,6 @@ use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
 use lookup::Scope;
 pub use plan::{AddPlan, ClientRequest, DeletePlan};
 
-/// Rows AddObject may grow a table to, unless configured otherwise.
-pub const DEFAULT_TABLE_LIMIT: usize = 32;
-
 /// One rendered object or parameter, with its full path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Node {
@@ -78,7 +75,7 @@ impl Tree {
             v4_clients: BTreeMap::new(),
             v6_clients: BTreeMap::new(),
             v6_received: BTreeMap::new(),
-            table_limit: DEFAULT_TABLE_LIMIT,
+            table_limit: crate::config::DEFAULT_TABLE_LIMIT,
             removed: HashSet::new(),
         }
     }

@@ -7,7 +7,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use dhcpmgr::channels::{
-    ClientAction, ClientKey, CommandReceiver, ControllerCommand, ControllerUpdate, UpdateSender,
+    ClientAction, ClientKey, CommandError, CommandReceiver, ControllerCommand, ControllerUpdate,
+    UpdateSender,
 };
 use dhcpmgr::config::BusChoice;
 use dhcpmgr::tr181::{self, Tr181Settings};
@@ -56,7 +57,7 @@ impl Tr181Thread {
         let settings = Tr181Settings {
             bus: BusChoice::Address(address.clone()),
             write_uids,
-            table_limit: tr181::tree::DEFAULT_TABLE_LIMIT,
+            table_limit: dhcpmgr::config::DEFAULT_TABLE_LIMIT,
             rbus: Default::default(),
         };
         let thread = tr181::spawn(settings, updates_rx, commands_tx, shutdown.clone())
@@ -85,7 +86,7 @@ impl Tr181Thread {
     }
 
     /// The next command for the controller, answered with `outcome`.
-    pub async fn answer(&mut self, outcome: Result<(), String>) -> (ClientKey, ClientAction) {
+    pub async fn answer(&mut self, outcome: Result<(), CommandError>) -> (ClientKey, ClientAction) {
         let command = self.next_command().await;
         let ControllerCommand::Client {
             client,

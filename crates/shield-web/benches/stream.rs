@@ -14,6 +14,9 @@
 //! (a second session) at rising rates; printed are the events the page counted and the drops
 //! it shows (a page that cannot keep up makes its session lag, and the server counts those).
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixListener;

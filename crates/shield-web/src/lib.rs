@@ -4,6 +4,9 @@
 //! serves the stream page ([`web`]) and/or ships events to a collector ([`export`]), as
 //! [`config`] says; [`token`] owns the page's access token.
 
+// This crate needs no `unsafe`; forbidding it here means no item may allow it.
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod export;
 pub use dhcpmgr::shield::access_token as token;

@@ -2,6 +2,9 @@
 //! and/or the exporter as configured; `--rotate-token` replaces the access token and prints
 //! the new one, `--ensure-token` creates it if missing (for install scripts).
 
+// This crate needs no `unsafe`; forbidding it here means no item may allow it.
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -8,6 +8,9 @@
 //! authentication error. Screenshots go to `target/shield-web-artifacts/`. Root, chromium,
 //! busybox, dnsmasq, nft and iptables are required (`DHCPMGR_SKIP_LAB=1` skips).
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::net::TcpStream;

@@ -7,6 +7,10 @@
 //! again: delivery resumes. Root, rsyslog, busybox, nft and iptables are required
 //! (`DHCPMGR_SKIP_LAB=1` skips).
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message; `unsafe` is
+// only the libc calls (setns, kill, raw sockets) the lab needs.
+#![allow(clippy::unwrap_used, clippy::expect_used, unsafe_code)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -4,6 +4,9 @@
 //! filter errors, oversized frames, filtering, rate limits and drop counts, the session limit
 //! and the idle timeout. The real daemon is in `browser_lab.rs`.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -32,6 +32,9 @@
 //!   A malformed one is left out: it is information for WAN Manager, not worth the lease.
 //!   It also runs the script as `del` (= `delete`) and `expire`.
 
+// This crate needs no `unsafe`; forbidding it here means no item may allow it.
+#![forbid(unsafe_code)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;
 

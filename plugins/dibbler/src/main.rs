@@ -9,6 +9,9 @@
 //! without an event argument. Problems are reported as one line on stderr, inherited from
 //! dibbler.
 
+// This crate needs no `unsafe`; forbidding it here means no item may allow it.
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use dhcpmgr_dibbler_plugin::{parse_event, support};

@@ -2,6 +2,9 @@
 //! argv\[1\]) against a stand-in daemon socket, a missing daemon, and a daemon that rejects; and
 //! once behind the generated `#!/bin/sh` wrapper that supplies the `DHCPMGR_*` variables.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;

@@ -5,6 +5,9 @@
 //! big-endian length followed by a JSON body, answered by one framed [`Reply`]. It has no async
 //! runtime so that plugins stay small and start in a few milliseconds.
 
+// This crate needs no `unsafe`; forbidding it here means no item may allow it.
+#![forbid(unsafe_code)]
+
 mod atomic;
 mod client;
 mod frame;

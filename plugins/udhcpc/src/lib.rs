@@ -11,6 +11,9 @@
 //!   rejected, so a stray variable cannot block a lease.
 //! * When both `mask` and `subnet` are set they must agree, and `subnet` must be contiguous.
 
+// This crate needs no `unsafe`; forbidding it here means no item may allow it.
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 

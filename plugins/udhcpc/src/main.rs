@@ -4,6 +4,9 @@
 //! Exits 0 whatever happens to the event, so udhcpc is never disturbed; 2 only when run
 //! without an event argument. Problems are reported as one line on stderr, which udhcpc logs.
 
+// This crate needs no `unsafe`; forbidding it here means no item may allow it.
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use dhcpmgr_ipc::{plugin, ClientEvent};

@@ -1,6 +1,9 @@
 //! Runs the built plugin the way udhcpc does (clean environment, event in argv\[1\]) against a
 //! stand-in daemon socket, a missing daemon, and a daemon that rejects.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs;
 use std::net::Ipv4Addr;
 use std::os::unix::ffi::OsStrExt;

@@ -4,9 +4,9 @@ use dhcpmgr_ipc::{V4Event, V4EventKind, V4Lease};
 
 use super::*;
 use crate::boottime::BootSeconds;
-use crate::channels::EventKind;
-use crate::netlink::V4Addr;
-use crate::snapshot::DhcpStatus;
+use crate::model::DhcpStatus;
+use crate::model::EventKind;
+use crate::model::V4Addr;
 
 fn lease(last_octet: u8, secs: u32) -> V4Lease {
     V4Lease {

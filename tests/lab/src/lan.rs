@@ -94,7 +94,7 @@ impl Lab {
 }
 
 /// The shield's nftables table in `cpe`.
-pub const SHIELD_TABLE: &str = "dhcpmgr_shield";
+const SHIELD_TABLE: &str = "dhcpmgr_shield";
 
 impl Lab {
     /// The MACs in set `set` (`deny`, `throttle`) of the shield's table in `cpe`, as

@@ -21,6 +21,7 @@ impl Guarded {
     /// stops its children in order). The child gets SIGKILL if the spawning thread dies (e.g.
     /// the test binary is killed), so even an aborted run leaves no daemons behind; `ip netns
     /// exec` execs its target, which keeps that setting.
+    #[allow(unsafe_code)]
     pub(crate) fn spawn(cmd: &mut Command, what: &str) -> Guarded {
         cmd.process_group(0);
         // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no parent state.

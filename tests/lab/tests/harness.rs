@@ -1,5 +1,8 @@
 //! The lab harness itself, end to end, with plain busybox udhcpc standing in for the daemon.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs;
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;

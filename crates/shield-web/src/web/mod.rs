@@ -4,6 +4,7 @@
 //! [`server`] (the listener, token check and connection limits).
 
 pub mod assets;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod http;
 pub mod protocol;

@@ -130,6 +130,7 @@ pub fn start_web(s: &ShieldLab, sections: &str) -> WebProgram {
 }
 
 /// Runs `f` on a thread that has joined network namespace `ns` (sockets it opens live there).
+#[allow(unsafe_code)]
 pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let path = format!("/run/netns/{ns}");
     std::thread::spawn(move || {

@@ -8,7 +8,8 @@ use super::write::V4_CLIENT;
 use super::*;
 use crate::channels::{ClientAction, Family};
 use crate::config::{Config, V4ClientConfig, V6ClientConfig};
-use crate::snapshot::{ClientStatus, DhcpStatus};
+use crate::model::DhcpStatus;
+use crate::snapshot::ClientStatus;
 
 mod writes;
 
@@ -521,7 +522,7 @@ fn diffs_leave_out_lease_time_remaining() {
 
     let event = ControllerUpdate::Event {
         object_path: "Device.DHCPv4.Client.1".into(),
-        kind: crate::channels::EventKind::LeaseUpdated,
+        kind: crate::model::EventKind::LeaseUpdated,
         data: BTreeMap::new(),
     };
     assert_eq!(tree.apply(&event, NOW), []);

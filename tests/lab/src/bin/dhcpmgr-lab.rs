@@ -2,6 +2,9 @@
 //! DHCPv6 address, delegated prefix and MAP-T configuration from Kea, shows the result, stops
 //! the daemon and tears everything down. Run as root after `cargo build --workspace`.
 
+// Test code: a failed `unwrap`/`expect` is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::panic;
 use std::process::ExitCode;
 use std::time::Duration;

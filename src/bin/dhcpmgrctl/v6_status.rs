@@ -146,7 +146,7 @@ mod tests {
     use super::*;
 
     fn values(instance: u32, pairs: &[(&str, &str)]) -> Vec<(String, String, String)> {
-        crate::ctl::status::tests::row_values(V6_CLIENT_TABLE, instance, pairs)
+        crate::status::tests::row_values(V6_CLIENT_TABLE, instance, pairs)
     }
 
     fn sample() -> Vec<V6ClientRow> {

@@ -4,15 +4,15 @@
 
 use std::path::PathBuf;
 
-use crate::config::Config;
-use crate::sysevent::Ledger;
+use dhcpmgr::config::Config;
+use dhcpmgr::sysevent::Ledger;
 
 /// Where the daemon keeps its state.
 pub fn state_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("DHCPMGR_STATE_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    Config::load(std::path::Path::new(crate::daemon::DEFAULT_CONFIG))
+    Config::load(std::path::Path::new(dhcpmgr::daemon::DEFAULT_CONFIG))
         .map(|c| c.state_dir)
         .unwrap_or_else(|_| PathBuf::from("/var/lib/dhcpmgr"))
 }
@@ -31,7 +31,7 @@ pub fn line(ledger: &Ledger) -> Option<String> {
 
 /// The line for this boot's ledger in [`state_dir`], if any.
 pub fn current() -> Option<String> {
-    line(&Ledger::peek(&state_dir(), &crate::boottime::boot_id())?)
+    line(&Ledger::peek(&state_dir(), &dhcpmgr::boottime::boot_id())?)
 }
 
 #[cfg(test)]

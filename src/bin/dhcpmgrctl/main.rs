@@ -1,7 +1,8 @@
-//! `dhcpmgrctl`, the operator's CLI (design §4.1): runs one command against the daemon's data
-//! model over D-Bus. [`args`] parses the command line, [`status`] and [`v6_status`] build the
-//! client tables and [`status`] resolves CLIENT arguments, [`backlog`] adds what system events
-//! are behind, [`events`] follows signals; this module connects and dispatches.
+//! `dhcpmgrctl`, the operator's CLI (design §4.1), a client of the daemon's library (not part
+//! of it): runs one command against the daemon's data model over D-Bus. [`args`] parses the
+//! command line, [`status`] and [`v6_status`] build the client tables and [`status`] resolves
+//! CLIENT arguments, [`backlog`] adds what system events are behind, [`events`] follows
+//! signals; this module connects and dispatches.
 
 mod args;
 mod backlog;
@@ -16,9 +17,9 @@ use std::process::ExitCode;
 
 use zbus::DBusError;
 
-use crate::config::BusChoice;
-use crate::tr181::{connection_builder, DataModel1Proxy};
 use args::{Command, Parsed};
+use dhcpmgr::config::BusChoice;
+use dhcpmgr::tr181::{connection_builder, DataModel1Proxy};
 
 /// Why a command failed; printed as one line, and the exit status is 1.
 #[derive(Debug, thiserror::Error)]

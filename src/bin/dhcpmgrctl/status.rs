@@ -244,7 +244,7 @@ pub(super) mod tests {
     use super::*;
 
     /// `(name, type, value)` triples of row `instance` of `table`, as GetParameterValues gives.
-    pub(in crate::ctl) fn row_values(
+    pub(crate) fn row_values(
         table: &str,
         instance: u32,
         pairs: &[(&str, &str)],

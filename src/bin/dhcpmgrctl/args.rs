@@ -4,7 +4,7 @@ use std::ffi::OsString;
 
 use lexopt::{Arg, ValueExt};
 
-use crate::config::BusChoice;
+use dhcpmgr::config::BusChoice;
 
 pub const USAGE: &str = "\
 usage: dhcpmgrctl [--bus system|session|ADDRESS] COMMAND [ARG...]

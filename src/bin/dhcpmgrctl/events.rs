@@ -6,7 +6,7 @@ use std::io::Write;
 use futures_util::stream::{self, StreamExt};
 
 use super::CtlError;
-use crate::tr181::DataModel1Proxy;
+use dhcpmgr::tr181::DataModel1Proxy;
 
 /// Prints the signals until the connection ends.
 pub async fn follow(proxy: &DataModel1Proxy<'_>, out: &mut impl Write) -> Result<(), CtlError> {
