@@ -1,4 +1,4 @@
-//! Shield benchmark (design §6 budgets): a plain binary (`harness = false`) that prints what it
+//! Shield benchmark (docs/performance.md#budgets): a plain binary (`harness = false`) that prints what it
 //! measured — a table, then one `BENCH_JSON {…}` line — and never asserts a timing. It fails
 //! only when something does not work at all.
 //!

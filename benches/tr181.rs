@@ -1,4 +1,4 @@
-//! TR-181 over D-Bus benchmark (design §4.3; issue 4, "Measured, not asserted"): a plain binary
+//! TR-181 over D-Bus benchmark (docs/contracts.md#d-bus; issue 4, "Measured, not asserted"): a plain binary
 //! (`harness = false`) that prints what it measured — a table, then one `BENCH_JSON {…}` line. It
 //! never asserts a timing; it fails (exit code 1) only when something does not work at all.
 //!
@@ -86,7 +86,7 @@ fn run() -> Result<()> {
     let warmup = env_count("TR181_BENCH_WARMUP", 200)?;
     let extra_clients = env_count("TR181_BENCH_EXTRA_CLIENTS", 40)?;
     println!(
-        "tr181: TR-181 over D-Bus benchmark (design §4.3); timings are measured, never asserted"
+        "tr181: TR-181 over D-Bus benchmark (docs/contracts.md#d-bus); timings are measured, never asserted"
     );
     println!(
         "build: {} (bench profile; the release profile's opt-level \"z\" and LTO)",

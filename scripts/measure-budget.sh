@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Measures dhcpmgr against the budgets of design §6 and prints a table for the README's "Budget"
+# Measures dhcpmgr against the budgets of docs/performance.md#budgets and prints a table for docs/performance.md ("Size and memory")
 # section:
 #   - stripped sizes of the release binaries (plugins <= 600 KiB);
 #   - daemon memory idle: one DHCPv4 client holding a lease from Kea (the benchmark), and the
-#     design's configuration, one DHCPv4 + one DHCPv6 client and the shield (here): VmRSS, Pss
+#     budget configuration, one DHCPv4 + one DHCPv6 client and the shield (here): VmRSS, Pss
 #     (<= 6 MiB);
 #   - daemon memory under a lease storm: VmHWM (peak) and VmRSS after LEASE_HOP_N back-to-back
 #     lease changes delivered by the real plugin;
@@ -54,7 +54,7 @@ if [ ! -s "$out/lease_hop.json" ]; then
     exit 1
 fi
 
-# The design's idle configuration (§6: one DHCPv4 and one DHCPv6 client, the shield on), which
+# The budgets' idle configuration (docs/performance.md#budgets: one DHCPv4 and one DHCPv6 client, the shield on), which
 # the benchmark does not run: the daemon in a scratch network namespace (two veth pairs, no DHCP
 # server: the clients keep soliciting), connected to a private D-Bus, read after it settled.
 echo "== idle memory with one DHCPv4 client, one DHCPv6 client and the shield" >&2
@@ -181,7 +181,7 @@ ms_row("plugin exec → exit, spooled (no daemon)", dig("plugin_exec_ms", "spool
 ms_row("lease hop (plugin start → address, TR-181, sysevent)",
        dig("lease_hop", "ms", "whole_hop"), 5.0)
 
-print("| figure | measured | budget (design §6) | |")
+print("| figure | measured | budget (docs/performance.md#budgets) | |")
 print("| --- | --- | --- | --- |")
 for r in rows:
     print("| " + " | ".join(r) + " |")

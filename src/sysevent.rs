@@ -1,4 +1,4 @@
-//! System events (design §4.5): the `ipv4_IF_*` and `tr_IF_dhcpv6_client_*` keys computed from
+//! System events (docs/contracts.md#system-events): the `ipv4_IF_*` and `tr_IF_dhcpv6_client_*` keys computed from
 //! a lease, which of them the configured [`Profile`] owns and in what order, and the
 //! [`SysEventSender`] the controller hands each client's wanted values to. What was really set
 //! is the [`ledger`]'s business (a key counts only once its command succeeded, persisted), and
@@ -52,7 +52,7 @@ pub fn v4_sysevents(interface: &str, lease: Option<&V4Lease>, start_time: u64) -
     out
 }
 
-/// The DHCPv6 values of design §4.5 for `interface` holding `held`, plus `wan6_ns` (the DNS
+/// The DHCPv6 values (docs/contracts.md#system-events) for `interface` holding `held`, plus `wan6_ns` (the DNS
 /// servers of option 23 that are usable unicast addresses, at most [`MAX_WAN6_NS`],
 /// space-separated). IAIDs, T1 and T2 are the server's when RDK's
 /// dibbler reported them; upstream dibbler does not, and then they are what the daemon asked
@@ -132,7 +132,7 @@ pub fn netmask(prefix_len: u8) -> Ipv4Addr {
 /// Which system events dhcpmgr sets (`[sysevent] profile`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Profile {
-    /// Every key of design §4.5: for a box without WAN Manager.
+    /// Every key of docs/contracts.md#system-events: for a box without WAN Manager.
     #[default]
     Standalone,
     /// Only the keys RDK's C DHCP manager sets, in its order; WAN Manager sets the rest

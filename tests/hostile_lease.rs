@@ -1,7 +1,7 @@
 //! Hostile lease content and hostile IPC input against the real daemon in the lab: Kea sending
 //! unusable routers and DNS servers and far too many of them to real busybox udhcpc; the real
 //! udhcpc plugin delivering an address in 0.0.0.0/8; and a flood of malformed IPC messages.
-//! Needs root; see the README's Tests section.
+//! Needs root; see docs/testing.md.
 
 // Test code: a failed `unwrap`/`expect` is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,6 +1,6 @@
 //! System events when the `sysevent` command fails (syseventd not up yet at boot): the real
 //! daemon, busybox udhcpc and Kea in the lab, with a `sysevent` stand-in that exits 1 until the
-//! test lets it work. Needs root; see the README's Tests section.
+//! test lets it work. Needs root; see docs/testing.md.
 
 // Test code: a failed `unwrap`/`expect` is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,4 +1,4 @@
-//! The DHCP shield in the lab (design §5): a LAN client behind the shield gets its lease from a
+//! The DHCP shield in the lab (docs/testing.md#the-lab): a LAN client behind the shield gets its lease from a
 //! dnsmasq LAN server while events are recorded and streamed; DHCP keeps flowing when the
 //! daemon is SIGSTOPped or SIGKILLed (fail-open); a denied client gets nothing and costs
 //! userspace nothing; a rogue server on the LAN is detected and the gateway's own is not; the

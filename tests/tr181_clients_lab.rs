@@ -2,7 +2,7 @@
 //! Kea, udhcpc and dbus-daemon): a deleted client stops and gives up its address, an added one
 //! runs once it has an interface, both survive a daemon restart with their instance numbers,
 //! and `dhcpmgrctl factory-reset` brings back the configuration file's client. Needs root; see
-//! the README's Tests section.
+//! docs/testing.md.
 
 // Test code: a failed `unwrap`/`expect` is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,7 +1,7 @@
 //! TR-181 writes against the real daemon in the lab (real Kea, udhcpc and dbus-daemon): option
 //! rows added and written restart udhcpc with them without losing the lease, writes survive a
 //! daemon restart, and `dhcpmgrctl factory-reset` returns to the configuration file. Needs root;
-//! see the README's Tests section.
+//! see docs/testing.md.
 
 // Test code: a failed `unwrap`/`expect` is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

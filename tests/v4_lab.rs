@@ -1,5 +1,5 @@
 //! DHCPv4 end to end in the lab: real Kea, real busybox udhcpc, the real daemon, plugin and
-//! dhcpmgrctl, in network namespaces. Needs root; see the README's Tests section.
+//! dhcpmgrctl, in network namespaces. Needs root; see docs/testing.md.
 
 // Test code: a failed `unwrap`/`expect` is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

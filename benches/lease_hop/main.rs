@@ -1,4 +1,4 @@
-//! Lease-hop benchmark (design §2 lease flow, §6 budgets): a plain binary (`harness = false`)
+//! Lease-hop benchmark (docs/architecture.md#a-leases-path, docs/performance.md#budgets): a plain binary (`harness = false`)
 //! that runs the real daemon in the `dhcpmgr-lab` network-namespace lab and prints what it
 //! measured — a table, then one `BENCH_JSON {…}` line. It never asserts a timing; it fails (exit
 //! code 1, or a panic from the lab harness) only when something does not work at all.
@@ -79,7 +79,7 @@ fn run() -> Result<()> {
     let n = env_count("LEASE_HOP_N", 200)?;
     let runs = env_count("START_RUNS", 10)?;
     let bins = Binaries::detect();
-    println!("lease_hop: dhcpmgr benchmark (design §6); timings are measured, never asserted");
+    println!("lease_hop: dhcpmgr benchmark (docs/performance.md#budgets); timings are measured, never asserted");
     println!("{}", bins.line());
     println!("{}", host_line());
     println!("{DAEMON_LINE}");

@@ -1,6 +1,6 @@
 //! What a D-Bus `Event` signal reports.
 
-/// Kinds of the D-Bus `Event` signal (design §4.3).
+/// Kinds of the D-Bus `Event` signal (docs/contracts.md#d-bus).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
     ClientStarted,

@@ -10,7 +10,7 @@
 //!   PSID, offset, sharing ratio, port ranges, MAP IPv6 address) or a [`MapError`].
 //!   [`forward`] maps an IPv4 address and port through a rule (FMR/BR direction) and
 //!   [`dmr_address`] embeds an IPv4 address behind the MAP-T DMR (RFC 6052).
-//! * [`sysevents`]: the design §4.5 MAP keys for a [`MapConfig`] (formats in `sysevents.rs`).
+//! * [`sysevents`]: the MAP keys of docs/contracts.md#system-events for a [`MapConfig`] (formats in `sysevents.rs`).
 //!
 //! Validation choices (decoding refuses the whole container on the first violation, as RFC 7598
 //! §7 asks a client to discard a container with an unsupported option or invalid value):

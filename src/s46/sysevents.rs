@@ -1,4 +1,4 @@
-//! The MAP system events of design §4.5 for a computed [`MapConfig`], formatted as RDK-B's WAN
+//! The MAP system events (docs/contracts.md#system-events) for a computed [`MapConfig`], formatted as RDK-B's WAN
 //! Manager sets them (`maptInfo_set`, fed by dhcp-manager's option 94/95 parser):
 //!
 //! | key | value | example (RFC 7599 Ex. 1) |
@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use super::map::MapConfig;
 use super::options::MapTransport;
 
-/// Every key [`sysevents`] sets, e.g. to clear them all (design §4.5: deletion sets "").
+/// Every key [`sysevents`] sets, e.g. to clear them all (docs/contracts.md#system-events: deletion sets "").
 pub const MAP_SYSEVENT_KEYS: [&str; 12] = [
     "mapt_config_flag",
     "map_transport_mode",
@@ -37,7 +37,7 @@ pub const MAP_SYSEVENT_KEYS: [&str; 12] = [
     "mapt_ratio",
 ];
 
-/// The design §4.5 MAP key/value pairs for `config` (all of [`MAP_SYSEVENT_KEYS`]).
+/// The MAP key/value pairs of docs/contracts.md#system-events for `config` (all of [`MAP_SYSEVENT_KEYS`]).
 pub fn sysevents(config: &MapConfig) -> BTreeMap<String, String> {
     let (mode, border) = match &config.transport {
         MapTransport::Translation { dmr } => ("MAPT", dmr.to_string()),

@@ -1,4 +1,4 @@
-//! Per-client actions (design §4.6): what they are, their default durations, and how a client
+//! Per-client actions (docs/shield.md): what they are, their default durations, and how a client
 //! (a MAC address, or a DHCPv6 DUID) is named. Pure values; enforcement lives in `enforce`.
 
 use std::fmt;
@@ -97,7 +97,7 @@ impl<'de> Deserialize<'de> for ClientKey {
     }
 }
 
-/// A per-client action (the product's five, design §4.6).
+/// A per-client action (the product's five, docs/shield.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {

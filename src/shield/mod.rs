@@ -1,4 +1,4 @@
-//! The LAN-side DHCP shield (design §2, §4.6; modelled on `shield-architecture.txt`): inspect in
+//! The LAN-side DHCP shield (docs/architecture.md, docs/shield.md; modelled on `shield-architecture.txt`): inspect in
 //! userspace, enforce in the kernel, keep the record on the box, fail open.
 //!
 //! Pure parts, tested apart from I/O:

@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::channels::CommandError;
 
-/// The CWMP fault kinds the data model reports (design §4.3).
+/// The CWMP fault kinds the data model reports (docs/contracts.md#d-bus).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
     RequestDenied,

@@ -1,4 +1,4 @@
-//! The TR-181 thread (design §2, §4.3): owns the data-model tree, keeps it current from the
+//! The TR-181 thread (docs/architecture.md, docs/contracts.md#d-bus): owns the data-model tree, keeps it current from the
 //! controller's updates, serves it as `org.dhcpmgr` on the configured bus and signals changes
 //! (`ValuesChanged`, `Event`). DHCP must keep working without D-Bus: while the bus cannot be
 //! reached the thread retries with backoff and goes on applying updates, so the tree is current

@@ -1,4 +1,4 @@
-//! Per-object D-Bus objects mirroring the tree (issue 4, design §4.3): every TR-181 object
+//! Per-object D-Bus objects mirroring the tree (issue 4, docs/contracts.md#d-bus): every TR-181 object
 //! instance that has parameters (`Device.DHCPv4.`, `Device.DHCPv4.Client.1.`, its
 //! `SentOption.2.`, `Device.DHCPv6.Client.1.`, …) is also served at its own path below
 //! `/org/dhcpmgr` with interface `org.dhcpmgr.Object1`, whose D-Bus properties are the object's

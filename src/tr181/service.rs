@@ -1,4 +1,4 @@
-//! The D-Bus face of the data model: interface `org.dhcpmgr.DataModel1` (design §4.3) over the
+//! The D-Bus face of the data model: interface `org.dhcpmgr.DataModel1` (docs/contracts.md#d-bus) over the
 //! tree, CWMP faults as `org.dhcpmgr.Error.*`, the check of a writer's uid, and the hand-off of
 //! writes and commands to the controller.
 
@@ -356,7 +356,7 @@ impl DataModel {
     }
 
     /// Forgets every value written over D-Bus: the clients go back to the configuration
-    /// file's settings (restarting those that change). A dhcpmgr extension of §4.3.
+    /// file's settings (restarting those that change). A dhcpmgr extension (docs/contracts.md#d-bus).
     async fn factory_reset(
         &self,
         #[zbus(header)] header: Header<'_>,
@@ -395,7 +395,7 @@ impl DataModel {
         changes: &[(String, String)],
     ) -> zbus::Result<()>;
 
-    /// Something happened to a client (design §4.3 for the kinds).
+    /// Something happened to a client (docs/contracts.md#d-bus for the kinds).
     #[zbus(signal)]
     pub async fn event(
         emitter: &SignalEmitter<'_>,

@@ -1,4 +1,4 @@
-//! `dhcpmgrctl`'s command line: the bus to use and the subcommand (design §4.1).
+//! `dhcpmgrctl`'s command line: the bus to use and the subcommand (docs/contracts.md#binaries-and-cli).
 
 use std::ffi::OsString;
 

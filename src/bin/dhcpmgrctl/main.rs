@@ -1,4 +1,4 @@
-//! `dhcpmgrctl`, the operator's CLI (design §4.1), a client of the daemon's library (not part
+//! `dhcpmgrctl`, the operator's CLI (docs/contracts.md#binaries-and-cli), a client of the daemon's library (not part
 //! of it): runs one command against the daemon's data model over D-Bus. [`args`] parses the
 //! command line, [`status`] and [`v6_status`] build the client tables and [`status`] resolves
 //! CLIENT arguments, [`backlog`] adds what system events are behind, [`events`] follows

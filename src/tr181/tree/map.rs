@@ -6,7 +6,7 @@
 use crate::s46::{MapConfig, MapTransport};
 
 /// The value of a `X_RDKCENTRAL-COM_RcvOption.` parameter: what the map system events carry
-/// (design §4.5), or empty, 0 and false without a valid MAP configuration.
+/// (docs/contracts.md#system-events), or empty, 0 and false without a valid MAP configuration.
 pub(super) fn rcv_option_value(map: Option<&MapConfig>, param: &str) -> Option<String> {
     let key = match param {
         "MapTransportMode" => "map_transport_mode",

@@ -1,4 +1,4 @@
-//! The daemon under test: its TOML config (design §4.2) and the running `dhcpmgr` process.
+//! The daemon under test: its TOML config (docs/configuration.md) and the running `dhcpmgr` process.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -43,7 +43,7 @@ pub struct V4Client {
 
 impl V4Client {
     /// The gateway's WAN client: alias `wan` on `erouter0`, enabled, requesting the options of
-    /// design §4.2 plus 26 (MTU), sending none.
+    /// the docs/configuration.md defaults plus 26 (MTU), sending none.
     pub fn wan() -> V4Client {
         V4Client {
             alias: "wan".into(),

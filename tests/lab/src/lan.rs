@@ -1,4 +1,4 @@
-//! The LAN side of the lab (design §5), for the DHCP shield: a `lan` namespace of client hosts
+//! The LAN side of the lab (docs/testing.md#the-lab), for the DHCP shield: a `lan` namespace of client hosts
 //! joined to the `cpe` namespace's bridge [`LAN_BRIDGE`] (192.168.1.1/24) by one veth pair per
 //! host, a LAN DHCP server (dnsmasq in `cpe` on the bridge), busybox udhcpc as a LAN client, and
 //! a rogue DHCP server (dnsmasq on a LAN host). Built with [`Lab::lan`]; everything goes away

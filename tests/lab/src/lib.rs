@@ -1,4 +1,4 @@
-//! The dhcpmgr lab (design §5): a synchronous harness for tests and demos.
+//! The dhcpmgr lab (docs/testing.md#the-lab): a synchronous harness for tests and demos.
 //!
 //! [`Lab::new`] builds, with names unique to this process and lab:
 //! - two network namespaces, `isp` and `cpe`, joined by a veth pair: [`ISP_IF`] (192.0.2.1/24,
@@ -74,7 +74,7 @@ pub const WAN_MAC: &str = "02:00:00:00:02:01";
 pub const ISP_V4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 /// The ISP's IPv6 address on [`ISP_IF`] (/64), for DHCPv6.
 pub const ISP_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1);
-/// D-Bus name the daemon owns (design §4.3).
+/// D-Bus name the daemon owns (docs/contracts.md#d-bus).
 pub const DAEMON_BUS_NAME: &str = "org.dhcpmgr";
 
 /// The lab, unless `DHCPMGR_SKIP_LAB=1` asks to skip lab tests (then prints why and returns
