@@ -73,6 +73,29 @@ pub fn require_rbus() {
     }
 }
 
+/// The directories a broker's namespace must keep from the real `/tmp`: `keep`, the
+/// repository and the built binaries, those of them under `/tmp`, none inside another.
+fn kept_under_tmp(keep: &Path) -> Vec<PathBuf> {
+    let candidates = [
+        keep.to_path_buf(),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        bin_dir(),
+    ];
+    let under_tmp: Vec<PathBuf> = candidates
+        .into_iter()
+        .map(|p| p.canonicalize().unwrap_or(p))
+        .filter(|p| p.starts_with("/tmp"))
+        .collect();
+    let mut kept: Vec<PathBuf> = Vec::new();
+    for dir in &under_tmp {
+        let inside_another = under_tmp.iter().any(|o| o != dir && dir.starts_with(o));
+        if !inside_another && !kept.contains(dir) {
+            kept.push(dir.clone());
+        }
+    }
+    kept
+}
+
 /// `rtrouted` in a private mount namespace with its own `/tmp`.
 pub struct Broker {
     process: Child,
@@ -82,7 +105,8 @@ pub struct Broker {
 
 impl Broker {
     /// Starts rtrouted; `keep` (a directory under `/tmp`, e.g. the lab's) stays visible in the
-    /// namespace. Waits until the broker's socket exists.
+    /// namespace, and so do the repository and the built binaries when they live under `/tmp`
+    /// (a clone there, as CI may make). Waits until the broker's socket exists.
     pub fn start(keep: &Path) -> Broker {
         let mut broker = Broker::prepare(keep);
         broker.start_router();
@@ -93,13 +117,18 @@ impl Broker {
     /// after the daemon).
     pub fn prepare(keep: &Path) -> Broker {
         require_rbus();
-        // `keep` is opened before the tmpfs hides it and bound back from that descriptor
-        // (uncanonicalized: mount would otherwise look the path up under the new /tmp). Then
-        // the shell waits for a line on stdin, removes a stale socket and becomes rtrouted.
-        let script = "exec 3<\"$1\" && mount -t tmpfs tmpfs /tmp && mkdir -p \"$1\" \
-            && mount --no-canonicalize --bind /proc/self/fd/3 \"$1\" && exec 3<&- \
-            && : >/tmp/.namespace-ready && read -r go && rm -f /tmp/rtrouted \
-            && exec \"$2\" -f -l ERROR";
+        // Each directory kept is opened before the tmpfs hides it and bound back from that
+        // descriptor (uncanonicalized: mount would otherwise look the path up under the new
+        // /tmp). Then the shell waits for a line on stdin, removes a stale socket and becomes
+        // rtrouted.
+        let script = "router=$1; shift; fd=3; \
+            for dir in \"$@\"; do eval \"exec $fd<\\\"\\$dir\\\"\" || exit 1; fd=$((fd + 1)); done; \
+            mount -t tmpfs tmpfs /tmp || exit 1; fd=3; \
+            for dir in \"$@\"; do mkdir -p \"$dir\" \
+                && mount --no-canonicalize --bind /proc/self/fd/$fd \"$dir\" \
+                && eval \"exec $fd<&-\" || exit 1; fd=$((fd + 1)); done; \
+            : >/tmp/.namespace-ready && read -r go && rm -f /tmp/rtrouted \
+            && exec \"$router\" -f -l ERROR";
         let mut process = Command::new("unshare")
             .args([
                 "--mount",
@@ -110,8 +139,8 @@ impl Broker {
                 script,
                 "sh",
             ])
-            .arg(keep)
             .arg(prefix().join("bin/rtrouted"))
+            .args(kept_under_tmp(keep))
             .stdin(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start rtrouted through unshare: {e}"));
