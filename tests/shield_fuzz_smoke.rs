@@ -10,21 +10,7 @@ use dhcpmgr::shield::{fuzzing, pcap};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pcaps");
 
-/// xorshift64*: reproducible without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use dhcpmgr_lab::Rng;
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
     let mut out = input.to_vec();
@@ -37,7 +23,7 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
             1 => out.truncate(rng.below(out.len() + 1)),
             2 => {
                 let i = rng.below(out.len() + 1);
-                out.insert(i, rng.next() as u8);
+                out.insert(i, rng.next_u64() as u8);
             }
             3 if !out.is_empty() => {
                 let i = rng.below(out.len());

@@ -13,21 +13,7 @@ use dhcpmgr::tr181::value;
 /// Methods [`fuzzing::path_request`] picks from its first byte.
 const METHODS: u8 = 6;
 
-/// xorshift64*: reproducible without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use dhcpmgr_lab::Rng;
 
 /// Bit flips, truncations, insertions of bytes that matter to paths, duplicated slices.
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
@@ -345,7 +331,7 @@ fn mutated_paths_and_values_never_panic() {
         let len = rng.below(24);
         let data: Vec<u8> = [rng.below(256) as u8, 1]
             .into_iter()
-            .chain((0..len).map(|_| rng.next() as u8))
+            .chain((0..len).map(|_| rng.next_u64() as u8))
             .collect();
         fuzzing::path_request(&data);
         runs += 1;

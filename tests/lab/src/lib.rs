@@ -38,6 +38,7 @@ mod kea6;
 mod lan;
 mod netns;
 mod process;
+mod rng;
 mod sysevent;
 mod wan4;
 
@@ -57,6 +58,7 @@ pub use kea6::{Kea6Lease, Kea6Options};
 pub use lan::{Lan, LanHost, LanLease, LAN_BRIDGE, LAN_GW};
 pub use netns::Netns;
 pub use nix::sys::signal::Signal;
+pub use rng::Rng;
 pub use wan4::{AddressMonitor, LEASE_WAIT};
 
 pub use dbus::DbusDaemon;
