@@ -6,7 +6,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use dhcpmgr_lab::{lab_or_skip, DaemonConfig, Kea4Options, Kea6Options, Lab, ISP_IF, WAN_IF};
+use dhcpmgr_lab::{
+    lab_or_skip, CtlEvents, DaemonConfig, Kea4Options, Kea6Options, Lab, ISP_IF, WAN_IF,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
 const PREF: &str = "tr_erouter0_dhcpv6_client_v6pref";
@@ -133,10 +135,42 @@ fn an_interface_created_after_the_daemon_started_gets_its_lease() {
         "a missing interface counted as a crash\n{}",
         lab.diagnostics()
     );
+    // The wait is visible in the data model and in `dhcpmgrctl status`.
+    assert_eq!(
+        lab.tr181_value("Device.DHCPv4.Client.1.X_DHCPMGR_Status.Waiting"),
+        "waiting for erouter0"
+    );
+    let status = lab.ctl(&["status"]);
+    assert!(
+        status.contains("Enabled (waiting for erouter0)"),
+        "dhcpmgrctl status: {status}"
+    );
     lab.create_wan();
     lab.start_kea4(Kea4Options::default());
     let address = lab.wait_for_v4_lease();
     assert_eq!(lab.wan_v4_addresses(), vec![address]);
+    assert_eq!(
+        lab.tr181_value("Device.DHCPv4.Client.1.X_DHCPMGR_Status.Waiting"),
+        "",
+        "a running client waits for nothing"
+    );
+
+    // The interface goes away again: the bus hears a ClientWaiting event for it.
+    let events = CtlEvents::follow(&lab);
+    lab.ctl(&["set", "Device.DHCPv4.Client.1.Alias=wan-uplink"]);
+    assert!(
+        events.saw("wan-uplink", WAIT),
+        "dhcpmgrctl events is not following the bus"
+    );
+    lab.delete_wan();
+    let waiting = events.wait_for("ClientWaiting", WAIT, |e| {
+        e.object_path == "Device.DHCPv4.Client.1"
+    });
+    assert_eq!(
+        waiting.data.get("interface").map(String::as_str),
+        Some(WAN_IF)
+    );
+    assert_eq!(lab.tr181_value("Device.DHCPv4.Client.1.Status"), "Enabled");
 }
 
 #[test]

@@ -32,6 +32,7 @@
 
 mod daemon;
 mod dbus;
+mod events;
 mod host;
 mod kea;
 mod kea6;
@@ -62,6 +63,7 @@ pub use rng::Rng;
 pub use wan4::{AddressMonitor, LEASE_WAIT};
 
 pub use dbus::DbusDaemon;
+pub use events::{CtlEvents, DbusEvent};
 use nix::sys::signal::Signal::{SIGKILL, SIGTERM};
 use process::{log_tail, poll, Guarded};
 use sysevent::SyseventRecorder;
