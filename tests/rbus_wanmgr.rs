@@ -104,7 +104,7 @@ fn setup() -> Option<Rig> {
         broker: &broker,
         exe: exe.clone(),
     };
-    if let Err(why) = client.wait_until_served(Duration::from_secs(10)) {
+    if let Err(why) = client.wait_until_served(&p("Enable"), Duration::from_secs(10)) {
         panic!(
             "dhcpmgr did not answer on RBUS within 10 s: {why}\n{}",
             daemon_log(&lab)
@@ -372,7 +372,7 @@ fn the_daemon_registers_once_the_broker_comes_up() {
         broker: &broker,
         exe,
     };
-    if let Err(why) = client.wait_until_served(Duration::from_secs(15)) {
+    if let Err(why) = client.wait_until_served(&p("Enable"), Duration::from_secs(15)) {
         panic!(
             "dhcpmgr did not register on RBUS after the broker came up: {why}\n{}",
             daemon_log(&lab)
@@ -394,7 +394,7 @@ fn the_daemon_registers_again_after_rtrouted_restarts() {
     // forgotten every element the daemon registered.
     rig.broker.restart(rig.daemon.pid());
     let (lab, client) = (&rig.lab, rig.client());
-    if let Err(why) = client.wait_until_served(Duration::from_secs(30)) {
+    if let Err(why) = client.wait_until_served(&p("Enable"), Duration::from_secs(30)) {
         panic!(
             "dhcpmgr did not register again after rtrouted restarted: {why}\n{}",
             daemon_log(lab)

@@ -80,7 +80,7 @@ fn wan_manager_starts_and_stops_a_dhcpv6_client_over_rbus() {
         broker: &broker,
         exe: rbus::compile("client.c", lab.dir(), true),
     };
-    if let Err(why) = client.wait_until_served(Duration::from_secs(10)) {
+    if let Err(why) = client.wait_until_served(&p("Enable"), Duration::from_secs(10)) {
         panic!(
             "dhcpmgr did not answer on RBUS within 10 s: {why}\n{}",
             daemon_log(&lab)

@@ -112,7 +112,7 @@ fn idle_memory(rbus_on: bool) -> Result<Memory> {
             broker: &broker,
             exe,
         }
-        .wait_until_served(Duration::from_secs(10))?;
+        .wait_until_served("Device.DHCPv4.Client.1.Enable", Duration::from_secs(10))?;
     }
     std::thread::sleep(SETTLE);
     Memory::read(daemon.pid())

@@ -13,6 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use dhcpmgr_lab::{bin, bin_dir, Lab, WAN_IF};
+pub use dhcpmgr_lab::{CtlEvents, DbusEvent};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -279,11 +280,13 @@ impl Client<'_> {
             .unwrap_or_else(|e| panic!("cannot run the RBUS test client: {e}"))
     }
 
-    /// Waits until the daemon answers a get on RBUS; `Err` has the client's last complaint.
-    pub fn wait_until_served(&self, timeout: Duration) -> Result<(), String> {
+    /// Waits until the daemon answers a get of `name` on RBUS; `Err` has the client's last
+    /// complaint. Give a row's parameter: librbus registers a table's rows only after the
+    /// table, so a table-level value can be answered a moment before the row is.
+    pub fn wait_until_served(&self, name: &str, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
-            let out = self.run(&["get", "Device.DHCPv4.ClientNumberOfEntries"]);
+            let out = self.run(&["get", name]);
             if out.status.success() {
                 return Ok(());
             }
@@ -456,94 +459,6 @@ pub fn daemon_log(lab: &Lab) -> String {
     let text = std::fs::read_to_string(lab.daemon_log_path()).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-/// `dhcpmgrctl events` on the lab's D-Bus: the `Event` signals as they come.
-pub struct CtlEvents {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-/// One D-Bus `Event` as `dhcpmgrctl events` prints it: `Event PATH KIND key=value …`.
-#[derive(Debug, Clone)]
-pub struct DbusEvent {
-    pub object_path: String,
-    pub kind: String,
-    pub data: std::collections::BTreeMap<String, String>,
-}
-
-impl CtlEvents {
-    pub fn follow(lab: &Lab) -> CtlEvents {
-        let mut child = lab
-            .ctl_command()
-            .arg("events")
-            .stdout(Stdio::piped())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run dhcpmgrctl events: {e}"));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        CtlEvents { child, lines }
-    }
-
-    /// Whether a line containing `text` comes within `timeout` (a `ValuesChanged` the test
-    /// caused shows the subscription is live).
-    pub fn saw(&self, text: &str, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(text) => return true,
-                Ok(_) => {}
-                Err(_) => return false,
-            }
-        }
-        false
-    }
-
-    /// The next `Event` of `kind` that `accept` takes, within `timeout`.
-    pub fn wait_for(
-        &self,
-        kind: &str,
-        timeout: Duration,
-        accept: impl Fn(&DbusEvent) -> bool,
-    ) -> DbusEvent {
-        let deadline = Instant::now() + timeout;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = self.lines.recv_timeout(left) else {
-                panic!("no D-Bus Event {kind} within {timeout:?}; saw {seen:#?}");
-            };
-            let mut words = line.split(' ');
-            if words.next() != Some("Event") {
-                continue;
-            }
-            let event = DbusEvent {
-                object_path: words.next().unwrap_or_default().to_string(),
-                kind: words.next().unwrap_or_default().to_string(),
-                data: words
-                    .filter_map(|w| w.split_once('='))
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            };
-            if event.kind == kind && accept(&event) {
-                return event;
-            }
-            seen.push(line);
-        }
-    }
-}
-
-impl Drop for CtlEvents {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// WAN Manager's start of client `client_path` (`Device.DHCPvN.Client.1.`): subscribe to its
