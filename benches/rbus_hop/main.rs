@@ -125,7 +125,7 @@ fn hops(n: usize) -> Result<Vec<Duration>> {
         broker: &broker,
         exe,
     };
-    client.wait_until_served(Duration::from_secs(10))?;
+    client.wait_until_served("Device.DHCPv4.Client.1.Enable", Duration::from_secs(10))?;
     let events = client.listen(EVENTS);
     let run_dir = lab.dir().join("run");
     let plugin = bin("dhcpmgr-udhcpc-plugin");
