@@ -3,7 +3,7 @@
 //! never asserts a timing; it fails (exit code 1) only when something does not work at all.
 //!
 //! A private `dbus-daemon` (session-type config on a socket in a temp dir), the daemon's TR-181
-//! thread (`dhcpmgr::tr181::spawn`, the same code the daemon runs) and, in place of the
+//! thread (`dhcpmgr::tr181_thread::spawn`, the same code the daemon runs) and, in place of the
 //! controller, a thread that answers every command `Ok` (and echoes new settings back as a
 //! client update, as the controller does). The tree holds `dhcpmgr::tr181::fuzzing::
 //! sample_updates`: two bound DHCPv4 clients with requested/sent options and raw lease options,
@@ -54,13 +54,15 @@ use common::stats::Stats;
 use common::{env_count, host_line, Result};
 use dhcpmgr::boottime::BootSeconds;
 use dhcpmgr::channels::{
-    ClientAction, ClientConfig, ClientKey, CommandError, CommandReceiver, ControllerCommand,
-    ControllerUpdate, UpdateSender,
+    ClientAction, ClientConfig, CommandError, CommandReceiver, ControllerCommand, ControllerUpdate,
+    UpdateSender,
 };
 use dhcpmgr::config::BusChoice;
 use dhcpmgr::config::ClientAlias;
+use dhcpmgr::model::ClientKey;
 use dhcpmgr::tr181::tree::limits::{MAX_NAMES, MAX_REPLY_ENTRIES};
-use dhcpmgr::tr181::{self, fuzzing, DataModel1Proxy, Tr181Settings};
+use dhcpmgr::tr181::{fuzzing, DataModel1Proxy};
+use dhcpmgr::tr181_thread::{self, Tr181Settings};
 use dhcpmgr_lab::DbusDaemon;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -140,7 +142,7 @@ impl Service {
             table_limit: dhcpmgr::config::DEFAULT_TABLE_LIMIT,
             rbus: Default::default(),
         };
-        let tr181 = tr181::spawn(settings, updates_rx, commands_tx, shutdown.clone())
+        let tr181 = tr181_thread::spawn(settings, updates_rx, commands_tx, shutdown.clone())
             .map_err(|e| format!("start the TR-181 thread: {e}"))?;
         let snapshots = fuzzing::sample_updates(BootSeconds::now());
         for update in &snapshots {
@@ -692,7 +694,7 @@ async fn grow_tree(proxy: &DataModel1Proxy<'_>, service: &Service, extra: usize)
     for i in 0..extra {
         let instance = u32::try_from(i + 3).map_err(|e| e.to_string())?;
         let mut copy = first.clone();
-        copy.instance = dhcpmgr::snapshot::Instance(instance);
+        copy.instance = dhcpmgr::model::Instance(instance);
         copy.settings.alias = ClientAlias::new(&format!("bench{instance}"))?;
         service
             .updates

@@ -1,14 +1,13 @@
 //! The messages that cross between the controller thread and the TR-181 thread.
 
-use crate::model::EventKind;
 use std::collections::BTreeMap;
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{ClientAlias, InterfaceName, V4ClientConfig, V6ClientConfig};
+use crate::model::{ClientKey, EventKind, Family, Instance, V4ClientSnapshot, V6ClientSnapshot};
 use crate::overrides::NotStored;
 use crate::persist::PersistError;
-use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
 
 /// Controller → TR-181 thread.
 #[derive(Debug, Clone)]
@@ -97,41 +96,6 @@ pub enum ClientAction {
     /// Take these settings (written over TR-181; kept across restarts): start or stop it as
     /// `enable` says, restart it when anything else changed.
     Configure(ClientConfig),
-}
-
-/// A client of either family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ClientKey {
-    /// `Device.DHCPv4.Client.{i}`
-    V4(Instance),
-    /// `Device.DHCPv6.Client.{i}`
-    V6(Instance),
-}
-
-impl ClientKey {
-    pub fn family(self) -> Family {
-        match self {
-            Self::V4(_) => Family::V4,
-            Self::V6(_) => Family::V6,
-        }
-    }
-
-    /// TR-181 object path without the trailing dot.
-    pub fn object_path(self) -> String {
-        match self {
-            Self::V4(i) => format!("Device.DHCPv4.Client.{i}"),
-            Self::V6(i) => format!("Device.DHCPv6.Client.{i}"),
-        }
-    }
-}
-
-/// The two kinds of client table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    /// `Device.DHCPv4.Client.`
-    V4,
-    /// `Device.DHCPv6.Client.`
-    V6,
 }
 
 /// Why a [`ControllerCommand`] was not carried out as asked. `tr181::fault` maps each kind to

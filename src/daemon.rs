@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use crate::config::{restart_required, Config, ConfigError};
 use crate::controller::{self, ControllerChannels};
 use crate::systemd::{self, Heartbeat, SystemdEnv, Watchdog};
-use crate::tr181::{self, Tr181Settings};
+use crate::tr181_thread::{self, Tr181Settings};
 pub use error::{ServeError, StartError};
 use logging::{LogControl, Sink};
 pub use shutdown::{Part, PartError, Shutdown};
@@ -164,7 +164,7 @@ fn run_until_stop(
     // What the parts were started with: a reload cannot change the keys only read at start.
     let running = config.clone();
 
-    let tr181 = tr181::spawn(
+    let tr181 = tr181_thread::spawn(
         Tr181Settings {
             bus: config.bus.clone(),
             write_uids: config.write_uids.clone(),

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Instance;
 use crate::persist::{PersistError, StateStore};
-use crate::snapshot::Instance;
 
 /// Name of the store's file in `state_dir`.
 const STORE_NAME: &str = "tr181-instances";

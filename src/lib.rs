@@ -23,7 +23,7 @@ pub(crate) mod persist;
 pub mod rbus;
 pub mod s46;
 pub mod shield;
-pub mod snapshot;
 pub mod sysevent;
 pub(crate) mod systemd;
 pub mod tr181;
+pub mod tr181_thread;

@@ -278,8 +278,8 @@ mod tests {
     }
 
     /// 2001:db8:12:3400::/56, obtained at 1 s.
-    fn held_prefix() -> crate::lease::v6::HeldPrefix {
-        crate::lease::v6::HeldPrefix {
+    fn held_prefix() -> crate::model::HeldPrefix {
+        crate::model::HeldPrefix {
             lease: dhcpmgr_ipc::V6Prefix {
                 prefix: "2001:db8:12:3400::".parse().unwrap(),
                 length: 56,
@@ -380,7 +380,7 @@ mod tests {
     #[test]
     fn v6_lease_maps_to_design_keys() {
         use crate::boottime::BootSeconds;
-        use crate::lease::v6::HeldAddress;
+        use crate::model::HeldAddress;
         let held = HeldV6 {
             addresses: vec![HeldAddress {
                 lease: dhcpmgr_ipc::V6Address {

@@ -9,8 +9,8 @@
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-use dhcpmgr::channels::ClientKey;
-use dhcpmgr::snapshot::Instance;
+use dhcpmgr::model::ClientKey;
+use dhcpmgr::model::Instance;
 use dhcpmgr::tr181;
 use tokio::time::timeout;
 

@@ -14,14 +14,14 @@ use std::time::Duration;
 
 use dhcpmgr::boottime::BootSeconds;
 use dhcpmgr::channels::{
-    ClientAction, ClientConfig, ClientKey, CommandError, ControllerCommand, ControllerUpdate,
-    Family,
+    ClientAction, ClientConfig, CommandError, ControllerCommand, ControllerUpdate,
 };
 use dhcpmgr::config::{BusChoice, ClientAlias, Config, V4ClientConfig};
-use dhcpmgr::model::DhcpStatus;
-use dhcpmgr::model::EventKind;
-use dhcpmgr::snapshot::{ClientStatus, Instance, V4ClientSnapshot};
-use dhcpmgr::tr181::{self, DataModel1Proxy, Tr181Settings};
+use dhcpmgr::model::{
+    ClientKey, ClientStatus, DhcpStatus, EventKind, Family, Instance, V4ClientSnapshot,
+};
+use dhcpmgr::tr181::{self, DataModel1Proxy};
+use dhcpmgr::tr181_thread::Tr181Settings;
 use dhcpmgr_ipc::V4Lease;
 use dhcpmgr_lab::DbusDaemon;
 use futures_util::StreamExt;
@@ -608,7 +608,8 @@ fn serves_once_the_bus_comes_up_and_again_after_it_restarts() {
         table_limit: dhcpmgr::config::DEFAULT_TABLE_LIMIT,
         rbus: Default::default(),
     };
-    let thread = tr181::spawn(settings, updates_rx, commands, shutdown.clone()).expect("spawn");
+    let thread = dhcpmgr::tr181_thread::spawn(settings, updates_rx, commands, shutdown.clone())
+        .expect("spawn");
     // Taken in while the bus is away.
     updates
         .send(ControllerUpdate::V4Client(Box::new(bound(1, "wan"))))

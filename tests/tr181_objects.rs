@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use dhcpmgr::channels::{ClientKey, ControllerUpdate};
-use dhcpmgr::snapshot::{ClientStatus, Instance};
+use dhcpmgr::channels::ControllerUpdate;
+use dhcpmgr::model::ClientKey;
+use dhcpmgr::model::{ClientStatus, Instance};
 use dhcpmgr::tr181::DataModel1Proxy;
 use futures_util::StreamExt;
 use tokio::time::timeout;

@@ -11,7 +11,7 @@ use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 use tokio::io::unix::AsyncFd;
 
 use super::addr_mgr;
-use crate::channels::ClientKey;
+use crate::model::ClientKey;
 
 /// The inotify instance as tokio polls it.
 struct InotifyFd(Inotify);

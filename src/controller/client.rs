@@ -11,10 +11,11 @@ use std::future::Future;
 use super::services::Services;
 use super::supervisor::{LaunchSpec, Report, Request, SharedLaunchSpec, Supervisor};
 use crate::boottime::BootSeconds;
-use crate::channels::{ClientConfig, ClientKey, ControllerUpdate};
+use crate::channels::{ClientConfig, ControllerUpdate};
 use crate::config::{ClientAlias, ClientSettings, InterfaceName};
+use crate::model::ClientKey;
 use crate::model::EventKind;
-use crate::snapshot::{ClientStats, ClientStatus, Instance, Waiting};
+use crate::model::{ClientStats, ClientStatus, Instance, Waiting};
 
 /// What differs between DHCPv4 and DHCPv6 clients.
 pub trait Family: Sized {

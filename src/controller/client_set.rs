@@ -14,7 +14,7 @@ use crate::boottime::BootSeconds;
 use crate::channels::{ClientAction, CommandError, ControllerUpdate};
 use crate::config::{default_alias, ClientAlias, ClientSettings, InterfaceName};
 use crate::instance_numbers::Numbering;
-use crate::snapshot::Instance;
+use crate::model::Instance;
 
 pub type Reply = oneshot::Sender<Result<(), CommandError>>;
 

@@ -12,7 +12,7 @@ use super::services::Services;
 use super::supervisor::stop_left_over;
 use super::v4_client::{V4State, UDHCPC_STOP};
 use super::v6_client::{V6State, DIBBLER_STOP};
-use crate::channels::Family;
+use crate::model::Family;
 use crate::sysevent::SysEvents;
 
 /// A client process a previous daemon started.

@@ -30,12 +30,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::boottime::BootSeconds;
 use crate::channels::{
-    ClientAction, ClientKey, CommandError, CommandReceiver, CommandReply, ControllerCommand,
-    Family, UpdateSender,
+    ClientAction, CommandError, CommandReceiver, CommandReply, ControllerCommand, UpdateSender,
 };
 use crate::config::{Config, V4ClientConfig, V6ClientConfig};
 use crate::instance_numbers::InstanceNumbers;
 use crate::link::Links;
+use crate::model::{ClientKey, Family};
 use crate::netlink::{LinkNotifications, Net, NetError, Notification};
 use crate::overrides::Overrides;
 use crate::persist::StateStore;

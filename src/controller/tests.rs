@@ -18,14 +18,15 @@ use super::udhcpc::UdhcpcProgram;
 use super::v4_client::V4;
 use super::v6_client::V6;
 use super::Internal;
-use crate::channels::{ClientAction, ClientConfig, ClientKey, ControllerUpdate};
+use crate::channels::{ClientAction, ClientConfig, ControllerUpdate};
 use crate::config::{Config, V4ClientConfig, V6ClientConfig};
 use crate::instance_numbers::Numbering;
 use crate::link::{LinkEvent, Links};
+use crate::model::ClientKey;
 use crate::model::EventKind;
 use crate::model::V4Addr;
+use crate::model::{ClientStatus, Instance, V4ClientSnapshot, V6ClientSnapshot, Waiting};
 use crate::persist::StateStore;
-use crate::snapshot::{ClientStatus, Instance, V4ClientSnapshot, V6ClientSnapshot, Waiting};
 
 const IF_INDEX: u32 = 7;
 const WAN: &str = "erouter0";

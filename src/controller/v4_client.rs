@@ -14,12 +14,13 @@ use super::services::Services;
 use super::supervisor::{LaunchSpec, Request, StopStyle};
 use super::udhcpc::{client_id_from_mac, parse_mac, udhcpc_args, LaunchContext};
 use crate::boottime::{boot_id, BootSeconds};
-use crate::channels::{ClientKey, ControllerUpdate};
+use crate::channels::ControllerUpdate;
 use crate::config::{HexBytes, V4ClientConfig};
 use crate::lease::v4::{self, HeldLease, Plan, Situation};
+use crate::model::ClientKey;
 use crate::model::DhcpStatus;
 use crate::model::V4Addr;
-use crate::snapshot::{count, Instance, V4ClientSnapshot};
+use crate::model::{count, Instance, V4ClientSnapshot};
 use crate::sysevent::{self, SysEvents};
 
 /// udhcpc keeps its lease on SIGTERM (we never pass `-R`) and releases on SIGUSR2.

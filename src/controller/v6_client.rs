@@ -21,10 +21,11 @@ use super::services::Services;
 use super::supervisor::{LaunchSpec, Request, StopStyle};
 use super::udhcpc::parse_mac;
 use crate::boottime::{boot_id, BootSeconds};
-use crate::channels::{ClientKey, ControllerUpdate};
+use crate::channels::ControllerUpdate;
 use crate::config::{HexBytes, V6ClientConfig};
 use crate::lease::v6::{self, HeldV6, V6Plan};
-use crate::snapshot::{count, Instance, V6ClientSnapshot};
+use crate::model::ClientKey;
+use crate::model::{count, Instance, V6ClientSnapshot};
 use crate::sysevent::{self, SysEvents, V6Asked};
 
 /// dibbler-client keeps its lease on SIGKILL and releases on SIGTERM.

@@ -11,39 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::boottime::BootSeconds;
 use crate::lease::dropped::{Dropped, Notes};
 use crate::lease::special::v6_not_global_unicast;
-use crate::model::EventKind;
+use crate::model::{EventKind, HeldAddress, HeldPrefix};
 use crate::s46::{self, Ipv6Prefix, MapConfig, S46Container};
-
-/// An IA_NA address the daemon holds, with when it was (re)confirmed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeldAddress {
-    pub lease: V6Address,
-    pub obtained: BootSeconds,
-}
-
-/// A delegated prefix the daemon holds, with when it was (re)confirmed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeldPrefix {
-    pub lease: V6Prefix,
-    pub obtained: BootSeconds,
-}
-
-/// Lifetime `secs` from `obtained`; `None` when infinite (0xffffffff).
-fn expiry(obtained: BootSeconds, secs: u32) -> Option<BootSeconds> {
-    (secs != u32::MAX).then(|| obtained.after(u64::from(secs)))
-}
-
-impl HeldAddress {
-    pub fn expires(&self) -> Option<BootSeconds> {
-        expiry(self.obtained, self.lease.valid)
-    }
-}
-
-impl HeldPrefix {
-    pub fn expires(&self) -> Option<BootSeconds> {
-        expiry(self.obtained, self.lease.valid)
-    }
-}
 
 /// Everything DHCPv6 gave a client.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

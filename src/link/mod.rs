@@ -9,7 +9,7 @@ pub mod parse;
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
-use crate::snapshot::Waiting;
+use crate::model::Waiting;
 
 /// One change rtnetlink reported, as the readiness logic needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::lease_info::{self, LeaseInfo, V6Lease};
 use super::settings::LeaseInfoVersion;
 use crate::model::EventKind;
-use crate::snapshot::Instance;
+use crate::model::Instance;
 use crate::tr181::tree::Tree;
 
 /// A lease event as `Device.DHCPvN.Client.{i}.Events` carries it.

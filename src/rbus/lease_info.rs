@@ -8,8 +8,8 @@ use std::net::Ipv4Addr;
 
 use dhcpmgr_ipc::V4Lease;
 
+use crate::model::V6ClientSnapshot;
 use crate::s46::{MapConfig, MapTransport};
-use crate::snapshot::V6ClientSnapshot;
 
 /// `sizeof(DHCP_MGR_IPV4_MSG)` (v1).
 pub const V4_SIZE: usize = 372;
@@ -473,10 +473,10 @@ mod tests {
             .dhcpv6_clients[0]
             .clone();
         V6ClientSnapshot {
-            instance: crate::snapshot::Instance(1),
+            instance: crate::model::Instance(1),
             settings,
             enable: true,
-            status: crate::snapshot::ClientStatus::Enabled,
+            status: crate::model::ClientStatus::Enabled,
             duid: String::new(),
             received_options: Default::default(),
             map: None,
@@ -490,7 +490,7 @@ mod tests {
     #[test]
     fn v6_lease_is_read_from_the_snapshot() {
         use crate::boottime::BootSeconds;
-        use crate::lease::v6::{HeldAddress, HeldPrefix};
+        use crate::model::{HeldAddress, HeldPrefix};
         use dhcpmgr_ipc::{V6Address, V6Prefix};
         let mut client = v6_snapshot();
         assert_eq!(V6Lease::of(&client), V6Lease::default(), "nothing held");

@@ -88,10 +88,10 @@ impl std::error::Error for Fault {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channels::ClientKey;
+    use crate::model::ClientKey;
+    use crate::model::Instance;
     use crate::overrides::NotStored;
     use crate::persist::PersistError;
-    use crate::snapshot::Instance;
 
     #[test]
     fn display_carries_the_fault_code() {

@@ -30,7 +30,7 @@ use crate::boottime::BootSeconds;
 use crate::channels::ControllerUpdate;
 use crate::config::Config;
 use crate::model::DhcpStatus;
-use crate::snapshot::{ClientStatus, Instance, V4ClientSnapshot, V6ClientSnapshot};
+use crate::model::{ClientStatus, Instance, V4ClientSnapshot, V6ClientSnapshot};
 
 /// The time the sample tree is rendered at.
 const NOW: BootSeconds = BootSeconds(1000);

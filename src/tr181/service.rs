@@ -19,8 +19,9 @@ use super::fault::{Fault, FaultKind};
 use super::tree::{AddPlan, ClientRequest, DeletePlan, Tree};
 use crate::boottime::BootSeconds;
 use crate::channels::{
-    ClientAction, ClientKey, CommandError, CommandSender, ControllerCommand, ControllerUpdate,
+    ClientAction, CommandError, CommandSender, ControllerCommand, ControllerUpdate,
 };
+use crate::model::ClientKey;
 
 /// How long a write or command waits for the controller to carry it out: longer than a DHCP
 /// client may take to release and stop (2 s to release, 3 s after SIGTERM).

@@ -16,8 +16,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::definition::{Definition, ObjectDef, ParamDef};
 use super::fault::{Fault, FaultKind};
 use crate::boottime::BootSeconds;
-use crate::channels::{ClientConfig, ClientKey, ControllerUpdate};
-use crate::snapshot::{Instance, V4ClientSnapshot, V6ClientSnapshot};
+use crate::channels::{ClientConfig, ControllerUpdate};
+use crate::model::ClientKey;
+use crate::model::{Instance, V4ClientSnapshot, V6ClientSnapshot};
 use lookup::Scope;
 pub use plan::{AddPlan, ClientRequest, DeletePlan};
 

@@ -10,7 +10,7 @@ use dhcpmgr::boottime::BootSeconds;
 use dhcpmgr::channels::{ClientAction, ClientConfig, ControllerUpdate};
 use dhcpmgr::config::{Config, V4ClientConfig};
 use dhcpmgr::model::DhcpStatus;
-use dhcpmgr::snapshot::{ClientStatus, Instance, V4ClientSnapshot, V6ClientSnapshot};
+use dhcpmgr::model::{ClientStatus, Instance, V4ClientSnapshot, V6ClientSnapshot};
 use dhcpmgr::tr181;
 use dhcpmgr_ipc::V4Lease;
 use tokio::time::timeout;

@@ -7,11 +7,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use dhcpmgr::channels::{
-    ClientAction, ClientKey, CommandError, CommandReceiver, ControllerCommand, ControllerUpdate,
-    UpdateSender,
+    ClientAction, CommandError, CommandReceiver, ControllerCommand, ControllerUpdate, UpdateSender,
 };
 use dhcpmgr::config::BusChoice;
-use dhcpmgr::tr181::{self, Tr181Settings};
+use dhcpmgr::model::ClientKey;
+use dhcpmgr::tr181_thread::{self, Tr181Settings};
 use dhcpmgr_lab::DbusDaemon;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -60,7 +60,7 @@ impl Tr181Thread {
             table_limit: dhcpmgr::config::DEFAULT_TABLE_LIMIT,
             rbus: Default::default(),
         };
-        let thread = tr181::spawn(settings, updates_rx, commands_tx, shutdown.clone())
+        let thread = tr181_thread::spawn(settings, updates_rx, commands_tx, shutdown.clone())
             .expect("TR-181 thread starts");
         Some(Self {
             updates,

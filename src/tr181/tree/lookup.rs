@@ -12,7 +12,7 @@ use super::values::{
 use super::write::{V4_CLIENT, V4_REQ_OPTION, V4_SENT_OPTION, V6_CLIENT, V6_SENT_OPTION};
 use super::Tree;
 use crate::boottime::BootSeconds;
-use crate::snapshot::Instance;
+use crate::model::Instance;
 use crate::tr181::definition::ObjectDef;
 
 const DHCPV4: &str = "Device.DHCPv4.";

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::write::{self, WriteError, V4_CLIENT, V6_CLIENT};
 use super::Tree;
-use crate::channels::{ClientAction, ClientConfig, ClientKey, Family};
-use crate::snapshot::Instance;
+use crate::channels::{ClientAction, ClientConfig};
+use crate::model::Instance;
+use crate::model::{ClientKey, Family};
 use crate::tr181::definition::{Access, ObjectDef, ParamDef};
 use crate::tr181::fault::{Fault, FaultKind};
 use crate::tr181::value;

@@ -8,7 +8,7 @@ use dhcpmgr_ipc::V4Lease;
 
 use crate::boottime::BootSeconds;
 use crate::config::{ReqOption, Row, SentOption, V6SentOption};
-use crate::snapshot::{lifetime_left, V4ClientSnapshot, V6ClientSnapshot, Waiting};
+use crate::model::{lifetime_left, V4ClientSnapshot, V6ClientSnapshot, Waiting};
 
 /// The `ReceivedOption` rows of the options dibbler-client rendered: `(code, data as lowercase
 /// hex)` in code order, leaving out options whose rendering cannot be read back.

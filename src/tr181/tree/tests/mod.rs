@@ -6,10 +6,11 @@ use dhcpmgr_ipc::V4Lease;
 use super::values::subnet_mask;
 use super::write::V4_CLIENT;
 use super::*;
-use crate::channels::{ClientAction, Family};
+use crate::channels::ClientAction;
 use crate::config::{Config, V4ClientConfig, V6ClientConfig};
+use crate::model::ClientStatus;
 use crate::model::DhcpStatus;
-use crate::snapshot::ClientStatus;
+use crate::model::Family;
 
 mod writes;
 
@@ -318,8 +319,8 @@ fn lease_time_remaining_counts_down_and_infinite_is_minus_one() {
 
 #[test]
 fn v6_status_shows_the_held_lease_counting_down_and_the_wait() {
-    use crate::lease::v6::{HeldAddress, HeldPrefix};
-    use crate::snapshot::Waiting;
+    use crate::model::Waiting;
+    use crate::model::{HeldAddress, HeldPrefix};
     use dhcpmgr_ipc::{V6Address, V6Prefix};
     let mut v6 = v6_client(1, "wan6");
     v6.addresses = vec![HeldAddress {
@@ -390,7 +391,7 @@ fn v6_status_shows_the_held_lease_counting_down_and_the_wait() {
 #[test]
 fn v4_status_says_what_the_client_waits_for() {
     let mut waiting = client(1, "wan");
-    waiting.waiting = Some(crate::snapshot::Waiting::Interface("erouter0".into()));
+    waiting.waiting = Some(crate::model::Waiting::Interface("erouter0".into()));
     let tree = tree(&[waiting, client(2, "lan")]);
     let names = strings(&[
         "Device.DHCPv4.Client.1.X_DHCPMGR_Status.Waiting",

@@ -1,16 +1,14 @@
 //! What the controller tells the rest of the daemon about a client: a plain, cloneable picture
 //! of its state and lease. The TR-181 thread renders these as parameter values.
 
-use crate::model::DhcpStatus;
 use std::collections::BTreeMap;
-use std::fmt;
 
 use dhcpmgr_ipc::V4Lease;
 use serde::{Deserialize, Serialize};
 
+use super::{v4_client_path, DhcpStatus, HeldAddress, HeldPrefix, Instance, Waiting};
 use crate::boottime::BootSeconds;
 use crate::config::{V4ClientConfig, V6ClientConfig};
-use crate::lease::v6::{HeldAddress, HeldPrefix};
 
 /// TR-181 `Status` of a client object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,16 +30,6 @@ impl ClientStatus {
             Self::ErrorMisconfigured => "Error_Misconfigured",
             Self::Error => "Error",
         }
-    }
-}
-
-/// TR-181 instance number of a client object (`Device.DHCPv4.Client.{i}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Instance(pub u32);
-
-impl fmt::Display for Instance {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
     }
 }
 
@@ -130,28 +118,6 @@ pub fn lifetime_left(obtained: BootSeconds, secs: u32, now: BootSeconds) -> i64 
     i64::try_from(ends.saturating_sub(now.0)).unwrap_or(i64::MAX)
 }
 
-/// What an enabled client waits for before its DHCP client can start. A wait is not a failure:
-/// the client's `Status` stays `Enabled`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Waiting {
-    /// The interface does not exist (yet).
-    Interface(String),
-    /// The interface exists but is administratively down or has no carrier.
-    Carrier(String),
-    /// DHCPv6 only: the interface has no link-local address that has finished DAD.
-    LinkLocal(String),
-}
-
-impl fmt::Display for Waiting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Interface(name) => write!(f, "waiting for {name}"),
-            Self::Carrier(name) => write!(f, "waiting for carrier on {name}"),
-            Self::LinkLocal(name) => write!(f, "waiting for link-local address on {name}"),
-        }
-    }
-}
-
 /// TR-181 `Stats.` counters of a client by parameter name (`ACK`, `Reply`, …), counted from
 /// what the DHCP client reports since the daemon started; counters it does not report stay 0.
 pub type ClientStats = BTreeMap<&'static str, u64>;
@@ -160,9 +126,4 @@ pub type ClientStats = BTreeMap<&'static str, u64>;
 pub fn count(stats: &mut ClientStats, counter: &'static str) {
     let n = stats.entry(counter).or_default();
     *n = n.saturating_add(1);
-}
-
-/// TR-181 object path of DHCPv4 client `instance`, without the trailing dot.
-pub fn v4_client_path(instance: Instance) -> String {
-    format!("Device.DHCPv4.Client.{instance}")
 }
