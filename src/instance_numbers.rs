@@ -18,7 +18,7 @@ const STORE_NAME: &str = "tr181-instances";
 /// The numbers of one family's clients.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "WireNumbering", into = "WireNumbering")]
-pub struct Numbering {
+pub(crate) struct Numbering {
     by_alias: BTreeMap<String, u32>,
     next: u32,
 }
@@ -71,7 +71,7 @@ impl Default for Numbering {
 
 impl Numbering {
     /// The number of the client with `alias`, giving it the next one if it has none.
-    pub fn number(&mut self, alias: &str) -> Instance {
+    pub(crate) fn number(&mut self, alias: &str) -> Instance {
         if let Some(&number) = self.by_alias.get(alias) {
             return Instance(number);
         }
@@ -82,17 +82,17 @@ impl Numbering {
     }
 
     /// The number the next client without one will get.
-    pub fn next(&self) -> u32 {
+    pub(crate) fn next(&self) -> u32 {
         self.next
     }
 
     /// Forgets the client's number; it is not given again.
-    pub fn forget(&mut self, alias: &str) {
+    pub(crate) fn forget(&mut self, alias: &str) {
         self.by_alias.remove(alias);
     }
 
     /// Forgets the numbers of every client `keep` says no to.
-    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.by_alias.retain(|alias, _| keep(alias));
     }
 }
@@ -100,7 +100,7 @@ impl Numbering {
 /// Both families' numbers, as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct InstanceNumbers {
+pub(crate) struct InstanceNumbers {
     pub dhcpv4: Numbering,
     pub dhcpv6: Numbering,
 }
@@ -108,11 +108,11 @@ pub struct InstanceNumbers {
 impl InstanceNumbers {
     /// Reads the stored numbers; none when there are none or the file is unreadable (it is set
     /// aside and the clients are numbered afresh).
-    pub fn load(store: &StateStore) -> Self {
+    pub(crate) fn load(store: &StateStore) -> Self {
         store.load_or_default(STORE_NAME, "instance numbers")
     }
 
-    pub fn save(&self, store: &StateStore) -> Result<(), PersistError> {
+    pub(crate) fn save(&self, store: &StateStore) -> Result<(), PersistError> {
         store.save(STORE_NAME, self)
     }
 }

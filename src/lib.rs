@@ -4,6 +4,8 @@
 //! in this library so that each hop of a lease (plugin message → controller → netlink →
 //! persistence → system events → TR-181) can be tested on its own.
 
+#![warn(unreachable_pub)]
+
 pub mod boottime;
 pub mod channels;
 pub mod config;

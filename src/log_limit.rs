@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// The counting state of a [`LogLimiter`], usable on its own where no sharing is needed.
 #[derive(Debug, Clone)]
-pub struct LogLimit {
+pub(crate) struct LogLimit {
     interval: Duration,
     burst: u32,
     window_start: Option<Instant>,
@@ -17,7 +17,7 @@ pub struct LogLimit {
 }
 
 impl LogLimit {
-    pub const fn new(interval: Duration, burst: u32) -> Self {
+    pub(crate) const fn new(interval: Duration, burst: u32) -> Self {
         Self {
             interval,
             burst,
@@ -29,7 +29,7 @@ impl LogLimit {
 
     /// One occurrence at `now`: `Some(n)` when it should be logged, `n` being how many were
     /// left out since the last line logged; `None` when it should be left out.
-    pub fn check(&mut self, now: Instant) -> Option<u64> {
+    pub(crate) fn check(&mut self, now: Instant) -> Option<u64> {
         let window_over = self
             .window_start
             .is_none_or(|start| now.saturating_duration_since(start) >= self.interval);
@@ -49,15 +49,15 @@ impl LogLimit {
 
 /// A [`LogLimit`] shared between threads and tasks.
 #[derive(Debug)]
-pub struct LogLimiter(Mutex<LogLimit>);
+pub(crate) struct LogLimiter(Mutex<LogLimit>);
 
 impl LogLimiter {
-    pub const fn new(interval: Duration, burst: u32) -> Self {
+    pub(crate) const fn new(interval: Duration, burst: u32) -> Self {
         Self(Mutex::new(LogLimit::new(interval, burst)))
     }
 
     /// As [`LogLimit::check`], now.
-    pub fn check(&self) -> Option<u64> {
+    pub(crate) fn check(&self) -> Option<u64> {
         let mut limit = match self.0.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),

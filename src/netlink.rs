@@ -35,7 +35,7 @@ pub enum NetError {
 
 /// One netlink connection for the whole controller.
 #[derive(Clone)]
-pub struct Net {
+pub(crate) struct Net {
     handle: Handle,
 }
 
@@ -45,13 +45,13 @@ const EADDRNOTAVAIL: i32 = 99;
 const ENODEV: i32 = 19;
 
 /// The link and address notifications of the connection.
-pub struct LinkNotifications {
+pub(crate) struct LinkNotifications {
     messages: BoxStream<'static, (NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>,
 }
 
 /// One notification as the controller takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notification {
+pub(crate) enum Notification {
     Event(LinkEvent),
     /// The kernel dropped notifications (the socket's buffer overran): dump everything again.
     Resync,
@@ -59,7 +59,7 @@ pub enum Notification {
 
 impl LinkNotifications {
     /// Notifications that never come (after the connection ended).
-    pub fn ended() -> Self {
+    pub(crate) fn ended() -> Self {
         Self {
             messages: futures_util::stream::pending().boxed(),
         }
@@ -68,7 +68,7 @@ impl LinkNotifications {
     /// The next notification that matters; messages that cannot be understood are logged and
     /// skipped (netlink-proto already drops, and logs, datagrams it cannot decode). `None`
     /// once the connection has ended.
-    pub async fn next(&mut self) -> Option<Notification> {
+    pub(crate) async fn next(&mut self) -> Option<Notification> {
         loop {
             let (message, _) = self.messages.next().await?;
             match message.payload {
@@ -92,7 +92,7 @@ impl LinkNotifications {
 impl Net {
     /// Opens the connection, subscribed to link and address notifications, and drives it on
     /// the current tokio runtime.
-    pub fn open() -> Result<(Self, LinkNotifications), NetError> {
+    pub(crate) fn open() -> Result<(Self, LinkNotifications), NetError> {
         let (connection, handle, messages) = rtnetlink::new_multicast_connection(&[
             MulticastGroup::Link,
             MulticastGroup::Ipv4Ifaddr,
@@ -109,7 +109,7 @@ impl Net {
     }
 
     /// Every interface and IPv6 link-local address as it is now.
-    pub async fn dump_links(&self) -> Result<Vec<LinkEvent>, NetError> {
+    pub(crate) async fn dump_links(&self) -> Result<Vec<LinkEvent>, NetError> {
         let dump_error = |what: &str| {
             let what = what.to_string();
             move |source| NetError::Request {
@@ -143,13 +143,13 @@ impl Net {
     }
 
     /// The kernel's index of `interface`.
-    pub fn index(interface: &str) -> Result<u32, NetError> {
+    pub(crate) fn index(interface: &str) -> Result<u32, NetError> {
         nix::net::if_::if_nametoindex(interface)
             .map_err(|_| NetError::NoSuchInterface(interface.to_string()))
     }
 
     /// Adds `addr` to `interface`; an address already there is success.
-    pub async fn add_v4(&self, interface: &str, addr: V4Addr) -> Result<(), NetError> {
+    pub(crate) async fn add_v4(&self, interface: &str, addr: V4Addr) -> Result<(), NetError> {
         let index = Self::index(interface)?;
         let result = self
             .handle
@@ -167,7 +167,7 @@ impl Net {
     /// Makes the kernel promote a secondary address when the primary of its subnet is deleted
     /// (`promote_secondaries`); without it, removing an old lease's address after adding the
     /// new one in the same subnet would silently take the new one away too.
-    pub fn promote_secondaries(interface: &str) -> std::io::Result<()> {
+    pub(crate) fn promote_secondaries(interface: &str) -> std::io::Result<()> {
         std::fs::write(
             format!("/proc/sys/net/ipv4/conf/{interface}/promote_secondaries"),
             "1",
@@ -175,7 +175,7 @@ impl Net {
     }
 
     /// Removes `addr` from `interface`; an address (or interface) already gone is success.
-    pub async fn del_v4(&self, interface: &str, addr: V4Addr) -> Result<(), NetError> {
+    pub(crate) async fn del_v4(&self, interface: &str, addr: V4Addr) -> Result<(), NetError> {
         let Ok(index) = Self::index(interface) else {
             return Ok(());
         };
@@ -199,7 +199,7 @@ impl Net {
 
     /// Puts the IPv6 `address`/128 on `interface` with these lifetimes, or refreshes the
     /// lifetimes of one already there (dibbler-client adds IA_NA addresses itself).
-    pub async fn replace_v6(
+    pub(crate) async fn replace_v6(
         &self,
         interface: &str,
         address: Ipv6Addr,
@@ -227,7 +227,7 @@ impl Net {
     }
 
     /// Removes the IPv6 `address`/128 from `interface`; one already gone is success.
-    pub async fn del_v6(&self, interface: &str, address: Ipv6Addr) -> Result<(), NetError> {
+    pub(crate) async fn del_v6(&self, interface: &str, address: Ipv6Addr) -> Result<(), NetError> {
         let Ok(index) = Self::index(interface) else {
             return Ok(());
         };
@@ -247,7 +247,7 @@ impl Net {
     }
 
     /// Whether `interface` currently carries `addr`.
-    pub async fn has_v4(&self, interface: &str, addr: V4Addr) -> Result<bool, NetError> {
+    pub(crate) async fn has_v4(&self, interface: &str, addr: V4Addr) -> Result<bool, NetError> {
         let index = Self::index(interface)?;
         let mut stream = self
             .handle
@@ -273,7 +273,7 @@ impl Net {
     }
 
     /// The MTU of `interface`.
-    pub async fn mtu(&self, interface: &str) -> Result<Option<u32>, NetError> {
+    pub(crate) async fn mtu(&self, interface: &str) -> Result<Option<u32>, NetError> {
         let index = Self::index(interface)?;
         let mut stream = self.handle.link().get().match_index(index).execute();
         let request_error = |source| NetError::Request {
@@ -292,7 +292,7 @@ impl Net {
     }
 
     /// Sets the MTU of `interface`.
-    pub async fn set_mtu(&self, interface: &str, mtu: u32) -> Result<(), NetError> {
+    pub(crate) async fn set_mtu(&self, interface: &str, mtu: u32) -> Result<(), NetError> {
         let index = Self::index(interface)?;
         let message = LinkMessageBuilder::<LinkUnspec>::new()
             .index(index)
@@ -311,7 +311,7 @@ impl Net {
     }
 
     /// Installs (or replaces) the default route through `gateway` on `interface`.
-    pub async fn replace_default_route(
+    pub(crate) async fn replace_default_route(
         &self,
         interface: &str,
         gateway: Ipv4Addr,

@@ -31,7 +31,7 @@ const STORE_NAME: &str = "tr181-writes";
 /// The writes of both families.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(from = "WireOverrides")]
-pub struct Overrides {
+pub(crate) struct Overrides {
     dhcpv4: FamilyWrites<V4ClientConfig>,
     dhcpv6: FamilyWrites<V6ClientConfig>,
 }
@@ -101,12 +101,12 @@ impl From<WireOverrides> for Overrides {
 impl Overrides {
     /// Reads the stored writes; none when there are none or the file is unreadable (it is
     /// set aside and the defaults apply).
-    pub fn load(store: &StateStore) -> Self {
+    pub(crate) fn load(store: &StateStore) -> Self {
         store.load_or_default(STORE_NAME, "tr181")
     }
 
     /// Stores the writes, or removes the file when there are none.
-    pub fn save(&self, store: &StateStore) -> Result<(), PersistError> {
+    pub(crate) fn save(&self, store: &StateStore) -> Result<(), PersistError> {
         if self.is_empty() {
             store.remove(STORE_NAME)
         } else {
@@ -114,25 +114,25 @@ impl Overrides {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.dhcpv4.is_empty() && self.dhcpv6.is_empty()
     }
 
     /// The DHCPv4 clients: the file's (`defaults`) less the deleted ones, with the writes
     /// applied, then the added ones.
-    pub fn apply_v4(&self, defaults: &[V4ClientConfig]) -> Vec<V4ClientConfig> {
+    pub(crate) fn apply_v4(&self, defaults: &[V4ClientConfig]) -> Vec<V4ClientConfig> {
         self.dhcpv4.apply(defaults)
     }
 
     /// The DHCPv6 clients, as [`Self::apply_v4`].
-    pub fn apply_v6(&self, defaults: &[V6ClientConfig]) -> Vec<V6ClientConfig> {
+    pub(crate) fn apply_v6(&self, defaults: &[V6ClientConfig]) -> Vec<V6ClientConfig> {
         self.dhcpv6.apply(defaults)
     }
 
     /// Stores the writes as they will be once the clients are `v4` and `v6` (file entries
     /// `v4_defaults`, `v6_defaults`), before that takes effect; on failure nothing changes, in
     /// memory or on disk, and the change must not be made.
-    pub fn store_ahead<'a>(
+    pub(crate) fn store_ahead<'a>(
         &mut self,
         store: &StateStore,
         (v4_defaults, v4): (
@@ -153,7 +153,7 @@ impl Overrides {
     }
 
     /// Records that the DHCPv4 clients, whose file entries are `defaults`, are now `clients`.
-    pub fn record_v4<'a>(
+    pub(crate) fn record_v4<'a>(
         &mut self,
         defaults: &[V4ClientConfig],
         clients: impl IntoIterator<Item = &'a V4ClientConfig>,
@@ -162,7 +162,7 @@ impl Overrides {
     }
 
     /// Records that the DHCPv6 clients, whose file entries are `defaults`, are now `clients`.
-    pub fn record_v6<'a>(
+    pub(crate) fn record_v6<'a>(
         &mut self,
         defaults: &[V6ClientConfig],
         clients: impl IntoIterator<Item = &'a V6ClientConfig>,
@@ -171,7 +171,7 @@ impl Overrides {
     }
 
     /// Forgets the writes to and deletions of clients the file no longer has.
-    pub fn retain_clients(&mut self, v4: &[V4ClientConfig], v6: &[V6ClientConfig]) {
+    pub(crate) fn retain_clients(&mut self, v4: &[V4ClientConfig], v6: &[V6ClientConfig]) {
         self.dhcpv4.retain_clients(v4);
         self.dhcpv6.retain_clients(v6);
     }

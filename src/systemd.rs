@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// A connection to the service manager's notification socket.
 #[derive(Debug)]
-pub struct Notifier {
+pub(crate) struct Notifier {
     socket: UnixDatagram,
     target: SocketAddr,
 }
@@ -33,7 +33,7 @@ pub struct Notifier {
 impl Notifier {
     /// A notifier for a `$NOTIFY_SOCKET` value: an absolute path, or `@name` for an abstract
     /// socket.
-    pub fn new(target: &OsStr) -> io::Result<Notifier> {
+    pub(crate) fn new(target: &OsStr) -> io::Result<Notifier> {
         let bytes = target.as_bytes();
         let target = match bytes.split_first() {
             Some((b'@', name)) => SocketAddr::from_abstract_name(name)?,
@@ -52,14 +52,14 @@ impl Notifier {
     }
 
     /// Sends one notification (newline-separated `KEY=VALUE` assignments).
-    pub fn notify(&self, state: &str) -> io::Result<()> {
+    pub(crate) fn notify(&self, state: &str) -> io::Result<()> {
         self.socket.send_to_addr(state.as_bytes(), &self.target)?;
         Ok(())
     }
 
     /// Sends a notification, logging (at debug) a failure instead of returning it: the service
     /// manager going away is no reason to stop serving leases.
-    pub fn send(&self, state: &str) {
+    pub(crate) fn send(&self, state: &str) {
         if let Err(e) = self.notify(state) {
             tracing::debug!(error = %e, "sd_notify failed");
         }
@@ -67,13 +67,13 @@ impl Notifier {
 }
 
 /// `STATUS=` text: one line, since a newline would start another assignment.
-pub fn status(text: &str) -> String {
+pub(crate) fn status(text: &str) -> String {
     format!("STATUS={}", text.replace('\n', " "))
 }
 
 /// What the service manager passed to the daemon.
 #[derive(Debug, Default)]
-pub struct SystemdEnv {
+pub(crate) struct SystemdEnv {
     /// Present when started with `Type=notify` (or anything else that sets `$NOTIFY_SOCKET`).
     pub notifier: Option<Arc<Notifier>>,
     /// The watchdog interval when the watchdog is on and meant for this process.
@@ -83,7 +83,7 @@ pub struct SystemdEnv {
 impl SystemdEnv {
     /// Reads `$NOTIFY_SOCKET`, `$WATCHDOG_USEC` and `$WATCHDOG_PID` and removes them from the
     /// environment. Call it while the process has one thread (the environment is process-wide).
-    pub fn take() -> SystemdEnv {
+    pub(crate) fn take() -> SystemdEnv {
         let notify_socket = std::env::var_os("NOTIFY_SOCKET");
         let usec = std::env::var_os("WATCHDOG_USEC");
         let pid = std::env::var_os("WATCHDOG_PID");
@@ -94,7 +94,7 @@ impl SystemdEnv {
     }
 
     /// The environment's values interpreted for process `own_pid`.
-    pub fn from_values(
+    pub(crate) fn from_values(
         notify_socket: Option<OsString>,
         watchdog_usec: Option<OsString>,
         watchdog_pid: Option<OsString>,
@@ -121,7 +121,11 @@ impl SystemdEnv {
 
 /// The watchdog interval from `$WATCHDOG_USEC`, if it is set, positive and — when
 /// `$WATCHDOG_PID` is set — meant for `own_pid`.
-pub fn watchdog_interval(usec: Option<&str>, pid: Option<&str>, own_pid: u32) -> Option<Duration> {
+pub(crate) fn watchdog_interval(
+    usec: Option<&str>,
+    pid: Option<&str>,
+    own_pid: u32,
+) -> Option<Duration> {
     if let Some(pid) = pid {
         if pid.trim().parse::<u32>().ok()? != own_pid {
             return None;
@@ -135,7 +139,7 @@ pub fn watchdog_interval(usec: Option<&str>, pid: Option<&str>, own_pid: u32) ->
 
 /// Whether stderr (`fd`) is the stream `$JOURNAL_STREAM` (`DEVICE:INODE`, decimal) names,
 /// i.e. its lines go to the journal, which stamps them itself.
-pub fn journal_stream(value: Option<&OsStr>, fd: impl AsFd) -> bool {
+pub(crate) fn journal_stream(value: Option<&OsStr>, fd: impl AsFd) -> bool {
     // Compared as text: dev_t and ino_t differ in width between targets (ino_t is 32-bit on
     // armv7).
     value.and_then(OsStr::to_str).is_some_and(|value| {
@@ -145,7 +149,7 @@ pub fn journal_stream(value: Option<&OsStr>, fd: impl AsFd) -> bool {
 
 /// When the controller loop last turned. Cheap to clone and to beat (one atomic store).
 #[derive(Debug, Clone)]
-pub struct Heartbeat {
+pub(crate) struct Heartbeat {
     inner: Arc<HeartbeatInner>,
 }
 
@@ -161,7 +165,7 @@ struct HeartbeatInner {
 impl Heartbeat {
     /// A heartbeat whose loop turns at least every `period`, or one nobody watches (`None`):
     /// then [`Heartbeat::due`] never completes and the loop only turns for real work.
-    pub fn new(period: Option<Duration>) -> Heartbeat {
+    pub(crate) fn new(period: Option<Duration>) -> Heartbeat {
         Heartbeat {
             inner: Arc::new(HeartbeatInner {
                 origin: Instant::now(),
@@ -172,19 +176,19 @@ impl Heartbeat {
     }
 
     /// Records a loop turn now.
-    pub fn beat(&self) {
+    pub(crate) fn beat(&self) {
         let ms = u64::try_from(self.inner.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.inner.last_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Time since the last beat (or since creation).
-    pub fn age(&self) -> Duration {
+    pub(crate) fn age(&self) -> Duration {
         let last = Duration::from_millis(self.inner.last_ms.load(Ordering::Relaxed));
         self.inner.origin.elapsed().saturating_sub(last)
     }
 
     /// Completes after one period: a `select!` arm that makes an idle loop turn (and beat).
-    pub async fn due(&self) {
+    pub(crate) async fn due(&self) {
         match self.inner.period {
             Some(period) => tokio::time::sleep(period).await,
             None => std::future::pending().await,
@@ -201,34 +205,34 @@ impl Default for Heartbeat {
 
 /// The watchdog policy for one interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Watchdog {
+pub(crate) struct Watchdog {
     interval: Duration,
 }
 
 impl Watchdog {
-    pub fn new(interval: Duration) -> Watchdog {
+    pub(crate) fn new(interval: Duration) -> Watchdog {
         Watchdog { interval }
     }
 
     /// How often to ping: half the interval, as sd_watchdog_enabled(3) advises.
-    pub fn ping_every(&self) -> Duration {
+    pub(crate) fn ping_every(&self) -> Duration {
         self.interval / 2
     }
 
     /// The heartbeat period the controller must keep: a quarter of the interval, so that a
     /// healthy loop has always beaten within the last half interval when a ping is due.
-    pub fn heartbeat_period(&self) -> Duration {
+    pub(crate) fn heartbeat_period(&self) -> Duration {
         self.interval / 4
     }
 
     /// Whether a heartbeat this old shows a responsive controller.
-    pub fn alive(&self, heartbeat_age: Duration) -> bool {
+    pub(crate) fn alive(&self, heartbeat_age: Duration) -> bool {
         heartbeat_age <= self.interval / 2
     }
 
     /// Starts the thread that pings `notifier` while `heartbeat` is alive, until
     /// `stopped(timeout)` (which waits at most `timeout` for the stop) says it is time to end.
-    pub fn spawn(
+    pub(crate) fn spawn(
         self,
         notifier: Arc<Notifier>,
         heartbeat: Heartbeat,

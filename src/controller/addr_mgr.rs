@@ -10,14 +10,14 @@ use dhcpmgr_ipc::{V6Address, V6Prefix};
 use roxmltree::{Document, Node};
 
 /// The name of the file in dibbler-client's work directory.
-pub const FILE_NAME: &str = "client-AddrMgr.xml";
+pub(super) const FILE_NAME: &str = "client-AddrMgr.xml";
 
 /// A larger file is not dibbler's (a few IAs take a few KiB).
 const MAX_BYTES: usize = 64 * 1024;
 
 /// Why the file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AddrMgrError {
+pub(super) enum AddrMgrError {
     #[error("the file is {0} bytes, more than dibbler writes")]
     TooLarge(usize),
     #[error("not well-formed XML: {0}")]
@@ -33,14 +33,14 @@ pub enum AddrMgrError {
 
 /// The bindings the file holds for one interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Bindings {
+pub(super) struct Bindings {
     pub addresses: Vec<V6Address>,
     pub prefixes: Vec<V6Prefix>,
 }
 
 /// The configured bindings on `interface` in `text`, lifetimes counted down to `now_unix`
 /// (seconds since the epoch); bindings whose valid lifetime is over are left out.
-pub fn parse(text: &str, interface: &str, now_unix: u64) -> Result<Bindings, AddrMgrError> {
+pub(super) fn parse(text: &str, interface: &str, now_unix: u64) -> Result<Bindings, AddrMgrError> {
     if text.len() > MAX_BYTES {
         return Err(AddrMgrError::TooLarge(text.len()));
     }

@@ -23,7 +23,7 @@ impl AsRawFd for InotifyFd {
 }
 
 /// One inotify instance for every watched work directory.
-pub struct BindingsWatch {
+pub(super) struct BindingsWatch {
     inotify: AsyncFd<InotifyFd>,
     clients: RefCell<BTreeMap<WatchDescriptor, ClientKey>>,
 }
@@ -32,7 +32,7 @@ impl BindingsWatch {
     /// Registering the inotify descriptor with the reactor is tokio's one `unsafe` entry point
     /// here (see SAFETY below).
     #[allow(unsafe_code)]
-    pub fn new() -> std::io::Result<Self> {
+    pub(super) fn new() -> std::io::Result<Self> {
         let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?;
         // SAFETY: `InotifyFd` owns the descriptor (through `Inotify`'s `OwnedFd`) for as long as
         // the `AsyncFd` holds it and always gives back that same descriptor.
@@ -45,7 +45,7 @@ impl BindingsWatch {
     }
 
     /// Reports `key` whenever `client-AddrMgr.xml` in `dir` is written or replaced.
-    pub fn watch(&self, dir: &Path, key: ClientKey) -> nix::Result<()> {
+    pub(super) fn watch(&self, dir: &Path, key: ClientKey) -> nix::Result<()> {
         let wd = self.inotify.get_ref().0.add_watch(
             dir,
             AddWatchFlags::IN_CLOSE_WRITE | AddWatchFlags::IN_MOVED_TO,
@@ -55,7 +55,7 @@ impl BindingsWatch {
     }
 
     /// The clients whose bindings file changed, once any did.
-    pub async fn changed(&self) -> Vec<ClientKey> {
+    pub(super) async fn changed(&self) -> Vec<ClientKey> {
         loop {
             let mut guard = match self.inotify.readable().await {
                 Ok(guard) => guard,

@@ -18,7 +18,7 @@ use crate::model::EventKind;
 use crate::model::{ClientStats, ClientStatus, Instance, Waiting};
 
 /// What differs between DHCPv4 and DHCPv6 clients.
-pub trait Family: Sized {
+pub(super) trait Family: Sized {
     type Settings: ClientSettings + TryFrom<ClientConfig>;
     /// A lease event from the family's plugin.
     type Event;
@@ -85,7 +85,7 @@ pub trait Family: Sized {
 
 /// Why an event was not acknowledged to the plugin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EventError {
+pub(super) enum EventError {
     /// Refused: the same event would be refused again.
     #[error("{0}")]
     Refused(String),
@@ -103,7 +103,7 @@ impl From<String> for EventError {
 
 /// Writes a client's state as record `name`; `unsaved` says afterwards whether it must be
 /// written again. `Err` is the reason given to the plugin: what changed is in force.
-pub fn store_state<S: ClientSettings, T: serde::Serialize>(
+pub(super) fn store_state<S: ClientSettings, T: serde::Serialize>(
     core: &Core<S>,
     svc: &Services,
     name: &str,
@@ -120,7 +120,7 @@ pub fn store_state<S: ClientSettings, T: serde::Serialize>(
 
 /// Where an event came from.
 #[derive(Debug, Clone, Copy)]
-pub struct EventOrigin {
+pub(super) struct EventOrigin {
     /// When the plugin built it (wall clock, ms since the epoch).
     pub created_unix_ms: u64,
     /// The DHCP client process that ran the plugin.
@@ -132,13 +132,13 @@ pub struct EventOrigin {
 impl EventOrigin {
     /// A replayed event older than the last one applied (`last_applied_ms`) is stale; live
     /// events are applied in arrival order whatever the wall clock says.
-    pub fn is_stale(&self, last_applied_ms: u64) -> bool {
+    pub(super) fn is_stale(&self, last_applied_ms: u64) -> bool {
         self.replayed && self.created_unix_ms < last_applied_ms
     }
 }
 
 /// What both families keep for a client.
-pub struct Core<S> {
+pub(super) struct Core<S> {
     pub key: ClientKey,
     pub instance: Instance,
     pub settings: S,
@@ -159,7 +159,7 @@ pub struct Core<S> {
 
 /// Where the client stands with its interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LinkWait {
+pub(super) struct LinkWait {
     /// What the enabled client waits for (shown in its snapshot); `None`: its link is ready.
     pub waiting: Option<Waiting>,
     /// The running client's link went down: confirm the lease once it is ready again.
@@ -171,17 +171,17 @@ pub struct LinkWait {
 }
 
 impl<S: ClientSettings> Core<S> {
-    pub fn alias(&self) -> &ClientAlias {
+    pub(super) fn alias(&self) -> &ClientAlias {
         self.settings.alias()
     }
 
     /// The Linux interface; empty when none is set.
-    pub fn interface(&self) -> &str {
+    pub(super) fn interface(&self) -> &str {
         self.settings.interface().map_or("", InterfaceName::as_str)
     }
 
     /// Sends the D-Bus `Event` `kind` for this client.
-    pub fn emit(&self, kind: EventKind, data: BTreeMap<String, String>, svc: &Services) {
+    pub(super) fn emit(&self, kind: EventKind, data: BTreeMap<String, String>, svc: &Services) {
         let _ = svc.updates.send(ControllerUpdate::Event {
             object_path: self.key.object_path(),
             kind,
@@ -190,7 +190,7 @@ impl<S: ClientSettings> Core<S> {
     }
 
     /// `Status` as the data model shows it.
-    pub fn shown_status(&self) -> ClientStatus {
+    pub(super) fn shown_status(&self) -> ClientStatus {
         if self.enabled {
             self.status
         } else {
@@ -199,26 +199,26 @@ impl<S: ClientSettings> Core<S> {
     }
 
     /// `Enable` as the data model shows it: the settings waiting for a stop win.
-    pub fn shown_enable(&self) -> bool {
+    pub(super) fn shown_enable(&self) -> bool {
         self.wanted
             .as_ref()
             .map_or(self.enabled, ClientSettings::enable)
     }
 
     /// The settings the data model shows.
-    pub fn shown_settings(&self) -> &S {
+    pub(super) fn shown_settings(&self) -> &S {
         self.wanted.as_ref().unwrap_or(&self.settings)
     }
 }
 
 /// A client under the controller's care.
-pub struct Client<F: Family> {
+pub(super) struct Client<F: Family> {
     pub core: Core<F::Settings>,
     pub family: F,
 }
 
 /// What the controller must do after a link change.
-pub enum LinkStep {
+pub(super) enum LinkStep {
     Nothing,
     /// Stop this supervisor keeping the lease, then call [`Client::link_stopped`].
     Stop(Supervisor),
@@ -226,7 +226,7 @@ pub enum LinkStep {
 
 impl<F: Family> Client<F> {
     /// Loads a configured client; does not start it.
-    pub async fn restore(instance: Instance, settings: F::Settings, svc: &Services) -> Self {
+    pub(super) async fn restore(instance: Instance, settings: F::Settings, svc: &Services) -> Self {
         let launch = F::launch_spec(&settings, svc);
         let mut core = Core {
             key: F::key(instance),
@@ -245,38 +245,38 @@ impl<F: Family> Client<F> {
         Self { core, family }
     }
 
-    pub fn settings(&self) -> &F::Settings {
+    pub(super) fn settings(&self) -> &F::Settings {
         &self.core.settings
     }
 
-    pub fn supervisor(&self) -> Option<&Supervisor> {
+    pub(super) fn supervisor(&self) -> Option<&Supervisor> {
         self.core.supervisor.as_ref()
     }
 
-    pub fn snapshot_update(&self) -> ControllerUpdate {
+    pub(super) fn snapshot_update(&self) -> ControllerUpdate {
         self.family.snapshot(&self.core)
     }
 
     /// Sends the current picture to the TR-181 thread.
-    pub fn publish(&self, svc: &Services) {
+    pub(super) fn publish(&self, svc: &Services) {
         let _ = svc.updates.send(self.snapshot_update());
     }
 
-    pub fn replace_settings(&mut self, settings: F::Settings) {
+    pub(super) fn replace_settings(&mut self, settings: F::Settings) {
         self.core.settings = settings;
     }
 
-    pub fn set_wanted(&mut self, wanted: Option<F::Settings>) {
+    pub(super) fn set_wanted(&mut self, wanted: Option<F::Settings>) {
         self.core.wanted = wanted;
     }
 
-    pub fn set_enabled(&mut self, enabled: bool) {
+    pub(super) fn set_enabled(&mut self, enabled: bool) {
         self.core.enabled = enabled;
     }
 
     /// Starts the DHCP client process when enabled and its interface is ready; a client whose
     /// interface is not ready waits (that is no failure: `Status` stays `Enabled`).
-    pub fn start(&mut self, svc: &Services) {
+    pub(super) fn start(&mut self, svc: &Services) {
         if !self.core.enabled || self.core.supervisor.is_some() {
             self.publish(svc);
             return;
@@ -325,7 +325,7 @@ impl<F: Family> Client<F> {
 
     /// Applies one event from the plugin. A replayed event (from the spool) older than the last
     /// applied one is stale and skipped; a disabled client applies none. The event that ends a release lets the stop go on.
-    pub async fn on_event(
+    pub(super) async fn on_event(
         &mut self,
         event: &F::Event,
         origin: EventOrigin,
@@ -353,7 +353,7 @@ impl<F: Family> Client<F> {
     }
 
     /// Stops the process, releasing only when asked; the local lease stays.
-    pub async fn stop(&mut self, release: bool) {
+    pub(super) async fn stop(&mut self, release: bool) {
         if let Some(sup) = self.core.supervisor.take() {
             self.core.releasing = release;
             sup.stop(release).await;
@@ -362,13 +362,13 @@ impl<F: Family> Client<F> {
 
     /// The supervisor to stop off the controller loop (the client keeps it until
     /// [`Self::finish_stop`], so that a release can still be followed).
-    pub fn begin_stop(&mut self, release: bool) -> Option<Supervisor> {
+    pub(super) fn begin_stop(&mut self, release: bool) -> Option<Supervisor> {
         self.core.releasing = release;
         self.core.supervisor.clone()
     }
 
     /// Finishes a release or disable: the lease is gone locally whatever the client did.
-    pub async fn finish_stop(&mut self, svc: &Services) {
+    pub(super) async fn finish_stop(&mut self, svc: &Services) {
         self.core.supervisor = None;
         self.core.releasing = false;
         self.core.enabled = false;
@@ -378,16 +378,16 @@ impl<F: Family> Client<F> {
         self.publish(svc);
     }
 
-    pub fn expires(&self) -> Option<BootSeconds> {
+    pub(super) fn expires(&self) -> Option<BootSeconds> {
         self.family.expires()
     }
 
-    pub async fn on_expiry(&mut self, svc: &Services) {
+    pub(super) async fn on_expiry(&mut self, svc: &Services) {
         self.family.on_expiry(&mut self.core, svc).await;
     }
 
     /// Handles what the supervisor says about the process.
-    pub fn on_report(&mut self, report: Report, svc: &Services) {
+    pub(super) fn on_report(&mut self, report: Report, svc: &Services) {
         let alias = self.core.alias();
         let event = match report {
             Report::Started { pid } => {
@@ -414,7 +414,7 @@ impl<F: Family> Client<F> {
     /// is ready; a running client whose interface went away is stopped keeping its lease; one
     /// whose link went down keeps lease and addresses, gets its addresses back as soon as the
     /// link is up, and confirms its lease once the link is ready again.
-    pub async fn on_link(&mut self, svc: &Services) -> LinkStep {
+    pub(super) async fn on_link(&mut self, svc: &Services) -> LinkStep {
         if !self.core.enabled || self.core.settings.interface().is_none() {
             return LinkStep::Nothing;
         }
@@ -473,7 +473,7 @@ impl<F: Family> Client<F> {
 
     /// The process stopped because its interface went away: it starts again once the
     /// interface is ready.
-    pub async fn link_stopped(&mut self, svc: &Services) {
+    pub(super) async fn link_stopped(&mut self, svc: &Services) {
         if !self.core.link.stopping {
             return;
         }
@@ -508,17 +508,17 @@ impl<F: Family> Client<F> {
     }
 
     /// Writes the persisted state again if the last write failed.
-    pub fn store_again(&mut self, svc: &Services) {
+    pub(super) fn store_again(&mut self, svc: &Services) {
         self.family.store_again(&self.core, svc);
     }
 
     /// Drops the persisted state (the client was removed from the configuration).
-    pub fn forget(&self, svc: &Services) {
+    pub(super) fn forget(&self, svc: &Services) {
         self.family.forget(&self.core, svc);
     }
 
     /// Tells the rest of the daemon that the client is gone.
-    pub fn announce_removal(&self, svc: &Services) {
+    pub(super) fn announce_removal(&self, svc: &Services) {
         let _ = svc.updates.send(F::removed(self.core.instance));
     }
 }

@@ -16,10 +16,10 @@ use crate::config::{default_alias, ClientAlias, ClientSettings, InterfaceName};
 use crate::instance_numbers::Numbering;
 use crate::model::Instance;
 
-pub type Reply = oneshot::Sender<Result<(), CommandError>>;
+pub(super) type Reply = oneshot::Sender<Result<(), CommandError>>;
 
 /// The clients of one family.
-pub struct ClientSet<F: Family> {
+pub(super) struct ClientSet<F: Family> {
     clients: BTreeMap<Instance, Client<F>>,
     /// New settings waiting for their client's process to stop (see [`Self::configure`]).
     pending: BTreeMap<Instance, Pending<F::Settings>>,
@@ -66,7 +66,7 @@ impl Transition {
 
 impl<F: Family> ClientSet<F> {
     /// No clients yet; they will be numbered as `numbering` says.
-    pub fn new(numbering: Numbering) -> Self {
+    pub(super) fn new(numbering: Numbering) -> Self {
         Self {
             clients: BTreeMap::new(),
             pending: BTreeMap::new(),
@@ -75,13 +75,13 @@ impl<F: Family> ClientSet<F> {
     }
 
     /// The clients' instance numbers, to be stored.
-    pub fn numbering(&self) -> &Numbering {
+    pub(super) fn numbering(&self) -> &Numbering {
         &self.numbering
     }
 
     /// Forgets the numbers of clients that are not here (after the start-up adds), so that a
     /// client the file no longer has does not hold on to one.
-    pub fn forget_absent_numbers(&mut self) {
+    pub(super) fn forget_absent_numbers(&mut self) {
         let clients = &self.clients;
         self.numbering.retain(|alias| {
             clients
@@ -90,13 +90,13 @@ impl<F: Family> ClientSet<F> {
         });
     }
 
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.clients.len()
     }
 
     /// The client an event from `interface` belongs to: the one with `alias` (which must run
     /// on that interface) or, without an alias, the one on `interface`.
-    pub fn route(
+    pub(super) fn route(
         &mut self,
         alias: Option<&str>,
         interface: &str,
@@ -122,7 +122,7 @@ impl<F: Family> ClientSet<F> {
 
     /// Restores a configured client under its instance number (a new one if it has none);
     /// does not start it.
-    pub async fn add(&mut self, settings: F::Settings, svc: &Services) -> Instance {
+    pub(super) async fn add(&mut self, settings: F::Settings, svc: &Services) -> Instance {
         let instance = self.numbering.number(settings.alias().as_str());
         let client = Client::restore(instance, settings, svc).await;
         self.clients.insert(instance, client);
@@ -132,12 +132,16 @@ impl<F: Family> ClientSet<F> {
     /// AddObject: a disabled client without an interface under the next number, named
     /// `cpe-<number>` (or the first free `cpe-<number>-<k>`); returns its picture.
     /// The settings [`Self::create`] will give the next added client.
-    pub fn next_added(&self) -> F::Settings {
+    pub(super) fn next_added(&self) -> F::Settings {
         F::Settings::added(self.free_alias())
     }
 
     /// Adds a client with `settings` (from [`Self::next_added`]).
-    pub async fn create(&mut self, settings: F::Settings, svc: &Services) -> ControllerUpdate {
+    pub(super) async fn create(
+        &mut self,
+        settings: F::Settings,
+        svc: &Services,
+    ) -> ControllerUpdate {
         tracing::info!(client = %settings.alias(), "client added over TR-181");
         let instance = self.numbering.number(settings.alias().as_str());
         let mut client = Client::restore(instance, settings, svc).await;
@@ -172,7 +176,7 @@ impl<F: Family> ClientSet<F> {
 
     /// DeleteObject: stops the client off the loop (releasing its lease if it is configured to
     /// release on disable); [`Self::finish_delete`] forgets it and sends the reply.
-    pub fn delete(
+    pub(super) fn delete(
         &mut self,
         instance: Instance,
         reply: Reply,
@@ -199,7 +203,7 @@ impl<F: Family> ClientSet<F> {
 
     /// The deleted client's process stopped: its lease goes locally, its state is forgotten and
     /// the TR-181 thread is told it is gone.
-    pub async fn finish_delete(&mut self, instance: Instance, svc: &Services) {
+    pub(super) async fn finish_delete(&mut self, instance: Instance, svc: &Services) {
         if let Some(mut client) = self.clients.remove(&instance) {
             self.pending.remove(&instance);
             self.remove(&mut client, svc).await;
@@ -216,7 +220,7 @@ impl<F: Family> ClientSet<F> {
         self.numbering.forget(client.settings().alias().as_str());
     }
 
-    pub fn start_all(&mut self, svc: &Services) {
+    pub(super) fn start_all(&mut self, svc: &Services) {
         for client in self.clients.values_mut() {
             client.start(svc);
         }
@@ -224,7 +228,7 @@ impl<F: Family> ClientSet<F> {
 
     /// The supervisors of every client, taken for the daemon's shutdown (they are stopped
     /// together, keeping their leases).
-    pub fn take_supervisors(&mut self) -> Vec<Supervisor> {
+    pub(super) fn take_supervisors(&mut self) -> Vec<Supervisor> {
         self.clients
             .values_mut()
             .filter_map(|client| client.core.supervisor.take())
@@ -233,7 +237,11 @@ impl<F: Family> ClientSet<F> {
 
     /// Follows a link change: clients start, stop or confirm as [`Client::on_link`] says; a
     /// stop runs off the loop and ends in [`Self::link_stopped`].
-    pub async fn on_link(&mut self, svc: &Services, internal: &mpsc::UnboundedSender<Internal>) {
+    pub(super) async fn on_link(
+        &mut self,
+        svc: &Services,
+        internal: &mpsc::UnboundedSender<Internal>,
+    ) {
         for (instance, client) in &mut self.clients {
             if self.pending.contains_key(instance) {
                 continue;
@@ -250,24 +258,24 @@ impl<F: Family> ClientSet<F> {
     }
 
     /// A client stopped because its interface went away.
-    pub async fn link_stopped(&mut self, instance: Instance, svc: &Services) {
+    pub(super) async fn link_stopped(&mut self, instance: Instance, svc: &Services) {
         if let Some(client) = self.clients.get_mut(&instance) {
             client.link_stopped(svc).await;
         }
     }
 
-    pub fn next_expiry(&self) -> Option<BootSeconds> {
+    pub(super) fn next_expiry(&self) -> Option<BootSeconds> {
         self.clients.values().filter_map(Client::expires).min()
     }
 
     /// Writes again the state of every client whose last write failed.
-    pub fn store_again(&mut self, svc: &Services) {
+    pub(super) fn store_again(&mut self, svc: &Services) {
         for client in self.clients.values_mut() {
             client.store_again(svc);
         }
     }
 
-    pub async fn expire_due(&mut self, svc: &Services) {
+    pub(super) async fn expire_due(&mut self, svc: &Services) {
         let now = BootSeconds::now();
         for client in self.clients.values_mut() {
             if client.expires().is_some_and(|e| e <= now) {
@@ -276,14 +284,14 @@ impl<F: Family> ClientSet<F> {
         }
     }
 
-    pub fn on_report(&mut self, instance: Instance, report: Report, svc: &Services) {
+    pub(super) fn on_report(&mut self, instance: Instance, report: Report, svc: &Services) {
         if let Some(client) = self.clients.get_mut(&instance) {
             client.on_report(report, svc);
         }
     }
 
     /// The settings of every client: the ones it will run with once a pending stop ends.
-    pub fn settings(&self) -> impl Iterator<Item = &F::Settings> {
+    pub(super) fn settings(&self) -> impl Iterator<Item = &F::Settings> {
         self.clients.iter().map(|(instance, client)| {
             self.pending
                 .get(instance)
@@ -292,7 +300,10 @@ impl<F: Family> ClientSet<F> {
     }
 
     /// [`Self::settings`] without client `instance`'s: what they will be once it is deleted.
-    pub fn settings_without(&self, instance: Instance) -> impl Iterator<Item = &F::Settings> {
+    pub(super) fn settings_without(
+        &self,
+        instance: Instance,
+    ) -> impl Iterator<Item = &F::Settings> {
         self.clients
             .keys()
             .zip(self.settings())
@@ -302,7 +313,7 @@ impl<F: Family> ClientSet<F> {
 
     /// [`Self::settings`] with client `instance`'s replaced by `settings`: what they will be
     /// once a write to it takes effect.
-    pub fn settings_with<'a>(
+    pub(super) fn settings_with<'a>(
         &'a self,
         instance: Instance,
         settings: &'a F::Settings,
@@ -316,7 +327,7 @@ impl<F: Family> ClientSet<F> {
     /// Carries out `action`: a renew or restart at once; a new configuration is accepted at
     /// once and takes effect as [`Self::configure`] says; a release stops off the loop and
     /// ends in [`Self::finish_stop`].
-    pub async fn command(
+    pub(super) async fn command(
         &mut self,
         instance: Instance,
         action: ClientAction,
@@ -384,7 +395,7 @@ impl<F: Family> ClientSet<F> {
     }
 
     /// Completes a stop begun by [`Self::command`].
-    pub async fn finish_stop(&mut self, instance: Instance, svc: &Services) {
+    pub(super) async fn finish_stop(&mut self, instance: Instance, svc: &Services) {
         if let Some(client) = self.clients.get_mut(&instance) {
             client.finish_stop(svc).await;
         }
@@ -456,7 +467,7 @@ impl<F: Family> ClientSet<F> {
 
     /// The process stopped for new settings: the lease is dropped if the stop was for a move
     /// or a disable, and the client takes the latest settings written.
-    pub async fn finish_configure(&mut self, instance: Instance, svc: &Services) {
+    pub(super) async fn finish_configure(&mut self, instance: Instance, svc: &Services) {
         let (Some(pending), Some(client)) = (
             self.pending.remove(&instance),
             self.clients.get_mut(&instance),
@@ -475,7 +486,7 @@ impl<F: Family> ClientSet<F> {
     /// Applies a new list of clients: removed ones stop and give up their lease locally,
     /// added ones start, changed ones take their new settings as [`configure`] says, and
     /// unchanged ones are not touched.
-    pub async fn reload(
+    pub(super) async fn reload(
         &mut self,
         wanted: Vec<F::Settings>,
         svc: &Services,
@@ -519,7 +530,7 @@ impl<F: Family> ClientSet<F> {
 impl ClientSet<super::v6_client::V6> {
     /// dibbler-client rewrote its bindings file: a lease it took without running its script
     /// (rapid commit) is applied like a script event.
-    pub async fn on_bindings_file(&mut self, instance: Instance, svc: &Services) {
+    pub(super) async fn on_bindings_file(&mut self, instance: Instance, svc: &Services) {
         let Some(client) = self.clients.get_mut(&instance) else {
             return;
         };

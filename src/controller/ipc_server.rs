@@ -23,13 +23,13 @@ static REJECTIONS: crate::log_limit::LogLimiter =
 
 /// One accepted envelope waiting for the controller's verdict.
 #[derive(Debug)]
-pub struct IpcRequest {
+pub(super) struct IpcRequest {
     pub envelope: Envelope,
     pub reply: oneshot::Sender<Reply>,
 }
 
 /// Binds the socket at `path`, replacing a stale one, readable and writable by owner only.
-pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
+pub(super) fn bind(path: &Path) -> std::io::Result<UnixListener> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -44,7 +44,7 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 /// Accepts connections until `shutdown`, each served on its own task.
-pub async fn serve(
+pub(super) async fn serve(
     listener: UnixListener,
     requests: mpsc::Sender<IpcRequest>,
     shutdown: CancellationToken,

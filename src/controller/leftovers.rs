@@ -17,7 +17,7 @@ use crate::sysevent::SysEvents;
 
 /// A client process a previous daemon started.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeftoverProcess {
+pub(super) struct LeftoverProcess {
     pub family: Family,
     pub alias: String,
     pub pid_file: PathBuf,
@@ -25,7 +25,10 @@ pub struct LeftoverProcess {
 
 /// The client processes in `run_dir` whose client must not run: `wanted(family, alias)` says
 /// which clients are to run. Sorted by path.
-pub fn processes(run_dir: &Path, wanted: impl Fn(Family, &str) -> bool) -> Vec<LeftoverProcess> {
+pub(super) fn processes(
+    run_dir: &Path,
+    wanted: impl Fn(Family, &str) -> bool,
+) -> Vec<LeftoverProcess> {
     let Ok(entries) = std::fs::read_dir(run_dir) else {
         return Vec::new();
     };
@@ -57,7 +60,7 @@ pub fn processes(run_dir: &Path, wanted: impl Fn(Family, &str) -> bool) -> Vec<L
 }
 
 /// The clients with a state record in `state_dir` that `known(family, alias)` does not know.
-pub fn state_records(
+pub(super) fn state_records(
     state_dir: &Path,
     known: impl Fn(Family, &str) -> bool,
 ) -> Vec<(Family, String)> {
@@ -86,7 +89,7 @@ pub fn state_records(
 /// every client with state that `known` does not know (removed from the configuration while
 /// the daemon was down) takes its addresses off the interface, clears its system events and
 /// forgets its state, as a removal at run time does.
-pub async fn sweep(
+pub(super) async fn sweep(
     svc: &Services,
     running: impl Fn(Family, &str) -> bool,
     known: impl Fn(Family, &str) -> bool,

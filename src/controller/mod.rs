@@ -14,10 +14,10 @@ mod ipc_server;
 mod leftovers;
 mod services;
 mod spool_replay;
-pub mod supervisor;
+pub(crate) mod supervisor;
 #[cfg(test)]
 mod tests;
-pub mod udhcpc;
+pub(crate) mod udhcpc;
 mod v4_client;
 mod v6_client;
 
@@ -68,7 +68,7 @@ pub enum ControllerError {
 }
 
 /// The controller's inputs besides its configuration.
-pub struct ControllerChannels {
+pub(crate) struct ControllerChannels {
     pub updates: UpdateSender,
     pub commands: CommandReceiver,
     pub reloads: mpsc::UnboundedReceiver<Config>,
@@ -85,7 +85,7 @@ static REFUSED: crate::log_limit::LogLimiter =
     crate::log_limit::LogLimiter::new(std::time::Duration::from_secs(10), 5);
 
 /// Starts the controller thread.
-pub fn spawn(
+pub(crate) fn spawn(
     config: Config,
     channels: ControllerChannels,
     shutdown: CancellationToken,

@@ -23,7 +23,7 @@ use crate::persist::StateStore;
 use crate::sysevent::{SysEventSender, SysEvents};
 
 /// The interface changes clients make (rtnetlink in the daemon).
-pub trait NetOps {
+pub(super) trait NetOps {
     /// Adds `addr`; an address already there is success.
     fn add_v4<'a>(&'a self, interface: &'a str, addr: V4Addr) -> NetFuture<'a, ()>;
     /// Removes `addr`; an address (or interface) already gone is success.
@@ -52,7 +52,7 @@ pub trait NetOps {
 }
 
 /// What a [`NetOps`] call gives back.
-pub type NetFuture<'a, T> = LocalBoxFuture<'a, Result<T, NetError>>;
+pub(super) type NetFuture<'a, T> = LocalBoxFuture<'a, Result<T, NetError>>;
 
 impl NetOps for Net {
     fn add_v4<'a>(&'a self, interface: &'a str, addr: V4Addr) -> NetFuture<'a, ()> {
@@ -95,7 +95,7 @@ impl NetOps for Net {
 }
 
 /// Where system events go (the `sysevent` command in the daemon, through its ledger).
-pub trait SysEventSink {
+pub(super) trait SysEventSink {
     /// `owner` (a client's state name; `object_path` its TR-181 object) now wants `all` set;
     /// what changed goes out, retried until it is set. Never blocks.
     fn desire(&self, owner: &str, object_path: &str, all: SysEvents);
@@ -115,12 +115,12 @@ impl SysEventSink for SysEventSender {
 }
 
 /// Starts the supervision of a client's process.
-pub trait Processes {
+pub(super) trait Processes {
     fn start(&self, key: ClientKey, launch: SharedLaunchSpec) -> Supervisor;
 }
 
 /// Real processes under [`Supervisor`]s that report to the controller loop.
-pub struct Supervised {
+pub(super) struct Supervised {
     pub reports: mpsc::UnboundedSender<(ClientKey, Report)>,
 }
 
@@ -131,7 +131,7 @@ impl Processes for Supervised {
 }
 
 /// The programs clients run.
-pub struct Programs {
+pub(super) struct Programs {
     pub udhcpc: UdhcpcProgram,
     /// The udhcpc script.
     pub plugin: PathBuf,
@@ -141,7 +141,7 @@ pub struct Programs {
 }
 
 /// Everything a client needs from the controller to act.
-pub struct Services {
+pub(super) struct Services {
     pub net: Box<dyn NetOps>,
     pub store: StateStore,
     pub sysevents: Box<dyn SysEventSink>,

@@ -6,7 +6,7 @@ use dhcpmgr_ipc::{decode_envelope, Envelope, SPOOL_SUFFIX};
 
 /// Reads every complete spool entry in `dir`, oldest first, deleting each file once read.
 /// Entries that cannot be decoded are logged and deleted: they would fail again.
-pub fn drain(dir: &Path) -> Vec<Envelope> {
+pub(super) fn drain(dir: &Path) -> Vec<Envelope> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };

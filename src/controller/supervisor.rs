@@ -16,7 +16,7 @@ use tokio::time::{sleep, timeout, Instant};
 
 /// When and how often a dying client is restarted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RestartPolicy {
+pub(crate) struct RestartPolicy {
     /// First restart delay; doubles on each quick failure up to `max_backoff`.
     pub min_backoff: Duration,
     pub max_backoff: Duration,
@@ -40,7 +40,7 @@ impl Default for RestartPolicy {
 
 impl RestartPolicy {
     /// The delay before restart number `failures` (1-based).
-    pub fn backoff(&self, failures: u32) -> Duration {
+    pub(crate) fn backoff(&self, failures: u32) -> Duration {
         let factor = 1u32
             .checked_shl(failures.saturating_sub(1))
             .unwrap_or(u32::MAX);
@@ -58,7 +58,7 @@ const RELEASE_GRACE: Duration = Duration::from_secs(2);
 /// How to start the client; the controller updates it (e.g. the address to request again),
 /// and every (re)start reads the current value.
 #[derive(Debug, Clone)]
-pub struct LaunchSpec {
+pub(crate) struct LaunchSpec {
     pub program: PathBuf,
     pub args: Vec<OsString>,
     pub env: Vec<(String, OsString)>,
@@ -72,7 +72,7 @@ pub struct LaunchSpec {
 
 /// How a client is stopped with and without giving its lease back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StopStyle {
+pub(crate) struct StopStyle {
     /// Stops the client and leaves the lease with the server (udhcpc without `-R`: SIGTERM;
     /// dibbler-client: SIGKILL, because its SIGTERM sends a RELEASE).
     pub keep_lease: Signal,
@@ -81,11 +81,11 @@ pub struct StopStyle {
     pub release: Signal,
 }
 
-pub type SharedLaunchSpec = Arc<Mutex<LaunchSpec>>;
+pub(crate) type SharedLaunchSpec = Arc<Mutex<LaunchSpec>>;
 
 /// Requests to a running supervisor.
 #[derive(Debug)]
-pub enum Request {
+pub(crate) enum Request {
     /// Deliver a signal to the client (renew: SIGUSR1).
     Signal(Signal),
     /// The controller has seen the release's deconfig: the client may be stopped now.
@@ -101,7 +101,7 @@ pub enum Request {
 
 /// What a supervisor reports, tagged with the client's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Report {
+pub(crate) enum Report {
     Started { pid: u32 },
     Exited { status: String, quick: bool },
     GaveUp { failures: u32 },
@@ -110,13 +110,13 @@ pub enum Report {
 
 /// The controller's side of one supervisor.
 #[derive(Debug, Clone)]
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     requests: mpsc::UnboundedSender<Request>,
 }
 
 impl Supervisor {
     /// Starts supervising on the current runtime; reports go to `reports` tagged with `key`.
-    pub fn start<K: Clone + Send + Sync + 'static>(
+    pub(crate) fn start<K: Clone + Send + Sync + 'static>(
         key: K,
         spec: SharedLaunchSpec,
         policy: RestartPolicy,
@@ -131,18 +131,18 @@ impl Supervisor {
 
     /// A supervisor whose requests go to `requests`: a test stands in for the process.
     #[cfg(test)]
-    pub fn stand_in(requests: mpsc::UnboundedSender<Request>) -> Self {
+    pub(crate) fn stand_in(requests: mpsc::UnboundedSender<Request>) -> Self {
         Self { requests }
     }
 
-    pub fn request(&self, request: Request) {
+    pub(crate) fn request(&self, request: Request) {
         if self.requests.send(request).is_err() {
             tracing::debug!("supervisor already ended; request dropped");
         }
     }
 
     /// Stops the client and waits until it is gone.
-    pub async fn stop(&self, release: bool) {
+    pub(crate) async fn stop(&self, release: bool) {
         let (done, finished) = oneshot::channel();
         self.request(Request::Stop { release, done });
         let _ = finished.await;
@@ -363,7 +363,7 @@ async fn stop_stale_client(launch: &LaunchSpec) {
 /// Stops the process named by `pid_file` if its command line contains `cmdline_marker` (a
 /// reused pid is never signalled), with `keep_lease` first and SIGKILL after a grace period,
 /// and removes the pid file. It is not our child, so this polls for its end.
-pub async fn stop_left_over(pid_file: &Path, cmdline_marker: &str, keep_lease: Signal) {
+pub(crate) async fn stop_left_over(pid_file: &Path, cmdline_marker: &str, keep_lease: Signal) {
     let Some(pid) = std::fs::read_to_string(pid_file)
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok())

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use crate::config::{HexBytes, V4ClientConfig};
 
 /// Options busybox udhcpc puts in its parameter request list on its own.
-pub const UDHCPC_DEFAULT_PRL: [u8; 7] = [1, 3, 6, 12, 15, 28, 42];
+pub(crate) const UDHCPC_DEFAULT_PRL: [u8; 7] = [1, 3, 6, 12, 15, 28, 42];
 
 /// Everything besides the client's configuration that goes on the command line.
 #[derive(Debug, Clone)]
-pub struct LaunchContext<'a> {
+pub(crate) struct LaunchContext<'a> {
     pub plugin: &'a Path,
     pub pid_file: &'a Path,
     /// Client identifier to send; `None` leaves udhcpc's own choice.
@@ -22,14 +22,14 @@ pub struct LaunchContext<'a> {
 
 /// How to run udhcpc: the program and the arguments that select the applet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UdhcpcProgram {
+pub(crate) struct UdhcpcProgram {
     pub program: PathBuf,
     pub leading_args: Vec<OsString>,
 }
 
 impl UdhcpcProgram {
     /// `udhcpc` as configured, or found on `PATH`, else `busybox udhcpc`.
-    pub fn resolve(configured: Option<&Path>) -> Self {
+    pub(crate) fn resolve(configured: Option<&Path>) -> Self {
         let program = configured
             .map(Path::to_path_buf)
             .or_else(|| find_on_path("udhcpc"))
@@ -57,7 +57,7 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 /// udhcpc's arguments for `client`: foreground, our plugin as script, pid file, extra
 /// requested options (`-O`), sent options (`-x`, option 60 as `-V` when it is text), the
 /// stable client identifier and, when known, the address to request again.
-pub fn udhcpc_args(client: &V4ClientConfig, ctx: &LaunchContext<'_>) -> Vec<OsString> {
+pub(crate) fn udhcpc_args(client: &V4ClientConfig, ctx: &LaunchContext<'_>) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![
         "-f".into(),
         "-i".into(),
@@ -111,14 +111,14 @@ fn vendor_class_text(code: u8, value: &[u8]) -> Option<String> {
 }
 
 /// Client identifier derived from a MAC address: type 1 (Ethernet) then the address.
-pub fn client_id_from_mac(mac: [u8; 6]) -> HexBytes {
+pub(crate) fn client_id_from_mac(mac: [u8; 6]) -> HexBytes {
     let mut id = vec![1u8];
     id.extend_from_slice(&mac);
     HexBytes(id)
 }
 
 /// Parses `aa:bb:cc:dd:ee:ff` as found in `/sys/class/net/IF/address`.
-pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+pub(crate) fn parse_mac(text: &str) -> Option<[u8; 6]> {
     let bytes = HexBytes::parse(text.trim()).ok()?;
     bytes.0.try_into().ok()
 }

@@ -32,7 +32,7 @@ pub(super) const UDHCPC_STOP: StopStyle = StopStyle {
 /// What survives a daemon restart for one client.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct V4State {
+pub(super) struct V4State {
     /// Client identifier derived once and reused for ever.
     pub client_id: Option<HexBytes>,
     /// The lease in force (times are CLOCK_BOOTTIME of boot `boot_id`).
@@ -53,7 +53,7 @@ pub struct V4State {
 }
 
 /// The DHCPv4 side of a client: its persisted state and the udhcpc process it last heard.
-pub struct V4 {
+pub(super) struct V4 {
     state: V4State,
     dhcp_status: DhcpStatus,
     /// The udhcpc process the last event came from: the first event of another process is

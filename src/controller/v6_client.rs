@@ -41,7 +41,7 @@ const IA_PD_IAID: u32 = 1;
 /// What survives a daemon restart for one DHCPv6 client.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct V6State {
+pub(super) struct V6State {
     /// The client's DUID: a new one would cost the customer its prefix.
     pub duid: Option<HexBytes>,
     pub held: HeldV6,
@@ -56,7 +56,7 @@ pub struct V6State {
 }
 
 /// The DHCPv6 side of a client: its persisted state and dibbler-client's work directory.
-pub struct V6 {
+pub(super) struct V6 {
     state: V6State,
     /// Why the last MAP configuration was refused, to log each reason once.
     map_error: Option<String>,
@@ -95,7 +95,7 @@ impl V6 {
     /// An `add` event for the bindings in dibbler-client's bindings file when they differ from
     /// the held ones (a rapid-commit lease no script reported); `None` when the file is missing,
     /// refused (logged), empty, or holds what the daemon already holds.
-    pub fn bindings_event(&self, core: &V6Core) -> Option<V6Event> {
+    pub(super) fn bindings_event(&self, core: &V6Core) -> Option<V6Event> {
         let path = self.work_dir.join(addr_mgr::FILE_NAME);
         let text = std::fs::read_to_string(&path).ok()?;
         let now = std::time::SystemTime::now()

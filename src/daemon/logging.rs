@@ -32,7 +32,7 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Where log lines go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sink {
+pub(super) enum Sink {
     Stderr,
     Journal,
     Syslog,
@@ -44,7 +44,7 @@ const DEV_LOG: &str = "/dev/log";
 const FACILITY_DAEMON: u8 = 3 << 3;
 
 /// Parses a filter such as `info` or `warn,dhcpmgr=debug`.
-pub fn parse_filter(text: &str) -> Result<Targets, String> {
+pub(super) fn parse_filter(text: &str) -> Result<Targets, String> {
     Targets::from_str(text.trim()).map_err(|e| format!("invalid log filter {text:?}: {e}"))
 }
 
@@ -59,7 +59,7 @@ fn severity(level: &Level) -> u8 {
 }
 
 /// Changes the running filter.
-pub struct LogControl {
+pub(super) struct LogControl {
     handle: reload::Handle<Targets, Registry>,
     /// `$RUST_LOG` set the filter: the configuration does not change it.
     from_env: bool,
@@ -67,7 +67,7 @@ pub struct LogControl {
 
 impl LogControl {
     /// Applies `daemon.log_level` from a reloaded configuration.
-    pub fn apply(&self, level: &str) {
+    pub(super) fn apply(&self, level: &str) {
         if self.from_env {
             tracing::info!("RUST_LOG is set; daemon.log_level not applied");
             return;
@@ -84,7 +84,7 @@ impl LogControl {
 
 /// Installs the global subscriber: `level` (unless `$RUST_LOG` is set) filtering, lines to
 /// `sink`.
-pub fn init(level: &str, sink: Sink) -> LogControl {
+pub(super) fn init(level: &str, sink: Sink) -> LogControl {
     let env = std::env::var("RUST_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty());

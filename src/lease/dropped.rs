@@ -5,7 +5,7 @@ use dhcpmgr_ipc::plugin::clip;
 
 /// Values of one field left out of a lease for one reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dropped {
+pub(crate) struct Dropped {
     pub field: &'static str,
     pub why: String,
     /// How many values, and the first of them (clipped).

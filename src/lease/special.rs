@@ -8,7 +8,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Why an IPv4 address cannot be a unicast host, or `None` when it can be.
-pub fn v4_not_unicast(a: Ipv4Addr) -> Option<&'static str> {
+pub(crate) fn v4_not_unicast(a: Ipv4Addr) -> Option<&'static str> {
     let [first, second, ..] = a.octets();
     Some(match (first, second) {
         _ if a.is_broadcast() => "the limited broadcast address",
@@ -23,7 +23,7 @@ pub fn v4_not_unicast(a: Ipv4Addr) -> Option<&'static str> {
 
 /// Why an IPv6 address cannot be a global unicast address a host holds or talks to, or
 /// `None` when it can be.
-pub fn v6_not_global_unicast(a: Ipv6Addr) -> Option<&'static str> {
+pub(crate) fn v6_not_global_unicast(a: Ipv6Addr) -> Option<&'static str> {
     let s = a.segments();
     Some(match s {
         _ if a.is_unspecified() => "the unspecified address",

@@ -12,16 +12,16 @@ use crate::model::EventKind;
 use crate::model::V4Addr;
 
 mod content;
-pub use super::dropped::Dropped;
+pub(crate) use super::dropped::Dropped;
 use super::special;
-pub use content::MAX_DNS_SERVERS;
+pub(crate) use content::MAX_DNS_SERVERS;
 
 /// MTUs outside this range from option 26 are ignored (RFC 2132 minimum; jumbo maximum).
-pub const MTU_RANGE: std::ops::RangeInclusive<u16> = 576..=9216;
+pub(crate) const MTU_RANGE: std::ops::RangeInclusive<u16> = 576..=9216;
 
 /// The lease the daemon holds for a client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeldLease {
+pub(crate) struct HeldLease {
     pub lease: V4Lease,
     /// When it was bound or last renewed.
     pub obtained: BootSeconds,
@@ -30,21 +30,21 @@ pub struct HeldLease {
 }
 
 impl HeldLease {
-    pub fn addr(&self) -> V4Addr {
+    pub(crate) fn addr(&self) -> V4Addr {
         V4Addr {
             address: self.lease.address,
             prefix_len: self.lease.prefix_len,
         }
     }
 
-    pub fn is_expired(&self, now: BootSeconds) -> bool {
+    pub(crate) fn is_expired(&self, now: BootSeconds) -> bool {
         self.expires.is_some_and(|e| e <= now)
     }
 }
 
 /// Why a lease from udhcpc was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LeaseError {
+pub(crate) enum LeaseError {
     #[error("{0} is not a usable host address")]
     BadAddress(Ipv4Addr),
     #[error("prefix length {0} is not between 8 and 32")]
@@ -59,7 +59,7 @@ pub enum LeaseError {
 
 /// A lease read back from `state_dir`, checked exactly as one from the plugin: `Err` when it
 /// must not be put back at all, otherwise the lease to use and what was left out of it.
-pub fn restored(held: &HeldLease) -> Result<(HeldLease, Vec<Dropped>), LeaseError> {
+pub(crate) fn restored(held: &HeldLease) -> Result<(HeldLease, Vec<Dropped>), LeaseError> {
     let (lease, dropped) = content::checked(&held.lease)?;
     Ok((
         HeldLease {
@@ -71,20 +71,20 @@ pub fn restored(held: &HeldLease) -> Result<(HeldLease, Vec<Dropped>), LeaseErro
 }
 
 /// An address to ask for again (udhcpc `-r`), if it could be leased at all.
-pub fn requestable(address: Ipv4Addr) -> Option<Ipv4Addr> {
+pub(crate) fn requestable(address: Ipv4Addr) -> Option<Ipv4Addr> {
     special::v4_not_unicast(address)
         .is_none()
         .then_some(address)
 }
 
 /// The MTU to apply from option 26, if present and sane.
-pub fn usable_mtu(lease: &V4Lease) -> Option<u16> {
+pub(crate) fn usable_mtu(lease: &V4Lease) -> Option<u16> {
     lease.mtu.filter(|m| MTU_RANGE.contains(m))
 }
 
 /// Context the decision depends on besides the event.
 #[derive(Debug, Clone, Copy)]
-pub struct Situation<'a> {
+pub(crate) struct Situation<'a> {
     pub held: Option<&'a HeldLease>,
     /// No event has come yet from the udhcpc process the supervisor started last: its opening
     /// `deconfig` must not tear down a lease that is still valid (daemon or client restart).
@@ -96,7 +96,7 @@ pub struct Situation<'a> {
 
 /// What to do for one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// Address to add first (new lease or moved address).
     pub add: Option<V4Addr>,
     /// Address to remove after the add succeeded.
@@ -111,7 +111,7 @@ pub struct Plan {
 }
 
 /// Decides what `event` means given `situation`.
-pub fn plan(event: &V4Event, situation: Situation<'_>) -> Result<Plan, LeaseError> {
+pub(crate) fn plan(event: &V4Event, situation: Situation<'_>) -> Result<Plan, LeaseError> {
     let held = situation.held;
     let keep = |status| Plan {
         add: None,
@@ -178,7 +178,7 @@ pub fn plan(event: &V4Event, situation: Situation<'_>) -> Result<Plan, LeaseErro
 }
 
 /// What to do when the held lease ran out without a renewal.
-pub fn expire(held: &HeldLease) -> Plan {
+pub(crate) fn expire(held: &HeldLease) -> Plan {
     Plan {
         add: None,
         remove: Some(held.addr()),

@@ -62,7 +62,7 @@ impl HeldV6 {
 
 /// Why a DHCPv6 event was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum V6LeaseError {
+pub(crate) enum V6LeaseError {
     #[error("{0} is not a usable global address")]
     BadAddress(Ipv6Addr),
     #[error("{prefix}/{length} is not a usable delegated prefix")]
@@ -79,15 +79,15 @@ pub enum V6LeaseError {
 
 /// IA_NA addresses and IA_PD prefixes kept from one event (the daemon asks for one IA of
 /// each, so this is per IA), in the server's order; the rest are left out and said so.
-pub const MAX_ADDRESSES: usize = 8;
-pub const MAX_PREFIXES: usize = 8;
+pub(crate) const MAX_ADDRESSES: usize = 8;
+pub(crate) const MAX_PREFIXES: usize = 8;
 /// Server options kept from one reply (lowest codes first): each is a `ReceivedOption` row.
-pub const MAX_SERVER_OPTIONS: usize = 64;
+pub(crate) const MAX_SERVER_OPTIONS: usize = 64;
 /// Delegated prefixes shorter than this are refused: no ISP delegates that much to a CPE.
-pub const MIN_DELEGATED_LEN: u8 = 16;
+pub(crate) const MIN_DELEGATED_LEN: u8 = 16;
 
 /// Checks every address and prefix of `event`: one that is not usable refuses the event.
-pub fn validate(event: &V6Event) -> Result<(), V6LeaseError> {
+pub(crate) fn validate(event: &V6Event) -> Result<(), V6LeaseError> {
     check_addresses(&event.addresses)?;
     check_prefixes(&event.prefixes)
 }
@@ -136,7 +136,7 @@ fn check_prefixes(prefixes: &[V6Prefix]) -> Result<(), V6LeaseError> {
 
 /// What was read back from `state_dir`, checked exactly as an event from the plugin: a held
 /// lease with anything unusable in it is not put back at all.
-pub fn restored(held: HeldV6) -> Result<HeldV6, V6LeaseError> {
+pub(crate) fn restored(held: HeldV6) -> Result<HeldV6, V6LeaseError> {
     let addresses: Vec<V6Address> = held.addresses.iter().map(|a| a.lease).collect();
     let prefixes: Vec<V6Prefix> = held.prefixes.iter().map(|p| p.lease).collect();
     check_addresses(&addresses)?;
@@ -170,7 +170,7 @@ fn capped<T: Copy + std::fmt::Debug>(
 /// The MAP-T (option 95) or MAP-E (option 94) configuration the held lease implies, if the
 /// server sent either: `Err` with the reason when the option or its combination with the
 /// delegated prefix is invalid (then nothing of it may be applied).
-pub fn map_config(held: &HeldV6) -> Option<Result<MapConfig, String>> {
+pub(crate) fn map_config(held: &HeldV6) -> Option<Result<MapConfig, String>> {
     let (code, text) = [95u16, 94]
         .iter()
         .find_map(|code| held.options.get(code).map(|text| (*code, text)))?;
@@ -194,7 +194,7 @@ pub fn map_config(held: &HeldV6) -> Option<Result<MapConfig, String>> {
 
 /// What to do for one event or expiry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct V6Plan {
+pub(crate) struct V6Plan {
     /// Addresses to put on the interface or refresh (lifetimes), in order.
     pub configure: Vec<V6Address>,
     /// Addresses to take off the interface, after `configure`.
@@ -212,7 +212,11 @@ pub struct V6Plan {
 /// are withdrawn by the server, except in the answer to a CONFIRM: its REPLY carries no IA, so
 /// dibbler-client reports the addresses of its own CONFIRM, whose lifetimes are 0 by RFC 8415
 /// §18.2.3; those confirm what is held and change nothing.
-pub fn plan(event: &V6Event, held: &HeldV6, now: BootSeconds) -> Result<V6Plan, V6LeaseError> {
+pub(crate) fn plan(
+    event: &V6Event,
+    held: &HeldV6,
+    now: BootSeconds,
+) -> Result<V6Plan, V6LeaseError> {
     validate(event)?;
     let confirm = event.client_message.as_deref() == Some("CONFIRM");
     let mut notes = Notes::default();
@@ -337,13 +341,13 @@ fn expire_listed(event: &V6Event, held: &HeldV6, dropped: Vec<Dropped>) -> V6Pla
 }
 
 /// Drops whatever ran out by `now`.
-pub fn expire(held: &HeldV6, now: BootSeconds) -> V6Plan {
+pub(crate) fn expire(held: &HeldV6, now: BootSeconds) -> V6Plan {
     let ran_out = |e: Option<BootSeconds>| e.is_some_and(|e| e <= now);
     withdraw(held, |a| ran_out(a.expires()), |p| ran_out(p.expires()))
 }
 
 /// Drops everything held, infinite lifetimes included (the client stops or is disabled).
-pub fn drop_all(held: &HeldV6) -> V6Plan {
+pub(crate) fn drop_all(held: &HeldV6) -> V6Plan {
     withdraw(held, |_| true, |_| true)
 }
 

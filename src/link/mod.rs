@@ -4,7 +4,7 @@
 //! its DHCP client can start ([`Links::waiting_for`]). The netlink subscription that feeds it
 //! lives at the edge ([`crate::netlink`]); [`parse`] turns its messages into [`LinkEvent`]s.
 
-pub mod parse;
+pub(crate) mod parse;
 
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
@@ -13,7 +13,7 @@ use crate::model::Waiting;
 
 /// One change rtnetlink reported, as the readiness logic needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LinkEvent {
+pub(crate) enum LinkEvent {
     /// The interface exists with these flags (new, changed or renamed).
     Link {
         index: u32,
@@ -36,7 +36,7 @@ pub enum LinkEvent {
 
 /// One interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Link {
+pub(crate) struct Link {
     pub name: String,
     pub admin_up: bool,
     pub carrier: bool,
@@ -46,21 +46,21 @@ pub struct Link {
 
 impl Link {
     /// Whether a link-local address that finished DAD is present.
-    pub fn has_usable_link_local(&self) -> bool {
+    pub(crate) fn has_usable_link_local(&self) -> bool {
         self.link_local.values().any(|&usable| usable)
     }
 }
 
 /// Every interface by kernel index.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Links {
+pub(crate) struct Links {
     by_index: BTreeMap<u32, Link>,
 }
 
 impl Links {
     /// Applies one change. An address for an interface not seen yet is kept under its index
     /// until the interface's own message names it.
-    pub fn apply(&mut self, event: LinkEvent) {
+    pub(crate) fn apply(&mut self, event: LinkEvent) {
         match event {
             LinkEvent::Link {
                 index,
@@ -101,7 +101,7 @@ impl Links {
     }
 
     /// Starts over from a full dump.
-    pub fn reset(&mut self, events: impl IntoIterator<Item = LinkEvent>) {
+    pub(crate) fn reset(&mut self, events: impl IntoIterator<Item = LinkEvent>) {
         self.by_index.clear();
         for event in events {
             self.apply(event);
@@ -109,13 +109,13 @@ impl Links {
     }
 
     /// The interface called `name`, if it exists.
-    pub fn get(&self, name: &str) -> Option<&Link> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Link> {
         self.by_index.values().find(|l| l.name == name)
     }
 
     /// What a client on `name` waits for: the interface, then it up with carrier, then (when
     /// `needs_link_local`, DHCPv6) a link-local address past DAD. `None`: ready.
-    pub fn waiting_for(&self, name: &str, needs_link_local: bool) -> Option<Waiting> {
+    pub(crate) fn waiting_for(&self, name: &str, needs_link_local: bool) -> Option<Waiting> {
         let Some(link) = self.get(name) else {
             return Some(Waiting::Interface(name.to_string()));
         };

@@ -15,7 +15,7 @@ use super::LinkEvent;
 
 /// Why a message of a kind the daemon follows could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LinkParseError {
+pub(crate) enum LinkParseError {
     #[error("link message for index {0} carries no interface name")]
     NoName(u32),
     #[error("IPv6 address message for index {0} carries no address")]
@@ -24,7 +24,9 @@ pub enum LinkParseError {
 
 /// The event in `message`; `Ok(None)` for messages the readiness logic does not follow (other
 /// kinds, IPv4 or global IPv6 addresses).
-pub fn link_event(message: &RouteNetlinkMessage) -> Result<Option<LinkEvent>, LinkParseError> {
+pub(crate) fn link_event(
+    message: &RouteNetlinkMessage,
+) -> Result<Option<LinkEvent>, LinkParseError> {
     match message {
         RouteNetlinkMessage::NewLink(link) => link_state(link).map(Some),
         RouteNetlinkMessage::DelLink(link) => Ok(Some(LinkEvent::LinkGone {

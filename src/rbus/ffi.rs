@@ -8,51 +8,52 @@ use std::ffi::{c_char, c_int, c_void};
 use libloading::Library;
 
 /// Where librbus is looked for: its SONAME, found by the dynamic loader's usual search.
-pub const LIBRARY: &str = "librbus.so.0";
+pub(super) const LIBRARY: &str = "librbus.so.0";
 
-pub type Handle = *mut c_void;
-pub type Property = *mut c_void;
-pub type Value = *mut c_void;
-pub type Object = *mut c_void;
-pub type RbusError = c_int;
+pub(super) type Handle = *mut c_void;
+pub(super) type Property = *mut c_void;
+pub(super) type Value = *mut c_void;
+pub(super) type Object = *mut c_void;
+pub(super) type RbusError = c_int;
 
-pub const ERROR_SUCCESS: RbusError = 0;
-pub const ERROR_BUS_ERROR: RbusError = 1;
-pub const ERROR_INVALID_INPUT: RbusError = 2;
-pub const ERROR_OUT_OF_RESOURCES: RbusError = 4;
-pub const ERROR_ELEMENT_DOES_NOT_EXIST: RbusError = 17;
-pub const ERROR_ACCESS_NOT_ALLOWED: RbusError = 18;
-pub const ERROR_TIMEOUT: RbusError = 20;
-pub const ERROR_NOSUBSCRIBERS: RbusError = 23;
-pub const ERROR_NOT_WRITABLE: RbusError = 27;
-pub const ERROR_INVALID_PARAMETER_TYPE: RbusError = 29;
-pub const ERROR_INVALID_PARAMETER_VALUE: RbusError = 30;
+pub(super) const ERROR_SUCCESS: RbusError = 0;
+pub(super) const ERROR_BUS_ERROR: RbusError = 1;
+pub(super) const ERROR_INVALID_INPUT: RbusError = 2;
+pub(super) const ERROR_OUT_OF_RESOURCES: RbusError = 4;
+pub(super) const ERROR_ELEMENT_DOES_NOT_EXIST: RbusError = 17;
+pub(super) const ERROR_ACCESS_NOT_ALLOWED: RbusError = 18;
+pub(super) const ERROR_TIMEOUT: RbusError = 20;
+pub(super) const ERROR_NOSUBSCRIBERS: RbusError = 23;
+pub(super) const ERROR_NOT_WRITABLE: RbusError = 27;
+pub(super) const ERROR_INVALID_PARAMETER_TYPE: RbusError = 29;
+pub(super) const ERROR_INVALID_PARAMETER_VALUE: RbusError = 30;
 
 /// `rbusElementType_t`.
-pub const ELEMENT_PROPERTY: c_int = 1;
-pub const ELEMENT_TABLE: c_int = 2;
-pub const ELEMENT_METHOD: c_int = 4;
+pub(super) const ELEMENT_PROPERTY: c_int = 1;
+pub(super) const ELEMENT_TABLE: c_int = 2;
+pub(super) const ELEMENT_METHOD: c_int = 4;
 
 /// `rbusEventType_t`: `RBUS_EVENT_GENERAL`.
-pub const EVENT_GENERAL: c_int = 3;
+pub(super) const EVENT_GENERAL: c_int = 3;
 
 /// `rbusEventSubAction_t`: `RBUS_EVENT_ACTION_SUBSCRIBE`.
-pub const ACTION_SUBSCRIBE: c_int = 0;
+pub(super) const ACTION_SUBSCRIBE: c_int = 0;
 
-pub type GetHandler = unsafe extern "C" fn(Handle, Property, *mut c_void) -> RbusError;
-pub type SetHandler = unsafe extern "C" fn(Handle, Property, *mut SetHandlerOptions) -> RbusError;
-pub type AddRowHandler =
+pub(super) type GetHandler = unsafe extern "C" fn(Handle, Property, *mut c_void) -> RbusError;
+pub(super) type SetHandler =
+    unsafe extern "C" fn(Handle, Property, *mut SetHandlerOptions) -> RbusError;
+pub(super) type AddRowHandler =
     unsafe extern "C" fn(Handle, *const c_char, *const c_char, *mut u32) -> RbusError;
-pub type RemoveRowHandler = unsafe extern "C" fn(Handle, *const c_char) -> RbusError;
-pub type EventSubHandler =
+pub(super) type RemoveRowHandler = unsafe extern "C" fn(Handle, *const c_char) -> RbusError;
+pub(super) type EventSubHandler =
     unsafe extern "C" fn(Handle, c_int, *const c_char, *mut c_void, i32, *mut bool) -> RbusError;
 
-pub type MethodHandler =
+pub(super) type MethodHandler =
     unsafe extern "C" fn(Handle, *const c_char, Object, Object, *mut c_void) -> RbusError;
 
 /// `rbusSetHandlerOptions_t`.
 #[repr(C)]
-pub struct SetHandlerOptions {
+pub(super) struct SetHandlerOptions {
     pub commit: bool,
     pub session_id: u32,
     pub requesting_component: *const c_char,
@@ -61,7 +62,7 @@ pub struct SetHandlerOptions {
 /// `rbusCallbackTable_t`.
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub struct CallbackTable {
+pub(super) struct CallbackTable {
     pub get: Option<GetHandler>,
     pub set: Option<SetHandler>,
     pub add_row: Option<AddRowHandler>,
@@ -72,7 +73,7 @@ pub struct CallbackTable {
 
 /// `rbusDataElement_t`.
 #[repr(C)]
-pub struct DataElement {
+pub(super) struct DataElement {
     pub name: *const c_char,
     pub kind: c_int,
     pub callbacks: CallbackTable,
@@ -80,7 +81,7 @@ pub struct DataElement {
 
 /// `rbusEvent_t`.
 #[repr(C)]
-pub struct Event {
+pub(super) struct Event {
     pub name: *const c_char,
     pub kind: c_int,
     pub data: Object,
@@ -89,14 +90,14 @@ pub struct Event {
 macro_rules! api {
     ($($field:ident: $symbol:literal => fn($($arg:ty),*) $(-> $ret:ty)?;)*) => {
         /// The librbus functions the provider calls.
-        pub struct Api {
-            $(pub $field: unsafe extern "C" fn($($arg),*) $(-> $ret)?,)*
+        pub(crate) struct Api {
+            $(pub(crate) $field: unsafe extern "C" fn($($arg),*) $(-> $ret)?,)*
             _library: Library,
         }
 
         impl Api {
             /// Loads librbus and resolves every function, or says which is missing.
-            pub fn load() -> Result<Self, libloading::Error> {
+            pub(crate) fn load() -> Result<Self, libloading::Error> {
                 // SAFETY: loading librbus runs only its (trivial) initializers.
                 let library = unsafe { Library::new(LIBRARY)? };
                 // SAFETY: each symbol has the C signature of rbus.h written here.

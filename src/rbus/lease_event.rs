@@ -13,7 +13,7 @@ use crate::tr181::tree::Tree;
 
 /// A lease event as `Device.DHCPvN.Client.{i}.Events` carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeaseEvent {
+pub(crate) struct LeaseEvent {
     pub if_name: String,
     pub msg_type: u32,
     /// On a lease update only.
@@ -24,7 +24,7 @@ impl LeaseEvent {
     /// The event for a controller `Event` update of `object_path` (`Device.DHCPv4.Client.1`),
     /// read after the tree took the update that came with it; `None` for an event WAN Manager
     /// has no message for.
-    pub fn of(
+    pub(crate) fn of(
         tree: &Tree,
         version: LeaseInfoVersion,
         object_path: &str,
@@ -54,7 +54,7 @@ impl LeaseEvent {
 
     /// The current lease of the client at `object_path` as a lease update (what the C manager
     /// answers a get of `Events` with); `None` without a lease.
-    pub fn current(
+    pub(crate) fn current(
         tree: &Tree,
         version: LeaseInfoVersion,
         object_path: &str,
@@ -70,7 +70,7 @@ impl LeaseEvent {
 
     /// The event as named values: `IfName`, `MsgType` and each `LeaseInfo` field as
     /// `LeaseInfo.<field>` (`LeaseInfo.mapInfo.psid`, …).
-    pub fn named(&self) -> Vec<(String, String)> {
+    pub(crate) fn named(&self) -> Vec<(String, String)> {
         let mut named = vec![
             ("IfName".to_string(), self.if_name.clone()),
             ("MsgType".to_string(), self.msg_type.to_string()),

@@ -8,9 +8,9 @@
 //! `ffi`), with `handlers` (librbus's callbacks), `rows` (table rows), `events` (lease
 //! events) and `liveness` (whether the broker still routes to it); without it, [`Frontend`] never starts.
 
-pub mod lease_event;
+pub(crate) mod lease_event;
 pub mod lease_info;
-pub mod settings;
+pub(crate) mod settings;
 
 #[cfg(feature = "rbus")]
 mod events;

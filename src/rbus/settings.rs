@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 /// The component name RDK-B's CCSP wrappers address the C DHCP manager by
 /// (`DHCPMGR_COMPONENT_NAME` in WAN Manager).
-pub const DEFAULT_COMPONENT: &str = "eRT.com.cisco.spvtg.ccsp.dhcpmgr";
+pub(crate) const DEFAULT_COMPONENT: &str = "eRT.com.cisco.spvtg.ccsp.dhcpmgr";
 
 /// Which C header version `LeaseInfo` is laid out like (docs/rbus.md has the layouts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

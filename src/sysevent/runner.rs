@@ -49,7 +49,7 @@ pub(super) struct Runner {
 }
 
 impl Runner {
-    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Desire>) {
+    pub(super) async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Desire>) {
         let mut backoff = FIRST_BACKOFF;
         let mut unsaved = false;
         loop {

@@ -10,8 +10,8 @@ pub mod definition;
 pub mod fault;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
-pub mod objects;
-pub mod proxy;
+pub(crate) mod objects;
+mod proxy;
 pub mod service;
 pub mod tree;
 pub mod value;

@@ -53,9 +53,9 @@ use super::OBJECT_PATH;
 use crate::boottime::BootSeconds;
 
 /// The interface every mirrored object serves.
-pub const INTERFACE: &str = "org.dhcpmgr.Object1";
+pub(crate) const INTERFACE: &str = "org.dhcpmgr.Object1";
 /// The read-only property holding the TR-181 object path.
-pub const PATH_PROPERTY: &str = "Path";
+pub(crate) const PATH_PROPERTY: &str = "Path";
 
 /// One object instance of the tree with its parameters ([`Tree::objects`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +81,7 @@ pub struct ParamView {
 }
 
 /// The D-Bus object path of a TR-181 object path, `None` if it is not a valid one.
-pub fn dbus_path(tr181_path: &str) -> Option<OwnedObjectPath> {
+pub(crate) fn dbus_path(tr181_path: &str) -> Option<OwnedObjectPath> {
     let mut path = OBJECT_PATH.to_string();
     for segment in tr181_path.split('.').filter(|s| !s.is_empty()) {
         path.push('/');
@@ -92,7 +92,7 @@ pub fn dbus_path(tr181_path: &str) -> Option<OwnedObjectPath> {
 
 /// The D-Bus property name of a TR-181 parameter name, `None` if none can be made (empty, or
 /// longer than D-Bus allows).
-pub fn member_name(param: &str) -> Option<String> {
+pub(crate) fn member_name(param: &str) -> Option<String> {
     let mut name = String::with_capacity(param.len() + 1);
     if param.starts_with(|c: char| c.is_ascii_digit()) {
         name.push('_');
@@ -446,7 +446,7 @@ fn changed<'p, 'v>(
 }
 
 /// The mirrored objects on one connection.
-pub struct Objects {
+pub(crate) struct Objects {
     conn: Connection,
     tree: SharedTree,
     model: Option<InterfaceRef<DataModel>>,
@@ -457,7 +457,7 @@ pub struct Objects {
 impl Objects {
     /// Serves ObjectManager at `/org/dhcpmgr` and an object for every object instance of the
     /// tree. `Properties.Set` goes to the [`DataModel`] already served at `/org/dhcpmgr`.
-    pub async fn serve(conn: &Connection, tree: SharedTree) -> Self {
+    pub(crate) async fn serve(conn: &Connection, tree: SharedTree) -> Self {
         let server = conn.object_server();
         if let Err(e) = server.at(OBJECT_PATH, fdo::ObjectManager).await {
             warn!(path = OBJECT_PATH, error = %e, "cannot serve ObjectManager");
@@ -490,7 +490,7 @@ impl Objects {
     /// every value that differs from what was last published. (Diffing here rather than
     /// taking `Tree::apply`'s changes also catches values the tree took in between updates,
     /// such as settings noted after a write.)
-    pub async fn update(&mut self) {
+    pub(crate) async fn update(&mut self) {
         let views = self
             .tree
             .lock()

@@ -15,27 +15,27 @@ use crate::lease::dropped::{Dropped, Notes};
 use crate::lease::special::v4_not_unicast;
 
 /// Routers kept from option 3, in the server's order.
-pub const MAX_ROUTERS: usize = 8;
+pub(super) const MAX_ROUTERS: usize = 8;
 /// DNS servers kept from option 6, in the server's order.
-pub const MAX_DNS_SERVERS: usize = 8;
+pub(crate) const MAX_DNS_SERVERS: usize = 8;
 /// NTP servers kept from option 42.
-pub const MAX_NTP_SERVERS: usize = 8;
+pub(super) const MAX_NTP_SERVERS: usize = 8;
 /// Classless static routes kept from option 121.
-pub const MAX_STATIC_ROUTES: usize = 16;
+pub(super) const MAX_STATIC_ROUTES: usize = 16;
 /// Hex digits of one raw option value (255 octets).
-pub const MAX_OPTION_HEX: usize = 510;
+pub(super) const MAX_OPTION_HEX: usize = 510;
 /// A domain or host name (RFC 1035 presentation form).
-pub const MAX_NAME: usize = 253;
+pub(super) const MAX_NAME: usize = 253;
 /// Named variables kept verbatim, and the length of each value.
-pub const MAX_OTHER: usize = 32;
-pub const MAX_OTHER_VALUE: usize = 255;
+pub(super) const MAX_OTHER: usize = 32;
+pub(super) const MAX_OTHER_VALUE: usize = 255;
 /// Shortest prefix a lease may configure: a shorter one would make the kernel's connected
 /// route cover a large part of the Internet.
-pub const MIN_PREFIX_LEN: u8 = 8;
+pub(super) const MIN_PREFIX_LEN: u8 = 8;
 
 /// The lease as it may be used, and what was left out of it; `Err` when its address, prefix
 /// or lease time cannot be honoured at all.
-pub fn checked(lease: &V4Lease) -> Result<(V4Lease, Vec<Dropped>), LeaseError> {
+pub(super) fn checked(lease: &V4Lease) -> Result<(V4Lease, Vec<Dropped>), LeaseError> {
     let a = lease.address;
     if v4_not_unicast(a).is_some() {
         return Err(LeaseError::BadAddress(a));
