@@ -22,8 +22,11 @@ pub enum ControllerUpdate {
     V6ClientRemoved(Instance),
     /// Something happened that WAN Manager listens for.
     Event {
+        /// The client's object path without the trailing dot (`Device.DHCPv4.Client.1`).
         object_path: String,
+        /// Which event it is (the signal's `kind` argument).
         kind: EventKind,
+        /// The event's named values (`interface`, `reason`, …; docs/contracts.md#d-bus).
         data: BTreeMap<String, String>,
     },
 }
@@ -31,7 +34,9 @@ pub enum ControllerUpdate {
 /// New settings for a client of either family (a TR-181 write).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientConfig {
+    /// Settings for a `Device.DHCPv4.Client.{i}`.
     V4(Box<V4ClientConfig>),
+    /// Settings for a `Device.DHCPv6.Client.{i}`.
     V6(Box<V6ClientConfig>),
 }
 
@@ -52,6 +57,7 @@ impl ClientConfig {
         }
     }
 
+    /// The TR-181 `Enable`.
     pub fn enable(&self) -> bool {
         match self {
             Self::V4(c) => c.enable,
@@ -107,10 +113,16 @@ pub enum CommandError {
     NoSuchClient(ClientKey),
     /// The request does not fit the client (e.g. settings of the other family).
     #[error("{reason}")]
-    Conflict { reason: String },
+    Conflict {
+        /// What does not fit, for the caller.
+        reason: String,
+    },
     /// The client cannot do it now (e.g. renew while it is not running).
     #[error("{reason}")]
-    Refused { reason: String },
+    Refused {
+        /// Why not now, for the caller.
+        reason: String,
+    },
     /// Storing the write ahead failed, so none of it is in force.
     #[error(transparent)]
     NotStored(#[from] NotStored),
@@ -125,7 +137,10 @@ pub enum CommandError {
     ControllerGone,
     /// The controller did not answer in time.
     #[error("the controller did not answer within {seconds} s")]
-    NoAnswer { seconds: u64 },
+    NoAnswer {
+        /// How long the TR-181 thread waited.
+        seconds: u64,
+    },
 }
 
 /// Receives `Ok(())` once a command was carried out, or why it could not be.
@@ -140,24 +155,42 @@ pub type AddReply = oneshot::Sender<Result<ControllerUpdate, CommandError>>;
 pub enum ControllerCommand {
     /// An action on one client.
     Client {
+        /// The client it is for.
         client: ClientKey,
+        /// What to do.
         action: ClientAction,
+        /// Answered once the action is in force (and persisted), or with why not.
         reply: CommandReply,
     },
     /// Create a client (AddObject on a client table): disabled and without an interface until
     /// written; it gets an instance number never used before.
-    AddClient { family: Family, reply: AddReply },
+    AddClient {
+        /// Which table grows.
+        family: Family,
+        /// Answered with the new client's picture once it is created and persisted.
+        reply: AddReply,
+    },
     /// Delete a client (DeleteObject): stop it (releasing its lease if `release_on_disable`),
     /// drop its lease locally and forget it.
     DeleteClient {
+        /// The client to delete.
         client: ClientKey,
+        /// Answered once the client is gone and forgotten on disk, or with why not.
         reply: CommandReply,
     },
     /// Forget every TR-181 write: all clients go back to the configuration file's settings.
-    FactoryReset { reply: CommandReply },
+    FactoryReset {
+        /// Answered once every client runs its file settings and the writes are forgotten on
+        /// disk.
+        reply: CommandReply,
+    },
 }
 
+/// The controller's side of [`ControllerUpdate`]s (unbounded: a lease is never held up by a slow bus).
 pub type UpdateSender = mpsc::UnboundedSender<ControllerUpdate>;
+/// The TR-181 thread's side of [`ControllerUpdate`]s.
 pub type UpdateReceiver = mpsc::UnboundedReceiver<ControllerUpdate>;
+/// The TR-181 thread's side of [`ControllerCommand`]s (bounded: a flood of bus requests waits, it does not grow memory).
 pub type CommandSender = mpsc::Sender<ControllerCommand>;
+/// The controller's side of [`ControllerCommand`]s.
 pub type CommandReceiver = mpsc::Receiver<ControllerCommand>;

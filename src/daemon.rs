@@ -39,6 +39,7 @@ pub mod exit {
 /// How the daemon was asked to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
+    /// The configuration file (`--config`, default [`DEFAULT_CONFIG`]).
     pub config: PathBuf,
     /// Check the configuration and exit.
     pub validate: bool,
@@ -52,8 +53,10 @@ pub const DEFAULT_CONFIG: &str = "/etc/dhcpmgr/dhcpmgr.toml";
 /// Why the command line was refused (exit code [`exit::USAGE`]).
 #[derive(Debug, thiserror::Error)]
 pub enum UsageError {
+    /// `--help` was asked for: the message is the usage line.
     #[error("usage: dhcpmgr [--config PATH] [--validate] [--syslog]")]
     Help,
+    /// An unknown option or a missing value.
     #[error(transparent)]
     Invalid(#[from] lexopt::Error),
 }

@@ -117,9 +117,13 @@ pub const MAX_WAN6_NS: usize = crate::lease::v4::MAX_DNS_SERVERS;
 /// What the daemon asked dibbler-client for, for the values dibbler does not report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct V6Asked {
+    /// IAID of the IA_NA in the daemon's dibbler configuration.
     pub ia_na_iaid: u32,
+    /// IAID of the IA_PD in the daemon's dibbler configuration.
     pub ia_pd_iaid: u32,
+    /// The T1 suggested to the server, seconds (`None`: the server chooses).
     pub t1: Option<u32>,
+    /// The T2 suggested to the server, seconds (`None`: the server chooses).
     pub t2: Option<u32>,
 }
 
@@ -243,6 +247,7 @@ impl SysEventSender {
         }
     }
 
+    /// Which keys this emitter sets ([`Profile`]).
     pub fn profile(&self) -> Profile {
         self.profile
     }

@@ -33,6 +33,7 @@ const RELEASE_TIMEOUT: Duration = Duration::from_secs(1);
 /// What the TR-181 thread takes from the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tr181Settings {
+    /// Which bus to serve `org.dhcpmgr` on.
     pub bus: BusChoice,
     /// Users besides root allowed to write.
     pub write_uids: Vec<u32>,

@@ -26,15 +26,30 @@ pub use types::{
 /// Why a configuration was refused. The message names the offending key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The file asked for.
         path: PathBuf,
+        /// Why reading failed.
         source: std::io::Error,
     },
+    /// The file is not valid TOML, or has a key or type the schema does not know.
     #[error("{path}: {message}")]
-    Syntax { path: PathBuf, message: String },
+    Syntax {
+        /// The file read.
+        path: PathBuf,
+        /// The parser's message, with the line and column.
+        message: String,
+    },
+    /// A value is out of range or inconsistent with another.
     #[error("{key}: {message}")]
-    Invalid { key: String, message: String },
+    Invalid {
+        /// The offending key, dotted (`dhcpv4.client[0].interface`).
+        key: String,
+        /// What is wrong with its value.
+        message: String,
+    },
 }
 
 impl ConfigError {
@@ -49,7 +64,9 @@ impl ConfigError {
 /// Which D-Bus bus the TR-181 service joins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BusChoice {
+    /// The system bus (`/run/dbus/system_bus_socket`): a gateway's normal choice.
     System,
+    /// The session bus of `DBUS_SESSION_BUS_ADDRESS` (development).
     Session,
     /// A D-Bus address such as `unix:path=/run/dbus/test.sock`.
     Address(String),
@@ -77,10 +94,13 @@ pub const DEFAULT_TABLE_LIMIT: usize = 32;
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// Where leases, instance numbers, TR-181 writes and the system-event ledger persist (`/var/lib/dhcpmgr`).
     pub state_dir: PathBuf,
+    /// Where the IPC socket, the shield's socket and each client's work directory live (`/run/dhcpmgr`).
     pub run_dir: PathBuf,
     /// `tracing` filter directive for the log, e.g. `info` or `dhcpmgr=debug`.
     pub log_level: String,
+    /// Which D-Bus bus the TR-181 service joins (`[dbus] bus`).
     pub bus: BusChoice,
     /// Users besides root allowed to write through D-Bus.
     pub write_uids: Vec<u32>,
@@ -98,8 +118,11 @@ pub struct Config {
     pub dibbler_command: PathBuf,
     /// Where the plugin executables live; by default the daemon's own directory.
     pub plugin_dir: Option<PathBuf>,
+    /// `[[dhcpv4.client]]`, in file order.
     pub dhcpv4_clients: Vec<V4ClientConfig>,
+    /// `[[dhcpv6.client]]`, in file order.
     pub dhcpv6_clients: Vec<V6ClientConfig>,
+    /// `[shield]`: the LAN-side DHCP shield.
     pub shield: ShieldConfig,
     /// `[rbus]`: the RBUS front end.
     pub rbus: crate::rbus::RbusSettings,
@@ -116,6 +139,7 @@ pub struct V4ClientConfig {
     /// `None` only for a client added over TR-181 before `X_RDK_LinuxInterface` is written;
     /// such a client cannot be enabled.
     pub interface: Option<InterfaceName>,
+    /// TR-181 `Enable`: run udhcpc on the interface.
     pub enable: bool,
     /// Options asked for in the parameter request list (TR-181 `ReqOption`), besides
     /// udhcpc's defaults.
@@ -141,9 +165,13 @@ pub struct V6ClientConfig {
     pub renamed: Option<ClientAlias>,
     /// As for [`V4ClientConfig::interface`].
     pub interface: Option<InterfaceName>,
+    /// TR-181 `Enable`: run dibbler-client on the interface.
     pub enable: bool,
+    /// Ask for an IA_NA address (TR-181 `RequestAddresses`).
     pub request_addresses: bool,
+    /// Ask for an IA_PD prefix (TR-181 `RequestPrefixes`).
     pub request_prefixes: bool,
+    /// Send Rapid Commit (RFC 8415 §18.2.1; TR-181 `RapidCommit`).
     pub rapid_commit: bool,
     /// Options asked for in the ORO (23 DNS, 24 domain list, 64 AFTR, 94/95/96 S46, …).
     pub requested_options: Vec<u16>,
@@ -151,6 +179,7 @@ pub struct V6ClientConfig {
     pub sent_options: Table<V6SentOption>,
     /// Suggested T1/T2 for IA_NA and IA_PD, seconds.
     pub t1: Option<u32>,
+    /// As `t1`: the suggested rebind time, seconds.
     pub t2: Option<u32>,
     /// Release address and prefix when the client is disabled (default: keep them).
     pub release_on_disable: bool,

@@ -16,7 +16,9 @@ pub trait ClientSettings: PartialEq + Clone + Serialize + DeserializeOwned {
     fn added(alias: ClientAlias) -> Self;
     /// The Linux interface; `None` for a client added over TR-181 that has none yet.
     fn interface(&self) -> Option<&InterfaceName>;
+    /// TR-181 `Enable`.
     fn enable(&self) -> bool;
+    /// Whether disabling the client releases its lease with the server.
     fn release_on_disable(&self) -> bool;
     /// The same settings with `enable` set.
     fn with_enable(&self, enable: bool) -> Self;

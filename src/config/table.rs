@@ -8,9 +8,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Row<T> {
+    /// TR-181 instance number of the row, stable across restarts.
     pub instance: u32,
+    /// TR-181 `Alias` of the row (`cpe-<n>` unless written).
     pub alias: String,
+    /// TR-181 `Enable` of the row: a disabled row is kept but not used.
     pub enable: bool,
+    /// The row's own values (an option to send or request).
     pub item: T,
 }
 
@@ -94,14 +98,17 @@ impl<T> Table<T> {
         table
     }
 
+    /// The rows, in instance-number order.
     pub fn rows(&self) -> &[Row<T>] {
         &self.rows
     }
 
+    /// How many rows there are.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
+    /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
@@ -111,10 +118,12 @@ impl<T> Table<T> {
         self.rows.iter().filter(|r| r.enable).map(|r| &r.item)
     }
 
+    /// The row with instance number `instance`.
     pub fn row(&self, instance: u32) -> Option<&Row<T>> {
         self.rows.iter().find(|r| r.instance == instance)
     }
 
+    /// The row with instance number `instance`, to change.
     pub fn row_mut(&mut self, instance: u32) -> Option<&mut Row<T>> {
         self.rows.iter_mut().find(|r| r.instance == instance)
     }

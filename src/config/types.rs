@@ -71,6 +71,7 @@ impl From<ClientAlias> for String {
 }
 
 impl ClientAlias {
+    /// Validates `alias`; `Err` says which character or length is wrong.
     pub fn new(alias: &str) -> Result<Self, String> {
         let ok = !alias.is_empty()
             && alias.len() <= 64
@@ -86,6 +87,7 @@ impl ClientAlias {
         }
     }
 
+    /// The alias as written.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -117,6 +119,7 @@ impl From<OptionCode> for u16 {
 }
 
 impl OptionCode {
+    /// Validates `code` (1 to 254: 0 and 255 are pad and end); `Err` says why not.
     pub fn new(code: u16) -> Result<Self, String> {
         match u8::try_from(code) {
             Ok(c @ 1..=254) => Ok(Self(c)),
@@ -187,11 +190,14 @@ pub const V6_CLIENT_MANAGED_OPTIONS: [u16; 11] = [0, 1, 2, 3, 5, 6, 8, 13, 14, 2
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SentOption {
+    /// The option code; `None` until written over TR-181.
     pub tag: Option<OptionCode>,
+    /// The option's value, sent as is.
     pub value: HexBytes,
 }
 
 impl SentOption {
+    /// Validates `tag` and the hexadecimal `hex`; `Err` says which is wrong.
     pub fn new(tag: u16, hex: &str) -> Result<Self, String> {
         let code = OptionCode::new(tag)?;
         if V4_CLIENT_MANAGED_OPTIONS.contains(&code.0) {
@@ -215,7 +221,9 @@ impl SentOption {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReqOption {
+    /// Where the option goes in the parameter request list (TR-181 `Order`, 1 first).
     pub order: u32,
+    /// The option code; `None` until written over TR-181.
     pub tag: Option<OptionCode>,
 }
 
@@ -223,6 +231,8 @@ pub struct ReqOption {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct V6SentOption {
+    /// The DHCPv6 option code (RFC 8415 §21); `None` until written over TR-181.
     pub tag: Option<u16>,
+    /// The option's value, sent as is.
     pub value: HexBytes,
 }

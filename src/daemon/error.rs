@@ -10,11 +10,15 @@ use super::shutdown::{Part, PartError};
 /// A failure while setting the daemon's parts up.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// Signal handlers (TERM, INT, HUP) could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] io::Error),
+    /// A part's thread could not be started.
     #[error("cannot start the {part} thread: {source}")]
     Spawn {
+        /// The part whose thread it was.
         part: Part,
+        /// Why the thread could not be spawned.
         #[source]
         source: io::Error,
     },
@@ -30,7 +34,9 @@ impl StartError {
 /// Everything that went wrong in one run, start first, then the parts in stop order.
 #[derive(Debug)]
 pub struct ServeError {
+    /// The failure that ended the start, if the daemon did not get to run.
     pub start: Option<StartError>,
+    /// Each part that ended badly, in stop order.
     pub parts: Vec<PartError>,
 }
 

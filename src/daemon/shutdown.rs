@@ -22,9 +22,13 @@ use super::stop::StopToken;
 /// A long-lived part of the daemon, in stop order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Part {
+    /// The LAN-side DHCP shield: stopped first, so LAN DHCP flows uninspected (fail-open).
     Shield,
+    /// The controller: stops the DHCP clients (in parallel) and persists their leases.
     Controller,
+    /// The TR-181 thread: releases `org.dhcpmgr` and the RBUS component.
     Tr181,
+    /// The systemd watchdog pinger: last, so systemd sees the daemon alive while it stops.
     Watchdog,
 }
 
@@ -42,8 +46,10 @@ impl fmt::Display for Part {
 /// How a part ended badly.
 #[derive(Debug, thiserror::Error)]
 pub enum PartError {
+    /// The part's thread panicked (the panic was logged where it happened).
     #[error("the {0} thread panicked")]
     Panicked(Part),
+    /// The controller stopped with an error.
     #[error("controller: {0}")]
     Controller(#[from] ControllerError),
 }
@@ -64,6 +70,7 @@ impl Default for Shutdown {
 }
 
 impl Shutdown {
+    /// A shutdown owner with a fresh stop token and no parts yet.
     pub fn new() -> Shutdown {
         Shutdown {
             stop: StopToken::new(),

@@ -5,7 +5,9 @@ use std::net::Ipv4Addr;
 /// An IPv4 address with its prefix length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct V4Addr {
+    /// The address.
     pub address: Ipv4Addr,
+    /// Its prefix length (0 to 32).
     pub prefix_len: u8,
 }
 

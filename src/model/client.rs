@@ -25,6 +25,7 @@ pub enum ClientKey {
 }
 
 impl ClientKey {
+    /// Which client table the client is in.
     pub fn family(self) -> Family {
         match self {
             Self::V4(_) => Family::V4,

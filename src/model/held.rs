@@ -9,14 +9,18 @@ use crate::boottime::BootSeconds;
 /// An IA_NA address the daemon holds, with when it was (re)confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldAddress {
+    /// The address and its lifetimes as dibbler-client reported them.
     pub lease: V6Address,
+    /// When it was (re)confirmed: its lifetimes count from here.
     pub obtained: BootSeconds,
 }
 
 /// A delegated prefix the daemon holds, with when it was (re)confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldPrefix {
+    /// The prefix and its lifetimes as dibbler-client reported them.
     pub lease: V6Prefix,
+    /// When it was (re)confirmed: its lifetimes count from here.
     pub obtained: BootSeconds,
 }
 
@@ -26,12 +30,14 @@ fn expiry(obtained: BootSeconds, secs: u32) -> Option<BootSeconds> {
 }
 
 impl HeldAddress {
+    /// When the valid lifetime runs out; `None` when it is infinite.
     pub fn expires(&self) -> Option<BootSeconds> {
         expiry(self.obtained, self.lease.valid)
     }
 }
 
 impl HeldPrefix {
+    /// When the valid lifetime runs out; `None` when it is infinite.
     pub fn expires(&self) -> Option<BootSeconds> {
         expiry(self.obtained, self.lease.valid)
     }

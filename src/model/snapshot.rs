@@ -13,7 +13,9 @@ use crate::config::{V4ClientConfig, V6ClientConfig};
 /// TR-181 `Status` of a client object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientStatus {
+    /// `Enable` is false.
     Disabled,
+    /// `Enable` is true and the client runs or waits for its interface.
     Enabled,
     /// The configuration cannot work (e.g. the interface does not exist).
     ErrorMisconfigured,
@@ -36,17 +38,23 @@ impl ClientStatus {
 /// Everything the data model shows about one DHCPv4 client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct V4ClientSnapshot {
+    /// TR-181 instance number of the client object.
     pub instance: Instance,
     /// The client's settings: configuration file and TR-181 writes.
     pub settings: V4ClientConfig,
     /// Whether it runs now (a Release or Disable may have stopped it).
+    /// TR-181 `Enable` as shown (settings waiting for a stop win).
     pub enable: bool,
+    /// TR-181 `Status`.
     pub status: ClientStatus,
+    /// TR-181 `DHCPStatus`.
     pub dhcp_status: DhcpStatus,
     /// The lease in force, if any.
     pub lease: Option<V4Lease>,
     /// When that lease expires, on CLOCK_BOOTTIME; `None` for an infinite lease or no lease.
+    /// When the lease ends (boot clock); `None` without a lease.
     pub lease_expires: Option<BootSeconds>,
+    /// TR-181 `Stats.` counters.
     pub stats: ClientStats,
     /// Why the enabled client is not running yet (its interface is not ready), if it waits.
     pub waiting: Option<Waiting>,
@@ -71,11 +79,14 @@ impl V4ClientSnapshot {
 /// Everything the data model shows about one DHCPv6 client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct V6ClientSnapshot {
+    /// TR-181 instance number of the client object.
     pub instance: Instance,
     /// The client's settings: configuration file and TR-181 writes.
     pub settings: V6ClientConfig,
     /// Whether it runs now (a Release or Disable may have stopped it).
+    /// TR-181 `Enable` as shown (settings waiting for a stop win).
     pub enable: bool,
+    /// TR-181 `Status`.
     pub status: ClientStatus,
     /// Lowercase hex, empty until known.
     pub duid: String,
@@ -87,7 +98,9 @@ pub struct V6ClientSnapshot {
     /// The IA_NA addresses held, with when each was (re)confirmed: lifetimes count from then.
     pub addresses: Vec<HeldAddress>,
     /// The delegated prefixes held, likewise.
+    /// The delegated prefixes held (IA_PD), each with when it was confirmed.
     pub prefixes: Vec<HeldPrefix>,
+    /// TR-181 `Stats.` counters.
     pub stats: ClientStats,
     /// Why the enabled client is not running yet (its interface is not ready), if it waits.
     pub waiting: Option<Waiting>,

@@ -5,11 +5,17 @@ use serde::{Deserialize, Serialize};
 /// TR-181 `DHCPStatus` of a DHCPv4 client (RFC 2131 states as the data model names them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DhcpStatus {
+    /// No lease, nothing sent yet (also after a lease was lost).
     Init,
+    /// DISCOVER sent, waiting for an OFFER.
     Selecting,
+    /// REQUEST sent, waiting for the ACK.
     Requesting,
+    /// T2 passed: REQUEST broadcast to any server.
     Rebinding,
+    /// A lease is held and configured.
     Bound,
+    /// T1 passed: REQUEST unicast to the server that gave the lease.
     Renewing,
 }
 

@@ -59,6 +59,7 @@ impl Ledger {
             .filter(|l| l.boot_id == boot_id)
     }
 
+    /// Writes the ledger to `sysevents.json` in `store` atomically.
     pub fn save(&self, store: &StateStore) -> Result<(), PersistError> {
         store.save(RECORD, self)
     }
