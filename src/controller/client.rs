@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use super::errors::{EventError, NotStored, StartError};
 use super::services::Services;
 use super::supervisor::{LaunchSpec, Report, Request, SharedLaunchSpec, Supervisor};
 use crate::boottime::BootSeconds;
@@ -36,7 +37,11 @@ pub(super) trait Family: Sized {
     /// Loads the persisted state and puts a still-valid lease back.
     fn restore(core: &mut Core<Self::Settings>, svc: &Services) -> impl Future<Output = Self>;
     /// Readies what the process needs before a start; `Err` says why it cannot start.
-    fn prepare_start(&mut self, core: &Core<Self::Settings>, svc: &Services) -> Result<(), String>;
+    fn prepare_start(
+        &mut self,
+        core: &Core<Self::Settings>,
+        svc: &Services,
+    ) -> Result<(), StartError>;
     /// The `kind` of `event`, for messages.
     fn event_kind(event: &Self::Event) -> &'static str;
     /// Creation time of the last applied plugin message.
@@ -83,38 +88,20 @@ pub(super) trait Family: Sized {
     fn forget(&self, core: &Core<Self::Settings>, svc: &Services);
 }
 
-/// Why an event was not acknowledged to the plugin.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(super) enum EventError {
-    /// Refused: the same event would be refused again.
-    #[error("{0}")]
-    Refused(String),
-    /// Not applied, or applied but not stored, for a passing reason (netlink, a full disk,
-    /// no file descriptors left): the plugin spools it and it is sent again.
-    #[error("{0}")]
-    Passing(String),
-}
-
-impl From<String> for EventError {
-    fn from(reason: String) -> Self {
-        Self::Refused(reason)
-    }
-}
-
 /// Writes a client's state as record `name`; `unsaved` says afterwards whether it must be
-/// written again. `Err` is the reason given to the plugin: what changed is in force.
+/// written again. On `Err`, what changed is in force all the same.
 pub(super) fn store_state<S: ClientSettings, T: serde::Serialize>(
     core: &Core<S>,
     svc: &Services,
     name: &str,
     state: &T,
     unsaved: &mut bool,
-) -> Result<(), String> {
+) -> Result<(), NotStored> {
     let saved = svc.store.save(name, state);
     *unsaved = saved.is_err();
     saved.map_err(|e| {
         tracing::error!(client = %core.alias(), error = %e, "cannot persist client state; the lease is in force and is stored again at the next chance");
-        format!("the lease is in force but could not be stored: {e}")
+        NotStored(e)
     })
 }
 
@@ -336,10 +323,7 @@ impl<F: Family> Client<F> {
             return Ok(());
         }
         if !self.core.enabled {
-            return Err(EventError::Refused(format!(
-                "client {} is disabled; its events are not applied",
-                self.core.alias()
-            )));
+            return Err(EventError::Disabled(self.core.alias().clone()));
         }
         self.family
             .apply_event(&mut self.core, event, origin, svc)

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use tokio::sync::{mpsc, oneshot};
 
 use super::client::{Client, Family, LinkStep};
+use super::errors::RouteError;
 use super::services::Services;
 use super::supervisor::{Report, Supervisor};
 use super::Internal;
@@ -100,23 +101,24 @@ impl<F: Family> ClientSet<F> {
         &mut self,
         alias: Option<&str>,
         interface: &str,
-    ) -> Result<&mut Client<F>, String> {
+    ) -> Result<&mut Client<F>, RouteError> {
         let family = F::NAME;
         let client = self.clients.values_mut().find(|c| match alias {
             Some(alias) => c.settings().alias().as_str() == alias,
             None => runs_on(c) == Some(interface),
         });
         match client {
-            Some(c) if runs_on(c) != Some(interface) => Err(format!(
-                "{family} client {} runs on {}, not {interface}",
-                c.settings().alias(),
-                runs_on(c).unwrap_or("no interface")
-            )),
+            Some(c) if runs_on(c) != Some(interface) => Err(RouteError::WrongInterface {
+                family,
+                alias: c.settings().alias().clone(),
+                runs_on: runs_on(c).unwrap_or("no interface").to_string(),
+                interface: interface.to_string(),
+            }),
             Some(c) => Ok(c),
-            None => Err(format!(
-                "no {family} client {} configured",
-                alias.unwrap_or(interface)
-            )),
+            None => Err(RouteError::NoClient {
+                family,
+                name: alias.unwrap_or(interface).to_string(),
+            }),
         }
     }
 

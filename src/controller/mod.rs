@@ -10,6 +10,7 @@ mod bindings_watch;
 mod client;
 mod client_set;
 mod dibbler;
+mod errors;
 mod ipc_server;
 mod leftovers;
 mod services;
@@ -40,8 +41,9 @@ use crate::netlink::{LinkNotifications, Net, NetError, Notification};
 use crate::overrides::Overrides;
 use crate::persist::StateStore;
 use crate::sysevent::SysEventSender;
-use client::{EventError, EventOrigin};
+use client::EventOrigin;
 use client_set::ClientSet;
+use errors::EventError;
 use ipc_server::IpcRequest;
 use services::{Programs, Services, Supervised};
 use udhcpc::UdhcpcProgram;
@@ -369,24 +371,24 @@ impl Controller {
         let result = match &envelope.event {
             ClientEvent::V4(event) => match self.v4.route(alias, &event.interface) {
                 Ok(client) => client.on_event(event, origin, &self.svc).await,
-                Err(e) => Err(EventError::Refused(e)),
+                Err(e) => Err(EventError::from(e)),
             },
             ClientEvent::V6(event) => match self.v6.route(alias, &event.interface) {
                 Ok(client) => client.on_event(event, origin, &self.svc).await,
-                Err(e) => Err(EventError::Refused(e)),
+                Err(e) => Err(EventError::from(e)),
             },
         };
         match result {
             Ok(()) => Reply::accepted(),
-            Err(EventError::Refused(reason)) => {
-                if let Some(suppressed) = REFUSED.check() {
-                    tracing::warn!(%reason, suppressed, "lease event refused");
-                }
-                Reply::rejected(reason)
+            Err(e) if e.is_passing() => {
+                tracing::warn!(reason = %e, "lease event not acknowledged; the plugin sends it again");
+                Reply::retry_later(e.to_string())
             }
-            Err(EventError::Passing(reason)) => {
-                tracing::warn!(%reason, "lease event not acknowledged; the plugin sends it again");
-                Reply::retry_later(reason)
+            Err(e) => {
+                if let Some(suppressed) = REFUSED.check() {
+                    tracing::warn!(reason = %e, suppressed, "lease event refused");
+                }
+                Reply::rejected(e.to_string())
             }
         }
     }

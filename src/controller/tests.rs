@@ -10,8 +10,9 @@ use std::time::Duration;
 use dhcpmgr_ipc::{V4Event, V4EventKind, V4Lease, V6Address, V6Event, V6EventKind};
 use tokio::sync::{mpsc, oneshot};
 
-use super::client::{EventError, EventOrigin};
+use super::client::EventOrigin;
 use super::client_set::ClientSet;
+use super::errors::EventError;
 use super::services::{NetFuture, NetOps, Processes, Programs, Services, SysEventSink};
 use super::supervisor::{Request, SharedLaunchSpec, Supervisor};
 use super::udhcpc::UdhcpcProgram;
@@ -373,7 +374,7 @@ async fn v4_apply(
     event: V4Event,
     origin: EventOrigin,
 ) -> Result<(), String> {
-    let client = set.route(Some("wan"), WAN)?;
+    let client = set.route(Some("wan"), WAN).map_err(|e| e.to_string())?;
     client
         .on_event(&event, origin, &h.svc)
         .await
@@ -823,7 +824,7 @@ async fn an_event_whose_state_cannot_be_stored_is_in_force_unacknowledged_and_st
         )
         .await;
     assert!(
-        matches!(&result, Err(EventError::Passing(reason)) if reason.contains("could not be stored")),
+        matches!(&result, Err(e @ EventError::NotStored(_)) if e.is_passing() && e.to_string().contains("could not be stored")),
         "{result:?}"
     );
     assert_eq!(h.net_log(), ["add_v4 erouter0 192.0.2.10/24"], "in force");

@@ -9,7 +9,8 @@ use std::net::Ipv4Addr;
 use dhcpmgr_ipc::{V4Event, V4EventKind};
 use serde::{Deserialize, Serialize};
 
-use super::client::{store_state, Core, EventError, EventOrigin, Family};
+use super::client::{store_state, Core, EventOrigin, Family};
+use super::errors::{EventError, NotStored, StartError};
 use super::services::Services;
 use super::supervisor::{LaunchSpec, Request, StopStyle};
 use super::udhcpc::{client_id_from_mac, parse_mac, udhcpc_args, LaunchContext};
@@ -84,7 +85,7 @@ impl V4 {
         if let Some(add) = plan.add {
             svc.net.add_v4(interface, add).await.map_err(|e| {
                 tracing::error!(client = %core.alias(), error = %e, "cannot configure address");
-                EventError::Passing(format!("cannot configure the address: {e}"))
+                EventError::Configure(e)
             })?;
         }
         if let Some(held) = &plan.held {
@@ -110,7 +111,7 @@ impl V4 {
         if !early {
             desire_sysevents(core, self.state.held.as_ref(), svc);
         }
-        stored.map_err(EventError::Passing)
+        Ok(stored?)
     }
 
     fn event_data(&self, core: &V4Core) -> BTreeMap<String, String> {
@@ -126,7 +127,7 @@ impl V4 {
     }
 
     /// Writes the state; on failure it is written again at the next chance (`store_again`).
-    fn persist(&mut self, core: &V4Core, svc: &Services) -> Result<(), String> {
+    fn persist(&mut self, core: &V4Core, svc: &Services) -> Result<(), NotStored> {
         self.state.interface = core
             .settings
             .interface
@@ -330,7 +331,7 @@ impl Family for V4 {
         family
     }
 
-    fn prepare_start(&mut self, core: &V4Core, svc: &Services) -> Result<(), String> {
+    fn prepare_start(&mut self, core: &V4Core, svc: &Services) -> Result<(), StartError> {
         if self.state.client_id.is_none() {
             self.state.client_id = core
                 .settings
@@ -366,7 +367,7 @@ impl Family for V4 {
         };
         let plan = v4::plan(event, situation).map_err(|e| {
             tracing::debug!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing lease");
-            EventError::Refused(e.to_string())
+            EventError::from(e)
         })?;
         tracing::info!(client = %core.alias(), kind = event.kind.as_str(), add = ?plan.add, remove = ?plan.remove, "lease event");
         log_dropped(core, &plan.dropped, "lease values left out");

@@ -15,8 +15,9 @@ use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
 use super::addr_mgr;
-use super::client::{store_state, Core, EventError, EventOrigin, Family};
+use super::client::{store_state, Core, EventOrigin, Family};
 use super::dibbler;
+use super::errors::{EventError, NotStored, StartError};
 use super::services::Services;
 use super::supervisor::{LaunchSpec, Request, StopStyle};
 use super::udhcpc::parse_mac;
@@ -182,7 +183,7 @@ impl V6 {
             core.emit(kind, self.event_data(core), svc);
         }
         self.desire_sysevents(core, svc);
-        stored.map_err(EventError::Passing)
+        Ok(stored?)
     }
 
     /// Hands the system events for the held lease to the ledger, which sets what changed.
@@ -238,7 +239,7 @@ impl V6 {
     }
 
     /// Writes the state; on failure it is written again at the next chance (`store_again`).
-    fn persist(&mut self, core: &V6Core, svc: &Services) -> Result<(), String> {
+    fn persist(&mut self, core: &V6Core, svc: &Services) -> Result<(), NotStored> {
         self.state.interface = core
             .settings
             .interface
@@ -340,17 +341,16 @@ impl Family for V6 {
     }
 
     /// Writes the work directory.
-    fn prepare_start(&mut self, core: &V6Core, svc: &Services) -> Result<(), String> {
+    fn prepare_start(&mut self, core: &V6Core, svc: &Services) -> Result<(), StartError> {
         if self.state.duid.is_none() {
             self.state.duid = new_duid(&core.settings);
             let _ = self.persist(core, svc);
         }
-        self.prepare_work_dir(core, svc).map_err(|e| {
-            format!(
-                "cannot prepare dibbler's work directory {}: {e}",
-                self.work_dir.display()
-            )
-        })?;
+        self.prepare_work_dir(core, svc)
+            .map_err(|source| StartError::WorkDir {
+                dir: self.work_dir.clone(),
+                source,
+            })?;
         if core.settings.rapid_commit {
             if let Some(watch) = &svc.bindings {
                 if let Err(e) = watch.watch(&self.work_dir, core.key) {
@@ -378,7 +378,7 @@ impl Family for V6 {
     ) -> Result<(), EventError> {
         let plan = v6::plan(event, &self.state.held, BootSeconds::now()).map_err(|e| {
             tracing::debug!(client = %core.alias(), kind = event.kind.as_str(), error = %e, "refusing DHCPv6 lease");
-            EventError::Refused(e.to_string())
+            EventError::from(e)
         })?;
         tracing::info!(
             client = %core.alias(),
