@@ -34,6 +34,7 @@
 
 // This crate needs no `unsafe`; forbidding it here means no item may allow it.
 #![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;
@@ -51,14 +52,20 @@ const GENERIC: &str = "[generic]";
 /// Why dibbler's invocation could not be turned into an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvError {
+    /// argv[1] is not an event this plugin knows.
     #[error("unknown dibbler event {0:?} (expected add, update, delete, del or expire)")]
     UnknownEvent(String),
+    /// An environment variable the event needs is not set.
     #[error("required variable `{0}` is not set")]
     Missing(String),
+    /// An environment variable does not parse.
     #[error("variable `{var}`={value:?} is invalid: {why}")]
     Invalid {
+        /// The variable's name.
         var: String,
+        /// Its value as given.
         value: String,
+        /// What is wrong with it.
         why: String,
     },
 }

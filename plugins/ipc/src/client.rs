@@ -23,7 +23,12 @@ pub enum Delivery {
     Rejected(String),
     /// The daemon was unreachable, or could not apply it yet and asked for it again later;
     /// the envelope waits in the spool at this path.
-    Spooled { path: PathBuf, why: String },
+    Spooled {
+        /// The spooled envelope's file.
+        path: PathBuf,
+        /// Why it was not applied now.
+        why: String,
+    },
 }
 
 /// Sends `envelope` to the daemon at `socket`; if the daemon cannot be reached, does not

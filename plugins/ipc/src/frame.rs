@@ -8,12 +8,19 @@ pub const MAX_FRAME_LEN: usize = 64 * 1024;
 /// Why a frame could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
+    /// The length prefix announces more than `MAX_FRAME_LEN` bytes.
     #[error("frame of {len} bytes exceeds the {MAX_FRAME_LEN}-byte limit")]
-    TooLarge { len: usize },
+    TooLarge {
+        /// The announced length, bytes.
+        len: usize,
+    },
+    /// The length prefix is zero.
     #[error("empty frame")]
     Empty,
+    /// The peer closed the connection inside a frame.
     #[error("connection closed before a whole frame arrived")]
     Truncated,
+    /// The socket failed.
     #[error("I/O error on the IPC socket: {0}")]
     Io(#[from] io::Error),
 }

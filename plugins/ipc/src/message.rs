@@ -29,7 +29,9 @@ pub struct Envelope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientEvent {
+    /// A udhcpc event (DHCPv4).
     V4(V4Event),
+    /// A dibbler-client event (DHCPv6).
     V6(V6Event),
 }
 
@@ -37,7 +39,9 @@ pub enum ClientEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct V4Event {
+    /// The interface udhcpc runs on (`interface`).
     pub interface: String,
+    /// Which script event (udhcpc's argv[1]).
     pub kind: V4EventKind,
     /// Present for `bound` and `renew`; absent for the others.
     pub lease: Option<V4Lease>,
@@ -47,10 +51,15 @@ pub struct V4Event {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum V4EventKind {
+    /// The lease is gone or not yet there: remove the address (also udhcpc's first event).
     Deconfig,
+    /// A new lease (ACK after DISCOVER/REQUEST).
     Bound,
+    /// The lease was renewed (ACK after RENEW/REBIND); its values may have changed.
     Renew,
+    /// The server sent a NAK: the lease is refused.
     Nak,
+    /// No lease could be obtained (no answer to DISCOVER).
     Leasefail,
 }
 
@@ -67,6 +76,7 @@ impl V4EventKind {
         })
     }
 
+    /// udhcpc's name of the event (`deconfig`, `bound`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Deconfig => "deconfig",
@@ -144,8 +154,11 @@ impl V4Lease {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticRoute {
+    /// Network reached through the route.
     pub destination: Ipv4Addr,
+    /// Prefix length of `destination` (0 to 32).
     pub prefix_len: u8,
+    /// The router to send through.
     pub gateway: Ipv4Addr,
 }
 
@@ -155,6 +168,7 @@ pub struct StaticRoute {
 pub struct V6Event {
     /// `IFACE`.
     pub interface: String,
+    /// Which script event (dibbler's argv[1]).
     pub kind: V6EventKind,
     /// IA_NA addresses in the server's reply (`ADDRn*`), duplicates removed. Empty in an
     /// `update` that renewed only the prefix: that is not a lost address.
@@ -170,6 +184,7 @@ pub struct V6Event {
     pub remote_addr: Option<Ipv6Addr>,
     /// `CLNT_MESSAGE` and `SRV_MESSAGE`, e.g. `REQUEST` and `REPLY`.
     pub client_message: Option<String>,
+    /// The server's message type, e.g. `REPLY`.
     pub server_message: Option<String>,
     /// IAID, T1 and T2 of the first IA_NA (`ADDR1IAID`, `ADDR1T1`, `ADDR1T2`): only RDK's
     /// patched dibbler-client exports them; absent from upstream dibbler.
@@ -184,8 +199,11 @@ pub struct V6Event {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IaParams {
+    /// The IA's identifier.
     pub iaid: Option<u32>,
+    /// When to renew (seconds, RFC 8415 §21.4); 0 lets the client choose.
     pub t1: Option<u32>,
+    /// When to rebind (seconds); 0 lets the client choose.
     pub t2: Option<u32>,
 }
 
@@ -216,6 +234,7 @@ impl V6EventKind {
         })
     }
 
+    /// dibbler's name of the event (`add`, `update`, `delete`, `expire`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Add => "add",
@@ -230,8 +249,11 @@ impl V6EventKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct V6Address {
+    /// The address (`ADDRn`).
     pub address: Ipv6Addr,
+    /// Preferred lifetime, seconds (`ADDRnPREF`); 0xffffffff is infinite.
     pub preferred: u32,
+    /// Valid lifetime, seconds (`ADDRnVALID`); 0xffffffff is infinite.
     pub valid: u32,
 }
 
@@ -239,9 +261,13 @@ pub struct V6Address {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct V6Prefix {
+    /// The prefix (`PREFIXn`).
     pub prefix: Ipv6Addr,
+    /// Its length (`PREFIXnLEN`, 0 to 128).
     pub length: u8,
+    /// Preferred lifetime, seconds (`PREFIXnPREF`); 0xffffffff is infinite.
     pub preferred: u32,
+    /// Valid lifetime, seconds (`PREFIXnVALID`); 0xffffffff is infinite.
     pub valid: u32,
 }
 
@@ -249,6 +275,7 @@ pub struct V6Prefix {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reply {
+    /// The event is applied (in force and persisted).
     pub accepted: bool,
     /// Why the message was rejected; empty when accepted.
     #[serde(default)]
@@ -261,6 +288,7 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The event is applied.
     pub fn accepted() -> Self {
         Self {
             accepted: true,
@@ -269,6 +297,7 @@ impl Reply {
         }
     }
 
+    /// Refused for good, saying why: the plugin logs it and does not send it again.
     pub fn rejected(reason: impl Into<String>) -> Self {
         Self {
             accepted: false,
@@ -289,10 +318,13 @@ impl Reply {
 /// Why a body could not be turned into an [`Envelope`].
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
+    /// The body is not JSON, or has no `version`.
     #[error("message is not valid JSON or lacks a version: {0}")]
     Malformed(String),
+    /// The plugin speaks a protocol version this daemon does not.
     #[error("unsupported protocol version {0} (this daemon speaks {PROTOCOL_VERSION})")]
     UnsupportedVersion(u16),
+    /// The body has this version but not its schema (unknown field, wrong type, out of range).
     #[error("message does not match protocol version {PROTOCOL_VERSION}: {0}")]
     Invalid(String),
 }

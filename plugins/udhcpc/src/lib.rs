@@ -13,6 +13,7 @@
 
 // This crate needs no `unsafe`; forbidding it here means no item may allow it.
 #![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -68,16 +69,23 @@ pub const OTHER_VARS: &[&str] = &[
 /// Why udhcpc's invocation could not be turned into an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvError {
+    /// argv[1] is not an event this plugin knows.
     #[error("unknown udhcpc event {0:?} (expected deconfig, bound, renew, nak or leasefail)")]
     UnknownEvent(String),
+    /// An environment variable the event needs is not set.
     #[error("required variable `{0}` is not set")]
     Missing(&'static str),
+    /// The lease has no subnet mask, so its prefix length is unknown.
     #[error("neither `mask` nor `subnet` is set, so the prefix length is unknown")]
     NoPrefix,
+    /// An environment variable does not parse.
     #[error("variable `{var}`={value:?} is invalid: {why}")]
     Invalid {
+        /// The variable's name.
         var: String,
+        /// Its value as given.
         value: String,
+        /// What is wrong with it.
         why: String,
     },
 }
