@@ -7,7 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use dhcpmgr_ipc::{decode_envelope, encode_frame, frame_len, Envelope, FrameError, Reply};
+use dhcpmgr_ipc::{
+    decode_envelope, encode_frame, frame_len, DecodeError, Envelope, FrameError, Reply,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
@@ -69,11 +71,11 @@ pub(super) async fn serve(
 async fn handle(mut stream: UnixStream, requests: mpsc::Sender<IpcRequest>, own_uid: u32) {
     let reply = match receive(&mut stream, own_uid).await {
         Ok(envelope) => forward(envelope, &requests).await,
-        Err(reason) => {
+        Err(refusal) => {
             if let Some(suppressed) = REJECTIONS.check() {
-                tracing::warn!(%reason, suppressed, "rejected IPC message");
+                tracing::warn!(reason = %refusal, suppressed, "rejected IPC message");
             }
-            Reply::rejected(reason)
+            Reply::rejected(refusal.to_string())
         }
     };
     let body = serde_json::to_vec(&reply).unwrap_or_default();
@@ -84,24 +86,40 @@ async fn handle(mut stream: UnixStream, requests: mpsc::Sender<IpcRequest>, own_
     }
 }
 
-async fn receive(stream: &mut UnixStream, own_uid: u32) -> Result<Envelope, String> {
+/// Why a plugin's message was refused before it reached the controller.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    /// The whole frame did not arrive within [`READ_TIMEOUT`].
+    #[error("timed out waiting for a whole message")]
+    Timeout,
+    /// The frame is empty, too large, cut short, or the socket failed.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// SO_PEERCRED failed.
+    #[error("cannot read peer credentials: {0}")]
+    PeerCred(std::io::Error),
+    /// The sender is neither root nor the daemon's own user.
+    #[error("sender uid {uid} (pid {pid:?}) is neither root nor the daemon's uid")]
+    Sender { uid: u32, pid: Option<i32> },
+    /// The body is not an envelope of this protocol version.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+async fn receive(stream: &mut UnixStream, own_uid: u32) -> Result<Envelope, Refusal> {
     // Read the whole message first, so that even a refused sender gets its answer rather than
     // a reset connection.
     let body = tokio::time::timeout(READ_TIMEOUT, read_body(stream))
         .await
-        .map_err(|_| "timed out waiting for a whole message".to_string())?
-        .map_err(|e| e.to_string())?;
-    let cred = stream
-        .peer_cred()
-        .map_err(|e| format!("cannot read peer credentials: {e}"))?;
+        .map_err(|_| Refusal::Timeout)??;
+    let cred = stream.peer_cred().map_err(Refusal::PeerCred)?;
     if cred.uid() != 0 && cred.uid() != own_uid {
-        return Err(format!(
-            "sender uid {} (pid {:?}) is neither root nor the daemon's uid",
-            cred.uid(),
-            cred.pid()
-        ));
+        return Err(Refusal::Sender {
+            uid: cred.uid(),
+            pid: cred.pid(),
+        });
     }
-    decode_envelope(&body).map_err(|e| e.to_string())
+    Ok(decode_envelope(&body)?)
 }
 
 async fn read_body(stream: &mut UnixStream) -> Result<Vec<u8>, FrameError> {

@@ -60,7 +60,7 @@ pub(super) struct V6State {
 pub(super) struct V6 {
     state: V6State,
     /// Why the last MAP configuration was refused, to log each reason once.
-    map_error: Option<String>,
+    map_error: Option<v6::MapConfigError>,
     work_dir: PathBuf,
     /// The last write of the state failed: it is written again at the next chance.
     unsaved: bool,

@@ -170,26 +170,44 @@ fn capped<T: Copy + std::fmt::Debug>(
 /// The MAP-T (option 95) or MAP-E (option 94) configuration the held lease implies, if the
 /// server sent either: `Err` with the reason when the option or its combination with the
 /// delegated prefix is invalid (then nothing of it may be applied).
-pub(crate) fn map_config(held: &HeldV6) -> Option<Result<MapConfig, String>> {
+pub(crate) fn map_config(held: &HeldV6) -> Option<Result<MapConfig, MapConfigError>> {
     let (code, text) = [95u16, 94]
         .iter()
         .find_map(|code| held.options.get(code).map(|text| (*code, text)))?;
     Some((|| {
         let container = match s46::decode_colon_hex(code, text) {
             Ok(S46Container::Map(container)) => container,
-            Ok(S46Container::Lw4o6(_)) => {
-                return Err(format!("option {code} is not a MAP container"))
-            }
-            Err(e) => return Err(format!("option {code}: {e}")),
+            Ok(S46Container::Lw4o6(_)) => return Err(MapConfigError::NotMap(code)),
+            Err(source) => return Err(MapConfigError::Option { code, source }),
         };
         let delegated = held
             .prefixes
             .first()
-            .ok_or_else(|| format!("option {code} came without a delegated prefix"))?;
+            .ok_or(MapConfigError::NoPrefix(code))?;
         let prefix = Ipv6Prefix::new(delegated.lease.prefix, delegated.lease.length)
-            .map_err(|e| format!("delegated prefix: {e}"))?;
-        s46::compute(&container, prefix).map_err(|e| format!("MAP: {e}"))
+            .map_err(MapConfigError::Prefix)?;
+        s46::compute(&container, prefix).map_err(MapConfigError::Map)
     })())
+}
+
+/// Why the MAP option the server sent gives no MAP configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum MapConfigError {
+    /// Option 94/95 holds a lightweight 4over6 container instead.
+    #[error("option {0} is not a MAP container")]
+    NotMap(u16),
+    /// The option's bytes do not decode (RFC 7598).
+    #[error("option {code}: {source}")]
+    Option { code: u16, source: s46::S46Error },
+    /// MAP needs the delegated prefix to find the basic mapping rule.
+    #[error("option {0} came without a delegated prefix")]
+    NoPrefix(u16),
+    /// The delegated prefix is not a valid IPv6 prefix.
+    #[error("delegated prefix: {0}")]
+    Prefix(s46::PrefixError),
+    /// No basic mapping rule fits the prefix, or the rule does not work out.
+    #[error("MAP: {0}")]
+    Map(s46::MapError),
 }
 
 /// What to do for one event or expiry.

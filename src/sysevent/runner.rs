@@ -82,12 +82,12 @@ impl Runner {
                         unsaved = !self.save();
                     }
                 }
-                Err(reason) => {
+                Err(failure) => {
                     let pending = self.ledger.pending().len();
                     let behind = Behind {
                         pending,
                         key: key.clone(),
-                        reason,
+                        reason: failure.to_string(),
                     };
                     self.report(Some(behind), &object_path);
                     if unsaved {
@@ -176,8 +176,28 @@ impl Runner {
     }
 }
 
-/// Runs `<command> set <key> <value>`; `Err` with the reason unless it exited 0.
-async fn run_one(command: &Path, key: &str, value: &str) -> Result<(), String> {
+/// Why `<command> set <key> <value>` did not set the key.
+#[derive(Debug, thiserror::Error)]
+enum SetFailed {
+    /// It ran and exited with a failure status (or was killed by a signal).
+    #[error("{} {status}", command.display())]
+    Exited {
+        command: PathBuf,
+        status: std::process::ExitStatus,
+    },
+    /// It could not be run (missing, not executable, no processes left).
+    #[error("cannot run {}: {source}", command.display())]
+    Spawn {
+        command: PathBuf,
+        source: std::io::Error,
+    },
+    /// It did not finish within [`COMMAND_TIMEOUT`] and was killed.
+    #[error("{} did not finish in {COMMAND_TIMEOUT:?}", command.display())]
+    Timeout { command: PathBuf },
+}
+
+/// Runs `<command> set <key> <value>`; `Err` says why unless it exited 0.
+async fn run_one(command: &Path, key: &str, value: &str) -> Result<(), SetFailed> {
     let child = tokio::process::Command::new(command)
         .args(["set", key, value])
         .stdin(std::process::Stdio::null())
@@ -186,11 +206,16 @@ async fn run_one(command: &Path, key: &str, value: &str) -> Result<(), String> {
         .status();
     match tokio::time::timeout(COMMAND_TIMEOUT, child).await {
         Ok(Ok(s)) if s.success() => Ok(()),
-        Ok(Ok(s)) => Err(format!("{} {s}", command.display())),
-        Ok(Err(e)) => Err(format!("cannot run {}: {e}", command.display())),
-        Err(_) => Err(format!(
-            "{} did not finish in {COMMAND_TIMEOUT:?}",
-            command.display()
-        )),
+        Ok(Ok(status)) => Err(SetFailed::Exited {
+            command: command.to_path_buf(),
+            status,
+        }),
+        Ok(Err(source)) => Err(SetFailed::Spawn {
+            command: command.to_path_buf(),
+            source,
+        }),
+        Err(_) => Err(SetFailed::Timeout {
+            command: command.to_path_buf(),
+        }),
     }
 }

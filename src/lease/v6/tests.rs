@@ -199,11 +199,19 @@ fn invalid_map_configuration_is_refused_with_a_reason() {
     let reason = map_config(&with_option_95(Some(prefix(0x3400, 4000)), truncated))
         .expect("option present")
         .expect_err("truncated option");
-    assert!(reason.starts_with("option 95"), "{reason}");
+    assert!(
+        matches!(reason, MapConfigError::Option { code: 95, .. }),
+        "{reason:?}"
+    );
+    assert!(reason.to_string().starts_with("option 95"), "{reason}");
     let reason = map_config(&with_option_95(None, OPTION_95))
         .expect("option present")
         .expect_err("no prefix");
-    assert!(reason.contains("without a delegated prefix"), "{reason}");
+    assert_eq!(reason, MapConfigError::NoPrefix(95));
+    assert!(
+        reason.to_string().contains("without a delegated prefix"),
+        "{reason}"
+    );
 }
 
 #[test]
