@@ -1,5 +1,7 @@
 //! Unit tests for [`parse_event`], anchored on real dibbler-client 1.0.1 environment dumps.
 
+use dhcpmgr_lab::Rng;
+
 use super::*;
 
 /// `add` env observed on this machine from dibbler-client 1.0.1 against Kea 2.2 with
@@ -630,88 +632,61 @@ fn error_values_are_clipped_to_one_short_line() {
     assert!(!msg.contains('\n'), "{msg}");
 }
 
-/// xorshift64*: enough randomness to shake the parsers without a dependency.
-struct Rng(u64);
+/// Mostly near-miss fragments of real values, sometimes arbitrary characters.
+fn random_value(rng: &mut Rng) -> String {
+    const PIECES: &[&str] = &[
+        "2001:db8:12::",
+        "2001:db8:1::100",
+        "::",
+        ":",
+        "::1",
+        "ff02::1:2",
+        "%eth0",
+        "0",
+        "56",
+        "128",
+        "129",
+        "4294967295",
+        "4294967296",
+        "ffff",
+        "g",
+        "[generic]",
+        "00:01",
+        " ",
+        "\n",
+        "\0",
+        "-",
+        "+",
+        "ü",
+        "🦀",
+        "",
+    ];
+    rng.near_miss(PIECES)
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+/// A dibbler-like variable name, sometimes with an odd index.
+fn random_name(rng: &mut Rng) -> String {
+    const STEMS: &[&str] = &[
+        "ADDR",
+        "PREFIX",
+        "SRV_OPTION",
+        "CLNT_OPTION",
+        "IFACE",
+        "REMOTE_ADDR",
+        "CLNT_MESSAGE",
+        "SRV_MESSAGE",
+    ];
+    const SUFFIXES: &[&str] = &["", "", "PREF", "VALID", "LEN"];
+    let stem = STEMS[rng.below(STEMS.len())];
+    if !stem.ends_with("ADDR") && !stem.starts_with("PREFIX") && !stem.ends_with("OPTION") {
+        return stem.to_string();
     }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// Mostly near-miss fragments of real values, sometimes arbitrary characters.
-    fn value(&mut self) -> String {
-        const PIECES: &[&str] = &[
-            "2001:db8:12::",
-            "2001:db8:1::100",
-            "::",
-            ":",
-            "::1",
-            "ff02::1:2",
-            "%eth0",
-            "0",
-            "56",
-            "128",
-            "129",
-            "4294967295",
-            "4294967296",
-            "ffff",
-            "g",
-            "[generic]",
-            "00:01",
-            " ",
-            "\n",
-            "\0",
-            "-",
-            "+",
-            "ü",
-            "🦀",
-            "",
-        ];
-        let mut s = String::new();
-        for _ in 0..self.below(12) {
-            if self.below(4) == 0 {
-                s.push(char::from_u32(self.next() as u32 % 0x11_0000).unwrap_or('\u{fffd}'));
-            } else {
-                s.push_str(PIECES[self.below(PIECES.len())]);
-            }
-        }
-        if self.below(50) == 0 {
-            s = s.repeat(5_000);
-        }
-        s
-    }
-
-    /// A dibbler-like variable name, sometimes with an odd index.
-    fn name(&mut self) -> String {
-        const STEMS: &[&str] = &[
-            "ADDR",
-            "PREFIX",
-            "SRV_OPTION",
-            "CLNT_OPTION",
-            "IFACE",
-            "REMOTE_ADDR",
-            "CLNT_MESSAGE",
-            "SRV_MESSAGE",
-        ];
-        const SUFFIXES: &[&str] = &["", "", "PREF", "VALID", "LEN"];
-        let stem = STEMS[self.below(STEMS.len())];
-        if !stem.ends_with("ADDR") && !stem.starts_with("PREFIX") && !stem.ends_with("OPTION") {
-            return stem.to_string();
-        }
-        let n = match self.below(4) {
-            0 => (self.next() % 100_000).to_string(),
-            1 => String::new(),
-            _ => (1 + self.below(3)).to_string(),
-        };
-        format!("{stem}{n}{}", SUFFIXES[self.below(SUFFIXES.len())])
-    }
+    let n = match rng.below(4) {
+        0 => (rng.next_u64() % 100_000).to_string(),
+        1 => String::new(),
+        _ => (1 + rng.below(3)).to_string(),
+    };
+    format!("{stem}{n}{}", SUFFIXES[rng.below(SUFFIXES.len())])
 }
 
 #[test]
@@ -722,8 +697,8 @@ fn random_values_never_panic() {
     for _ in 0..4_000 {
         let mut e = env(OBSERVED_ADD);
         for _ in 0..1 + rng.below(3) {
-            let name = rng.name();
-            let value = rng.value();
+            let name = random_name(&mut rng);
+            let value = random_value(&mut rng);
             e.insert(name, value);
         }
         let arg = ARGS[rng.below(ARGS.len())];

@@ -18,4 +18,22 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n.max(1) as u64) as usize
     }
+
+    /// Up to 11 parts, each one of `pieces` (near misses of real values) or, one time in four,
+    /// an arbitrary character; one value in 50 is then repeated 5,000 times (a very long one).
+    pub fn near_miss(&mut self, pieces: &[&str]) -> String {
+        let mut s = String::new();
+        for _ in 0..self.below(12) {
+            if self.below(4) == 0 {
+                let code = (self.next_u64() % 0x11_0000) as u32;
+                s.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+            } else if let Some(piece) = pieces.get(self.below(pieces.len())) {
+                s.push_str(piece);
+            }
+        }
+        if self.below(50) == 0 {
+            s = s.repeat(5_000);
+        }
+        s
+    }
 }
