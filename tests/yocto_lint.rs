@@ -271,7 +271,7 @@ fn recipe_installs_the_workspace_binaries_and_files() {
         for word in line.split_whitespace() {
             if let Some(file) = word.strip_prefix("${S}/") {
                 assert!(
-                    Path::new(ROOT).join(file).is_file(),
+                    matching_files(file) > 0,
                     "the recipe installs {file}, which is not in the repository"
                 );
             }
@@ -289,4 +289,26 @@ fn recipe_installs_the_workspace_binaries_and_files() {
         .unwrap();
     let actual = String::from_utf8_lossy(&out.stdout);
     assert_eq!(actual.split_whitespace().next(), Some(md5), "md5 of {file}");
+}
+
+/// How many files of the repository `pattern` names: a path, or a directory and `*<suffix>`
+/// (as the shell expands `docs/*.md`).
+fn matching_files(pattern: &str) -> usize {
+    let path = Path::new(ROOT).join(pattern);
+    let Some(suffix) = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix('*'))
+    else {
+        return usize::from(path.is_file());
+    };
+    let dir = path.parent().expect("a glob has a directory");
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_file() && e.file_name().to_string_lossy().ends_with(suffix))
+                .count()
+        })
+        .unwrap_or(0)
 }

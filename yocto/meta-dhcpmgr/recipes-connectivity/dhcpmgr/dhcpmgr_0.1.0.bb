@@ -104,6 +104,8 @@ do_install() {
     install -m 0644 ${S}/tr181/dhcpmgr.xml ${D}${datadir}/dhcpmgr/dhcpmgr.xml
     install -d ${D}${docdir}/dhcpmgr
     install -m 0644 ${S}/README.md ${D}${docdir}/dhcpmgr/README.md
+    # The integrator's and operator's documents (configuration, contracts, operations, …).
+    install -m 0644 ${S}/docs/*.md ${D}${docdir}/dhcpmgr/
 
     if ${@bb.utils.contains('DISTRO_FEATURES', 'systemd', 'true', 'false', d)}; then
         install -d ${D}${systemd_system_unitdir}
