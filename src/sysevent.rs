@@ -15,6 +15,7 @@ use dhcpmgr_ipc::V4Lease;
 use tokio::sync::mpsc;
 
 use crate::channels::UpdateSender;
+use crate::config::Profile;
 use crate::lease::v6::HeldV6;
 use crate::persist::StateStore;
 pub use ledger::Ledger;
@@ -133,17 +134,6 @@ pub fn netmask(prefix_len: u8) -> Ipv4Addr {
     Ipv4Addr::from(u32::MAX.checked_shl(32 - bits).unwrap_or(0))
 }
 
-/// Which system events dhcpmgr sets (`[sysevent] profile`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Profile {
-    /// Every key of docs/contracts.md#system-events: for a box without WAN Manager.
-    #[default]
-    Standalone,
-    /// Only the keys RDK's C DHCP manager sets, in its order; WAN Manager sets the rest
-    /// (`ipv4_IF_ipaddr/subnet/gw_0/dns_*`, `wan6_ns`, MAP) from the lease event.
-    RdkWanManager,
-}
-
 /// `ipv4_IF_*` suffixes the C manager sets, in its order (`set_inf_sysevents`).
 const RDK_V4: [&str; 4] = ["dhcp_server", "lease_time", "dhcp_state", "start_time"];
 /// `tr_IF_dhcpv6_client_*` suffixes the C manager sets, in its order
@@ -164,15 +154,6 @@ const RDK_V6: [&str; 12] = [
 ];
 
 impl Profile {
-    /// `standalone` or `rdk-wanmanager`.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "standalone" => Some(Self::Standalone),
-            "rdk-wanmanager" => Some(Self::RdkWanManager),
-            _ => None,
-        }
-    }
-
     /// The C manager sets its DHCPv4 keys before it configures the interface; standalone
     /// listeners woken by `dhcp_state` expect the address to be there already.
     pub fn before_configuring(self) -> bool {

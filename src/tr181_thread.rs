@@ -40,7 +40,7 @@ pub struct Tr181Settings {
     /// Rows AddObject may grow a table to.
     pub table_limit: usize,
     /// The RBUS front end, served by this thread too.
-    pub rbus: crate::rbus::RbusSettings,
+    pub rbus: crate::config::RbusSettings,
 }
 
 /// Starts the TR-181 thread ("tr181"). It runs until `shutdown` is cancelled, then releases its
@@ -210,7 +210,7 @@ async fn publish(
     update: &ControllerUpdate,
     changes: &[(String, String)],
     tree: &Mutex<Tree>,
-    lease_info: crate::rbus::LeaseInfoVersion,
+    lease_info: crate::config::LeaseInfoVersion,
 ) {
     signal_changes(emitter, changes).await;
     if let ControllerUpdate::Event {

@@ -2,9 +2,11 @@
 //! ([`wire`]), then checked and turned into the validated types the rest of the daemon uses.
 //! Unknown keys are an error, and so is any value the daemon could not honour.
 
+mod rbus;
 mod reload;
 mod settings;
 mod shield;
+mod sysevent;
 mod table;
 mod types;
 mod wire;
@@ -14,9 +16,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use rbus::{LeaseInfoVersion, RbusSettings};
 pub use reload::{restart_required, RESTART_KEYS};
 pub use settings::ClientSettings;
 pub use shield::{ClientActionConfig, Mode, RuleConfig, ShieldConfig, Verdict};
+pub use sysevent::Profile;
 pub use table::{default_alias, Row, Table};
 pub use types::{
     ClientAlias, HexBytes, InterfaceName, OptionCode, ReqOption, SentOption, V6SentOption,
@@ -110,7 +114,7 @@ pub struct Config {
     /// Program run as `<command> set <key> <value>`; `None` disables system events.
     pub sysevent_command: Option<PathBuf>,
     /// Which system events are set (`[sysevent] profile`).
-    pub sysevent_profile: crate::sysevent::Profile,
+    pub sysevent_profile: Profile,
     /// Program run as udhcpc (one named `busybox` is run as `busybox udhcpc`); by default
     /// `udhcpc` from `PATH`, else `busybox udhcpc`.
     pub udhcpc_command: Option<PathBuf>,
@@ -125,7 +129,7 @@ pub struct Config {
     /// `[shield]`: the LAN-side DHCP shield.
     pub shield: ShieldConfig,
     /// `[rbus]`: the RBUS front end.
-    pub rbus: crate::rbus::RbusSettings,
+    pub rbus: RbusSettings,
 }
 
 /// One `[[dhcpv4.client]]`, with what was written to it over TR-181 (see `overrides`).
@@ -250,16 +254,15 @@ impl TryFrom<wire::RawConfig> for Config {
             "" => None,
             cmd => Some(PathBuf::from(cmd)),
         };
-        let sysevent_profile =
-            crate::sysevent::Profile::parse(&raw.sysevent.profile).ok_or_else(|| {
-                ConfigError::invalid(
-                    "sysevent.profile",
-                    format!(
-                        "{:?} is not \"standalone\" or \"rdk-wanmanager\"",
-                        raw.sysevent.profile
-                    ),
-                )
-            })?;
+        let sysevent_profile = Profile::parse(&raw.sysevent.profile).ok_or_else(|| {
+            ConfigError::invalid(
+                "sysevent.profile",
+                format!(
+                    "{:?} is not \"standalone\" or \"rdk-wanmanager\"",
+                    raw.sysevent.profile
+                ),
+            )
+        })?;
         let dhcpv4_clients = raw
             .dhcpv4
             .client

@@ -201,7 +201,7 @@ fn dhcpv6_client_settings_are_checked() {
 
 #[test]
 fn sysevent_profile_defaults_to_standalone_and_refuses_unknown_names() {
-    use crate::sysevent::Profile;
+    use super::Profile;
     assert_eq!(
         Config::parse("").unwrap().sysevent_profile,
         Profile::Standalone

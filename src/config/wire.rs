@@ -18,7 +18,7 @@ pub struct RawConfig {
     #[serde(default)]
     pub shield: RawShield,
     #[serde(default)]
-    pub rbus: crate::rbus::settings::RawRbus,
+    pub rbus: super::rbus::RawRbus,
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,7 +10,7 @@ use tracing::{debug, warn};
 
 use super::ffi::{self, Api, Handle};
 use super::lease_event::LeaseEvent;
-use super::settings::LeaseInfoVersion;
+use crate::config::LeaseInfoVersion;
 use crate::model::EventKind;
 use crate::tr181::service::SharedTree;
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::lease_info::{self, LeaseInfo, V6Lease};
-use super::settings::LeaseInfoVersion;
+use crate::config::LeaseInfoVersion;
 use crate::model::EventKind;
 use crate::model::Instance;
 use crate::tr181::tree::Tree;
@@ -54,6 +54,7 @@ impl LeaseEvent {
 
     /// The current lease of the client at `object_path` as a lease update (what the C manager
     /// answers a get of `Events` with); `None` without a lease.
+    #[cfg(feature = "rbus")]
     pub(crate) fn current(
         tree: &Tree,
         version: LeaseInfoVersion,

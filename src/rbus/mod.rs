@@ -2,15 +2,14 @@
 //! serves, reachable the way WAN Manager, dmcli and the TR-069/USP agents reach the C DHCP
 //! manager, and the lease events WAN Manager subscribes to. docs/rbus.md is the contract.
 //!
-//! [`settings`] is the `[rbus]` section; [`lease_event`] is a lease event as both front ends
-//! carry it, [`lease_info`] its `LeaseInfo` struct. With
+//! Its `[rbus]` section is [`crate::config::RbusSettings`]; [`lease_event`] is a lease event as
+//! both front ends carry it, [`lease_info`] its `LeaseInfo` struct. With
 //! the `rbus` feature, `provider` serves the tree through librbus (loaded at run time by
 //! `ffi`), with `handlers` (librbus's callbacks), `rows` (table rows), `events` (lease
 //! events) and `liveness` (whether the broker still routes to it); without it, [`Frontend`] never starts.
 
 pub(crate) mod lease_event;
 pub mod lease_info;
-pub(crate) mod settings;
 
 #[cfg(feature = "rbus")]
 mod events;
@@ -27,7 +26,6 @@ mod rows;
 
 #[cfg(feature = "rbus")]
 pub use provider::Frontend;
-pub use settings::{LeaseInfoVersion, RbusSettings};
 
 /// Without the `rbus` feature: the front end that never starts (the configuration refuses
 /// `[rbus] enable = true` in such a build).
@@ -37,7 +35,7 @@ pub struct Frontend;
 #[cfg(not(feature = "rbus"))]
 impl Frontend {
     pub fn start(
-        _settings: &RbusSettings,
+        _settings: &crate::config::RbusSettings,
         _tree: crate::tr181::service::SharedTree,
         _writer: crate::tr181::service::Writer,
     ) -> Option<Self> {

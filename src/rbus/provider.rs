@@ -24,9 +24,9 @@ use super::handlers::{
 use super::lease_event::LeaseEvent;
 use super::liveness;
 use super::rows::sync_rows;
-use super::settings::{LeaseInfoVersion, RbusSettings};
 use crate::boottime::BootSeconds;
 use crate::channels::ControllerUpdate;
+use crate::config::{LeaseInfoVersion, RbusSettings};
 use crate::tr181::definition::Definition;
 use crate::tr181::fault::Fault;
 use crate::tr181::service::{SharedTree, Writer};
