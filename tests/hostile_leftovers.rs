@@ -6,13 +6,10 @@
 // Test code: a failed `unwrap`/`expect` is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::Ipv6Addr;
 use std::path::Path;
 use std::time::Duration;
 
-use dhcpmgr_lab::{
-    lab_or_skip, DaemonConfig, DaemonProcess, Kea4Options, Kea6Options, Lab, WAN_IF,
-};
+use dhcpmgr_lab::{lab_or_skip, DaemonConfig, DaemonProcess, Kea4Options, Kea6Options, Lab};
 
 #[path = "support/udhcpc_plugin.rs"]
 mod udhcpc_plugin;
@@ -116,17 +113,6 @@ fn a_client_removed_while_the_daemon_was_down_is_stopped_and_its_address_removed
     );
 }
 
-fn global_v6(lab: &Lab) -> Vec<Ipv6Addr> {
-    lab.cpe()
-        .addrs(WAN_IF)
-        .into_iter()
-        .filter_map(|(a, _)| match a {
-            std::net::IpAddr::V6(a) if a.segments()[0] == 0x2001 => Some(a),
-            _ => None,
-        })
-        .collect()
-}
-
 fn v6_config(lab: &Lab, enable: bool) -> DaemonConfig {
     let mut cfg = lab.daemon_config();
     cfg.v4_clients.clear();
@@ -147,7 +133,7 @@ fn dibbler_left_behind_is_stopped(lab: &mut Lab, next: &DaemonConfig) -> DaemonP
     let first = v6_config(lab, true);
     let config = lab.write_daemon_config(&first);
     let daemon = lab.start_daemon(&config);
-    lab.wait_until(WAIT, "an IA_NA address", || !global_v6(lab).is_empty());
+    lab.wait_until(WAIT, "an IA_NA address", || !lab.global_v6().is_empty());
     lab.wait_until(WAIT, "the v6addr sysevent", || {
         lab.sysevent("tr_erouter0_dhcpv6_client_v6addr")
             .is_some_and(|v| !v.is_empty())
@@ -161,7 +147,7 @@ fn dibbler_left_behind_is_stopped(lab: &mut Lab, next: &DaemonConfig) -> DaemonP
         dibbler.iter().all(|&p| !alive(p))
     });
     lab.wait_until(WAIT, "the IA_NA address is removed", || {
-        global_v6(lab).is_empty()
+        lab.global_v6().is_empty()
     });
     daemon
 }

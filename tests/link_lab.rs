@@ -3,7 +3,7 @@
 //! carrier loss, admin down/up, and the interface deleted and created again. The daemon follows
 //! the interface from rtnetlink: it waits instead of failing, and keeps its leases.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use dhcpmgr_lab::{
@@ -26,22 +26,11 @@ fn config(lab: &Lab, v6: bool) -> DaemonConfig {
     }
 }
 
-fn global_v6(lab: &Lab) -> Vec<Ipv6Addr> {
-    lab.cpe()
-        .addrs(WAN_IF)
-        .into_iter()
-        .filter_map(|(a, _)| match a {
-            IpAddr::V6(a) if a.segments()[0] == 0x2001 => Some(a),
-            _ => None,
-        })
-        .collect()
-}
-
 fn wait_for_v6_binding(lab: &Lab) -> (Ipv6Addr, String) {
     lab.wait_until(WAIT, "an IA_NA address and a delegated prefix", || {
-        !global_v6(lab).is_empty() && lab.sysevent(PREF).is_some_and(|p| !p.is_empty())
+        !lab.global_v6().is_empty() && lab.sysevent(PREF).is_some_and(|p| !p.is_empty())
     });
-    (global_v6(lab)[0], lab.sysevent(PREF).unwrap_or_default())
+    (lab.global_v6()[0], lab.sysevent(PREF).unwrap_or_default())
 }
 
 fn daemon_log(lab: &Lab) -> String {
@@ -98,7 +87,7 @@ fn dhcpv6_starts_once_dad_of_the_link_local_address_is_over() {
     lab.wait_until(
         Duration::from_secs(15),
         "a DHCPv6 binding soon after DAD",
-        || !global_v6(&lab).is_empty() && lab.sysevent(PREF).is_some_and(|p| !p.is_empty()),
+        || !lab.global_v6().is_empty() && lab.sysevent(PREF).is_some_and(|p| !p.is_empty()),
     );
     let log = daemon_log(&lab);
     assert!(
@@ -200,7 +189,7 @@ fn carrier_loss_keeps_leases_and_prefix_and_carrier_back_confirms_them() {
         "IPv4 address lost with carrier"
     );
     assert_eq!(
-        global_v6(&lab),
+        lab.global_v6(),
         vec![address],
         "IA_NA address lost with carrier"
     );
@@ -218,7 +207,7 @@ fn carrier_loss_keeps_leases_and_prefix_and_carrier_back_confirms_them() {
         "each client confirms once"
     );
     assert_eq!(lab.wan_v4_addresses(), vec![v4]);
-    assert_eq!(global_v6(&lab), vec![address]);
+    assert_eq!(lab.global_v6(), vec![address]);
     assert_nothing_released(&lab, &prefix);
     assert!(
         !lab.kea4_log().contains("DHCP4_RELEASE"),
@@ -238,11 +227,11 @@ fn admin_down_and_up_puts_the_ia_na_address_back_and_keeps_the_prefix() {
     lab.clear_sysevents();
     lab.cpe().ip(&["link", "set", WAN_IF, "down"]);
     lab.wait_until(WAIT, "the kernel flushed the IA_NA address", || {
-        global_v6(&lab).is_empty()
+        lab.global_v6().is_empty()
     });
     lab.cpe().ip(&["link", "set", WAN_IF, "up"]);
     lab.wait_until(WAIT, "the IA_NA address is back", || {
-        global_v6(&lab) == vec![address]
+        lab.global_v6() == vec![address]
     });
     assert!(
         daemon_log(&lab).contains("IA_NA address put back"),

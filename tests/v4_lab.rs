@@ -11,6 +11,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+#[path = "support/udhcpc_plugin.rs"]
+mod udhcpc_plugin;
+
 use dhcpmgr_lab::{
     bin, lab_or_skip, AddressMonitor, Kea4Options, Lab, Signal, V4Client, LEASE_WAIT, WAN_IF,
 };
@@ -317,18 +320,8 @@ fn release_gives_the_lease_back_to_the_server() {
 }
 
 fn plugin_env(lab: &Lab, run_dir: &Path, address: &str) -> Command {
-    let mut cmd = lab.cpe().command(bin("dhcpmgr-udhcpc-plugin"));
-    cmd.arg("bound")
-        .env_clear()
-        .env("DHCPMGR_SOCKET", run_dir.join("ipc.sock"))
-        .env("DHCPMGR_SPOOL_DIR", run_dir.join("spool"))
-        .env("DHCPMGR_CLIENT", "wan")
-        .env("interface", WAN_IF)
-        .env("ip", address)
-        .env("mask", "24")
-        .env("router", "192.0.2.1")
-        .env("lease", "3600")
-        .env("serverid", "192.0.2.1");
+    let mut cmd = udhcpc_plugin::bound_command(lab, run_dir, address);
+    cmd.env("serverid", "192.0.2.1");
     cmd
 }
 

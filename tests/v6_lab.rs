@@ -4,7 +4,7 @@
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
-use dhcpmgr_lab::{lab_or_skip, Kea6Options, Lab, Signal, WAN_IF};
+use dhcpmgr_lab::{lab_or_skip, Kea6Options, Lab, Signal};
 
 const WAIT: Duration = Duration::from_secs(30);
 const PREF: &str = "tr_erouter0_dhcpv6_client_v6pref";
@@ -19,26 +19,15 @@ fn option_95() -> String {
     OPTION_95.replace(' ', "")
 }
 
-fn global_v6(lab: &Lab) -> Vec<Ipv6Addr> {
-    lab.cpe()
-        .addrs(WAN_IF)
-        .into_iter()
-        .filter_map(|(a, _)| match a {
-            std::net::IpAddr::V6(a) if a.segments()[0] == 0x2001 => Some(a),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Waits for the binding and its system events. They are set in order off the lease path, and
 /// `wan6_ns` is the last DHCPv6 key of a batch (the lab's Kea always sends DNS servers).
 fn wait_for_binding(lab: &Lab) -> (Ipv6Addr, String) {
     lab.wait_until(WAIT, "an IA_NA address and a delegated prefix", || {
-        !global_v6(lab).is_empty()
+        !lab.global_v6().is_empty()
             && lab.sysevent(PREF).is_some_and(|p| !p.is_empty())
             && lab.sysevent("wan6_ns").is_some()
     });
-    (global_v6(lab)[0], lab.sysevent(PREF).unwrap_or_default())
+    (lab.global_v6()[0], lab.sysevent(PREF).unwrap_or_default())
 }
 
 /// Fails if any DHCPv6 binding system event was set empty (a flap) since the last clear.
@@ -176,7 +165,7 @@ fn prefix_survives_daemon_sigkill_and_dibbler_crash() {
     );
     std::thread::sleep(Duration::from_secs(2));
     assert_no_binding_emptied(&lab);
-    assert_eq!(global_v6(&lab), vec![address]);
+    assert_eq!(lab.global_v6(), vec![address]);
     let pid = dibbler_pids(&lab)[0];
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL).expect("kill dibbler");
     lab.wait_until(WAIT, "dibbler-client restarted", || {
@@ -195,7 +184,7 @@ fn prefix_survives_daemon_sigkill_and_dibbler_crash() {
         pref.as_ref().is_none_or(|p| *p == prefix),
         "{pref:?} vs {prefix}"
     );
-    assert_eq!(global_v6(&lab), vec![address]);
+    assert_eq!(lab.global_v6(), vec![address]);
 }
 
 #[test]
@@ -222,7 +211,7 @@ fn release_on_request_returns_address_and_prefix_to_the_server() {
         },
     );
     lab.wait_until(WAIT, "address and sysevents gone", || {
-        global_v6(&lab).is_empty() && lab.sysevent(PREF).as_deref() == Some("")
+        lab.global_v6().is_empty() && lab.sysevent(PREF).as_deref() == Some("")
     });
     assert!(dibbler_pids(&lab).is_empty(), "dibbler-client stopped");
 }
@@ -242,7 +231,7 @@ fn leases_expire_when_the_server_is_gone() {
     wait_for_binding(&lab);
     lab.stop_kea6();
     lab.wait_until(WAIT, "address and prefix expired", || {
-        global_v6(&lab).is_empty() && lab.sysevent(PREF).as_deref() == Some("")
+        lab.global_v6().is_empty() && lab.sysevent(PREF).as_deref() == Some("")
     });
     assert_eq!(lab.sysevent(ADDR).as_deref(), Some(""));
 }
@@ -352,7 +341,7 @@ fn tr181_writes_restart_dibbler_with_them_and_keep_address_and_prefix() {
     );
 
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(global_v6(&lab), vec![address]);
+    assert_eq!(lab.global_v6(), vec![address]);
     assert_eq!(
         lab.kea6_delegated_prefixes().len(),
         1,
@@ -383,7 +372,7 @@ fn a_deleted_client_releases_as_configured_and_an_added_one_binds() {
             .is_some_and(|l| !l.is_active())
     });
     lab.wait_until(WAIT, "address, sysevents and dibbler-client gone", || {
-        global_v6(&lab).is_empty()
+        lab.global_v6().is_empty()
             && lab.sysevent(PREF).as_deref() == Some("")
             && dibbler_pids(&lab).is_empty()
     });
@@ -419,7 +408,7 @@ fn a_rapid_commit_lease_is_taken_from_dibblers_bindings_file_long_before_t1() {
     let config = lab.write_daemon_config(&lab.v6_daemon_config("rapid_commit = true"));
     let daemon = lab.start_daemon(&config);
     lab.wait_until(WAIT, "address and prefix long before T1 (1000 s)", || {
-        !global_v6(&lab).is_empty() && lab.sysevent(PREF).is_some_and(|p| !p.is_empty())
+        !lab.global_v6().is_empty() && lab.sysevent(PREF).is_some_and(|p| !p.is_empty())
     });
     let log = || std::fs::read_to_string(daemon.log_path()).unwrap_or_default();
     assert!(

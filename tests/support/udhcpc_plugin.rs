@@ -2,14 +2,15 @@
 //! a `bound` of `address`/24 from 192.0.2.1 for client `wan` (included with `#[path]`).
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use dhcpmgr_lab::{bin, Lab, WAN_IF};
 
-/// Runs `dhcpmgr-udhcpc-plugin bound` against the daemon whose `run_dir` is given.
-pub fn bound(lab: &Lab, run_dir: &Path, address: &str) -> Output {
-    lab.cpe()
-        .command(bin("dhcpmgr-udhcpc-plugin"))
+/// `dhcpmgr-udhcpc-plugin bound` with udhcpc's environment for the lease, against the daemon
+/// whose `run_dir` is given, to run or to add variables to.
+pub fn bound_command(lab: &Lab, run_dir: &Path, address: &str) -> Command {
+    let mut command = lab.cpe().command(bin("dhcpmgr-udhcpc-plugin"));
+    command
         .arg("bound")
         .env_clear()
         .env("DHCPMGR_SOCKET", run_dir.join("ipc.sock"))
@@ -19,7 +20,14 @@ pub fn bound(lab: &Lab, run_dir: &Path, address: &str) -> Output {
         .env("ip", address)
         .env("mask", "24")
         .env("router", "192.0.2.1")
-        .env("lease", "3600")
+        .env("lease", "3600");
+    command
+}
+
+/// Runs [`bound_command`].
+#[allow(dead_code)] // Not every test that includes this file runs the plain command.
+pub fn bound(lab: &Lab, run_dir: &Path, address: &str) -> Output {
+    bound_command(lab, run_dir, address)
         .output()
         .expect("run the udhcpc plugin")
 }
