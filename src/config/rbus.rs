@@ -24,6 +24,7 @@ pub struct RbusSettings {
     pub enable: bool,
     /// Component name for `rbus_open`.
     pub component: String,
+    /// The C header layout of the `LeaseInfo` bytes in lease events (`lease_info = "v1"`).
     pub lease_info: LeaseInfoVersion,
 }
 

@@ -65,8 +65,11 @@ pub const V6_FIELDS: &[(&str, usize, usize)] = &[
 pub enum FieldValue {
     /// A `char[N]`, already cut to at most N-1 bytes.
     Text(String),
+    /// A `uint32_t` (lifetimes in seconds, MTU, rates, the `mapInfo` lengths and PSID).
     U32(u32),
+    /// An `int32_t`: `timeOffset`, DHCPv4 option 2 in seconds east of UTC.
     I32(i32),
+    /// A C `bool` (one byte, 0 or 1): the `…Assigned` flags and `mapInfo.isFMR`.
     Bool(bool),
 }
 
@@ -223,12 +226,19 @@ pub fn v4(ifname: &str, lease: &V4Lease) -> LeaseInfo {
 /// What a DHCPv6 lease event tells of the lease (`DHCP_MGR_IPV6_MSG` v1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct V6Lease {
+    /// The IA_NA address (`address`, and `addrAssigned` = 1); `None` leaves both zero.
     pub address: Option<String>,
-    /// `prefix/length`.
+    /// The delegated prefix as `prefix/length` (`sitePrefix`, and `prefixAssigned` = 1);
+    /// `None` leaves `sitePrefix`, `prefixAssigned` and both lifetimes zero.
     pub prefix: Option<String>,
+    /// The prefix's preferred lifetime in seconds (`prefixPltime`).
     pub preferred_secs: u32,
+    /// The prefix's valid lifetime in seconds (`prefixVltime`).
     pub valid_secs: u32,
+    /// The DNS servers (option 23); the first two go to `nameserver` and `nameserver1`.
     pub dns: Vec<String>,
+    /// The domain name (`domainName`; `domainNameAssigned` = 1 unless empty); `None` when
+    /// the server sent no domain search list (option 24).
     pub domain: Option<String>,
 }
 

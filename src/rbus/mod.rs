@@ -2,7 +2,7 @@
 //! serves, reachable the way WAN Manager, dmcli and the TR-069/USP agents reach the C DHCP
 //! manager, and the lease events WAN Manager subscribes to. docs/rbus.md is the contract.
 //!
-//! Its `[rbus]` section is [`crate::config::RbusSettings`]; [`lease_event`] is a lease event as
+//! Its `[rbus]` section is [`crate::config::RbusSettings`]; `lease_event` is a lease event as
 //! both front ends carry it, [`lease_info`] its `LeaseInfo` struct. With
 //! the `rbus` feature, `provider` serves the tree through librbus (loaded at run time by
 //! `ffi`), with `handlers` (librbus's callbacks), `rows` (table rows), `events` (lease
@@ -34,6 +34,7 @@ pub struct Frontend;
 
 #[cfg(not(feature = "rbus"))]
 impl Frontend {
+    /// Always `None`: there is no librbus front end in this build.
     pub fn start(
         _settings: &crate::config::RbusSettings,
         _tree: crate::tr181::service::SharedTree,
@@ -42,8 +43,10 @@ impl Frontend {
         None
     }
 
+    /// Nothing to follow: never called, as no `Frontend` is ever made.
     pub fn on_update(&self, _update: &crate::channels::ControllerUpdate) {}
 
+    /// Never resolves: there are no RBUS writes.
     pub async fn changed(&mut self) -> Vec<(String, String)> {
         std::future::pending().await
     }

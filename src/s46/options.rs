@@ -192,9 +192,16 @@ pub struct V4V6Binding {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MapTransport {
     /// MAP-E (option 94): encapsulation towards one or more Border Relays (S46_BR).
-    Encapsulation { border_relays: Vec<Ipv6Addr> },
+    Encapsulation {
+        /// The BR addresses (S46_BR, 90), in the order received; at least one after decoding.
+        border_relays: Vec<Ipv6Addr>,
+    },
     /// MAP-T (option 95): translation with the Default Mapping Rule's prefix (S46_DMR).
-    Translation { dmr: Ipv6Prefix },
+    Translation {
+        /// The DMR's IPv6 prefix (S46_DMR, 91), the RFC 6052 prefix IPv4 destinations outside
+        /// the MAP domain are translated behind.
+        dmr: Ipv6Prefix,
+    },
 }
 
 /// The content of S46_CONT_MAPE (94) or S46_CONT_MAPT (95).

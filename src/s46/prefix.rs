@@ -10,10 +10,20 @@ use std::str::FromStr;
 pub enum PrefixError {
     /// The length is longer than the address.
     #[error("prefix length {len} is longer than {max} bits")]
-    Length { len: u8, max: u8 },
+    Length {
+        /// The length asked for, in bits.
+        len: u8,
+        /// The address size: 32 (IPv4) or 128 (IPv6).
+        max: u8,
+    },
     /// Bits after the prefix length are set (e.g. `2001:db8::1/64`).
     #[error("{addr} has bits set after the first {len}")]
-    HostBits { addr: String, len: u8 },
+    HostBits {
+        /// The address as given, in its usual text form.
+        addr: String,
+        /// The prefix length, in bits, after which every bit must be 0.
+        len: u8,
+    },
     /// Text that is not `address/length`.
     #[error("{0:?} is not ADDRESS/LENGTH")]
     Syntax(String),

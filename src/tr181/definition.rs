@@ -16,12 +16,19 @@ pub const EXTENSION_NS: &str = "urn:dhcpmgr:datamodel-extensions-1";
 /// Why a definition could not be used. The message names the line and element.
 #[derive(Debug, thiserror::Error)]
 pub enum DefinitionError {
+    /// The document is not well-formed XML; roxmltree's error gives the position.
     #[error("data-model definition is not well-formed XML: {0}")]
     Xml(#[from] roxmltree::Error),
+    /// Well-formed XML that is not a definition this daemon can serve: a missing attribute, an
+    /// unknown type or facet, an object before its parent, a `dhcpmgr:fixed` value its syntax
+    /// refuses.
     #[error("data-model definition, line {line}, <{element}>: {message}")]
     Invalid {
+        /// The 1-based line of the element's start tag.
         line: u32,
+        /// The element's local name (`object`, `parameter`, `syntax`, …).
         element: String,
+        /// What is wrong with it.
         message: String,
     },
 }
@@ -29,19 +36,27 @@ pub enum DefinitionError {
 /// BBF `access` of an object or parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
+    /// `readOnly`: no ACS or bus user may write it (a write is refused with 9008).
     ReadOnly,
+    /// `readWrite`: writable, unless `dhcpmgr:writable="false"` says this build refuses it.
     ReadWrite,
+    /// `writeOnceReadOnly`: BBF's "may be set once"; treated as `ReadWrite` here (no
+    /// parameter of the shipped definition has it).
     WriteOnceReadOnly,
 }
 
 /// TR-181 primitive type a parameter's value has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BaseType {
+    /// `boolean`: `true`/`false` (`1`/`0` accepted on writes).
     Boolean,
+    /// `int`: 32-bit signed.
     Int,
+    /// `unsignedInt`: 32-bit unsigned.
     UnsignedInt,
     /// 64-bit unsigned (`StatsCounter64`).
     UnsignedLong,
+    /// `string`, with the facets of [`Syntax`] (length, enumeration).
     String,
     /// Bytes as hex digits; `size` counts bytes.
     HexBinary,
@@ -67,6 +82,7 @@ impl BaseType {
 /// A parameter's `<syntax>`, with named data types resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Syntax {
+    /// The primitive type (of each item, for a list), after resolving [`Syntax::data_type`].
     pub base: BaseType,
     /// The named data type it refers to (`IPv4Address`, `Alias`).
     pub data_type: Option<String>,
@@ -74,8 +90,9 @@ pub struct Syntax {
     pub list: Option<Option<u32>>,
     /// Maximum length of a string (of each item, for a list).
     pub max_length: Option<u32>,
-    /// Inclusive range of a number.
+    /// Smallest value of a number (`<range minInclusive>`); `None`: only the type's bound.
     pub min: Option<i64>,
+    /// Largest value of a number (`<range maxInclusive>`); `None`: only the type's bound.
     pub max: Option<i64>,
     /// Allowed values of a string, when restricted.
     pub enumeration: Vec<String>,
@@ -102,9 +119,11 @@ impl Syntax {
 /// One `<parameter>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamDef {
+    /// The parameter's name within its object, without a dot: `Enable`, `IPAddress`.
     pub name: String,
     /// Access as the standard defines it.
     pub access: Access,
+    /// The type and facets every value read or written must satisfy.
     pub syntax: Syntax,
     /// Whether this build accepts writes (the access, less `dhcpmgr:writable="false"`).
     pub writable: bool,
@@ -123,21 +142,25 @@ pub struct ParamDef {
 pub struct ObjectDef {
     /// Path with `{i}` for instance numbers and a trailing dot.
     pub path: String,
+    /// Access as the standard defines it (`readWrite` on a table allows AddObject/DeleteObject).
     pub access: Access,
     /// Whether this build accepts AddObject/DeleteObject on the table.
     pub writable: bool,
     /// `minEntries`: the fewest rows the table may have (DeleteObject stops there).
     pub min_entries: usize,
+    /// The object's parameters, in document order.
     pub params: Vec<ParamDef>,
     /// Command names with their parentheses: `Renew()`.
     pub commands: Vec<String>,
 }
 
 impl ObjectDef {
+    /// Whether this is a multi-instance table: its path ends in `.{i}.`.
     pub fn is_table(&self) -> bool {
         self.path.ends_with(".{i}.")
     }
 
+    /// The parameter called `name` (no dot), if the object has one.
     pub fn param(&self, name: &str) -> Option<&ParamDef> {
         self.params.iter().find(|p| p.name == name)
     }
@@ -184,6 +207,7 @@ impl Definition {
         Ok(Self { objects })
     }
 
+    /// Every object, in document order (each after its parent).
     pub fn objects(&self) -> &[ObjectDef] {
         &self.objects
     }

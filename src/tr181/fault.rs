@@ -8,15 +8,30 @@ use crate::channels::CommandError;
 /// The CWMP fault kinds the data model reports (docs/contracts.md#d-bus).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
+    /// 9001: the request is valid but refused: the caller may not write (not root or a
+    /// configured writer), the controller refused it or has no such client, a table at its
+    /// `minEntries`, a command or row operation this build does not support.
     RequestDenied,
-    /// The request was valid but the daemon failed at it: a write that could not be stored
+    /// 9002: the request was valid but the daemon failed at it: a write that could not be stored
     /// (in force or not: the message says which), a controller that is gone or silent.
     InternalError,
+    /// 9003: the request itself is malformed: a name given twice, a command argument the
+    /// command does not take, `NextLevel` true for a parameter, two values for one setting
+    /// (`Interface` and `X_RDK_LinuxInterface`).
     InvalidArguments,
+    /// 9004: over a request or reply limit ([`super::tree::limits`]), or the controller's
+    /// queue of requests is full.
     ResourcesExceeded,
+    /// 9005: no such parameter, object or command (or a name longer than any can be).
     InvalidParameterName,
+    /// 9006: the value does not parse as the parameter's type (`"abc"` for an `unsignedInt`).
     InvalidParameterType,
+    /// 9007: the value has the right type but is refused: out of range, too long, not in the
+    /// enumeration, not the only value a `dhcpmgr:fixed` parameter can have, a client's
+    /// settings that are invalid as a whole, or a key (`Alias`, `X_RDK_LinuxInterface`)
+    /// another client of the family already has.
     InvalidParameterValue,
+    /// 9008: the parameter is read-only, or this build does not accept writes to it.
     NotWritable,
 }
 
@@ -39,11 +54,15 @@ impl FaultKind {
 /// A refused request: the kind, and a message that names the parameter or object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
+    /// Which CWMP fault: the code ([`FaultKind::code`]) and the `org.dhcpmgr.Error.*` name.
     pub kind: FaultKind,
+    /// What was refused and why, naming the parameter, object or command; [`Display`](fmt::Display)
+    /// (and so the D-Bus error message) adds ` (CWMP fault <code>)`.
     pub message: String,
 }
 
 impl Fault {
+    /// A fault of `kind` with `message`.
     pub fn new(kind: FaultKind, message: impl Into<String>) -> Self {
         Self {
             kind,

@@ -3,8 +3,8 @@
 //! too. Nothing here runs a thread or knows of RBUS.
 //!
 //! [`definition`] reads the compiled-in `tr181/dhcpmgr.xml`; [`tree`] is the pure instance tree;
-//! [`service`] is the zbus interface; [`proxy`] is its client side; [`objects`] mirrors each
-//! object of the tree as its own D-Bus object with properties.
+//! [`service`] is the zbus interface; `proxy` is its client side ([`DataModel1Proxy`]);
+//! `objects` mirrors each object of the tree as its own D-Bus object with properties.
 
 pub mod definition;
 pub mod fault;

@@ -2,13 +2,12 @@
 //! tree, CWMP faults as `org.dhcpmgr.Error.*`, the check of a writer's uid, and the hand-off of
 //! writes and commands to the controller.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::oneshot;
-use tracing::{debug, info};
+use tracing::info;
 use zbus::fdo::DBusProxy;
 use zbus::message::Header;
 use zbus::names::BusName;
@@ -23,6 +22,8 @@ use crate::channels::{
 };
 use crate::model::ClientKey;
 
+mod interface;
+
 /// How long a write or command waits for the controller to carry it out: longer than a DHCP
 /// client may take to release and stop (2 s to release, 3 s after SIGTERM).
 const REPLY_TIMEOUT: Duration = Duration::from_secs(8);
@@ -36,13 +37,25 @@ pub type SharedTree = Arc<Mutex<Tree>>;
 #[derive(Debug, zbus::DBusError)]
 #[zbus(prefix = "org.dhcpmgr.Error")]
 pub enum Error {
+    /// `org.dhcpmgr.Error.RequestDenied`: CWMP fault 9001 ([`FaultKind::RequestDenied`]).
     RequestDenied(String),
+    /// `org.dhcpmgr.Error.InternalError`: CWMP fault 9002 ([`FaultKind::InternalError`]).
     InternalError(String),
+    /// `org.dhcpmgr.Error.InvalidArguments`: CWMP fault 9003 ([`FaultKind::InvalidArguments`]).
     InvalidArguments(String),
+    /// `org.dhcpmgr.Error.ResourcesExceeded`: CWMP fault 9004
+    /// ([`FaultKind::ResourcesExceeded`]).
     ResourcesExceeded(String),
+    /// `org.dhcpmgr.Error.InvalidParameterName`: CWMP fault 9005
+    /// ([`FaultKind::InvalidParameterName`]).
     InvalidParameterName(String),
+    /// `org.dhcpmgr.Error.InvalidParameterType`: CWMP fault 9006
+    /// ([`FaultKind::InvalidParameterType`]).
     InvalidParameterType(String),
+    /// `org.dhcpmgr.Error.InvalidParameterValue`: CWMP fault 9007
+    /// ([`FaultKind::InvalidParameterValue`]).
     InvalidParameterValue(String),
+    /// `org.dhcpmgr.Error.NotWritable`: CWMP fault 9008 ([`FaultKind::NotWritable`]).
     NotWritable(String),
 }
 
@@ -74,6 +87,8 @@ pub struct DataModel {
 }
 
 impl DataModel {
+    /// The interface over `tree`: writes and commands go to the controller through `commands`,
+    /// and only root and the users in `write_uids` may make them (anyone on the bus may read).
     pub fn new(tree: SharedTree, commands: CommandSender, write_uids: Arc<[u32]>) -> Self {
         Self {
             writer: Writer::new(tree.clone(), commands),
@@ -185,6 +200,7 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// A writer that plans on `tree` and hands the requests to the controller on `commands`.
     pub fn new(tree: SharedTree, commands: CommandSender) -> Self {
         Self { tree, commands }
     }
@@ -303,105 +319,4 @@ impl Writer {
             None => Vec::new(),
         })
     }
-}
-
-#[zbus::interface(name = "org.dhcpmgr.DataModel1")]
-impl DataModel {
-    /// (name, type, value) of each full name and of every parameter below each partial path.
-    async fn get_parameter_values(
-        &self,
-        names: Vec<String>,
-    ) -> Result<Vec<(String, String, String)>, Error> {
-        Ok(self.tree().get_values(&names, BootSeconds::now())?)
-    }
-
-    /// Writes all the values or none.
-    async fn set_parameter_values(
-        &self,
-        values: Vec<(String, String)>,
-        #[zbus(header)] header: Header<'_>,
-        #[zbus(connection)] conn: &Connection,
-    ) -> Result<(), Error> {
-        Ok(self.set_values(conn, &header, &values).await?)
-    }
-
-    /// (name, writable) of the path and what is below it, or of its children only.
-    async fn get_parameter_names(
-        &self,
-        path: String,
-        next_level: bool,
-    ) -> Result<Vec<(String, bool)>, Error> {
-        Ok(self.tree().get_names(&path, next_level)?)
-    }
-
-    /// Adds a client (`Device.DHCPv4.Client.`) or a row of an option table
-    /// (`Device.DHCPv4.Client.1.SentOption.`); returns its instance number. It starts disabled.
-    async fn add_object(
-        &self,
-        table_path: String,
-        #[zbus(header)] header: Header<'_>,
-        #[zbus(connection)] conn: &Connection,
-    ) -> Result<u32, Error> {
-        Ok(self.add_row(conn, &header, &table_path).await?)
-    }
-
-    /// Deletes a client (`Device.DHCPv4.Client.2.`) or an option-table row
-    /// (`Device.DHCPv4.Client.1.SentOption.2.`).
-    async fn delete_object(
-        &self,
-        object_path: String,
-        #[zbus(header)] header: Header<'_>,
-        #[zbus(connection)] conn: &Connection,
-    ) -> Result<(), Error> {
-        Ok(self.delete_row(conn, &header, &object_path).await?)
-    }
-
-    /// Forgets every value written over D-Bus: the clients go back to the configuration
-    /// file's settings (restarting those that change). A dhcpmgr extension (docs/contracts.md#d-bus).
-    async fn factory_reset(
-        &self,
-        #[zbus(header)] header: Header<'_>,
-        #[zbus(connection)] conn: &Connection,
-    ) -> Result<(), Error> {
-        let uid = self.authorize(conn, &header).await?;
-        let _writing = self.writing.lock().await;
-        info!(uid, "FactoryReset");
-        Ok(self
-            .writer
-            .ask("Device.", |reply| ControllerCommand::FactoryReset { reply })
-            .await?)
-    }
-
-    /// Runs a command such as `Device.DHCPv4.Client.1.Renew()`; returns its output arguments.
-    async fn operate(
-        &self,
-        command: String,
-        args: HashMap<String, String>,
-        #[zbus(header)] header: Header<'_>,
-        #[zbus(connection)] conn: &Connection,
-    ) -> Result<HashMap<String, String>, Error> {
-        let uid = self.authorize(conn, &header).await?;
-        let request = self.tree().plan_operate(&command, &args)?;
-        info!(uid, command, "Operate");
-        let changes = self.writer.carry_out(request).await?;
-        self.signal_changes(conn, &changes).await;
-        debug!(command, "Operate done");
-        Ok(HashMap::new())
-    }
-
-    /// Parameters whose values changed: (name, value).
-    #[zbus(signal)]
-    pub async fn values_changed(
-        emitter: &SignalEmitter<'_>,
-        changes: &[(String, String)],
-    ) -> zbus::Result<()>;
-
-    /// Something happened to a client (docs/contracts.md#d-bus for the kinds).
-    #[zbus(signal)]
-    pub async fn event(
-        emitter: &SignalEmitter<'_>,
-        object_path: &str,
-        kind: &str,
-        data: &BTreeMap<String, String>,
-    ) -> zbus::Result<()>;
 }

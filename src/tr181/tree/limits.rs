@@ -76,10 +76,12 @@ pub fn check_entries(entries: usize, what: &str) -> Result<(), Fault> {
 
 /// Counts reply bytes as entries are added, refusing past [`MAX_REPLY_BYTES`].
 #[derive(Debug, Default)]
-pub struct ReplyBytes(usize);
+pub(crate) struct ReplyBytes(usize);
 
 impl ReplyBytes {
-    pub fn add(&mut self, parts: &[&str]) -> Result<(), Fault> {
+    /// Counts the bytes of `parts` (one entry's name, type, value); refuses with 9004 once the
+    /// reply would pass [`MAX_REPLY_BYTES`].
+    pub(crate) fn add(&mut self, parts: &[&str]) -> Result<(), Fault> {
         self.0 = parts
             .iter()
             .fold(self.0, |total, part| total.saturating_add(part.len()));

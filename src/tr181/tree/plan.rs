@@ -19,7 +19,10 @@ use crate::tr181::value;
 pub enum AddPlan {
     /// A row of a client's option table: the client's new settings, and the row's number.
     Row {
+        /// The owning client's settings with the new row added, for the controller to apply.
         request: ClientRequest,
+        /// The instance number of the new (disabled) row: AddObject's answer once the
+        /// controller has applied `request`.
         instance: u32,
     },
     /// A new client of this family; the controller gives it its number.
@@ -38,7 +41,9 @@ pub enum DeletePlan {
 /// What a write or a command asks of the controller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientRequest {
+    /// The client the request is for (family and instance number).
     pub client: ClientKey,
+    /// What the controller is to do: apply new settings, or run a command such as `Renew()`.
     pub action: ClientAction,
 }
 
