@@ -1,7 +1,7 @@
 //! The main thread: logging, the long-lived parts (TR-181 thread, controller, shield,
 //! watchdog), signals (TERM/INT stop, HUP reloads the clients, the log level and the shield, and
 //! names the keys that wait for a restart), systemd notifications (READY, STATUS, STOPPING and
-//! watchdog pings while the controller loop turns) and one orderly shutdown ([`shutdown`]).
+//! watchdog pings while the controller loop turns) and one orderly shutdown ([`Shutdown`]).
 
 mod error;
 mod logging;

@@ -1,8 +1,8 @@
 //! System events (docs/contracts.md#system-events): the `ipv4_IF_*` and `tr_IF_dhcpv6_client_*` keys computed from
 //! a lease, which of them the configured [`Profile`] owns and in what order, and the
 //! [`SysEventSender`] the controller hands each client's wanted values to. What was really set
-//! is the [`ledger`]'s business (a key counts only once its command succeeded, persisted), and
-//! running the command, with retries, the [`runner`]'s.
+//! is the [`Ledger`]'s business (a key counts only once its command succeeded, persisted), and
+//! running the command, with retries, the `runner`'s.
 
 mod ledger;
 mod runner;

@@ -1,5 +1,5 @@
 //! The daemon's configuration: the TOML file of docs/configuration.md parsed into wire structs
-//! ([`wire`]), then checked and turned into the validated types the rest of the daemon uses.
+//! (`wire`), then checked and turned into the validated types the rest of the daemon uses.
 //! Unknown keys are an error, and so is any value the daemon could not honour.
 
 mod rbus;
