@@ -25,7 +25,7 @@ mod provider;
 mod rows;
 
 #[cfg(feature = "rbus")]
-pub use provider::Frontend;
+pub(crate) use provider::Frontend;
 
 /// Without the `rbus` feature: the front end that never starts (the configuration refuses
 /// `[rbus] enable = true` in such a build).

@@ -101,7 +101,7 @@ unsafe impl Send for Connected {}
 type Changes = Vec<(String, String)>;
 
 /// The RBUS front end as the TR-181 thread holds it.
-pub struct Frontend {
+pub(crate) struct Frontend {
     state: Arc<Mutex<Option<Connected>>>,
     tree: SharedTree,
     lease_info: LeaseInfoVersion,
@@ -112,7 +112,7 @@ impl Frontend {
     /// Starts the front end if `[rbus] enable`: loads librbus, then opens the bus in the
     /// background, retrying until the broker answers (DHCP goes on meanwhile). Must run on the
     /// TR-181 thread's runtime.
-    pub fn start(settings: &RbusSettings, tree: SharedTree, writer: Writer) -> Option<Self> {
+    pub(crate) fn start(settings: &RbusSettings, tree: SharedTree, writer: Writer) -> Option<Self> {
         if !settings.enable {
             return None;
         }
@@ -163,7 +163,7 @@ impl Frontend {
     }
 
     /// The values the next RBUS write changes (D-Bus signals them too).
-    pub async fn changed(&mut self) -> Changes {
+    pub(crate) async fn changed(&mut self) -> Changes {
         match self.changes.recv().await {
             Some(changes) => changes,
             None => std::future::pending().await,
@@ -171,7 +171,7 @@ impl Frontend {
     }
 
     /// Follows a controller update the tree has taken in: table rows, lease events.
-    pub fn on_update(&self, update: &ControllerUpdate) {
+    pub(crate) fn on_update(&self, update: &ControllerUpdate) {
         let Some(api) = BRIDGE.get().map(|b| &b.api) else {
             return;
         };

@@ -59,7 +59,7 @@ pub(crate) const PATH_PROPERTY: &str = "Path";
 
 /// One object instance of the tree with its parameters ([`Tree::objects`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectView {
+pub(crate) struct ObjectView {
     /// TR-181 path with the trailing dot: `Device.DHCPv4.Client.1.`.
     pub path: String,
     /// Its own parameters (not those of objects below it), in definition order.
@@ -68,7 +68,7 @@ pub struct ObjectView {
 
 /// One parameter of an [`ObjectView`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParamView {
+pub(crate) struct ParamView {
     /// Name within the object: `DNSServers`.
     pub name: String,
     /// TR-181 type: `string`, `unsignedInt`, …

@@ -82,14 +82,14 @@ impl Tree {
     }
 
     /// Sets the most rows AddObject may grow a table to.
-    pub fn set_table_limit(&mut self, limit: usize) {
+    pub(crate) fn set_table_limit(&mut self, limit: usize) {
         self.table_limit = limit;
     }
 
     /// Takes in settings the controller accepted, so that reads and the next write see them
     /// before the controller's own update arrives; returns the values that changed, for
     /// `ValuesChanged` (the controller's update will then change nothing more).
-    pub fn note_settings(
+    pub(crate) fn note_settings(
         &mut self,
         client: ClientKey,
         config: &ClientConfig,
@@ -122,7 +122,11 @@ impl Tree {
 
     /// Takes in a controller update and returns the `(name, value)` pairs whose values changed,
     /// leaving out volatile parameters (`LeaseTimeRemaining`). Events change nothing here.
-    pub fn apply(&mut self, update: &ControllerUpdate, now: BootSeconds) -> Vec<(String, String)> {
+    pub(crate) fn apply(
+        &mut self,
+        update: &ControllerUpdate,
+        now: BootSeconds,
+    ) -> Vec<(String, String)> {
         let gone = |key| self.removed.contains(&key);
         match update {
             ControllerUpdate::V4Client(s) if gone(ClientKey::V4(s.instance)) => return Vec::new(),
@@ -160,12 +164,12 @@ impl Tree {
 
     /// The picture of DHCPv4 client `instance`, if it is in the tree (the RBUS lease events'
     /// `LeaseInfo` is built from it).
-    pub fn v4_client(&self, instance: Instance) -> Option<&V4ClientSnapshot> {
+    pub(crate) fn v4_client(&self, instance: Instance) -> Option<&V4ClientSnapshot> {
         self.v4_clients.get(&instance)
     }
 
     /// The picture of DHCPv6 client `instance`, if it is in the tree.
-    pub fn v6_client(&self, instance: Instance) -> Option<&V6ClientSnapshot> {
+    pub(crate) fn v6_client(&self, instance: Instance) -> Option<&V6ClientSnapshot> {
         self.v6_clients.get(&instance)
     }
 
@@ -353,7 +357,7 @@ impl Tree {
 
     /// The `(name, value)` of each parameter of the object instance at `path` (ending in
     /// `.`), in definition order; nothing below it is rendered.
-    pub fn object_values(
+    pub(crate) fn object_values(
         &self,
         path: &str,
         now: BootSeconds,
@@ -373,7 +377,7 @@ impl Tree {
     /// Every object instance that has parameters, each with its parameters in definition
     /// order, for the per-object D-Bus objects (`super::objects`); tables themselves
     /// (`Device.DHCPv4.Client.`) are left out.
-    pub fn objects(&self, now: BootSeconds) -> Vec<super::objects::ObjectView> {
+    pub(crate) fn objects(&self, now: BootSeconds) -> Vec<super::objects::ObjectView> {
         let mut out: Vec<super::objects::ObjectView> = Vec::new();
         for node in self.render(now) {
             match node {

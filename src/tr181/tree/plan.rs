@@ -49,7 +49,7 @@ pub struct ClientRequest {
 
 impl ClientRequest {
     /// TR-181 path of the client, for messages: `Device.DHCPv4.Client.1`.
-    pub fn object_path(&self) -> String {
+    pub(crate) fn object_path(&self) -> String {
         self.client.object_path()
     }
 }
@@ -167,7 +167,7 @@ impl Tree {
 
     /// AddObject on a client table (`Device.DHCPv4.Client.`) or an option table
     /// (`Device.DHCPv4.Client.1.SentOption.`), up to the table limit.
-    pub fn plan_add(&self, path: &str) -> Result<AddPlan, Fault> {
+    pub(crate) fn plan_add(&self, path: &str) -> Result<AddPlan, Fault> {
         let (table, instances) = self.locate_table(path)?;
         let full = |rows: usize| {
             Fault::new(
@@ -199,7 +199,7 @@ impl Tree {
 
     /// DeleteObject on a client (`Device.DHCPv4.Client.2.`), down to the table's
     /// `minEntries`, or on an option-table row (`Device.DHCPv4.Client.1.SentOption.2.`).
-    pub fn plan_delete(&self, path: &str) -> Result<DeletePlan, Fault> {
+    pub(crate) fn plan_delete(&self, path: &str) -> Result<DeletePlan, Fault> {
         let not_a_row = || {
             Fault::new(
                 FaultKind::InvalidParameterName,
@@ -333,7 +333,7 @@ impl Tree {
 
     /// Operate: resolves `command` (`Device.DHCPv4.Client.1.Renew()`) into a controller
     /// request. None of the commands takes arguments.
-    pub fn plan_operate(
+    pub(crate) fn plan_operate(
         &self,
         command: &str,
         args: &HashMap<String, String>,
