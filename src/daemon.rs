@@ -6,7 +6,6 @@
 mod error;
 mod logging;
 mod shutdown;
-mod stop;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,10 +18,10 @@ use crate::config::{restart_required, Config, ConfigError};
 use crate::controller::{self, ControllerChannels};
 use crate::systemd::{self, Heartbeat, SystemdEnv, Watchdog};
 use crate::tr181::{self, Tr181Settings};
+pub use dhcpmgr_base::StopToken;
 pub use error::{ServeError, StartError};
 use logging::{LogControl, Sink};
 pub use shutdown::{Part, PartError, Shutdown};
-pub use stop::StopToken;
 
 /// Exit codes with a meaning for init systems and integrators.
 pub mod exit {

@@ -17,6 +17,7 @@ pub struct LogLimit {
 }
 
 impl LogLimit {
+    /// At most `burst` lines per `interval`.
     pub const fn new(interval: Duration, burst: u32) -> Self {
         Self {
             interval,
@@ -52,6 +53,7 @@ impl LogLimit {
 pub struct LogLimiter(Mutex<LogLimit>);
 
 impl LogLimiter {
+    /// At most `burst` lines per `interval`.
     pub const fn new(interval: Duration, burst: u32) -> Self {
         Self(Mutex::new(LogLimit::new(interval, burst)))
     }

@@ -14,12 +14,30 @@ use serde::Serialize;
 /// Why state could not be saved or loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistError {
+    /// The record could not be written (or removed).
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
+    Write {
+        /// The record's file.
+        path: PathBuf,
+        /// What the file system said.
+        source: io::Error,
+    },
+    /// The record exists but could not be read.
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
+    Read {
+        /// The record's file.
+        path: PathBuf,
+        /// What the file system said.
+        source: io::Error,
+    },
+    /// The value could not be encoded as JSON.
     #[error("cannot encode state for {path}: {message}")]
-    Encode { path: PathBuf, message: String },
+    Encode {
+        /// The record's file.
+        path: PathBuf,
+        /// What the encoder said.
+        message: String,
+    },
 }
 
 /// A directory of JSON records.
@@ -29,10 +47,12 @@ pub struct StateStore {
 }
 
 impl StateStore {
+    /// A store over `dir` (created on the first save).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
     }
 
+    /// The directory the records live in.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
