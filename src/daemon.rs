@@ -259,10 +259,14 @@ fn run_until_stop(
     Ok(())
 }
 
-/// Starts the shield if `config` enables it and hands it to `parts` (dropping it stops its
+/// Starts the shield if `config` enables it, on a child of the daemon's stop token (so a reload
+/// can stop it alone), and hands it to `parts` (dropping it cancels that child, joins its
 /// threads and removes its rules). A shield that cannot start is logged and left out.
 fn start_shield(parts: &mut Shutdown, config: &Config) {
-    if let Some(shield) = crate::shield::start(config) {
+    let stop = parts.token().child();
+    if let Some(shield) =
+        dhcpmgr_shield::start(&config.shield, &config.run_dir, &config.state_dir, stop)
+    {
         parts.adopt(Part::Shield, move || {
             drop(shield);
             Ok(())

@@ -23,7 +23,6 @@ pub(crate) use dhcpmgr_base::persist;
 #[allow(unsafe_code)]
 pub mod rbus;
 pub mod s46;
-pub mod shield;
 pub mod snapshot;
 pub mod sysevent;
 pub(crate) mod systemd;

@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use dhcpmgr::shield::{fuzzing, pcap};
+use dhcpmgr_shield::{fuzzing, pcap};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pcaps");
 

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use dhcpmgr::shield::event::Event;
-use dhcpmgr::shield::inspect::{inspect, Facts, PacketMeta};
-use dhcpmgr::shield::pcap;
+use dhcpmgr_shield::event::Event;
+use dhcpmgr_shield::inspect::{inspect, Facts, PacketMeta};
+use dhcpmgr_shield::pcap;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pcaps");
 

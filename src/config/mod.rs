@@ -4,6 +4,7 @@
 
 mod reload;
 mod settings;
+#[cfg(test)]
 mod shield;
 mod table;
 mod types;
@@ -14,9 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use dhcpmgr_shield::{ClientActionConfig, Mode, RuleConfig, ShieldConfig, Verdict};
 pub use reload::{restart_required, RESTART_KEYS};
 pub use settings::ClientSettings;
-pub use shield::{ClientActionConfig, Mode, RuleConfig, ShieldConfig, Verdict};
 pub use table::{default_alias, Row, Table};
 pub use types::{
     ClientAlias, HexBytes, InterfaceName, OptionCode, ReqOption, SentOption, V6SentOption,
@@ -265,7 +266,8 @@ impl TryFrom<wire::RawConfig> for Config {
             "interface",
             dhcpv6_clients.iter().map(|c| c.interface_name()),
         )?;
-        let shield = ShieldConfig::from_wire(raw.shield)?;
+        let shield = ShieldConfig::from_wire(raw.shield)
+            .map_err(|e| ConfigError::invalid(e.key, e.message))?;
         let rbus = raw
             .rbus
             .validate()

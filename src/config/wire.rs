@@ -145,7 +145,7 @@ pub struct RawV6Client {
     pub release_on_disable: bool,
 }
 
-pub use super::shield::RawShield;
+pub use dhcpmgr_shield::RawShield;
 
 fn yes() -> bool {
     true

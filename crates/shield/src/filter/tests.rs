@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::shield::event::Event;
+use crate::event::Event;
 
 fn event() -> Event {
     Event {

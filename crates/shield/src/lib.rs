@@ -33,6 +33,7 @@ pub mod action;
 pub mod actions;
 pub mod audit;
 pub mod clients;
+pub mod config;
 pub mod decide;
 pub mod enforce;
 pub mod engine;
@@ -68,8 +69,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::config::{Config, Mode, ShieldConfig};
-use crate::persist::StateStore;
+pub use config::{
+    ClientActionConfig, Mode, RawShield, RuleConfig, ShieldConfig, ShieldConfigError, Verdict,
+};
+use dhcpmgr_base::{StateStore, StopToken};
+
 use actions::{ActionRecord, Actions};
 use audit::Audit;
 use hook::{Hook, HookConfig};
@@ -97,13 +101,20 @@ pub struct Shield {
     hook: Option<Hook>,
 }
 
-/// Starts the shield if `[shield] enable` is set. A shield that cannot start is logged and left
-/// out: the LAN's DHCP keeps working without inspection (fail open), the WAN side is unaffected.
-pub fn start(config: &Config) -> Option<Shield> {
-    if !config.shield.enable {
+/// Starts the shield if `[shield] enable` is set, its control socket in `run_dir` and its
+/// record in `state_dir`; it stops when `stop` (a child of the daemon's token) is cancelled or
+/// the [`Shield`] dropped. A shield that cannot start is logged and left out: the LAN's DHCP
+/// keeps working without inspection (fail open), the WAN side is unaffected.
+pub fn start(
+    config: &ShieldConfig,
+    run_dir: &Path,
+    state_dir: &Path,
+    stop: StopToken,
+) -> Option<Shield> {
+    if !config.enable {
         return None;
     }
-    match Shield::start(&config.shield, &config.run_dir, &config.state_dir) {
+    match Shield::start(config, run_dir, state_dir, stop) {
         Ok(shield) => Some(shield),
         Err(e) => {
             tracing::error!(error = %e, "the DHCP shield could not start; LAN DHCP passes uninspected");
@@ -113,10 +124,12 @@ pub fn start(config: &Config) -> Option<Shield> {
 }
 
 impl Shield {
+    /// Starts the shield with `cfg` (see [`start`]); the threads stop on `stop`.
     pub fn start(
         cfg: &ShieldConfig,
         run_dir: &Path,
         state_dir: &Path,
+        stop: StopToken,
     ) -> Result<Shield, ShieldError> {
         let store = StateStore::new(state_dir);
         let _ = std::fs::create_dir_all(state_dir);
@@ -141,7 +154,7 @@ impl Shield {
             .flatten()
             .unwrap_or_default();
         let audit = Audit::new(Some(state_dir.join("shield-audit.jsonl")));
-        let (shared, requests) = Shared::new(cfg, store, audit, actions, filters);
+        let (shared, requests) = Shared::new(cfg, store, audit, actions, filters, stop);
         let socket_path = run_dir.join(proto::SOCKET);
         let listener = server::bind(&socket_path, &cfg.control_uids).map_err(|source| {
             ShieldError::Socket {
@@ -282,7 +295,7 @@ impl Shield {
     }
 
     fn shutdown(&mut self) {
-        self.shared.stop.store(true, Ordering::Release);
+        self.shared.stop.cancel();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }

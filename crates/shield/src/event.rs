@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::shield::action::Action;
+use crate::action::Action;
 
 /// One inspected packet. Absent values are left out of the JSON.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -300,7 +300,7 @@ pub fn option_text(bytes: &[u8]) -> String {
     if !trimmed.is_empty() && trimmed.iter().all(|b| (0x20..0x7f).contains(b)) {
         String::from_utf8_lossy(trimmed).into_owned()
     } else {
-        crate::shield::hex::encode(bytes)
+        crate::hex::encode(bytes)
     }
 }
 

@@ -2,8 +2,8 @@
 //! step from a captured frame to its IP packet. Used by the tests on the reference captures, the
 //! fuzz target's seeds and the benchmark; pure and panic-free.
 
-use crate::shield::action::Mac;
-use crate::shield::packet::parse_ethernet;
+use crate::action::Mac;
+use crate::packet::parse_ethernet;
 
 /// One captured frame.
 #[derive(Debug, Clone, PartialEq, Eq)]

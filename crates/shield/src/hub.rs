@@ -8,8 +8,8 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::shield::event::Event;
-use crate::shield::filter::Filter;
+use crate::event::Event;
+use crate::filter::Filter;
 
 /// Events waiting per subscriber before it counts as slow.
 const QUEUE: usize = 512;

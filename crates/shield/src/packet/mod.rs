@@ -8,7 +8,7 @@ pub mod dhcp6;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::shield::action::Mac;
+use crate::action::Mac;
 
 /// Why a packet could not be taken apart.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

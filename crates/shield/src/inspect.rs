@@ -2,12 +2,12 @@
 //! into one [`Event`] and the few [`Facts`] the decision needs. Pure; a packet that does not
 //! parse becomes an event with `malformed` set, never a panic.
 
-use crate::shield::action::{ClientKey, Mac};
-use crate::shield::event::{option_text, Event};
-use crate::shield::hex;
-use crate::shield::packet::dhcp4::Dhcp4;
-use crate::shield::packet::dhcp6::{self, Dhcp6};
-use crate::shield::packet::{parse_ip, DhcpKind};
+use crate::action::{ClientKey, Mac};
+use crate::event::{option_text, Event};
+use crate::hex;
+use crate::packet::dhcp4::Dhcp4;
+use crate::packet::dhcp6::{self, Dhcp6};
+use crate::packet::{parse_ip, DhcpKind};
 
 /// What came with the packet besides its bytes.
 #[derive(Debug, Clone, Default)]

@@ -17,14 +17,14 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use crate::shield::action::{ClientKey, Mac};
-use crate::shield::actions::{ActionError, ActionRecord, Actions};
-use crate::shield::audit::AuditEntry;
-use crate::shield::event::rfc3339;
-use crate::shield::hook::KernelSet;
-use crate::shield::nftnl::{Change, Kernel, NftError};
-use crate::shield::reconcile::{desired, listed, plan};
-use crate::shield::state::{unix_now, Counters, Shared, ACTIONS_FILE};
+use crate::action::{ClientKey, Mac};
+use crate::actions::{ActionError, ActionRecord, Actions};
+use crate::audit::AuditEntry;
+use crate::event::rfc3339;
+use crate::hook::KernelSet;
+use crate::nftnl::{Change, Kernel, NftError};
+use crate::reconcile::{desired, listed, plan};
+use crate::state::{unix_now, Counters, Shared, ACTIONS_FILE};
 
 /// Rule-made changes alone are written out at most this often.
 pub const RULE_PERSIST_EVERY: Duration = Duration::from_secs(5);
@@ -438,11 +438,11 @@ pub fn spawn(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::{Action, Lifetime};
+    use crate::audit::Audit;
     use crate::config::ShieldConfig;
-    use crate::persist::StateStore;
-    use crate::shield::action::{Action, Lifetime};
-    use crate::shield::audit::Audit;
-    use crate::shield::nftnl::Element;
+    use crate::nftnl::Element;
+    use dhcpmgr_base::{StateStore, StopToken};
     use nix::errno::Errno;
     use std::sync::Mutex;
 
@@ -486,6 +486,7 @@ mod tests {
             Audit::new(None),
             Actions::new(cap),
             Default::default(),
+            StopToken::new(),
         );
         let fake = Fake::default();
         (shared, Enforcer::new(Box::new(fake.clone())), fake)

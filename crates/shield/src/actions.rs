@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::shield::action::{Action, ClientKey};
+use crate::action::{Action, ClientKey};
 
 /// One client's action, as listed, persisted and audited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,7 +144,7 @@ impl Actions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shield::action::Mac;
+    use crate::action::Mac;
 
     fn record(n: u8, action: Action, until: Option<u64>) -> ActionRecord {
         ActionRecord {

@@ -4,13 +4,13 @@
 
 use std::sync::OnceLock;
 
+use crate::action::Action;
+use crate::clients::ClientTable;
 use crate::config::{RuleConfig, Verdict};
-use crate::shield::action::Action;
-use crate::shield::clients::ClientTable;
-use crate::shield::decide::{decide, Policy};
-use crate::shield::filter::Filter;
-use crate::shield::inspect::{inspect, PacketMeta};
-use crate::shield::packet::parse_ethernet;
+use crate::decide::{decide, Policy};
+use crate::filter::Filter;
+use crate::inspect::{inspect, PacketMeta};
+use crate::packet::parse_ethernet;
 
 fn policy() -> &'static Policy {
     static POLICY: OnceLock<Policy> = OnceLock::new();
@@ -71,12 +71,12 @@ pub fn packet_path(data: &[u8]) {
 pub fn filter_text(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(f) = Filter::parse(text) {
-            let _ = f.matches(&crate::shield::event::Event::default());
+            let _ = f.matches(&crate::event::Event::default());
         }
     }
 }
 
 /// The NFQUEUE netlink decoder on arbitrary bytes.
 pub fn netlink(data: &[u8]) {
-    let _ = crate::shield::nfqueue::wire::parse(data);
+    let _ = crate::nfqueue::wire::parse(data);
 }

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::shield::event::Event;
+use crate::event::Event;
 
 #[derive(Debug)]
 pub struct Ring {

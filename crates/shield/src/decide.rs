@@ -6,11 +6,11 @@
 
 use serde::Serialize;
 
+use crate::action::Action;
+use crate::clients::Observation;
 use crate::config::{RuleConfig, Verdict};
-use crate::shield::action::Action;
-use crate::shield::clients::Observation;
-use crate::shield::event::Event;
-use crate::shield::inspect::Facts;
+use crate::event::Event;
+use crate::inspect::Facts;
 
 /// The verdict codes in the low byte of the mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -197,8 +197,8 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shield::action::{ClientKey, Mac};
-    use crate::shield::filter::Filter;
+    use crate::action::{ClientKey, Mac};
+    use crate::filter::Filter;
 
     fn policy() -> Policy {
         Policy {

@@ -10,16 +10,16 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::action::ClientKey;
+use crate::clients::ClientTable;
 use crate::config::{ShieldConfig, Verdict};
-use crate::shield::action::ClientKey;
-use crate::shield::clients::ClientTable;
-use crate::shield::decide::{decide, Policy};
-use crate::shield::event::rfc3339;
-use crate::shield::inspect::{inspect, PacketMeta};
-use crate::shield::journal::Journal;
-use crate::shield::nfqueue::{wire, Queue, QueuedPacket};
-use crate::shield::own::OwnTracker;
-use crate::shield::state::{unix_now, CounterSnapshot, Counters, Shared};
+use crate::decide::{decide, Policy};
+use crate::event::rfc3339;
+use crate::inspect::{inspect, PacketMeta};
+use crate::journal::Journal;
+use crate::nfqueue::{wire, Queue, QueuedPacket};
+use crate::own::OwnTracker;
+use crate::state::{unix_now, CounterSnapshot, Counters, Shared};
 
 /// Per-packet processing, apart from the socket so the benchmark and tests can drive it.
 pub struct Engine {
@@ -223,7 +223,9 @@ pub fn run(mut engine: Engine, mut queue: Queue) {
                     tracing::error!(error = %e, "shield queue receive failed; the kernel fails open");
                     failing = true;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(200));
+                shared
+                    .stop
+                    .wait_timeout(std::time::Duration::from_millis(200));
                 continue;
             }
         };

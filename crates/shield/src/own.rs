@@ -10,7 +10,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::shield::action::Mac;
+use crate::action::Mac;
 
 /// How often the interfaces' addresses are read again.
 pub const REFRESH: Duration = Duration::from_secs(10);

@@ -14,18 +14,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::action::{Action, ClientKey, Lifetime, Mac};
+use crate::actions::{ActionRecord, Actions};
+use crate::audit::Audit;
 use crate::config::ShieldConfig;
-use crate::persist::StateStore;
-use crate::shield::action::{Action, ClientKey, Lifetime, Mac};
-use crate::shield::actions::{ActionRecord, Actions};
-use crate::shield::audit::Audit;
-use crate::shield::decide::Detection;
-use crate::shield::enforce::{self, CommitError, Committed, Mutation, Request};
-use crate::shield::hook::KernelSet;
-use crate::shield::hub::Hub;
-use crate::shield::lograte::Rejections;
-use crate::shield::nftnl::{Change, NoKernel};
-use crate::shield::ring::Ring;
+use crate::decide::Detection;
+use crate::enforce::{self, CommitError, Committed, Mutation, Request};
+use crate::hook::KernelSet;
+use crate::hub::Hub;
+use crate::lograte::Rejections;
+use crate::nftnl::{Change, NoKernel};
+use crate::ring::Ring;
+use dhcpmgr_base::{StateStore, StopToken};
 
 /// State file names in `state_dir`.
 pub const ACTIONS_FILE: &str = "shield-actions";
@@ -136,7 +136,8 @@ pub struct Shared {
     requests: SyncSender<Request>,
     /// The MAC each DUID with a dropping action was last seen from (enforced in the kernel).
     pub learned: Mutex<HashMap<Vec<u8>, Mac>>,
-    pub stop: AtomicBool,
+    /// The shield's stop: a child of the daemon's token, cancelled when the shield stops.
+    pub stop: StopToken,
     pub queue_in_nft: AtomicBool,
     /// Set once the kernel's sets are reconciled and the enforcer runs.
     pub enforcing: AtomicBool,
@@ -154,6 +155,7 @@ impl Shared {
         audit: Audit,
         actions: Actions,
         filters: BTreeMap<String, BTreeMap<String, Value>>,
+        stop: StopToken,
     ) -> (Arc<Shared>, Receiver<Request>) {
         let (requests, rx) = mpsc::sync_channel(REQUEST_QUEUE);
         let shared = Arc::new(Shared {
@@ -167,7 +169,7 @@ impl Shared {
             store,
             requests,
             learned: Mutex::new(Default::default()),
-            stop: AtomicBool::new(false),
+            stop,
             queue_in_nft: AtomicBool::new(false),
             enforcing: AtomicBool::new(false),
             off: Mutex::new(None),
@@ -186,6 +188,7 @@ impl Shared {
             Audit::new(None),
             Actions::new(cfg.max_clients),
             Default::default(),
+            StopToken::new(),
         );
         match enforce::spawn(&shared, rx, Box::new(NoKernel)) {
             Ok(_) => shared.enforcing.store(true, Ordering::Release),
@@ -194,8 +197,9 @@ impl Shared {
         shared
     }
 
+    /// Whether the shield's stop token was cancelled (by the shield or by the daemon).
     pub fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
+        self.stop.is_cancelled()
     }
 
     pub fn ring(&self) -> MutexGuard<'_, Ring> {

@@ -28,11 +28,11 @@ use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 use nix::sys::time::TimeVal;
 use serde_json::{json, Value};
 
-use crate::shield::action::{Action, ClientKey, Lifetime};
-use crate::shield::filter::Filter;
-use crate::shield::journal::{read_recent, JOURNAL_DIR};
-use crate::shield::proto::{Dropped, Request};
-use crate::shield::state::{Counters, Shared};
+use crate::action::{Action, ClientKey, Lifetime};
+use crate::filter::Filter;
+use crate::journal::{read_recent, JOURNAL_DIR};
+use crate::proto::{Dropped, Request};
+use crate::state::{Counters, Shared};
 
 const MAX_REQUEST: usize = 64 * 1024;
 const MAX_SHORT: usize = 8;
@@ -112,7 +112,7 @@ pub fn run(shared: Arc<Shared>, listener: UnixListener, path: PathBuf) {
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "shield socket accept failed");
-                std::thread::sleep(Duration::from_millis(100));
+                shared.stop.wait_timeout(Duration::from_millis(100));
             }
         }
     }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::shield::action::Mac;
+use crate::action::Mac;
 
 const WINDOW_MS: u64 = 60_000;
 

@@ -8,10 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::shield::action::{Action, ClientKey, Mac};
-use crate::shield::actions::ActionRecord;
-use crate::shield::hook::KernelSet;
-use crate::shield::nftnl::{Change, Element};
+use crate::action::{Action, ClientKey, Mac};
+use crate::actions::ActionRecord;
+use crate::hook::KernelSet;
+use crate::nftnl::{Change, Element};
 
 /// Set elements by set and MAC, each with its end (unix seconds; `None`: no timeout).
 pub type SetState = BTreeMap<(KernelSet, Mac), Option<u64>>;

@@ -8,7 +8,7 @@ use std::fmt::Display;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::log_limit::LogLimit;
+use dhcpmgr_base::LogLimit;
 
 /// One line per kind at most this often.
 pub const INTERVAL: Duration = Duration::from_secs(10);

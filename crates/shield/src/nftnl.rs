@@ -16,8 +16,8 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeVal;
 
-use crate::shield::action::Mac;
-use crate::shield::hook::KernelSet;
+use crate::action::Mac;
+use crate::hook::KernelSet;
 
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;

@@ -17,7 +17,7 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeVal;
 
-use crate::shield::action::Mac;
+use crate::action::Mac;
 
 /// A packet the kernel queued to us.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

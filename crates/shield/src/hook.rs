@@ -27,8 +27,8 @@
 
 use std::process::{Command, Stdio};
 
-use crate::shield::nftnl::{self, NftError};
-use crate::shield::nftobj;
+use crate::nftnl::{self, NftError};
+use crate::nftobj;
 
 /// Our nftables table (family inet) and iptables chain.
 pub const TABLE: &str = "dhcpmgr_shield";

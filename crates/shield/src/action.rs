@@ -62,8 +62,8 @@ impl ClientKey {
     pub fn parse(text: &str) -> Result<ClientKey, String> {
         let text = text.trim();
         if let Some(hex) = text.strip_prefix("duid:") {
-            let bytes = crate::shield::hex::decode(hex)
-                .ok_or_else(|| format!("{text:?}: the DUID is not hex"))?;
+            let bytes =
+                crate::hex::decode(hex).ok_or_else(|| format!("{text:?}: the DUID is not hex"))?;
             if !(2..=130).contains(&bytes.len()) {
                 return Err(format!("{text:?}: a DUID has 2 to 130 bytes"));
             }
@@ -79,7 +79,7 @@ impl fmt::Display for ClientKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientKey::Mac(mac) => mac.fmt(f),
-            ClientKey::Duid(duid) => write!(f, "duid:{}", crate::shield::hex::encode(duid)),
+            ClientKey::Duid(duid) => write!(f, "duid:{}", crate::hex::encode(duid)),
         }
     }
 }

@@ -5,8 +5,8 @@
 //! expressions are those `nft` itself generates for the rules in `hook`'s layout (checked
 //! against `nft --debug=netlink`).
 
-use crate::shield::hook::{HookConfig, KernelSet};
-use crate::shield::nftnl::{
+use crate::hook::{HookConfig, KernelSet};
+use crate::nftnl::{
     attr, nested, Msg, NFT_MSG_DELRULE, NFT_MSG_DELTABLE, NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE,
     NFT_MSG_NEWSET, NFT_MSG_NEWTABLE, NLM_F_APPEND, NLM_F_CREATE,
 };
@@ -461,7 +461,7 @@ pub fn queue_probe(queue_num: u16) -> Vec<Msg> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shield::hook::tests::cfg;
+    use crate::hook::tests::cfg;
 
     #[test]
     fn the_ruleset_matches_dhcp_on_lan_interfaces_only() {

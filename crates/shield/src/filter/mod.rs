@@ -17,7 +17,7 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::syntax;
 use serde_json::Value;
 
-use crate::shield::event::{field_kind, FieldKind, FieldValue, Fields};
+use crate::event::{field_kind, FieldKind, FieldValue, Fields};
 
 /// Nesting depth of groups, conditions per filter, bytes per text value, items per `in` list.
 pub const MAX_DEPTH: usize = 8;

@@ -626,7 +626,7 @@ mod tests {
         // A reconfigure message cut short inside an IA_NA (found by cargo fuzz with debug
         // assertions): dhcproto reads its one byte whatever the length says and goes on out of
         // step, into a vendor class of two bytes (2 - 4).
-        let reply = crate::shield::hex::decode(
+        let reply = crate::hex::decode(
             "071459510003005e46859adf25003f0011005400001313131313130000000000000010000001000000\
              0000000000000000000000000000000600000000000000000000000000000000000000000000000000\
              00000000000000000000000000000000120000000000000000000000000000005f000086ff00050018\
