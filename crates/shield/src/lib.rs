@@ -28,6 +28,9 @@
 //! error, a listing that cannot be read), the rules are removed and the shield stays off
 //! (fail-open), with the control socket up to say why in `status`.
 
+#![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
+
 pub mod access_token;
 pub mod action;
 pub mod actions;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use dhcpmgr_shield::{fuzzing, pcap};
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pcaps");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/pcaps");
 
 use dhcpmgr_lab::Rng;
 

@@ -14,7 +14,7 @@ use dhcpmgr_shield::event::Event;
 use dhcpmgr_shield::inspect::{inspect, Facts, PacketMeta};
 use dhcpmgr_shield::pcap;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pcaps");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/pcaps");
 
 fn dir() -> PathBuf {
     let dir = PathBuf::from(DIR);
