@@ -148,7 +148,7 @@ pub struct ShieldConfig {
     pub mac_burst: u32,
     /// Verdict for packets that do not parse as DHCP.
     pub malformed: Verdict,
-    /// Base of the verdict marks (see `shield::decide::Mark`); 0 sets no mark.
+    /// Base of the verdict marks (see `decide::Mark`); 0 sets no mark.
     pub mark_base: u32,
     /// Recent events kept in memory.
     pub ring_size: usize,
