@@ -33,11 +33,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use dhcpmgr::config::Config;
-use dhcpmgr::shield::action::Mac;
-use dhcpmgr::shield::engine::Engine;
-use dhcpmgr::shield::nfqueue::QueuedPacket;
-use dhcpmgr::shield::pcap;
 use dhcpmgr_lab::{bin, bin_dir, lab_or_skip, Lab, LAN_BRIDGE};
+use dhcpmgr_shield::action::Mac;
+use dhcpmgr_shield::engine::Engine;
+use dhcpmgr_shield::nfqueue::QueuedPacket;
+use dhcpmgr_shield::pcap;
 use serde_json::{json, Value};
 
 const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pcaps");

@@ -6,7 +6,6 @@
 mod error;
 mod logging;
 mod shutdown;
-mod stop;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,10 +18,10 @@ use crate::config::{restart_required, Config, ConfigError};
 use crate::controller::{self, ControllerChannels};
 use crate::systemd::{self, Heartbeat, SystemdEnv, Watchdog};
 use crate::tr181_thread::{self, Tr181Settings};
+pub use dhcpmgr_base::StopToken;
 pub use error::{ServeError, StartError};
 use logging::{LogControl, Sink};
 pub use shutdown::{Part, PartError, Shutdown};
-pub use stop::StopToken;
 
 /// Exit codes with a meaning for init systems and integrators.
 pub mod exit {
@@ -263,10 +262,14 @@ fn run_until_stop(
     Ok(())
 }
 
-/// Starts the shield if `config` enables it and hands it to `parts` (dropping it stops its
+/// Starts the shield if `config` enables it, on a child of the daemon's stop token (so a reload
+/// can stop it alone), and hands it to `parts` (dropping it cancels that child, joins its
 /// threads and removes its rules). A shield that cannot start is logged and left out.
 fn start_shield(parts: &mut Shutdown, config: &Config) {
-    if let Some(shield) = crate::shield::start(config) {
+    let stop = parts.token().child();
+    if let Some(shield) =
+        dhcpmgr_shield::start(&config.shield, &config.run_dir, &config.state_dir, stop)
+    {
         parts.adopt(Part::Shield, move || {
             drop(shield);
             Ok(())

@@ -14,17 +14,17 @@ pub mod daemon;
 pub(crate) mod instance_numbers;
 pub(crate) mod lease;
 pub(crate) mod link;
-pub(crate) mod log_limit;
+// The pieces shared with the shield live in `dhcpmgr-base`; brought back under their old names.
+pub(crate) use dhcpmgr_base::log_limit;
 pub mod model;
 pub(crate) mod netlink;
 pub(crate) mod overrides;
-pub(crate) mod persist;
+pub(crate) use dhcpmgr_base::persist;
 // The RBUS front end is FFI to the image's librbus (dlopen, C callbacks): the one module that
 // needs `unsafe`; everything else is denied it by the workspace lint policy.
 #[allow(unsafe_code)]
 pub mod rbus;
 pub mod s46;
-pub mod shield;
 pub mod sysevent;
 pub(crate) mod systemd;
 pub mod tr181;

@@ -14,13 +14,12 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use dhcpmgr::config::ShieldConfig;
-use dhcpmgr::shield::server;
-use dhcpmgr::shield::state::Shared;
+use dhcpmgr_shield::server;
+use dhcpmgr_shield::state::Shared;
+use dhcpmgr_shield::ShieldConfig;
 
 const LISTED: u32 = 4242;
 const UNLISTED: u32 = 4243;
@@ -89,7 +88,7 @@ fn listed_users_are_answered_and_others_refused() {
     let root = status_as(0, &socket);
     assert!(root.status.success());
 
-    shared.stop.store(true, Ordering::Release);
+    shared.stop.cancel();
     thread.join().expect("the accept loop ends");
     std::thread::sleep(Duration::from_millis(10));
     assert!(
@@ -211,6 +210,6 @@ fn slow_requests_are_cut_off_and_root_keeps_a_slot() {
     };
     assert!(again.contains("\"ok\":true"), "slots not freed: {again}");
 
-    shared.stop.store(true, Ordering::Release);
+    shared.stop.cancel();
     thread.join().expect("the accept loop ends");
 }

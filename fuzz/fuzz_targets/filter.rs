@@ -1,4 +1,4 @@
 //! The stream filter language's parser and evaluator on arbitrary text.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| dhcpmgr::shield::fuzzing::filter_text(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dhcpmgr_shield::fuzzing::filter_text(data));

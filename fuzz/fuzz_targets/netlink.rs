@@ -1,4 +1,4 @@
 //! The NFQUEUE netlink message decoder on arbitrary bytes.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| dhcpmgr::shield::fuzzing::netlink(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dhcpmgr_shield::fuzzing::netlink(data));

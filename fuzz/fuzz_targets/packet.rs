@@ -3,4 +3,4 @@
 //! `tests/data/pcaps` (see fuzz/README.md).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| dhcpmgr::shield::fuzzing::packet_path(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dhcpmgr_shield::fuzzing::packet_path(data));

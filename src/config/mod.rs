@@ -5,6 +5,7 @@
 mod rbus;
 mod reload;
 mod settings;
+#[cfg(test)]
 mod shield;
 mod sysevent;
 mod table;
@@ -16,10 +17,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use dhcpmgr_shield::{ClientActionConfig, Mode, RuleConfig, ShieldConfig, Verdict};
 pub use rbus::{LeaseInfoVersion, RbusSettings};
 pub use reload::{restart_required, RESTART_KEYS};
 pub use settings::ClientSettings;
-pub use shield::{ClientActionConfig, Mode, RuleConfig, ShieldConfig, Verdict};
 pub use sysevent::Profile;
 pub use table::{default_alias, Row, Table};
 pub use types::{
@@ -297,7 +298,8 @@ impl TryFrom<wire::RawConfig> for Config {
             "interface",
             dhcpv6_clients.iter().map(|c| c.interface_name()),
         )?;
-        let shield = ShieldConfig::from_wire(raw.shield)?;
+        let shield = ShieldConfig::from_wire(raw.shield)
+            .map_err(|e| ConfigError::invalid(e.key, e.message))?;
         let rbus = raw
             .rbus
             .validate()

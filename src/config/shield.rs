@@ -1,437 +1,50 @@
-//! `[shield]`: the LAN-side DHCP shield's settings as written ([`RawShield`]) and validated
-//! ([`ShieldConfig`]). Every number has a range, every unknown key is an error, and an enabled
-//! shield needs at least one interface.
+//! `[shield]` read through the daemon's [`Config::parse`]: the shield crate validates the
+//! section (`dhcpmgr_shield::ShieldConfig`), and the daemon reports its refusals as invalid
+//! values naming the key, and unknown keys as syntax errors.
 
-use serde::Deserialize;
+use dhcpmgr_shield::action::{Action, Lifetime};
+use dhcpmgr_shield::{Mode, ShieldConfig, Verdict};
 
-use super::{ConfigError, InterfaceName};
-use crate::shield::action::{Action, ClientKey, Lifetime};
-use crate::shield::filter::Filter;
-use crate::shield::own::TrustedServer;
+use super::{Config, ConfigError};
 
-/// What happens to a packet the shield cannot parse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Accept,
-    Drop,
+fn shield(text: &str) -> Result<ShieldConfig, ConfigError> {
+    Config::parse(&format!("[shield]\n{text}")).map(|c| c.shield)
 }
 
-impl Verdict {
-    fn parse(key: &str, text: &str) -> Result<Self, ConfigError> {
-        match text {
-            "accept" => Ok(Self::Accept),
-            "drop" => Ok(Self::Drop),
-            other => Err(ConfigError::invalid(
-                key,
-                format!("{other:?} is not \"accept\" or \"drop\""),
-            )),
-        }
+fn invalid(text: &str) -> (String, String) {
+    match shield(text) {
+        Err(ConfigError::Invalid { key, message }) => (key, message),
+        other => panic!("{text}: expected an invalid-value error, got {other:?}"),
     }
 }
 
-/// How the shield sees LAN DHCP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// The kernel lets every packet on and hands userspace a copy (NFLOG); enforcement is the
-    /// kernel's sets and meters alone. The LAN pays nothing for being watched.
-    Observe,
-    /// Every packet waits in an NFQUEUE for userspace's verdict (fail-open).
-    Inline,
-}
-
-impl Mode {
-    fn parse(text: &str) -> Result<Self, ConfigError> {
-        match text {
-            "observe" => Ok(Self::Observe),
-            "inline" => Ok(Self::Inline),
-            other => Err(ConfigError::invalid(
-                "shield.mode",
-                format!("{other:?} is not \"observe\" or \"inline\""),
-            )),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Observe => "observe",
-            Self::Inline => "inline",
-        }
-    }
-}
-
-/// One `[[shield.client]]`: an action for one client set at start.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientActionConfig {
-    pub client: ClientKey,
-    pub action: Action,
-    pub duration: Lifetime,
-    pub reason: String,
-}
-
-/// One `[[shield.rule]]`: packets matching `filter` get `action` for their client.
-#[derive(Debug, Clone)]
-pub struct RuleConfig {
-    pub name: String,
-    pub action: Action,
-    pub filter: Filter,
-}
-
-impl PartialEq for RuleConfig {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.action == other.action && self.filter == other.filter
-    }
-}
-
-impl Eq for RuleConfig {}
-
-/// The validated `[shield]` section.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShieldConfig {
-    pub enable: bool,
-    pub mode: Mode,
-    /// LAN interfaces (bridges or ports) whose DHCP the shield inspects.
-    pub interfaces: Vec<InterfaceName>,
-    /// Also inspect DHCPv6 (udp 547).
-    pub ipv6: bool,
-    /// NFQUEUE number (inline) or NFLOG group (observe).
-    pub queue_num: u16,
-    /// Packets the kernel holds for us before it fails open and accepts the rest.
-    pub queue_maxlen: u32,
-    /// Kernel meter in front of the queue (all clients): packets/s (0: none) and burst;
-    /// packets over it are accepted without inspection.
-    pub queue_rate: u32,
-    pub queue_burst: u32,
-    /// Kernel meter per source MAC: packets/s and burst; packets over it are dropped.
-    pub mac_rate: u32,
-    pub mac_burst: u32,
-    /// Verdict for packets that do not parse as DHCP.
-    pub malformed: Verdict,
-    /// Base of the verdict marks (see `shield::decide::Mark`); 0 sets no mark.
-    pub mark_base: u32,
-    /// Recent events kept in memory.
-    pub ring_size: usize,
-    /// Events also go to `state_dir/shield-journal/`, kept within a size and an age.
-    pub journal: bool,
-    pub journal_max_bytes: u64,
-    pub journal_max_age_secs: u64,
-    /// Clients (MACs / DUIDs) tracked at once; the least recently seen is evicted beyond it.
-    pub max_clients: usize,
-    /// Live-stream subscribers at once.
-    pub max_subscribers: usize,
-    /// Per-subscriber stream rate, events/s, and burst.
-    pub stream_rate: u32,
-    pub stream_burst: u32,
-    /// Users besides root and the daemon's own allowed on the control socket (checked with
-    /// SO_PEERCRED; listing any makes the socket file 0666 so they can connect, else it is 0600).
-    pub control_uids: Vec<u32>,
-    /// Throttled clients: packets per minute the kernel lets through.
-    pub throttle_per_minute: u32,
-    /// Starvation detection: distinct client MACs behind one source MAC within a minute.
-    pub starvation_chaddrs: u32,
-    /// Starvation detection: new client MACs within a minute, all sources together.
-    pub starvation_new_macs: u32,
-    /// DHCP servers on the LAN besides the gateway's own that are never a rogue (by MAC or
-    /// address; an address can be forged, a MAC less easily).
-    pub trusted_servers: Vec<TrustedServer>,
-    pub clients: Vec<ClientActionConfig>,
-    pub rules: Vec<RuleConfig>,
-}
-
-impl Default for ShieldConfig {
-    fn default() -> Self {
-        Self::from_wire(RawShield::default()).unwrap_or_else(|_| unreachable!("defaults are valid"))
-    }
-}
-
-/// `[shield]` exactly as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawShield {
-    pub enable: bool,
-    pub mode: String,
-    pub interfaces: Vec<String>,
-    pub ipv6: bool,
-    pub queue_num: u16,
-    pub queue_maxlen: u32,
-    pub queue_rate: u32,
-    pub queue_burst: u32,
-    pub mac_rate: u32,
-    pub mac_burst: u32,
-    pub malformed: String,
-    pub mark_base: u32,
-    pub ring_size: usize,
-    pub journal: bool,
-    pub journal_max_bytes: u64,
-    pub journal_max_age: String,
-    pub max_clients: usize,
-    pub max_subscribers: usize,
-    pub stream_rate: u32,
-    pub stream_burst: u32,
-    pub control_uids: Vec<u32>,
-    pub throttle_per_minute: u32,
-    pub starvation_chaddrs: u32,
-    pub starvation_new_macs: u32,
-    pub trusted_servers: Vec<String>,
-    pub client: Vec<RawClientAction>,
-    pub rule: Vec<RawRule>,
-}
-
-impl Default for RawShield {
-    fn default() -> Self {
-        Self {
-            enable: false,
-            mode: "observe".into(),
-            interfaces: Vec::new(),
-            ipv6: true,
-            queue_num: 67,
-            queue_maxlen: 16,
-            queue_rate: 2000,
-            queue_burst: 4000,
-            mac_rate: 20,
-            mac_burst: 40,
-            malformed: "accept".into(),
-            mark_base: 0x4453_0000,
-            ring_size: 1024,
-            journal: true,
-            journal_max_bytes: 4 << 20,
-            journal_max_age: "7d".into(),
-            max_clients: 4096,
-            max_subscribers: 4,
-            stream_rate: 200,
-            stream_burst: 400,
-            control_uids: Vec::new(),
-            throttle_per_minute: 10,
-            starvation_chaddrs: 16,
-            starvation_new_macs: 64,
-            trusted_servers: Vec::new(),
-            client: Vec::new(),
-            rule: Vec::new(),
-        }
-    }
-}
-
-/// `[[shield.client]]` as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawClientAction {
-    /// A MAC address (`aa:bb:cc:dd:ee:ff`) or `duid:<hex>`.
-    pub client: String,
-    pub action: String,
-    /// `30s`, `15m`, `2h`, `30d`, or `indefinite`.
-    pub duration: Option<String>,
-    #[serde(default)]
-    pub reason: String,
-}
-
-/// `[[shield.rule]]` as written; `filter` is in the stream's filter language.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRule {
-    pub name: String,
-    pub action: String,
-    pub filter: serde_json::Value,
-}
-
-fn range<T: PartialOrd + std::fmt::Display + Copy>(
-    key: &str,
-    value: T,
-    min: T,
-    max: T,
-) -> Result<T, ConfigError> {
-    if value < min || value > max {
-        return Err(ConfigError::invalid(
-            format!("shield.{key}"),
-            format!("{value} is outside {min}..={max}"),
-        ));
-    }
-    Ok(value)
-}
-
-impl ShieldConfig {
-    pub(super) fn from_wire(raw: RawShield) -> Result<Self, ConfigError> {
-        let interfaces = raw
-            .interfaces
+#[test]
+fn defaults_and_enabled() {
+    let d = Config::parse("").unwrap().shield;
+    assert!(!d.enable);
+    assert_eq!(d.queue_num, 67);
+    assert_eq!(d.mode, Mode::Observe);
+    assert_eq!(shield("mode = \"inline\"").unwrap().mode, Mode::Inline);
+    assert_eq!(d, ShieldConfig::default());
+    let s = shield("enable = true\ninterfaces = [\"brlan0\"]\nqueue_num = 9\nmalformed = \"drop\"")
+        .unwrap();
+    assert!(s.enable);
+    assert_eq!(s.interfaces[0].as_str(), "brlan0");
+    assert_eq!(s.queue_num, 9);
+    assert_eq!(s.malformed, Verdict::Drop);
+    let t = shield("trusted_servers = [\"192.168.1.2\", \"02:00:00:00:00:20\"]").unwrap();
+    assert_eq!(
+        t.trusted_servers
             .iter()
-            .map(|i| {
-                InterfaceName::new(i).map_err(|m| ConfigError::invalid("shield.interfaces", m))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        super::unique(
-            "shield",
-            "interface",
-            interfaces.iter().map(InterfaceName::as_str),
-        )?;
-        if raw.enable && interfaces.is_empty() {
-            return Err(ConfigError::invalid(
-                "shield.interfaces",
-                "the shield is enabled but no LAN interface is named",
-            ));
-        }
-        let clients = raw
-            .client
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let key = format!("shield.client[{i}]");
-                let client = ClientKey::parse(&c.client)
-                    .map_err(|m| ConfigError::invalid(format!("{key}.client"), m))?;
-                let action = Action::parse(&c.action)
-                    .map_err(|m| ConfigError::invalid(format!("{key}.action"), m))?;
-                let duration = match c.duration.as_deref() {
-                    None => Lifetime::Default,
-                    Some(text) => Lifetime::parse(text)
-                        .map_err(|m| ConfigError::invalid(format!("{key}.duration"), m))?,
-                };
-                Ok(ClientActionConfig {
-                    client,
-                    action,
-                    duration,
-                    reason: c.reason,
-                })
-            })
-            .collect::<Result<Vec<_>, ConfigError>>()?;
-        super::unique(
-            "shield.client",
-            "client",
-            clients.iter().map(|c| c.client.to_string()),
-        )?;
-        let rules = raw
-            .rule
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let key = format!("shield.rule[{i}]");
-                if r.name.trim().is_empty() || r.name.len() > 64 {
-                    return Err(ConfigError::invalid(
-                        format!("{key}.name"),
-                        "must be 1 to 64 characters",
-                    ));
-                }
-                let action = Action::parse(&r.action)
-                    .map_err(|m| ConfigError::invalid(format!("{key}.action"), m))?;
-                let filter = Filter::from_json(&r.filter)
-                    .map_err(|e| ConfigError::invalid(format!("{key}.filter"), e.to_string()))?;
-                Ok(RuleConfig {
-                    name: r.name,
-                    action,
-                    filter,
-                })
-            })
-            .collect::<Result<Vec<_>, ConfigError>>()?;
-        super::unique("shield.rule", "name", rules.iter().map(|r| r.name.as_str()))?;
-        let trusted_servers = raw
-            .trusted_servers
-            .iter()
-            .map(|t| {
-                TrustedServer::parse(t)
-                    .map_err(|m| ConfigError::invalid("shield.trusted_servers", m))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        // iptables' limit match caps rate and burst at 10000.
-        let queue_burst = range("queue_burst", raw.queue_burst, 1, 10_000)?;
-        let mac_burst = range("mac_burst", raw.mac_burst, 1, 100_000)?;
-        let stream_burst = range("stream_burst", raw.stream_burst, 1, 1_000_000)?;
-        Ok(Self {
-            enable: raw.enable,
-            mode: Mode::parse(&raw.mode)?,
-            interfaces,
-            ipv6: raw.ipv6,
-            queue_num: raw.queue_num,
-            queue_maxlen: range("queue_maxlen", raw.queue_maxlen, 1, 65_536)?,
-            queue_rate: range("queue_rate", raw.queue_rate, 0, 10_000)?,
-            queue_burst,
-            mac_rate: range("mac_rate", raw.mac_rate, 1, 100_000)?,
-            mac_burst,
-            malformed: Verdict::parse("shield.malformed", &raw.malformed)?,
-            mark_base: if raw.mark_base & 0xff != 0 {
-                return Err(ConfigError::invalid(
-                    "shield.mark_base",
-                    format!(
-                        "{:#x} has bits in the low byte, which holds the verdict code",
-                        raw.mark_base
-                    ),
-                ));
-            } else {
-                raw.mark_base
-            },
-            ring_size: range("ring_size", raw.ring_size, 1, 1_000_000)?,
-            journal: raw.journal,
-            journal_max_bytes: range(
-                "journal_max_bytes",
-                raw.journal_max_bytes,
-                64 << 10,
-                1 << 30,
-            )?,
-            journal_max_age_secs: match crate::shield::action::parse_duration(&raw.journal_max_age)
-            {
-                Ok(Some(secs)) => secs,
-                Ok(None) => u64::MAX,
-                Err(m) => return Err(ConfigError::invalid("shield.journal_max_age", m)),
-            },
-            max_clients: range("max_clients", raw.max_clients, 16, 10_000_000)?,
-            max_subscribers: range("max_subscribers", raw.max_subscribers, 1, 64)?,
-            stream_rate: range("stream_rate", raw.stream_rate, 1, 1_000_000)?,
-            stream_burst,
-            control_uids: raw.control_uids,
-            throttle_per_minute: range("throttle_per_minute", raw.throttle_per_minute, 1, 6000)?,
-            starvation_chaddrs: range("starvation_chaddrs", raw.starvation_chaddrs, 2, 1_000_000)?,
-            starvation_new_macs: range(
-                "starvation_new_macs",
-                raw.starvation_new_macs,
-                2,
-                10_000_000,
-            )?,
-            trusted_servers,
-            clients,
-            rules,
-        })
-    }
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        vec!["192.168.1.2", "02:00:00:00:00:20"]
+    );
 }
 
-#[cfg(test)]
-mod tests {
-    use super::super::Config;
-    use super::*;
-
-    fn shield(text: &str) -> Result<ShieldConfig, ConfigError> {
-        Config::parse(&format!("[shield]\n{text}")).map(|c| c.shield)
-    }
-
-    fn invalid(text: &str) -> (String, String) {
-        match shield(text) {
-            Err(ConfigError::Invalid { key, message }) => (key, message),
-            other => panic!("{text}: expected an invalid-value error, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn defaults_and_enabled() {
-        let d = Config::parse("").unwrap().shield;
-        assert!(!d.enable);
-        assert_eq!(d.queue_num, 67);
-        assert_eq!(d.mode, Mode::Observe);
-        assert_eq!(shield("mode = \"inline\"").unwrap().mode, Mode::Inline);
-        assert_eq!(d, ShieldConfig::default());
-        let s =
-            shield("enable = true\ninterfaces = [\"brlan0\"]\nqueue_num = 9\nmalformed = \"drop\"")
-                .unwrap();
-        assert!(s.enable);
-        assert_eq!(s.interfaces[0].as_str(), "brlan0");
-        assert_eq!(s.queue_num, 9);
-        assert_eq!(s.malformed, Verdict::Drop);
-        let t = shield("trusted_servers = [\"192.168.1.2\", \"02:00:00:00:00:20\"]").unwrap();
-        assert_eq!(
-            t.trusted_servers
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>(),
-            vec!["192.168.1.2", "02:00:00:00:00:20"]
-        );
-    }
-
-    #[test]
-    fn clients_and_rules() {
-        let s = shield(
+#[test]
+fn clients_and_rules() {
+    let s = shield(
             r#"enable = true
 interfaces = ["brlan0"]
 [[shield.client]]
@@ -449,17 +62,17 @@ filter = { logic = "AND", rules = [{ field = "vendor_class", operator = "startsw
 "#,
         )
         .unwrap();
-        assert_eq!(s.clients.len(), 2);
-        assert_eq!(s.clients[0].client.to_string(), "aa:bb:cc:dd:ee:01");
-        assert_eq!(s.clients[0].action, Action::Deny);
-        assert_eq!(s.clients[1].duration, Lifetime::Secs(1800));
-        assert_eq!(s.rules[0].name, "printers");
-        assert_eq!(s.rules[0].action, Action::Monitor);
-    }
+    assert_eq!(s.clients.len(), 2);
+    assert_eq!(s.clients[0].client.to_string(), "aa:bb:cc:dd:ee:01");
+    assert_eq!(s.clients[0].action, Action::Deny);
+    assert_eq!(s.clients[1].duration, Lifetime::Secs(1800));
+    assert_eq!(s.rules[0].name, "printers");
+    assert_eq!(s.rules[0].action, Action::Monitor);
+}
 
-    #[test]
-    fn refusals_name_the_key() {
-        let cases = [
+#[test]
+fn refusals_name_the_key() {
+    let cases = [
             ("enable = true", "shield.interfaces"),
             ("interfaces = [\"a/b\"]", "shield.interfaces"),
             ("interfaces = [\"x\", \"x\"]", "shield"),
@@ -496,21 +109,20 @@ filter = { logic = "AND", rules = [{ field = "vendor_class", operator = "startsw
                 "shield.rule[0].filter",
             ),
         ];
-        for (text, key) in cases {
-            assert_eq!(invalid(text).0, key, "{text}");
-        }
+    for (text, key) in cases {
+        assert_eq!(invalid(text).0, key, "{text}");
     }
+}
 
-    #[test]
-    fn unknown_keys_are_syntax_errors() {
-        for text in [
-            "bogus = 1",
-            "[[shield.client]]\nclient = \"aa:bb:cc:dd:ee:ff\"\naction = \"deny\"\nx = 1",
-        ] {
-            assert!(
-                matches!(shield(text), Err(ConfigError::Syntax { .. })),
-                "{text}"
-            );
-        }
+#[test]
+fn unknown_keys_are_syntax_errors() {
+    for text in [
+        "bogus = 1",
+        "[[shield.client]]\nclient = \"aa:bb:cc:dd:ee:ff\"\naction = \"deny\"\nx = 1",
+    ] {
+        assert!(
+            matches!(shield(text), Err(ConfigError::Syntax { .. })),
+            "{text}"
+        );
     }
 }

@@ -145,7 +145,7 @@ pub struct RawV6Client {
     pub release_on_disable: bool,
 }
 
-pub(super) use super::shield::RawShield;
+pub(super) use dhcpmgr_shield::RawShield;
 
 fn yes() -> bool {
     true

@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 
 use crate::controller::ControllerError;
 
-use super::stop::StopToken;
+use dhcpmgr_base::StopToken;
 
 /// A long-lived part of the daemon, in stop order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

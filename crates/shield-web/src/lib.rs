@@ -9,6 +9,6 @@
 
 pub mod config;
 pub mod export;
-pub use dhcpmgr::shield::access_token as token;
+pub use dhcpmgr_shield::access_token as token;
 pub mod upstream;
 pub mod web;

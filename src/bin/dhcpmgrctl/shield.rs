@@ -1,5 +1,5 @@
 //! `dhcpmgrctl shield …`: the DHCP shield's control socket (`run_dir/shield.sock`, JSON lines;
-//! see `dhcpmgr::shield::proto`). [`parse`] reads the subcommand (pure, tested); [`main`] sends
+//! see `dhcpmgr_shield::proto`). [`parse`] reads the subcommand (pure, tested); [`main`] sends
 //! the request and prints the answer: events as JSON lines, the rest as JSON or a table.
 
 use std::ffi::OsString;
@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use lexopt::{Arg, ValueExt};
 use serde_json::Value;
 
-use dhcpmgr::shield::access_token;
-use dhcpmgr::shield::proto::{Request, SOCKET};
+use dhcpmgr_shield::access_token;
+use dhcpmgr_shield::proto::{Request, SOCKET};
 
 pub const USAGE: &str = "\
 usage: dhcpmgrctl shield [--socket PATH] COMMAND [ARG...]
@@ -313,7 +313,7 @@ fn run(cmd: &SocketCommand, out: &mut impl Write) -> io::Result<()> {
             )?;
             for a in actions {
                 let until = a["until"].as_u64().map_or("indefinite".to_string(), |u| {
-                    dhcpmgr::shield::event::rfc3339(u * 1000)[..19].to_string()
+                    dhcpmgr_shield::event::rfc3339(u * 1000)[..19].to_string()
                 });
                 writeln!(
                     out,

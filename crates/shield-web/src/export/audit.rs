@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dhcpmgr::shield::proto::Request;
+use dhcpmgr_shield::proto::Request;
 use serde_json::Value;
 
 use crate::export::Exporter;

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use dhcpmgr::shield::filter::Filter;
+use dhcpmgr_shield::filter::Filter;
 use serde::Deserialize;
 use serde_json::{json, Value};
 

@@ -8,9 +8,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dhcpmgr::shield::filter::Filter;
-use dhcpmgr::shield::hub::Bucket;
-use dhcpmgr::shield::proto::Request;
+use dhcpmgr_shield::filter::Filter;
+use dhcpmgr_shield::hub::Bucket;
+use dhcpmgr_shield::proto::Request;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};

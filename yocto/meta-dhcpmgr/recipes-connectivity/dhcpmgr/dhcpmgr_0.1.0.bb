@@ -37,7 +37,8 @@ require ${BPN}-crates.inc
 inherit cargo cargo-update-recipe-crates systemd update-rc.d
 
 # Cargo.toml is at the top of the repository (CARGO_SRC_DIR stays ""): one `cargo build` of
-# the workspace builds the daemon, dhcpmgrctl and the plugins; the network-namespace test lab
+# the workspace builds the daemon (with its library crates crates/base and crates/shield),
+# dhcpmgrctl and the plugins; the network-namespace test lab
 # (tests/lab) is not for the target.
 CARGO_BUILD_FLAGS:append = " --workspace --exclude dhcpmgr-lab"
 # Without the shield-web PACKAGECONFIG its crate is not built either.
