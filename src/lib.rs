@@ -4,7 +4,7 @@
 //! in this library so that each hop of a lease (plugin message → controller → netlink →
 //! persistence → system events → TR-181) can be tested on its own.
 
-#![warn(unreachable_pub)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod boottime;
 pub mod channels;
