@@ -20,7 +20,7 @@ struct MacState {
 
 /// What one packet told us about its MACs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Observation {
+pub(crate) struct Observation {
     /// Distinct client MACs this source MAC sent for within the minute (capped).
     pub chaddrs_behind_source: u32,
     /// MACs first seen within the current minute, all sources together.
@@ -29,7 +29,7 @@ pub struct Observation {
 
 /// The bounded table.
 #[derive(Debug)]
-pub struct ClientTable {
+pub(crate) struct ClientTable {
     map: HashMap<Mac, MacState>,
     cap: usize,
     chaddr_cap: usize,
@@ -41,7 +41,7 @@ pub struct ClientTable {
 impl ClientTable {
     /// `cap` MACs; `chaddr_cap` distinct chaddrs remembered per source (the starvation
     /// threshold is enough).
-    pub fn new(cap: usize, chaddr_cap: usize) -> ClientTable {
+    pub(crate) fn new(cap: usize, chaddr_cap: usize) -> ClientTable {
         ClientTable {
             map: HashMap::with_capacity(cap.min(4096)),
             cap: cap.max(16),
@@ -53,7 +53,12 @@ impl ClientTable {
     }
 
     /// Records a packet from `source` about client `chaddr`.
-    pub fn observe(&mut self, source: Option<Mac>, chaddr: Option<Mac>, now: u64) -> Observation {
+    pub(crate) fn observe(
+        &mut self,
+        source: Option<Mac>,
+        chaddr: Option<Mac>,
+        now: u64,
+    ) -> Observation {
         if now.saturating_sub(self.window_start) >= WINDOW_MS {
             self.window_start = now;
             self.new_in_window = 0;
@@ -122,21 +127,21 @@ impl ClientTable {
         self.evicted += (before - self.map.len()) as u64;
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
     /// MACs evicted so far.
-    pub fn evicted(&self) -> u64 {
+    pub(crate) fn evicted(&self) -> u64 {
         self.evicted
     }
 
     /// Packets seen from/for `mac` while it has been tracked.
-    pub fn packets(&self, mac: &Mac) -> Option<u64> {
+    pub(crate) fn packets(&self, mac: &Mac) -> Option<u64> {
         self.map.get(mac).map(|s| s.packets)
     }
 }

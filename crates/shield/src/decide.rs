@@ -15,7 +15,7 @@ use crate::inspect::Facts;
 /// The verdict codes in the low byte of the mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[repr(u8)]
-pub enum Mark {
+pub(crate) enum Mark {
     Accepted = 1,
     Allowed = 2,
     Monitored = 3,
@@ -28,7 +28,7 @@ pub enum Mark {
 /// The built-in detections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Detection {
+pub(crate) enum Detection {
     /// A server message (OFFER/ACK/NAK, ADVERTISE/REPLY/RECONFIGURE) arriving from the LAN,
     /// not from the gateway's own server or a configured one.
     RogueServer,
@@ -45,7 +45,7 @@ pub enum Detection {
 }
 
 impl Detection {
-    pub const ALL: [Detection; 6] = [
+    pub(crate) const ALL: [Detection; 6] = [
         Detection::RogueServer,
         Detection::ChaddrMismatch,
         Detection::SpoofedRelease,
@@ -54,7 +54,7 @@ impl Detection {
         Detection::StarvationNewMacs,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Detection::RogueServer => "rogue_server",
             Detection::ChaddrMismatch => "chaddr_mismatch",
@@ -65,14 +65,14 @@ impl Detection {
         }
     }
 
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 }
 
 /// What decides.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub(crate) struct Policy {
     pub rules: Vec<RuleConfig>,
     pub malformed: Verdict,
     pub mark_base: u32,
@@ -82,7 +82,7 @@ pub struct Policy {
 
 /// The outcome for one packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     pub verdict: Verdict,
     pub code: Mark,
     /// The mark to set with the verdict (`None`: leave the packet's mark alone).
@@ -131,7 +131,7 @@ fn detections(p: &Policy, facts: &Facts, obs: &Observation) -> Vec<Detection> {
 
 /// Decides for one packet. `action` is the client's action in force before this packet;
 /// `event` is matched against the rules as inspected (verdict fields not yet filled).
-pub fn decide(
+pub(crate) fn decide(
     p: &Policy,
     event: &Event,
     facts: &Facts,

@@ -27,7 +27,7 @@ use crate::reconcile::{desired, listed, plan};
 use crate::state::{unix_now, Counters, Shared, ACTIONS_FILE};
 
 /// Rule-made changes alone are written out at most this often.
-pub const RULE_PERSIST_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const RULE_PERSIST_EVERY: Duration = Duration::from_secs(5);
 /// Requests taken into one commit at most.
 const MAX_BATCH: usize = 256;
 /// Seconds a kernel element's timer may differ from the record before reconcile replaces it.
@@ -76,7 +76,7 @@ pub enum CommitError {
 }
 
 /// The answer a waiting caller gets.
-pub type Reply = SyncSender<Result<Committed, CommitError>>;
+pub(crate) type Reply = SyncSender<Result<Committed, CommitError>>;
 
 /// A request to the enforcer.
 #[derive(Debug)]
@@ -152,7 +152,11 @@ fn mutate(table: &mut Actions, mutation: &Mutation) -> (Result<Committed, Commit
 
 /// Brings the kernel's sets in line with `actions` (one transaction); returns the number of
 /// element changes. An error (netlink, or a listing that cannot be read) changes nothing.
-pub fn reconcile(kernel: &mut dyn Kernel, actions: &Actions, now: u64) -> Result<usize, NftError> {
+pub(crate) fn reconcile(
+    kernel: &mut dyn Kernel,
+    actions: &Actions,
+    now: u64,
+) -> Result<usize, NftError> {
     let have = listed(&kernel.list()?, now);
     let changes = plan(&desired(actions.iter()), &have, now, TOLERANCE_SECS);
     kernel.apply(&changes)?;
@@ -160,14 +164,14 @@ pub fn reconcile(kernel: &mut dyn Kernel, actions: &Actions, now: u64) -> Result
 }
 
 /// The enforcer's own state.
-pub struct Enforcer {
+pub(crate) struct Enforcer {
     kernel: Box<dyn Kernel>,
     rule_dirty: bool,
     last_persist: Instant,
 }
 
 impl Enforcer {
-    pub fn new(kernel: Box<dyn Kernel>) -> Enforcer {
+    pub(crate) fn new(kernel: Box<dyn Kernel>) -> Enforcer {
         Enforcer {
             kernel,
             rule_dirty: false,
@@ -176,7 +180,7 @@ impl Enforcer {
     }
 
     /// Commits `batch` as one transaction; one outcome per mutation, in order.
-    pub fn commit(
+    pub(crate) fn commit(
         &mut self,
         shared: &Shared,
         batch: &[Mutation],
@@ -237,7 +241,7 @@ impl Enforcer {
     }
 
     /// Writes out rule-made changes not yet on disk if they are due (`force`: now).
-    pub fn flush_rule_changes(&mut self, shared: &Shared, force: bool) {
+    pub(crate) fn flush_rule_changes(&mut self, shared: &Shared, force: bool) {
         if self.rule_dirty && (force || self.last_persist.elapsed() >= RULE_PERSIST_EVERY) {
             let table = shared.actions().clone();
             if let Err(e) = self.persist(shared, &table) {
@@ -358,7 +362,7 @@ fn audit_done(shared: &Shared, mutation: &Mutation, done: &Committed, now: u64) 
 }
 
 /// Runs until the shield stops (or its shared state is gone).
-pub fn run(shared: Weak<Shared>, rx: Receiver<Request>, mut enforcer: Enforcer) {
+pub(crate) fn run(shared: Weak<Shared>, rx: Receiver<Request>, mut enforcer: Enforcer) {
     let mut last_expiry = Instant::now();
     loop {
         let mut batch = Vec::new();
@@ -424,7 +428,7 @@ pub fn run(shared: Weak<Shared>, rx: Receiver<Request>, mut enforcer: Enforcer) 
 }
 
 /// Starts the enforcer thread for `shared`.
-pub fn spawn(
+pub(crate) fn spawn(
     shared: &Arc<Shared>,
     rx: Receiver<Request>,
     kernel: Box<dyn Kernel>,

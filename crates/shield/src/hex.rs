@@ -1,7 +1,7 @@
 //! Lowercase hex for DUIDs, client identifiers and option values in event records.
 
 /// `bytes` as lowercase hex.
-pub fn encode(bytes: &[u8]) -> String {
+pub(crate) fn encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -12,7 +12,7 @@ pub fn encode(bytes: &[u8]) -> String {
 }
 
 /// Hex (either case, `:` separators allowed) to bytes.
-pub fn decode(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = text.bytes().filter(|&b| b != b':').collect();
     if digits.is_empty() || digits.len() % 2 != 0 {
         return None;

@@ -31,13 +31,13 @@ use crate::nftnl::{self, NftError};
 use crate::nftobj;
 
 /// Our nftables table (family inet) and iptables chain.
-pub const TABLE: &str = "dhcpmgr_shield";
-pub const CHAIN: &str = "DHCPMGR_SHIELD";
+pub(crate) const TABLE: &str = "dhcpmgr_shield";
+pub(crate) const CHAIN: &str = "DHCPMGR_SHIELD";
 const COMMENT: &str = "dhcpmgr-shield";
 
 /// What the rules are built from (the `[shield]` values that concern the kernel).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HookConfig {
+pub(crate) struct HookConfig {
     /// Observe mode: the kernel logs copies to NFLOG group `queue_num` instead of queueing.
     pub observe: bool,
     pub interfaces: Vec<String>,
@@ -52,7 +52,7 @@ pub struct HookConfig {
 
 /// Which kernel sets hold enforced clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum KernelSet {
+pub(crate) enum KernelSet {
     /// Block and Deny: dropped before the queue.
     Deny,
     /// Throttle: a small per-MAC rate.
@@ -60,10 +60,10 @@ pub enum KernelSet {
 }
 
 impl KernelSet {
-    pub const ALL: [KernelSet; 2] = [KernelSet::Deny, KernelSet::Throttle];
+    pub(crate) const ALL: [KernelSet; 2] = [KernelSet::Deny, KernelSet::Throttle];
 
     /// The set's name in our table.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             KernelSet::Deny => "deny",
             KernelSet::Throttle => "throttle",
@@ -72,7 +72,7 @@ impl KernelSet {
 }
 
 /// One command line to run (program and arguments).
-pub type Cmdline = Vec<String>;
+pub(crate) type Cmdline = Vec<String>;
 
 fn families(ipv6: bool) -> Vec<(&'static str, &'static str)> {
     let mut f = vec![("iptables", "67,68")];
@@ -91,7 +91,7 @@ fn cmd(program: &str, args: &[&str]) -> Cmdline {
 
 /// The iptables commands that queue `cfg`'s DHCP to userspace (none when the queue statement
 /// lives in nftables).
-pub fn iptables_plan(cfg: &HookConfig, queue_in_nft: bool) -> Vec<Cmdline> {
+pub(crate) fn iptables_plan(cfg: &HookConfig, queue_in_nft: bool) -> Vec<Cmdline> {
     let mut iptables = Vec::new();
     if queue_in_nft || cfg.observe {
         return iptables;
@@ -126,7 +126,7 @@ pub fn iptables_plan(cfg: &HookConfig, queue_in_nft: bool) -> Vec<Cmdline> {
 
 /// Commands that remove our iptables rules: each jump (deleted repeatedly until none is left,
 /// found by listing), then our chain. Only rules carrying our comment or jumping to our chain.
-pub fn iptables_removal(listing: &str, program: &str) -> Vec<Cmdline> {
+pub(crate) fn iptables_removal(listing: &str, program: &str) -> Vec<Cmdline> {
     let mut out = Vec::new();
     for line in listing.lines() {
         if let Some(rule) = line.strip_prefix("-A PREROUTING ") {
@@ -146,7 +146,7 @@ pub fn iptables_removal(listing: &str, program: &str) -> Vec<Cmdline> {
 
 /// Why the rules could not be put in place.
 #[derive(Debug, thiserror::Error)]
-pub enum HookError {
+pub(crate) enum HookError {
     #[error("cannot run {program}: {source} (install iptables)")]
     Spawn {
         program: String,
@@ -181,7 +181,7 @@ fn run(argv: &[String]) -> Result<String, HookError> {
 
 /// The installed rules; [`Hook::remove`] (also on drop) takes them away again.
 #[derive(Debug)]
-pub struct Hook {
+pub(crate) struct Hook {
     ipv6: bool,
     /// Whether the queue statement lives in nftables (else iptables).
     pub queue_in_nft: bool,
@@ -190,7 +190,7 @@ pub struct Hook {
 
 impl Hook {
     /// Removes leftovers of an earlier run, then installs the rules for `cfg`.
-    pub fn install(cfg: &HookConfig) -> Result<Hook, HookError> {
+    pub(crate) fn install(cfg: &HookConfig) -> Result<Hook, HookError> {
         let queue_in_nft =
             !cfg.observe && nftnl::execute(&nftobj::queue_probe(cfg.queue_num)).is_ok();
         // Leftovers of a killed earlier run, whatever its settings.
@@ -211,7 +211,7 @@ impl Hook {
     }
 
     /// Removes our table and chains; idempotent, never touches other rules.
-    pub fn remove(&mut self) {
+    pub(crate) fn remove(&mut self) {
         if self.removed {
             return;
         }
@@ -228,7 +228,7 @@ impl Drop for Hook {
 
 /// Removes our nftables table (one transaction) and our iptables rules, whatever put them
 /// there.
-pub fn remove_all(ipv6: bool) {
+pub(crate) fn remove_all(ipv6: bool) {
     remove_iptables(ipv6);
     if let Err(e) = nftnl::execute(&nftobj::removal(TABLE)) {
         tracing::warn!(error = %e, "removing the shield's nftables table failed");

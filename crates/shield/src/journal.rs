@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The journal's directory in `state_dir`.
-pub const JOURNAL_DIR: &str = "shield-journal";
+pub(crate) const JOURNAL_DIR: &str = "shield-journal";
 const PREFIX: &str = "events-";
 const SUFFIX: &str = ".jsonl";
 
@@ -152,7 +152,7 @@ impl Journal {
 
 /// The last `limit` events in the journal under `dir` passing `keep`, oldest first (unreadable
 /// lines are skipped).
-pub fn read_recent(
+pub(crate) fn read_recent(
     dir: &Path,
     limit: usize,
     keep: impl Fn(&serde_json::Value) -> bool,

@@ -33,33 +33,33 @@
 
 pub mod access_token;
 pub mod action;
-pub mod actions;
-pub mod audit;
-pub mod clients;
+pub(crate) mod actions;
+pub(crate) mod audit;
+pub(crate) mod clients;
 pub mod config;
-pub mod decide;
-pub mod enforce;
+pub(crate) mod decide;
+pub(crate) mod enforce;
 pub mod engine;
 pub mod event;
 pub mod filter;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
-pub mod hex;
-pub mod hook;
+pub(crate) mod hex;
+pub(crate) mod hook;
 pub mod hub;
 pub mod inspect;
-pub mod journal;
-pub mod lograte;
+pub(crate) mod journal;
+pub(crate) mod lograte;
 pub mod nfqueue;
-pub mod nftnl;
-pub mod nftobj;
-pub mod own;
-pub mod packet;
+pub(crate) mod nftnl;
+pub(crate) mod nftobj;
+pub(crate) mod own;
+pub(crate) mod packet;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod pcap;
 pub mod proto;
-pub mod reconcile;
-pub mod ring;
+pub(crate) mod reconcile;
+pub(crate) mod ring;
 pub mod server;
 pub mod state;
 

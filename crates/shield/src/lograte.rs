@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use dhcpmgr_base::LogLimit;
 
 /// One line per kind at most this often.
-pub const INTERVAL: Duration = Duration::from_secs(10);
+pub(crate) const INTERVAL: Duration = Duration::from_secs(10);
 
 /// The limiters by kind: one line per kind per [`INTERVAL`].
 #[derive(Debug, Default)]

@@ -114,7 +114,7 @@ fn element(table: &str, set: &str, mac: &Mac, timeout_secs: Option<u64>) -> Vec<
 
 /// One message of a transaction: an `NFT_MSG_*` type, its extra flags and its attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Msg {
+pub(crate) struct Msg {
     pub kind: u16,
     pub flags: u16,
     pub body: Vec<u8>,
@@ -122,7 +122,7 @@ pub struct Msg {
 
 /// `msgs` framed as one netfilter batch (family inet), sequence numbers from `seq`; returns
 /// the bytes and the sequence numbers that will be acknowledged.
-pub fn transaction(msgs: &[Msg], seq: u32) -> (Vec<u8>, Vec<u32>) {
+pub(crate) fn transaction(msgs: &[Msg], seq: u32) -> (Vec<u8>, Vec<u32>) {
     let mut out = Vec::new();
     let mut acked = Vec::new();
     let mut seq = seq;
@@ -163,7 +163,7 @@ pub fn transaction(msgs: &[Msg], seq: u32) -> (Vec<u8>, Vec<u32>) {
 
 /// The batch for `changes` in `table` (family inet), sequence numbers from `seq`; returns the
 /// bytes and the sequence numbers that will be acknowledged.
-pub fn batch(table: &str, changes: &[Change], seq: u32) -> (Vec<u8>, Vec<u32>) {
+pub(crate) fn batch(table: &str, changes: &[Change], seq: u32) -> (Vec<u8>, Vec<u32>) {
     let mut msgs = Vec::new();
     for change in changes {
         let (set, mac, timeout) = match change {
@@ -191,7 +191,7 @@ pub fn batch(table: &str, changes: &[Change], seq: u32) -> (Vec<u8>, Vec<u32>) {
 
 /// Why a transaction or a listing failed.
 #[derive(Debug, thiserror::Error)]
-pub enum NftError {
+pub(crate) enum NftError {
     #[error("nftables netlink: {0}")]
     Netlink(Errno),
     #[error("the kernel refused the transaction: {0}")]
@@ -206,7 +206,7 @@ pub enum NftError {
 
 /// One element of one of our sets as the kernel lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Element {
+pub(crate) struct Element {
     pub set: KernelSet,
     pub mac: Mac,
     /// Milliseconds until the kernel removes it (`None`: no timeout).
@@ -214,14 +214,14 @@ pub struct Element {
 }
 
 /// What the enforcer needs of the kernel: apply one transaction, list our sets.
-pub trait Kernel: Send {
+pub(crate) trait Kernel: Send {
     fn apply(&mut self, changes: &[Change]) -> Result<(), NftError>;
     fn list(&mut self) -> Result<Vec<Element>, NftError>;
 }
 
 /// The real kernel: our table over nftables netlink.
 #[derive(Debug, Clone)]
-pub struct Netlink {
+pub(crate) struct Netlink {
     pub table: String,
 }
 
@@ -242,7 +242,7 @@ impl Kernel for Netlink {
 /// No kernel (benchmarks and tests of the engine alone): every change is accepted, the sets
 /// are always empty.
 #[derive(Debug, Clone, Default)]
-pub struct NoKernel;
+pub(crate) struct NoKernel;
 
 impl Kernel for NoKernel {
     fn apply(&mut self, _: &[Change]) -> Result<(), NftError> {
@@ -269,7 +269,7 @@ fn open_socket() -> Result<std::os::fd::OwnedFd, NftError> {
 }
 
 /// The dump request for the elements of `set` in `table` (family inet).
-pub fn list_request(table: &str, set: &str, seq: u32) -> Vec<u8> {
+pub(crate) fn list_request(table: &str, set: &str, seq: u32) -> Vec<u8> {
     let mut body = Vec::new();
     attr(&mut body, 1, format!("{table}\0").as_bytes());
     attr(&mut body, 2, format!("{set}\0").as_bytes());
@@ -287,7 +287,7 @@ pub fn list_request(table: &str, set: &str, seq: u32) -> Vec<u8> {
 }
 
 /// Lists the elements of `set` in `table`.
-pub fn list(table: &str, set: KernelSet) -> Result<Vec<Element>, NftError> {
+pub(crate) fn list(table: &str, set: KernelSet) -> Result<Vec<Element>, NftError> {
     let fd = open_socket()?;
     send(
         fd.as_raw_fd(),
@@ -367,7 +367,7 @@ fn element_of(set: KernelSet, value: &[u8]) -> Result<Element, String> {
 }
 
 /// Reads the messages of a set-element dump in `buf` into `out`; `true` once the dump is done.
-pub fn parse_elements(
+pub(crate) fn parse_elements(
     buf: &[u8],
     set: KernelSet,
     out: &mut Vec<Element>,
@@ -424,7 +424,7 @@ pub fn parse_elements(
 }
 
 /// Applies `changes` to sets of `table` (family inet) in one transaction.
-pub fn apply(table: &str, changes: &[Change]) -> Result<(), NftError> {
+pub(crate) fn apply(table: &str, changes: &[Change]) -> Result<(), NftError> {
     if changes.is_empty() {
         return Ok(());
     }
@@ -433,7 +433,7 @@ pub fn apply(table: &str, changes: &[Change]) -> Result<(), NftError> {
 
 /// Sends `msgs` as one transaction and waits for every acknowledgement: all of it is in force,
 /// or (on the first refusal) none of it.
-pub fn execute(msgs: &[Msg]) -> Result<(), NftError> {
+pub(crate) fn execute(msgs: &[Msg]) -> Result<(), NftError> {
     send_transaction(transaction(msgs, 1))
 }
 

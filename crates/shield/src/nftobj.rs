@@ -30,7 +30,7 @@ const ARPHRD_ETHER: u16 = 1;
 
 /// A comparison of register 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
+pub(crate) enum CmpOp {
     Eq = 0,
     Lte = 3,
     Gte = 5,
@@ -38,7 +38,7 @@ pub enum CmpOp {
 
 /// A rate limit: `rate` per `per_secs`, `burst` packets; `over`: matches above the rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
+pub(crate) struct Limit {
     pub rate: u64,
     pub per_secs: u64,
     pub burst: u32,
@@ -47,7 +47,7 @@ pub struct Limit {
 
 /// One expression (loads go to register 1, comparisons and lookups read it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expr {
+pub(crate) enum Expr {
     Meta(u32),
     Cmp(CmpOp, Vec<u8>),
     Payload {
@@ -73,7 +73,7 @@ pub enum Expr {
 
 /// A set of ether addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetDef {
+pub(crate) struct SetDef {
     pub name: String,
     pub flags: u32,
     pub size: Option<u32>,
@@ -82,20 +82,20 @@ pub struct SetDef {
 
 /// A chain, a base chain on prerouting if `hooked`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainDef {
+pub(crate) struct ChainDef {
     pub name: String,
     pub hooked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
+pub(crate) struct Rule {
     pub chain: String,
     pub exprs: Vec<Expr>,
 }
 
 /// Everything in our table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ruleset {
+pub(crate) struct Ruleset {
     pub table: String,
     pub sets: Vec<SetDef>,
     pub chains: Vec<ChainDef>,
@@ -121,7 +121,7 @@ fn ether_saddr() -> Vec<Expr> {
 }
 
 /// The ruleset for `cfg` (`queue_in_nft`: the queue statement lives here, not in iptables).
-pub fn ruleset(table: &str, cfg: &HookConfig, queue_in_nft: bool) -> Ruleset {
+pub(crate) fn ruleset(table: &str, cfg: &HookConfig, queue_in_nft: bool) -> Ruleset {
     let set = |name: &str, flags, size, timeout_ms| SetDef {
         name: name.into(),
         flags,
@@ -360,7 +360,7 @@ impl Ruleset {
     /// The transaction that puts the ruleset in place: table and sets created if missing
     /// (existing ones, and their elements, are kept), chains created if missing, emptied and
     /// filled with the rules.
-    pub fn install(&self) -> Vec<Msg> {
+    pub(crate) fn install(&self) -> Vec<Msg> {
         let t = self.table.as_str();
         let mut msgs = vec![table_msg(NFT_MSG_NEWTABLE, NLM_F_CREATE, t)];
         for (id, s) in self.sets.iter().enumerate() {
@@ -431,7 +431,7 @@ impl Ruleset {
 }
 
 /// The transaction that removes `table` whether or not it exists (created, then deleted).
-pub fn removal(table: &str) -> Vec<Msg> {
+pub(crate) fn removal(table: &str) -> Vec<Msg> {
     vec![
         table_msg(NFT_MSG_NEWTABLE, NLM_F_CREATE, table),
         table_msg(NFT_MSG_DELTABLE, 0, table),
@@ -440,7 +440,7 @@ pub fn removal(table: &str) -> Vec<Msg> {
 
 /// A transaction that succeeds only if this kernel has nftables' `queue` statement, and leaves
 /// nothing behind (its probe table is created and deleted in it).
-pub fn queue_probe(queue_num: u16) -> Vec<Msg> {
+pub(crate) fn queue_probe(queue_num: u16) -> Vec<Msg> {
     let probe = Ruleset {
         table: "dhcpmgr_probe".into(),
         sets: Vec::new(),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::action::Mac;
 
 /// How often the interfaces' addresses are read again.
-pub const REFRESH: Duration = Duration::from_secs(10);
+pub(crate) const REFRESH: Duration = Duration::from_secs(10);
 
 /// A server the config names as legitimate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,7 +46,7 @@ impl fmt::Display for TrustedServer {
 
 /// The gateway's own MACs and addresses, and the configured servers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OwnServers {
+pub(crate) struct OwnServers {
     pub macs: HashSet<Mac>,
     pub ips: HashSet<IpAddr>,
     pub trusted: HashSet<TrustedServer>,
@@ -54,7 +54,7 @@ pub struct OwnServers {
 
 impl OwnServers {
     /// Whether a server message from `mac` / `ip` is the gateway's own or a configured one.
-    pub fn is_own(&self, mac: Option<Mac>, ip: Option<IpAddr>) -> bool {
+    pub(crate) fn is_own(&self, mac: Option<Mac>, ip: Option<IpAddr>) -> bool {
         let named = mac.is_some_and(|m| self.trusted.contains(&TrustedServer::Mac(m)))
             || ip.is_some_and(|i| self.trusted.contains(&TrustedServer::Ip(i)));
         let ours = match mac {
@@ -67,14 +67,14 @@ impl OwnServers {
 
 /// [`OwnServers`] kept fresh for a set of interfaces.
 #[derive(Debug)]
-pub struct OwnTracker {
+pub(crate) struct OwnTracker {
     interfaces: Vec<String>,
     own: OwnServers,
     read_at: Option<Instant>,
 }
 
 impl OwnTracker {
-    pub fn new(interfaces: Vec<String>, trusted: &[TrustedServer]) -> OwnTracker {
+    pub(crate) fn new(interfaces: Vec<String>, trusted: &[TrustedServer]) -> OwnTracker {
         OwnTracker {
             interfaces,
             own: OwnServers {
@@ -86,7 +86,7 @@ impl OwnTracker {
     }
 
     /// The current view, read again from the kernel if it is older than [`REFRESH`].
-    pub fn get(&mut self, now: Instant) -> &OwnServers {
+    pub(crate) fn get(&mut self, now: Instant) -> &OwnServers {
         if self
             .read_at
             .is_none_or(|t| now.saturating_duration_since(t) >= REFRESH)

@@ -14,10 +14,10 @@ use crate::hook::KernelSet;
 use crate::nftnl::{Change, Element};
 
 /// Set elements by set and MAC, each with its end (unix seconds; `None`: no timeout).
-pub type SetState = BTreeMap<(KernelSet, Mac), Option<u64>>;
+pub(crate) type SetState = BTreeMap<(KernelSet, Mac), Option<u64>>;
 
 /// The kernel set an action's MAC goes into, if any.
-pub fn kernel_set(action: Action) -> Option<KernelSet> {
+pub(crate) fn kernel_set(action: Action) -> Option<KernelSet> {
     match action {
         Action::Block | Action::Deny => Some(KernelSet::Deny),
         Action::Throttle => Some(KernelSet::Throttle),
@@ -26,7 +26,7 @@ pub fn kernel_set(action: Action) -> Option<KernelSet> {
 }
 
 /// The elements `records` need.
-pub fn desired<'a>(records: impl IntoIterator<Item = &'a ActionRecord>) -> SetState {
+pub(crate) fn desired<'a>(records: impl IntoIterator<Item = &'a ActionRecord>) -> SetState {
     records
         .into_iter()
         .filter_map(|r| match (&r.client, kernel_set(r.action)) {
@@ -37,7 +37,7 @@ pub fn desired<'a>(records: impl IntoIterator<Item = &'a ActionRecord>) -> SetSt
 }
 
 /// What the kernel listed, with each element's remaining time turned into its end.
-pub fn listed(elements: &[Element], now: u64) -> SetState {
+pub(crate) fn listed(elements: &[Element], now: u64) -> SetState {
     elements
         .iter()
         .map(|e| {
@@ -50,7 +50,7 @@ pub fn listed(elements: &[Element], now: u64) -> SetState {
 /// The changes from `have` to `want` at `now`: elements `want` lacks are deleted, missing ones
 /// added with their remaining time, and elements whose end differs by more than `tolerance`
 /// seconds (or that have a timeout where none is wanted, or the reverse) are replaced.
-pub fn plan(want: &SetState, have: &SetState, now: u64, tolerance: u64) -> Vec<Change> {
+pub(crate) fn plan(want: &SetState, have: &SetState, now: u64, tolerance: u64) -> Vec<Change> {
     let mut out = Vec::new();
     for (set, mac) in have.keys().filter(|k| !want.contains_key(k)) {
         out.push(Change::Delete {

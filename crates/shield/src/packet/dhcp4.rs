@@ -32,7 +32,7 @@ const TYPED: [u8; 8] = [53, 50, 51, 52, 54, 3, 58, 59];
 
 /// A DHCPv4 (or plain BOOTP) message.
 #[derive(Debug)]
-pub struct Dhcp4<'a> {
+pub(crate) struct Dhcp4<'a> {
     msg: borrowed::Message<'a>,
     /// `hlen` bytes of `chaddr` (at most 16).
     pub chaddr: &'a [u8],
@@ -47,7 +47,7 @@ pub struct Dhcp4<'a> {
 
 impl<'a> Dhcp4<'a> {
     /// Decodes a DHCPv4 payload; `Err` only when even the header and cookie are missing.
-    pub fn parse(b: &'a [u8]) -> Result<Dhcp4<'a>, PacketError> {
+    pub(crate) fn parse(b: &'a [u8]) -> Result<Dhcp4<'a>, PacketError> {
         let msg = borrowed::Message::new(b).map_err(|_| PacketError::ShortDhcp4(b.len()))?;
         let hlen = usize::from(msg.hlen()).min(16);
         let mut m = Dhcp4 {
@@ -95,44 +95,44 @@ impl<'a> Dhcp4<'a> {
         self.truncated_options |= cut_short(bytes);
     }
 
-    pub fn op(&self) -> u8 {
+    pub(crate) fn op(&self) -> u8 {
         self.msg.opcode().into()
     }
 
-    pub fn htype(&self) -> u8 {
+    pub(crate) fn htype(&self) -> u8 {
         self.msg.htype().into()
     }
 
-    pub fn hlen(&self) -> u8 {
+    pub(crate) fn hlen(&self) -> u8 {
         self.msg.hlen()
     }
 
-    pub fn hops(&self) -> u8 {
+    pub(crate) fn hops(&self) -> u8 {
         self.msg.hops()
     }
 
-    pub fn xid(&self) -> u32 {
+    pub(crate) fn xid(&self) -> u32 {
         self.msg.xid()
     }
 
-    pub fn ciaddr(&self) -> Ipv4Addr {
+    pub(crate) fn ciaddr(&self) -> Ipv4Addr {
         self.msg.ciaddr()
     }
 
-    pub fn yiaddr(&self) -> Ipv4Addr {
+    pub(crate) fn yiaddr(&self) -> Ipv4Addr {
         self.msg.yiaddr()
     }
 
-    pub fn siaddr(&self) -> Ipv4Addr {
+    pub(crate) fn siaddr(&self) -> Ipv4Addr {
         self.msg.siaddr()
     }
 
-    pub fn giaddr(&self) -> Ipv4Addr {
+    pub(crate) fn giaddr(&self) -> Ipv4Addr {
         self.msg.giaddr()
     }
 
     /// The raw value of option `code`.
-    pub fn option(&self, code: u8) -> Option<&[u8]> {
+    pub(crate) fn option(&self, code: u8) -> Option<&[u8]> {
         self.options
             .iter()
             .find(|(c, _)| *c == code)
@@ -144,7 +144,7 @@ impl<'a> Dhcp4<'a> {
     }
 
     /// Option 53.
-    pub fn message_type(&self) -> Option<MessageType> {
+    pub(crate) fn message_type(&self) -> Option<MessageType> {
         match self.typed(OptionCode::MessageType)? {
             DhcpOption::MessageType(t) => Some(*t),
             _ => None,
@@ -153,7 +153,7 @@ impl<'a> Dhcp4<'a> {
 
     /// The message type's name: `DISCOVER`, `ACK`, …; `BOOTREQUEST`/`BOOTREPLY` without option
     /// 53; `TYPE<n>` for codes without a name.
-    pub fn message_type_name(&self) -> String {
+    pub(crate) fn message_type_name(&self) -> String {
         match self.message_type() {
             Some(t) => type_name(t).map_or_else(|| format!("TYPE{}", u8::from(t)), str::to_string),
             None if self.op() == 2 => "BOOTREPLY".into(),
@@ -162,7 +162,7 @@ impl<'a> Dhcp4<'a> {
     }
 
     /// Option 50.
-    pub fn requested_ip(&self) -> Option<Ipv4Addr> {
+    pub(crate) fn requested_ip(&self) -> Option<Ipv4Addr> {
         match self.typed(OptionCode::RequestedIpAddress)? {
             DhcpOption::RequestedIpAddress(a) => Some(*a),
             _ => None,
@@ -170,7 +170,7 @@ impl<'a> Dhcp4<'a> {
     }
 
     /// Option 54.
-    pub fn server_identifier(&self) -> Option<Ipv4Addr> {
+    pub(crate) fn server_identifier(&self) -> Option<Ipv4Addr> {
         match self.typed(OptionCode::ServerIdentifier)? {
             DhcpOption::ServerIdentifier(a) => Some(*a),
             _ => None,
@@ -178,7 +178,7 @@ impl<'a> Dhcp4<'a> {
     }
 
     /// The first router of option 3.
-    pub fn router(&self) -> Option<Ipv4Addr> {
+    pub(crate) fn router(&self) -> Option<Ipv4Addr> {
         match self.typed(OptionCode::Router)? {
             DhcpOption::Router(a) => a.first().copied(),
             _ => None,
@@ -186,7 +186,7 @@ impl<'a> Dhcp4<'a> {
     }
 
     /// Options 51, 58 and 59: lease time, T1 and T2.
-    pub fn times(&self) -> [Option<u32>; 3] {
+    pub(crate) fn times(&self) -> [Option<u32>; 3] {
         let lease = match self.typed(OptionCode::AddressLeaseTime) {
             Some(DhcpOption::AddressLeaseTime(t)) => Some(*t),
             _ => None,
@@ -204,7 +204,7 @@ impl<'a> Dhcp4<'a> {
 }
 
 /// Names of DHCPv4 message types (RFC 2132, 3203, 4388, 6926, 7724).
-pub fn type_name(t: MessageType) -> Option<&'static str> {
+pub(crate) fn type_name(t: MessageType) -> Option<&'static str> {
     Some(match t {
         MessageType::Discover => "DISCOVER",
         MessageType::Offer => "OFFER",

@@ -27,7 +27,7 @@ use dhcproto::{Decodable, Decoder};
 use super::PacketError;
 
 /// Relay layers unwrapped, and option nesting checked, at most this deep.
-pub const MAX_DEPTH: usize = 8;
+pub(crate) const MAX_DEPTH: usize = 8;
 
 /// The options the record reads as typed values (client and server DUID, IA_NA, IA_TA, IA_PD,
 /// vendor class).
@@ -35,7 +35,7 @@ const TYPED: [u16; 6] = [1, 2, 3, 4, 25, 16];
 
 /// Why a DHCPv6 message is not entirely well-formed (its decodable parts are kept).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Defect {
+pub(crate) enum Defect {
     #[error("DHCPv6 options cut short")]
     CutShort,
     #[error("DHCPv6 option {code} of {len} bytes is shorter than its {min}-byte fixed part")]
@@ -48,7 +48,7 @@ pub enum Defect {
 
 /// One identity association.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ia {
+pub(crate) struct Ia {
     /// `IA_NA`, `IA_TA` or `IA_PD`.
     pub kind: &'static str,
     pub iaid: u32,
@@ -59,7 +59,7 @@ pub struct Ia {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IaLease {
+pub(crate) struct IaLease {
     pub addr: Ipv6Addr,
     /// Prefix length for IA_PD, `None` for addresses.
     pub prefix_len: Option<u8>,
@@ -70,7 +70,7 @@ pub struct IaLease {
 /// A decoded DHCPv6 message; for relayed messages, the outermost relay's fields plus the
 /// innermost (client or server) message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Dhcp6 {
+pub(crate) struct Dhcp6 {
     /// The outer message type (e.g. 12 RELAY-FORW).
     pub msg_type: u8,
     /// The innermost message type, when relayed.
@@ -136,7 +136,7 @@ fn short(what: &'static str, len: usize, need: usize) -> PacketError {
 impl Dhcp6 {
     /// Decodes a DHCPv6 payload; `Err` only when a message header is missing or relays nest
     /// deeper than [`MAX_DEPTH`].
-    pub fn parse(b: &[u8]) -> Result<Dhcp6, PacketError> {
+    pub(crate) fn parse(b: &[u8]) -> Result<Dhcp6, PacketError> {
         let mut msg = Dhcp6 {
             msg_type: *b.first().ok_or(short("message", 0, 4))?,
             ..Dhcp6::default()
@@ -218,12 +218,12 @@ impl Dhcp6 {
     }
 
     /// The client's (or, relayed, the innermost) message type.
-    pub fn client_type(&self) -> u8 {
+    pub(crate) fn client_type(&self) -> u8 {
         self.inner_type.unwrap_or(self.msg_type)
     }
 
     /// The wire value of option `code`.
-    pub fn option(&self, code: u16) -> Option<&[u8]> {
+    pub(crate) fn option(&self, code: u16) -> Option<&[u8]> {
         self.options
             .iter()
             .find(|(c, _)| *c == code)
@@ -231,7 +231,7 @@ impl Dhcp6 {
     }
 
     /// The client DUID (option 1).
-    pub fn client_id(&self) -> Option<&[u8]> {
+    pub(crate) fn client_id(&self) -> Option<&[u8]> {
         self.typed.iter().find_map(|o| match o {
             DhcpOption::ClientId(d) => Some(d.as_slice()),
             _ => None,
@@ -239,7 +239,7 @@ impl Dhcp6 {
     }
 
     /// The server DUID (option 2).
-    pub fn server_id(&self) -> Option<&[u8]> {
+    pub(crate) fn server_id(&self) -> Option<&[u8]> {
         self.typed.iter().find_map(|o| match o {
             DhcpOption::ServerId(d) => Some(d.as_slice()),
             _ => None,
@@ -247,7 +247,7 @@ impl Dhcp6 {
     }
 
     /// The vendor class (option 16).
-    pub fn vendor_class(&self) -> Option<&VendorClass> {
+    pub(crate) fn vendor_class(&self) -> Option<&VendorClass> {
         self.typed.iter().find_map(|o| match o {
             DhcpOption::VendorClass(v) => Some(v),
             _ => None,
@@ -255,7 +255,7 @@ impl Dhcp6 {
     }
 
     /// The identity associations, in order, with their addresses or prefixes.
-    pub fn ias(&self) -> Vec<Ia> {
+    pub(crate) fn ias(&self) -> Vec<Ia> {
         self.typed
             .iter()
             .filter_map(|o| {
@@ -423,7 +423,7 @@ fn check(code: u16, value: &[u8], at: At, defect: &mut Option<Defect>) -> bool {
 }
 
 /// The 48-bit link-layer address inside a DUID-LLT or DUID-LL with hardware type 1.
-pub fn duid_mac(duid: &[u8]) -> Option<[u8; 6]> {
+pub(crate) fn duid_mac(duid: &[u8]) -> Option<[u8; 6]> {
     let addr = match duid {
         [0, 1, 0, 1, _, _, _, _, rest @ ..] => rest,
         [0, 3, 0, 1, rest @ ..] => rest,
@@ -433,7 +433,7 @@ pub fn duid_mac(duid: &[u8]) -> Option<[u8; 6]> {
 }
 
 /// `LLT`, `EN`, `LL`, `UUID` or the number.
-pub fn duid_type(duid: &[u8]) -> Option<String> {
+pub(crate) fn duid_type(duid: &[u8]) -> Option<String> {
     let t = u16::from_be_bytes(duid.get(..2)?.try_into().ok()?);
     Some(match t {
         1 => "LLT".into(),
@@ -445,7 +445,7 @@ pub fn duid_type(duid: &[u8]) -> Option<String> {
 }
 
 /// Names of DHCPv6 message types (RFC 8415, 5007, 5460, 6977, 7341).
-pub fn type_name(t: u8) -> Option<&'static str> {
+pub(crate) fn type_name(t: u8) -> Option<&'static str> {
     use v6::MessageType as M;
     Some(match M::from(t) {
         M::Solicit => "SOLICIT",

@@ -3,8 +3,8 @@
 //! read is bounds-checked and a short or odd packet is a [`PacketError`].
 //! The DHCP payloads are decoded by dhcproto, in [`dhcp4`] and [`dhcp6`].
 
-pub mod dhcp4;
-pub mod dhcp6;
+pub(crate) mod dhcp4;
+pub(crate) mod dhcp6;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -12,7 +12,7 @@ use crate::action::Mac;
 
 /// Why a packet could not be taken apart.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PacketError {
+pub(crate) enum PacketError {
     #[error("truncated {0}")]
     Truncated(&'static str),
     #[error("not IPv4 or IPv6 (version {0})")]
@@ -43,7 +43,7 @@ pub enum PacketError {
 
 /// One UDP datagram with its addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Datagram<'a> {
+pub(crate) struct Datagram<'a> {
     pub src_ip: IpAddr,
     pub dst_ip: IpAddr,
     pub src_port: u16,
@@ -53,7 +53,7 @@ pub struct Datagram<'a> {
 
 /// An Ethernet frame's addresses and its IP payload (802.1Q/802.1ad tags skipped).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame<'a> {
+pub(crate) struct Frame<'a> {
     pub src_mac: Mac,
     pub dst_mac: Mac,
     pub ip: &'a [u8],
@@ -64,7 +64,7 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
 }
 
 /// Splits an Ethernet II frame.
-pub fn parse_ethernet(frame: &[u8]) -> Result<Frame<'_>, PacketError> {
+pub(crate) fn parse_ethernet(frame: &[u8]) -> Result<Frame<'_>, PacketError> {
     let t = PacketError::Truncated("Ethernet header");
     let dst_mac = Mac::from_slice(frame).ok_or(t.clone())?;
     let src_mac = Mac::from_slice(frame.get(6..).ok_or(t.clone())?).ok_or(t.clone())?;
@@ -85,7 +85,7 @@ pub fn parse_ethernet(frame: &[u8]) -> Result<Frame<'_>, PacketError> {
 }
 
 /// Parses an IPv4 or IPv6 packet carrying UDP.
-pub fn parse_ip(packet: &[u8]) -> Result<Datagram<'_>, PacketError> {
+pub(crate) fn parse_ip(packet: &[u8]) -> Result<Datagram<'_>, PacketError> {
     let first = *packet.first().ok_or(PacketError::Truncated("IP header"))?;
     match first >> 4 {
         4 => parse_ipv4(packet),
@@ -190,14 +190,14 @@ fn parse_udp(src_ip: IpAddr, dst_ip: IpAddr, udp: &[u8]) -> Result<Datagram<'_>,
 
 /// Which DHCP a datagram carries, by its ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DhcpKind {
+pub(crate) enum DhcpKind {
     V4,
     V6,
 }
 
 impl Datagram<'_> {
     /// DHCPv4 when either port is 67 or 68 over IPv4, DHCPv6 when either is 546 or 547 over IPv6.
-    pub fn dhcp_kind(&self) -> Result<DhcpKind, PacketError> {
+    pub(crate) fn dhcp_kind(&self) -> Result<DhcpKind, PacketError> {
         let ports = [self.src_port, self.dst_port];
         match self.src_ip {
             IpAddr::V4(_) if ports.iter().any(|p| matches!(p, 67 | 68)) => Ok(DhcpKind::V4),
