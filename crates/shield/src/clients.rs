@@ -131,16 +131,13 @@ impl ClientTable {
         self.map.len()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
     /// MACs evicted so far.
     pub(crate) fn evicted(&self) -> u64 {
         self.evicted
     }
 
     /// Packets seen from/for `mac` while it has been tracked.
+    #[cfg(test)]
     pub(crate) fn packets(&self, mac: &Mac) -> Option<u64> {
         self.map.get(mac).map(|s| s.packets)
     }
