@@ -52,6 +52,7 @@ impl FromStr for Mac {
 /// Who an action applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ClientKey {
+    /// A client's hardware address (DHCPv4 chaddr, or the MAC of a DHCPv6 DUID-LL/LLT).
     Mac(Mac),
     /// A DHCPv6 client DUID (raw bytes).
     Duid(Vec<u8>),
@@ -114,6 +115,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, in the order the control socket and the page list them.
     pub const ALL: [Action; 5] = [
         Action::Block,
         Action::Deny,
@@ -122,6 +124,7 @@ impl Action {
         Action::Monitor,
     ];
 
+    /// Parses an action's name (`block`, `deny`, `throttle`, `allow`, `monitor`; any case).
     pub fn parse(text: &str) -> Result<Action, String> {
         Action::ALL
             .into_iter()
@@ -129,6 +132,7 @@ impl Action {
             .ok_or_else(|| format!("{text:?} is not one of block, deny, throttle, allow, monitor"))
     }
 
+    /// The action's name, as the configuration, the socket and the events write it.
     pub fn name(self) -> &'static str {
         match self {
             Action::Block => "block",
@@ -167,7 +171,9 @@ impl fmt::Display for Action {
 pub enum Lifetime {
     /// The action's default duration.
     Default,
+    /// This many seconds from when it is set.
     Secs(u64),
+    /// Until it is cleared.
     Indefinite,
 }
 

@@ -54,7 +54,9 @@ fn unique<T: std::hash::Hash + Eq + std::fmt::Display>(
 /// What happens to a packet the shield cannot parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
+    /// Let the packet through uninspected (fail-open).
     Accept,
+    /// Drop the packet.
     Drop,
 }
 
@@ -93,6 +95,7 @@ impl Mode {
         }
     }
 
+    /// The mode's name as `[shield] mode` writes it (`observe`, `inline`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Observe => "observe",
@@ -104,17 +107,24 @@ impl Mode {
 /// One `[[shield.client]]`: an action for one client set at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientActionConfig {
+    /// The MAC or DUID it applies to.
     pub client: ClientKey,
+    /// What the shield does with the client's DHCP.
     pub action: Action,
+    /// How long it lasts.
     pub duration: Lifetime,
+    /// Why, for the audit log and the events.
     pub reason: String,
 }
 
 /// One `[[shield.rule]]`: packets matching `filter` get `action` for their client.
 #[derive(Debug, Clone)]
 pub struct RuleConfig {
+    /// The rule's name, as the events' `rule` field carries it.
     pub name: String,
+    /// What the matching packets' client gets.
     pub action: Action,
+    /// Which packets match, in the stream's filter language (docs/shield.md).
     pub filter: Filter,
 }
 
@@ -129,7 +139,9 @@ impl Eq for RuleConfig {}
 /// The validated `[shield]` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShieldConfig {
+    /// Run the shield (`[shield] enable`).
     pub enable: bool,
+    /// Observe (kernel enforcement, copies to userspace) or inline (NFQUEUE verdicts).
     pub mode: Mode,
     /// LAN interfaces (bridges or ports) whose DHCP the shield inspects.
     pub interfaces: Vec<InterfaceName>,
@@ -142,9 +154,11 @@ pub struct ShieldConfig {
     /// Kernel meter in front of the queue (all clients): packets/s (0: none) and burst;
     /// packets over it are accepted without inspection.
     pub queue_rate: u32,
+    /// Burst of the kernel meter in front of the queue, packets.
     pub queue_burst: u32,
     /// Kernel meter per source MAC: packets/s and burst; packets over it are dropped.
     pub mac_rate: u32,
+    /// Burst of the per-MAC kernel meter, packets.
     pub mac_burst: u32,
     /// Verdict for packets that do not parse as DHCP.
     pub malformed: Verdict,
@@ -154,7 +168,9 @@ pub struct ShieldConfig {
     pub ring_size: usize,
     /// Events also go to `state_dir/shield-journal/`, kept within a size and an age.
     pub journal: bool,
+    /// Most bytes the journal keeps; older files go first.
     pub journal_max_bytes: u64,
+    /// Oldest event the journal keeps, seconds.
     pub journal_max_age_secs: u64,
     /// Clients (MACs / DUIDs) tracked at once; the least recently seen is evicted beyond it.
     pub max_clients: usize,
@@ -162,6 +178,7 @@ pub struct ShieldConfig {
     pub max_subscribers: usize,
     /// Per-subscriber stream rate, events/s, and burst.
     pub stream_rate: u32,
+    /// Events a subscriber may get at once beyond `stream_rate`.
     pub stream_burst: u32,
     /// Users besides root and the daemon's own allowed on the control socket (checked with
     /// SO_PEERCRED; listing any makes the socket file 0666 so they can connect, else it is 0600).
@@ -175,7 +192,9 @@ pub struct ShieldConfig {
     /// DHCP servers on the LAN besides the gateway's own that are never a rogue (by MAC or
     /// address; an address can be forged, a MAC less easily).
     pub trusted_servers: Vec<TrustedServer>,
+    /// `[[shield.client]]`: actions set at start.
     pub clients: Vec<ClientActionConfig>,
+    /// `[[shield.rule]]`: actions set by matching packets.
     pub rules: Vec<RuleConfig>,
 }
 
@@ -189,32 +208,59 @@ impl Default for ShieldConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawShield {
+    /// `enable` as written; validated into [`ShieldConfig::enable`].
     pub enable: bool,
+    /// `mode` as written; validated into [`ShieldConfig::mode`].
     pub mode: String,
+    /// `interfaces` as written; validated into [`ShieldConfig::interfaces`].
     pub interfaces: Vec<String>,
+    /// `ipv6` as written; validated into [`ShieldConfig::ipv6`].
     pub ipv6: bool,
+    /// `queue_num` as written; validated into [`ShieldConfig::queue_num`].
     pub queue_num: u16,
+    /// `queue_maxlen` as written; validated into [`ShieldConfig::queue_maxlen`].
     pub queue_maxlen: u32,
+    /// `queue_rate` as written; validated into [`ShieldConfig::queue_rate`].
     pub queue_rate: u32,
+    /// `queue_burst` as written; validated into [`ShieldConfig::queue_burst`].
     pub queue_burst: u32,
+    /// `mac_rate` as written; validated into [`ShieldConfig::mac_rate`].
     pub mac_rate: u32,
+    /// `mac_burst` as written; validated into [`ShieldConfig::mac_burst`].
     pub mac_burst: u32,
+    /// `malformed` as written; validated into [`ShieldConfig::malformed`].
     pub malformed: String,
+    /// `mark_base` as written; validated into [`ShieldConfig::mark_base`].
     pub mark_base: u32,
+    /// `ring_size` as written; validated into [`ShieldConfig::ring_size`].
     pub ring_size: usize,
+    /// `journal` as written; validated into [`ShieldConfig::journal`].
     pub journal: bool,
+    /// `journal_max_bytes` as written; validated into [`ShieldConfig::journal_max_bytes`].
     pub journal_max_bytes: u64,
+    /// `journal_max_age` as written; validated into [`ShieldConfig::journal_max_age_secs`].
     pub journal_max_age: String,
+    /// `max_clients` as written; validated into [`ShieldConfig::max_clients`].
     pub max_clients: usize,
+    /// `max_subscribers` as written; validated into [`ShieldConfig::max_subscribers`].
     pub max_subscribers: usize,
+    /// `stream_rate` as written; validated into [`ShieldConfig::stream_rate`].
     pub stream_rate: u32,
+    /// `stream_burst` as written; validated into [`ShieldConfig::stream_burst`].
     pub stream_burst: u32,
+    /// `control_uids` as written; validated into [`ShieldConfig::control_uids`].
     pub control_uids: Vec<u32>,
+    /// `throttle_per_minute` as written; validated into [`ShieldConfig::throttle_per_minute`].
     pub throttle_per_minute: u32,
+    /// `starvation_chaddrs` as written; validated into [`ShieldConfig::starvation_chaddrs`].
     pub starvation_chaddrs: u32,
+    /// `starvation_new_macs` as written; validated into [`ShieldConfig::starvation_new_macs`].
     pub starvation_new_macs: u32,
+    /// `trusted_servers` as written; validated into [`ShieldConfig::trusted_servers`].
     pub trusted_servers: Vec<String>,
+    /// `[[shield.client]]` as written.
     pub client: Vec<RawClientAction>,
+    /// `[[shield.rule]]` as written.
     pub rule: Vec<RawRule>,
 }
 
@@ -258,9 +304,11 @@ impl Default for RawShield {
 pub struct RawClientAction {
     /// A MAC address (`aa:bb:cc:dd:ee:ff`) or `duid:<hex>`.
     pub client: String,
+    /// `block`, `deny`, `throttle`, `allow` or `monitor`.
     pub action: String,
     /// `30s`, `15m`, `2h`, `30d`, or `indefinite`.
     pub duration: Option<String>,
+    /// Why, for the audit log (may be empty).
     #[serde(default)]
     pub reason: String,
 }
@@ -269,8 +317,11 @@ pub struct RawClientAction {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
+    /// The rule's name (unique).
     pub name: String,
+    /// `block`, `deny`, `throttle`, `allow` or `monitor`.
     pub action: String,
+    /// The filter, as JSON in the stream's filter language.
     pub filter: serde_json::Value,
 }
 

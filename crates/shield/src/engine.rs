@@ -37,7 +37,9 @@ pub struct Engine {
 /// The verdict to hand the kernel for one packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KernelVerdict {
+    /// The NFQUEUE verdict (`NF_ACCEPT` or `NF_DROP`).
     pub verdict: u32,
+    /// The packet mark to set with it, if any (`[shield] mark_base` plus the decision).
     pub mark: Option<u32>,
 }
 

@@ -24,6 +24,7 @@ pub struct Bucket {
 }
 
 impl Bucket {
+    /// A full bucket of `burst` (at least 1) refilled at `rate` tokens per second.
     pub fn new(rate: u32, burst: u32, now: Instant) -> Bucket {
         Bucket {
             rate: f64::from(rate),
@@ -50,6 +51,7 @@ impl Bucket {
 /// What happened to a subscriber's events so far.
 #[derive(Debug, Default)]
 pub struct SubStats {
+    /// Events handed to the subscriber.
     pub delivered: AtomicU64,
     /// Dropped by the rate limit.
     pub rate_limited: AtomicU64,
@@ -67,11 +69,15 @@ struct Sub {
 
 /// A subscriber's end.
 pub struct Subscription {
+    /// The subscriber's number, for [`Hub::unsubscribe`].
     pub id: u64,
+    /// Its events, each one JSON line.
     pub rx: Receiver<Arc<str>>,
+    /// What it was given and what it missed.
     pub stats: Arc<SubStats>,
 }
 
+/// The stream is full (`[shield] max_subscribers`, the number given).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the stream already has its maximum of {0} subscribers")]
 pub struct HubFull(pub usize);
@@ -85,6 +91,7 @@ pub struct Hub {
 }
 
 impl Hub {
+    /// A hub for at most `max` subscribers.
     pub fn new(max: usize) -> Hub {
         Hub {
             subs: Mutex::new(Vec::new()),
@@ -94,6 +101,7 @@ impl Hub {
         }
     }
 
+    /// Adds a subscriber that gets the events `filter` passes, at most `rate` per second with `burst`; `HubFull` when there are `max` already.
     pub fn subscribe(
         &self,
         filter: Filter,
@@ -118,16 +126,19 @@ impl Hub {
         Ok(Subscription { id, rx, stats })
     }
 
+    /// Removes subscriber `id` (nothing when it is gone already).
     pub fn unsubscribe(&self, id: u64) {
         let mut subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
         subs.retain(|s| s.id != id);
         self.count.store(subs.len(), Ordering::Release);
     }
 
+    /// Subscribers now.
     pub fn len(&self) -> usize {
         self.count.load(Ordering::Acquire)
     }
 
+    /// Whether there is none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

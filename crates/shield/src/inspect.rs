@@ -12,8 +12,11 @@ use crate::packet::{parse_ip, DhcpKind};
 /// What came with the packet besides its bytes.
 #[derive(Debug, Clone, Default)]
 pub struct PacketMeta {
+    /// The frame's source MAC (NFQUEUE/NFLOG hardware address).
     pub source_mac: Option<Mac>,
+    /// The frame's destination MAC, when the kernel gives it.
     pub dest_mac: Option<Mac>,
+    /// The interface the packet came in on.
     pub interface: Option<String>,
 }
 
@@ -39,6 +42,7 @@ pub struct Facts {
     pub has_option82: bool,
     /// Message type code (v4 option 53 or the innermost v6 type).
     pub message_type: Option<u8>,
+    /// A DHCPv6 message.
     pub v6: bool,
 }
 

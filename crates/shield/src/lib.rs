@@ -86,13 +86,18 @@ use state::{unix_now, Shared, ACTIONS_FILE, FILTERS_FILE};
 /// Why the shield could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ShieldError {
+    /// The NFQUEUE or NFLOG socket could not be set up.
     #[error(transparent)]
     Queue(#[from] nfqueue::QueueError),
+    /// The control socket could not be bound.
     #[error("control socket {path}: {source}")]
     Socket {
+        /// Its path.
         path: String,
+        /// Why.
         source: std::io::Error,
     },
+    /// A shield thread could not be spawned.
     #[error("cannot start a thread: {0}")]
     Thread(std::io::Error),
 }

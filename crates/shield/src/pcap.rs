@@ -10,14 +10,17 @@ use crate::packet::parse_ethernet;
 pub struct Captured {
     /// The link type (1 Ethernet, 101 raw IP, 113 Linux cooked, …).
     pub linktype: u32,
+    /// The frame's bytes as captured.
     pub data: Vec<u8>,
 }
 
 /// Why a capture could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PcapError {
+    /// The file starts with neither the pcap nor the pcapng magic number.
     #[error("not a pcap or pcapng file")]
     UnknownFormat,
+    /// A record runs past the end of the file, at this byte offset.
     #[error("capture cut short at byte {0}")]
     Truncated(usize),
 }

@@ -16,17 +16,22 @@ pub const SOCKET: &str = "shield.sock";
 pub enum Request {
     /// Follow events live, filtered server-side (a filter, or a saved filter's name).
     Stream {
+        /// A filter in the stream's filter language.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         filter: Option<Value>,
+        /// The name of a saved filter, instead.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         saved: Option<String>,
     },
     /// Recent events (oldest first) from the ring, or from the on-disk journal.
     Events {
+        /// A filter in the stream's filter language.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         filter: Option<Value>,
+        /// At most this many, the newest (default 100).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<usize>,
+        /// Read the on-disk journal instead of the in-memory ring.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         journal: bool,
     },
@@ -36,27 +41,40 @@ pub enum Request {
     Actions,
     /// Set a client's action (`duration` like `2h`; absent: the action's default).
     Set {
+        /// A MAC (`aa:bb:cc:dd:ee:ff`) or `duid:<hex>`.
         client: String,
+        /// `block`, `deny`, `throttle`, `allow` or `monitor`.
         action: String,
+        /// How long (`30s`, `15m`, `2h`, `7d`, `indefinite`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration: Option<String>,
+        /// Why, for the audit log.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// Clear a client's action.
     Clear {
+        /// A MAC or `duid:<hex>`.
         client: String,
     },
+    /// The latest entries of the audit log (actions set and cleared).
     Audit {
+        /// At most this many, the newest (default 50).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<usize>,
     },
     /// Saved filters.
     Filters,
+    /// Save a filter under a name.
     SaveFilter {
+        /// The name to save it under.
         name: String,
+        /// The filter, in the stream's filter language.
         filter: Value,
     },
+    /// Delete a saved filter.
     DeleteFilter {
+        /// Its name.
         name: String,
     },
 }
@@ -64,7 +82,9 @@ pub enum Request {
 /// A line the stream sends after its first answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dropped {
+    /// Events left out so far by the subscriber's rate limit (a running total).
     pub rate_limited: u64,
+    /// Events left out so far because the subscriber read too slowly (a running total).
     pub overflow: u64,
 }
 

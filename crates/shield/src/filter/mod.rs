@@ -21,8 +21,11 @@ use crate::event::{field_kind, FieldKind, FieldValue, Fields};
 
 /// Nesting depth of groups, conditions per filter, bytes per text value, items per `in` list.
 pub const MAX_DEPTH: usize = 8;
+/// Conditions a filter may hold, all groups together.
 pub const MAX_CONDITIONS: usize = 64;
+/// Bytes a text value may have.
 pub const MAX_VALUE_LEN: usize = 256;
+/// Items an `in` list may have.
 pub const MAX_LIST: usize = 64;
 /// Memory a regex may take once compiled (bytes).
 const REGEX_SIZE_LIMIT: usize = 256 * 1024;
@@ -31,7 +34,9 @@ const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct FilterError {
+    /// Where in the filter, e.g. `rules[1].rules[0].operator`.
     pub path: String,
+    /// What is wrong there.
     pub message: String,
 }
 
