@@ -412,7 +412,7 @@ pub fn path_request(data: &[u8]) {
         4 => {
             let args: HashMap<String, String> = pairs().into_iter().skip(1).collect();
             if let Ok(request) = tree.plan_operate(first, &args).map_err(|f| fault_ok(&f)) {
-                let object = format!("{}.", request.object_path());
+                let object = format!("{}.", request.client.object_path());
                 assert!(
                     first.starts_with(&object) && first.ends_with("()"),
                     "{first:?} → {request:?}"

@@ -13,13 +13,18 @@ use serde::Deserialize;
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The file asked for.
         path: String,
+        /// Why reading failed.
         source: std::io::Error,
     },
+    /// The file is not TOML, or has a key or type the schema does not know.
     #[error("{0}")]
     Toml(#[from] toml::de::Error),
+    /// A value is out of range or missing, or neither `[web]` nor `[export]` is there; the message says which.
     #[error("{0}")]
     Invalid(String),
 }
@@ -31,18 +36,22 @@ pub struct Config {
     pub socket: PathBuf,
     /// The access token (root only, 0600).
     pub token_file: PathBuf,
+    /// `[web]`: serve the stream page; `None` without the section.
     pub web: Option<WebConfig>,
+    /// `[export]`: ship events to a syslog collector; `None` without the section.
     pub export: Option<ExportConfig>,
 }
 
 /// `[web]`: the stream page and its WebSocket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebConfig {
+    /// Address and port the page and its WebSocket listen on (the LAN side).
     pub listen: SocketAddr,
     /// WebSocket sessions at once; more get 503.
     pub max_connections: usize,
     /// Events per second each session may receive, and the burst above it.
     pub events_per_second: u32,
+    /// Events a session may receive at once beyond `events_per_second`.
     pub burst: u32,
     /// A session that has sent nothing (not even a pong) for this long is closed.
     pub idle_timeout: Duration,
@@ -60,6 +69,7 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// The transport's name as `[export] transport` writes it (`tcp`, `tls`, `udp`).
     pub fn name(&self) -> &'static str {
         match self {
             Transport::Tcp => "tcp",
@@ -78,19 +88,24 @@ pub struct TlsConfig {
     pub server_name: Option<String>,
     /// A client certificate and key (PEM), for collectors that authenticate senders.
     pub cert_file: Option<PathBuf>,
+    /// The key of `cert_file` (PEM); needed with it.
     pub key_file: Option<PathBuf>,
 }
 
 /// `[export]`: RFC 5424 syslog to a collector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportConfig {
+    /// The collector's address and port.
     pub collector: SocketAddr,
+    /// How messages reach it.
     pub transport: Transport,
     /// Messages held while the collector is slow or away; beyond it new ones are dropped.
     pub queue: usize,
     /// Syslog facility (0–23), default 16 (local0).
     pub facility: u8,
+    /// The HOSTNAME field of each message (RFC 5424 §6.2.4).
     pub hostname: String,
+    /// The APP-NAME field of each message (RFC 5424 §6.2.5).
     pub app_name: String,
     /// The SD-ID of the structured data element (`name@PEN`).
     pub sd_id: String,

@@ -6,6 +6,7 @@
 
 // This crate needs no `unsafe`; forbidding it here means no item may allow it.
 #![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod config;
 pub mod export;

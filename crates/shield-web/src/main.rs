@@ -112,7 +112,7 @@ fn run(config: Config) -> ExitCode {
                 tracing::info!(collector = %e.collector, transport = e.transport.name(), queue = e.queue, "exporting to the collector");
                 match export::start(e) {
                     Ok(exporter) => {
-                        tokio::spawn(export::audit::follow(config.socket.clone(), exporter.clone()));
+                        tokio::spawn(export::follow_audit(config.socket.clone(), exporter.clone()));
                         Some(exporter as Arc<dyn EventSink>)
                     }
                     Err(e) => {

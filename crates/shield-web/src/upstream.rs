@@ -29,17 +29,24 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Why talking to the daemon failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
+    /// The daemon's shield socket could not be reached (the daemon is down, or the shield is off).
     #[error("cannot reach the shield at {path}: {source}")]
     Connect {
+        /// The socket's path.
         path: String,
+        /// Why connecting failed.
         source: std::io::Error,
     },
+    /// Reading or writing the socket failed.
     #[error("shield socket: {0}")]
     Io(#[from] std::io::Error),
+    /// The daemon's answer is not JSON.
     #[error("the daemon's answer is not JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The daemon refused the request (its `error`), hung up, or sent a line too long.
     #[error("the daemon refused: {0}")]
     Refused(String),
+    /// The daemon did not answer within this long.
     #[error("the daemon did not answer within {0:?}")]
     Timeout(Duration),
 }
@@ -48,12 +55,15 @@ pub enum UpstreamError {
 /// carries it (built once, shared by every session).
 #[derive(Debug)]
 pub struct StreamEvent {
+    /// The event as JSON, for filters and the exporter.
     pub event: Value,
+    /// The WebSocket text message that carries it to the sessions.
     pub message: Utf8Bytes,
 }
 
 /// Receives every event the daemon streams.
 pub trait EventSink: Send + Sync {
+    /// Takes one event; must not block (the feed calls it for every event).
     fn offer(&self, event: &StreamEvent);
 }
 
@@ -63,10 +73,12 @@ pub struct Feed {
     connected: watch::Sender<bool>,
     /// Events the daemon dropped for this subscription (its rate limit and queue).
     pub upstream_dropped: AtomicU64,
+    /// The daemon's shield socket the feed follows.
     pub socket: PathBuf,
 }
 
 impl Feed {
+    /// A feed of the daemon at `socket`, with no session yet and not connected.
     pub fn new(socket: PathBuf) -> Arc<Feed> {
         Arc::new(Feed {
             events: broadcast::channel(FANOUT).0,
@@ -76,10 +88,12 @@ impl Feed {
         })
     }
 
+    /// A receiver of every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<StreamEvent>> {
         self.events.subscribe()
     }
 
+    /// Whether the feed is connected to the daemon, and each change of it.
     pub fn connected(&self) -> watch::Receiver<bool> {
         self.connected.subscribe()
     }

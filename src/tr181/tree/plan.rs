@@ -47,13 +47,6 @@ pub struct ClientRequest {
     pub action: ClientAction,
 }
 
-impl ClientRequest {
-    /// TR-181 path of the client, for messages: `Device.DHCPv4.Client.1`.
-    pub(crate) fn object_path(&self) -> String {
-        self.client.object_path()
-    }
-}
-
 impl Tree {
     /// The client's settings as a write starts from them: `Enable` as it reads now (a released
     /// client reads false).

@@ -16,13 +16,13 @@ use crate::export::Exporter;
 use crate::upstream;
 
 /// How often the daemon is asked for its audit records.
-pub const POLL: Duration = Duration::from_secs(2);
+pub(super) const POLL: Duration = Duration::from_secs(2);
 /// As many as the daemon keeps in memory.
 const LIMIT: usize = 256;
 
 /// The records of `list` (oldest first) after `last`, the newest one exported before; all of
 /// them when `last` is no longer there (the daemon restarted, or more changed than it keeps).
-pub fn new_entries<'a>(last: Option<&Value>, list: &'a [Value]) -> &'a [Value] {
+pub(super) fn new_entries<'a>(last: Option<&Value>, list: &'a [Value]) -> &'a [Value] {
     match last.and_then(|l| list.iter().rposition(|e| e == l)) {
         Some(i) => &list[i + 1..],
         None => list,

@@ -8,10 +8,12 @@
 //! second. The shield's audit records ([`audit`]) go the same way. The shield itself never
 //! waits for any of this: the daemon streams to this program, which drops rather than blocks.
 
-pub mod audit;
-pub mod status;
-pub mod syslog;
-pub mod tls;
+mod audit;
+pub(crate) mod status;
+pub(crate) mod syslog;
+pub(crate) mod tls;
+
+pub use audit::follow as follow_audit;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -43,20 +45,27 @@ pub struct ExportStats {
     pub dropped: AtomicU64,
     /// Connections made to the collector.
     pub connects: AtomicU64,
+    /// Whether a connection to the collector is up now.
     pub connected: AtomicBool,
 }
 
 /// A point-in-time copy of [`ExportStats`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExportSnapshot {
+    /// Messages taken into the queue.
     pub queued: u64,
+    /// Messages written to the collector.
     pub sent: u64,
+    /// Messages dropped because the queue was full.
     pub dropped: u64,
+    /// Connections made to the collector.
     pub connects: u64,
+    /// Whether a connection to the collector is up.
     pub connected: bool,
 }
 
 impl ExportStats {
+    /// The counters now.
     pub fn snapshot(&self) -> ExportSnapshot {
         ExportSnapshot {
             queued: self.queued.load(Ordering::Relaxed),
@@ -74,6 +83,7 @@ pub struct Exporter {
     /// Datagrams carry one bare message; streams frame them.
     datagrams: bool,
     tx: mpsc::Sender<Vec<u8>>,
+    /// The exporter's counters, shared with its writer task and the status file.
     pub stats: Arc<ExportStats>,
 }
 

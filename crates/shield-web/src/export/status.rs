@@ -13,7 +13,7 @@ use crate::config::ExportConfig;
 use crate::export::ExportStats;
 
 /// The file's content.
-pub fn document(config: &ExportConfig, stats: &ExportStats, queue_len: usize) -> Value {
+pub(crate) fn document(config: &ExportConfig, stats: &ExportStats, queue_len: usize) -> Value {
     let s = stats.snapshot();
     json!({
         "collector": config.collector.to_string(),
@@ -37,7 +37,7 @@ fn write(path: &Path, value: &Value) -> std::io::Result<()> {
 }
 
 /// Writes the file every second until the queue closes; `tx` only measures the queue.
-pub async fn write_every_second(
+pub(crate) async fn write_every_second(
     config: ExportConfig,
     stats: Arc<ExportStats>,
     tx: mpsc::Sender<Vec<u8>>,

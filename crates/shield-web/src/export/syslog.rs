@@ -10,9 +10,9 @@ use std::fmt::Write;
 use serde_json::Value;
 
 /// The MSGID of event messages.
-pub const MSGID: &str = "dhcp-event";
+pub(crate) const MSGID: &str = "dhcp-event";
 /// The MSGID of audit records.
-pub const AUDIT_MSGID: &str = "audit";
+pub(crate) const AUDIT_MSGID: &str = "audit";
 /// Severity `notice` for an audit record.
 const NOTICE: u8 = 5;
 /// Severity `warning` for a dropped packet or one with detections, `informational` otherwise.
@@ -21,7 +21,7 @@ const INFO: u8 = 6;
 
 /// What every message's header carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
+pub(crate) struct Header {
     pub facility: u8,
     pub hostname: String,
     pub app_name: String,
@@ -98,7 +98,7 @@ fn start(header: &Header, severity: u8, msgid: &str, record: &Value) -> String {
 
 /// One audit record (`time`, `who`, `what`, `client`, `action`, `until`, `why`) as an RFC 5424
 /// message with MSGID `audit`.
-pub fn audit_message(header: &Header, entry: &Value) -> String {
+pub(crate) fn audit_message(header: &Header, entry: &Value) -> String {
     let mut out = start(header, NOTICE, AUDIT_MSGID, entry);
     for (name, value) in entry.as_object().into_iter().flatten() {
         if let Some(text) = scalar(value) {
@@ -119,7 +119,7 @@ pub fn audit_message(header: &Header, entry: &Value) -> String {
 }
 
 /// One event as an RFC 5424 message (no framing).
-pub fn event_message(header: &Header, event: &Value) -> String {
+pub(crate) fn event_message(header: &Header, event: &Value) -> String {
     let dropped = event["verdict"] == "drop";
     let detections = event["detections"]
         .as_array()
@@ -153,7 +153,7 @@ pub fn event_message(header: &Header, event: &Value) -> String {
 }
 
 /// RFC 6587 §3.4.1 octet counting: `LEN SP MSG`.
-pub fn octet_counted(message: &str) -> Vec<u8> {
+pub(crate) fn octet_counted(message: &str) -> Vec<u8> {
     let mut framed = format!("{} ", message.len()).into_bytes();
     framed.extend_from_slice(message.as_bytes());
     framed

@@ -23,7 +23,7 @@ pub enum TlsError {
 }
 
 /// A connector for `tls`, checked once at start so that a bad file is reported then.
-pub fn connector(tls: &TlsConfig) -> Result<SslConnector, TlsError> {
+pub(crate) fn connector(tls: &TlsConfig) -> Result<SslConnector, TlsError> {
     let mut builder = SslConnector::builder(SslMethod::tls_client())?;
     builder.set_min_proto_version(Some(SslVersion::TLS1_2))?;
     builder.set_ca_file(&tls.ca_file)?;
@@ -36,7 +36,7 @@ pub fn connector(tls: &TlsConfig) -> Result<SslConnector, TlsError> {
 }
 
 /// Runs the handshake on `tcp`, checking the certificate against `server_name` or `ip`.
-pub async fn handshake(
+pub(crate) async fn handshake(
     connector: &SslConnector,
     server_name: Option<&str>,
     ip: IpAddr,

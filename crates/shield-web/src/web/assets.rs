@@ -8,7 +8,7 @@ const SCRIPT: &str = include_str!("../../page/app.js");
 const STYLE: &str = include_str!("../../page/app.css");
 
 /// The asset's content type and body.
-pub fn asset(asset: Asset) -> (&'static str, &'static [u8]) {
+pub(crate) fn asset(asset: Asset) -> (&'static str, &'static [u8]) {
     match asset {
         Asset::Page => ("text/html; charset=utf-8", PAGE.as_bytes()),
         Asset::Script => ("text/javascript; charset=utf-8", SCRIPT.as_bytes()),

@@ -6,20 +6,20 @@
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 /// The largest request head accepted.
-pub const MAX_HEAD: usize = 8 * 1024;
+pub(crate) const MAX_HEAD: usize = 8 * 1024;
 const MAX_HEADERS: usize = 32;
 
 /// The WebSocket endpoint's path (`shield-dhcp-stream.txt`).
-pub const EVENTS_PATH: &str = "/api/ws/dhcp-events";
+pub(crate) const EVENTS_PATH: &str = "/api/ws/dhcp-events";
 /// Answers 204 for a good token and 401 otherwise, so the page can tell a wrong token apart
 /// from a network failure (a browser does not show a refused WebSocket's status).
-pub const AUTH_PATH: &str = "/api/auth";
+pub(crate) const AUTH_PATH: &str = "/api/auth";
 /// The query parameter carrying the token.
-pub const TOKEN_PARAM: &str = "token";
+pub(crate) const TOKEN_PARAM: &str = "token";
 
 /// Why a request head was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HttpError {
+pub(crate) enum HttpError {
     #[error("malformed request: {0}")]
     Malformed(String),
     #[error("request head larger than {MAX_HEAD} bytes")]
@@ -28,7 +28,7 @@ pub enum HttpError {
 
 /// The parts of a request this server looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Head {
+pub(crate) struct Head {
     pub method: String,
     pub path: String,
     pub query: Option<String>,
@@ -38,7 +38,7 @@ pub struct Head {
 }
 
 /// Parses `buf`; `Ok(None)` while the head is incomplete, else the head and its length.
-pub fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, HttpError> {
+pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, HttpError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let len = match req.parse(buf) {
@@ -81,7 +81,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, HttpError> {
 
 /// The embedded files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Asset {
+pub(crate) enum Asset {
     Page,
     Script,
     Style,
@@ -89,7 +89,7 @@ pub enum Asset {
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
+pub(crate) enum Route {
     Asset(Asset),
     Auth,
     Events,
@@ -98,7 +98,7 @@ pub enum Route {
 }
 
 /// The route of `head`: GET only, the page's three files, the auth probe and the WebSocket.
-pub fn route(head: &Head) -> Route {
+pub(crate) fn route(head: &Head) -> Route {
     let route = match head.path.as_str() {
         "/" | "/index.html" => Route::Asset(Asset::Page),
         "/app.js" => Route::Asset(Asset::Script),
@@ -115,7 +115,7 @@ pub fn route(head: &Head) -> Route {
 }
 
 /// The value of query parameter `name` (percent-decoded), if present.
-pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     query?
         .split('&')
         .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
@@ -154,7 +154,7 @@ X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n\
 Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n";
 
 /// A complete response with `body`, closing the connection.
-pub fn response(status: u16, content_type: &str, body: &[u8]) -> Vec<u8> {
+pub(crate) fn response(status: u16, content_type: &str, body: &[u8]) -> Vec<u8> {
     let reason = match status {
         200 => "OK",
         204 => "No Content",
@@ -176,7 +176,7 @@ pub fn response(status: u16, content_type: &str, body: &[u8]) -> Vec<u8> {
 }
 
 /// A plain-text error response.
-pub fn text(status: u16, message: &str) -> Vec<u8> {
+pub(crate) fn text(status: u16, message: &str) -> Vec<u8> {
     response(
         status,
         "text/plain; charset=utf-8",
@@ -185,7 +185,7 @@ pub fn text(status: u16, message: &str) -> Vec<u8> {
 }
 
 /// Checks the upgrade headers of a WebSocket request; the 101 answer, or why not.
-pub fn upgrade(head: &Head) -> Result<Vec<u8>, &'static str> {
+pub(crate) fn upgrade(head: &Head) -> Result<Vec<u8>, &'static str> {
     if !head.upgrade_websocket {
         return Err("this is the WebSocket endpoint: an Upgrade: websocket request is expected");
     }

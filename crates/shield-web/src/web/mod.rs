@@ -3,10 +3,10 @@
 //! [`fuzzing`] (the protocol's fuzz entry point) and
 //! [`server`] (the listener, token check and connection limits).
 
-pub mod assets;
+pub(crate) mod assets;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
-pub mod http;
-pub mod protocol;
+pub(crate) mod http;
+pub(crate) mod protocol;
 pub mod server;
-pub mod session;
+pub(crate) mod session;

@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// The largest text frame a page may send (a filter is at most a few KiB).
-pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+pub(crate) const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 
 /// What the page may send.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ClientMessage {
+pub(crate) enum ClientMessage {
     /// Replace this session's filter (`null` or an empty group: every event).
     UpdateFilters {
         filters: Value,
@@ -33,12 +33,12 @@ pub enum ClientMessage {
 }
 
 /// Parses one text frame.
-pub fn parse_client(text: &str) -> Result<ClientMessage, String> {
+pub(crate) fn parse_client(text: &str) -> Result<ClientMessage, String> {
     serde_json::from_str(text).map_err(|e| format!("bad message: {e}"))
 }
 
 /// The filter of an `update_filters`, validated by the daemon's own parser.
-pub fn compile(filters: &Value) -> Result<Filter, String> {
+pub(crate) fn compile(filters: &Value) -> Result<Filter, String> {
     if filters.is_null() {
         return Ok(Filter::all());
     }
@@ -46,43 +46,43 @@ pub fn compile(filters: &Value) -> Result<Filter, String> {
 }
 
 /// Sent once a session is open: the limits it runs under and whether the daemon is reachable.
-pub fn hello(events_per_second: u32, burst: u32, daemon: bool) -> String {
+pub(crate) fn hello(events_per_second: u32, burst: u32, daemon: bool) -> String {
     json!({"type": "hello", "events_per_second": events_per_second, "burst": burst,
            "daemon_connected": daemon})
     .to_string()
 }
 
 /// The filter now in force.
-pub fn filters_updated(filter: &Filter) -> String {
+pub(crate) fn filters_updated(filter: &Filter) -> String {
     json!({"type": "filters_updated", "filters": filter.source()}).to_string()
 }
 
-pub fn error(message: &str) -> String {
+pub(crate) fn error(message: &str) -> String {
     json!({"type": "error", "error": message}).to_string()
 }
 
 /// This session's drop totals: over its rate limit, while it read too slowly, and upstream
 /// (the daemon's own limit for this program's subscription, shared by every session).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Drops {
+pub(crate) struct Drops {
     pub rate_limited: u64,
     pub lagged: u64,
     pub upstream: u64,
 }
 
-pub fn dropped(d: Drops) -> String {
+pub(crate) fn dropped(d: Drops) -> String {
     json!({"type": "dropped", "rate_limited": d.rate_limited, "lagged": d.lagged,
            "upstream": d.upstream, "total": d.rate_limited + d.lagged + d.upstream})
     .to_string()
 }
 
 /// The daemon's saved filters, by name.
-pub fn saved_filters(filters: &BTreeMap<String, Value>) -> String {
+pub(crate) fn saved_filters(filters: &BTreeMap<String, Value>) -> String {
     json!({"type": "saved_filters", "filters": filters}).to_string()
 }
 
 /// The daemon's shield socket went away or came back.
-pub fn daemon(connected: bool) -> String {
+pub(crate) fn daemon(connected: bool) -> String {
     json!({"type": "daemon", "connected": connected}).to_string()
 }
 

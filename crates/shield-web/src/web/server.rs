@@ -30,14 +30,18 @@ const EXTRA_REQUESTS: usize = 8;
 
 /// What every connection needs.
 pub struct Server {
+    /// `[web]`.
     pub config: WebConfig,
+    /// The access token file every request is checked against.
     pub token_file: PathBuf,
+    /// The events the sessions follow.
     pub feed: Arc<Feed>,
     sessions: Arc<Semaphore>,
     connections: Arc<Semaphore>,
 }
 
 impl Server {
+    /// A server for `config`, with room for `max_connections` sessions.
     pub fn new(config: WebConfig, token_file: PathBuf, feed: Arc<Feed>) -> Arc<Server> {
         Arc::new(Server {
             sessions: Arc::new(Semaphore::new(config.max_connections)),

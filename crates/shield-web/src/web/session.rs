@@ -29,14 +29,14 @@ const TICK: Duration = Duration::from_secs(1);
 
 /// What a session may use.
 #[derive(Debug, Clone, Copy)]
-pub struct SessionLimits {
+pub(crate) struct SessionLimits {
     pub events_per_second: u32,
     pub burst: u32,
     pub idle_timeout: Duration,
 }
 
 /// Runs the session until the page leaves, misbehaves at the WebSocket level, or is idle.
-pub async fn run<S>(mut ws: WebSocketStream<S>, feed: Arc<Feed>, limits: SessionLimits)
+pub(crate) async fn run<S>(mut ws: WebSocketStream<S>, feed: Arc<Feed>, limits: SessionLimits)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

@@ -8,6 +8,7 @@ pub(crate) mod dhcp6;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+#[cfg(any(test, feature = "fuzzing"))]
 use crate::action::Mac;
 
 /// Why a packet could not be taken apart.
@@ -17,6 +18,7 @@ pub(crate) enum PacketError {
     Truncated(&'static str),
     #[error("not IPv4 or IPv6 (version {0})")]
     NotIp(u8),
+    #[cfg(any(test, feature = "fuzzing"))]
     #[error("ethertype {0:#06x} is not IP")]
     NotIpEthertype(u16),
     #[error("IP protocol {0} is not UDP")]
@@ -52,6 +54,7 @@ pub(crate) struct Datagram<'a> {
 }
 
 /// An Ethernet frame's addresses and its IP payload (802.1Q/802.1ad tags skipped).
+#[cfg(any(test, feature = "fuzzing"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Frame<'a> {
     pub src_mac: Mac,
@@ -63,7 +66,9 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
 
-/// Splits an Ethernet II frame.
+/// Splits an Ethernet II frame (captures and fuzz input: the kernel hands the shield IP
+/// packets).
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn parse_ethernet(frame: &[u8]) -> Result<Frame<'_>, PacketError> {
     let t = PacketError::Truncated("Ethernet header");
     let dst_mac = Mac::from_slice(frame).ok_or(t.clone())?;
