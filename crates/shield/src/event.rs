@@ -18,77 +18,113 @@ pub struct Event {
     pub time: String,
     /// `v4`, `v6`, or `unknown` for a packet that is not DHCP at all.
     pub proto: &'static str,
+    /// The interface the packet came in on, by name (its index when the name is not known).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
+    /// The message type by name (`TYPEn` for one without a name; DHCPv4 without option 53:
+    /// `BOOTREQUEST` or `BOOTREPLY`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
+    /// The transaction id in hex (`0x` and 8 digits for DHCPv4, 6 for DHCPv6).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub xid: Option<String>,
+    /// The client's hardware address: `chaddr` for DHCPv4 (hex when not Ethernet), the DUID's MAC
+    /// or else the source MAC for DHCPv6.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_mac: Option<String>,
+    /// The link-layer source address, when the kernel gave it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_mac: Option<String>,
+    /// The link-layer destination address, when known (captures; the kernel's queue does not say).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_mac: Option<String>,
+    /// The IP source address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_ip: Option<String>,
+    /// The IP destination address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_ip: Option<String>,
+    /// The UDP source port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_port: Option<u16>,
+    /// The UDP destination port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_port: Option<u16>,
+    /// DHCPv4 `op`: `BOOTREQUEST`, `BOOTREPLY`, or the number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op_code: Option<String>,
+    /// DHCPv4 `htype`: `ethernet` or the number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hw_type: Option<String>,
+    /// The host name: DHCPv4 option 12, the DHCPv6 client FQDN (option 39) as text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
+    /// The vendor class: DHCPv4 option 60, the first data item of DHCPv6 option 16.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vendor_class: Option<String>,
+    /// The client identifier in hex: DHCPv4 option 61, the client DUID for DHCPv6.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_identifier: Option<String>,
+    /// The server: DHCPv4 option 54, else `siaddr` when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_ip: Option<String>,
+    /// The relay: DHCPv4 `giaddr` when set, the link address of a DHCPv6 relay message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relay_ip: Option<String>,
+    /// The router the server offers (DHCPv4 option 3, its first address).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway_ip: Option<String>,
+    /// DHCPv4 `ciaddr`, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_ip: Option<String>,
+    /// DHCPv4 `yiaddr`, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub your_ip: Option<String>,
+    /// The address asked for: DHCPv4 option 50, the first IA address of DHCPv6.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_ip: Option<String>,
+    /// The lease time in seconds: DHCPv4 option 51, the first valid lifetime for DHCPv6.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lease_time: Option<u32>,
+    /// T1 in seconds: DHCPv4 option 58, the first IA's T1 for DHCPv6.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renewal_time: Option<u32>,
+    /// T2 in seconds: DHCPv4 option 59, the first IA's T2 for DHCPv6.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rebinding_time: Option<u32>,
+    /// How many options the message carries.
     pub option_count: u32,
     /// Every option by code: printable ASCII as text, anything else as lowercase hex.
     pub dhcp_options: BTreeMap<u16, String>,
     // ---- DHCPv6 ----
+    /// The message type inside a DHCPv6 relay message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inner_message_type: Option<String>,
+    /// The client DUID in hex (DHCPv6 option 1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_duid: Option<String>,
+    /// The server DUID in hex (DHCPv6 option 2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_duid: Option<String>,
+    /// The client DUID's type (`LLT`, `EN`, `LL`, `UUID`, or the number).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duid_type: Option<String>,
     /// `IA_NA`, `IA_TA`, `IA_PD`, comma-separated when several.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ia_type: Option<String>,
+    /// The first IA's IAID.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iaid: Option<u32>,
+    /// The IA_NA/IA_TA addresses.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ia_addresses: Vec<String>,
+    /// The IA_PD prefixes, as `address/length`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub delegated_prefixes: Vec<String>,
+    /// The first lease's preferred lifetime in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preferred_lifetime: Option<u32>,
+    /// The first lease's valid lifetime in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_lifetime: Option<u32>,
     // ---- what the shield made of it ----
@@ -107,13 +143,16 @@ pub struct Event {
     /// Built-in detections this packet triggered.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub detections: Vec<&'static str>,
+    /// How long the shield took over this packet, in milliseconds.
     pub processing_time_ms: f64,
 }
 
 /// A field's value for the filter language.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldValue<'a> {
+    /// A text value.
     Str(Cow<'a, str>),
+    /// A number.
     Num(f64),
     /// A numeric field the packet does not have.
     Missing,
@@ -122,7 +161,9 @@ pub enum FieldValue<'a> {
 /// Whether a filter field is compared as text or as a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
+    /// Compared as text (`contains`, `startswith`, `endswith`, `regex`).
     String,
+    /// Compared as a number (`gt`, `gte`, `lt`, `lte`).
     Numeric,
 }
 
@@ -256,6 +297,7 @@ impl Event {
 /// Anything the filter language can look at: a live [`Event`], or one read back as JSON from
 /// the journal.
 pub trait Fields {
+    /// The value of field `name` (see [`Event::field`]).
     fn field(&self, name: &str) -> FieldValue<'_>;
 }
 

@@ -29,7 +29,7 @@
 //! (fail-open), with the control socket up to say why in `status`.
 
 #![forbid(unsafe_code)]
-#![warn(unreachable_pub)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod access_token;
 pub mod action;

@@ -22,11 +22,17 @@ use crate::action::Mac;
 /// A packet the kernel queued to us.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QueuedPacket {
+    /// The kernel's packet id, which the verdict names (0 for a copy from a log group).
     pub id: u32,
+    /// The netfilter hook the packet was queued at (`NF_INET_*`).
     pub hook: u8,
+    /// The packet's mark when it was queued.
     pub mark: u32,
+    /// The interface index the packet came in on, if the kernel said.
     pub indev: Option<u32>,
+    /// The bridge port's interface index the packet came in on, when it was bridged.
     pub physindev: Option<u32>,
+    /// The link-layer source address, when the kernel gave a 6-byte one.
     pub source_mac: Option<Mac>,
     /// The IP packet.
     pub payload: Vec<u8>,
@@ -35,59 +41,79 @@ pub struct QueuedPacket {
 /// Why the queue failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
+    /// The netfilter netlink socket could not be opened or set up.
     #[error("netlink socket: {0}")]
     Socket(Errno),
+    /// The kernel refused to bind the queue or log group.
     #[error("binding NFQUEUE {queue}: {errno} (is another program using this queue number?)")]
-    Bind { queue: u16, errno: Errno },
+    Bind {
+        /// The queue number or log group.
+        queue: u16,
+        /// What the kernel answered.
+        errno: Errno,
+    },
+    /// The kernel refused the queue's or log group's settings.
     #[error("configuring NFQUEUE {queue}: {errno}")]
-    Config { queue: u16, errno: Errno },
+    Config {
+        /// The queue number or log group.
+        queue: u16,
+        /// What the kernel answered.
+        errno: Errno,
+    },
+    /// Sending to or receiving from the socket failed.
     #[error("netlink: {0}")]
     Io(Errno),
 }
 
 /// Message encoding and decoding (native-endian netlink headers, big-endian netfilter values).
-pub mod wire {
+pub(crate) mod wire {
     use super::{Mac, QueuedPacket};
 
-    pub const NFNL_SUBSYS_QUEUE: u16 = 3;
-    pub const NFNL_SUBSYS_ULOG: u16 = 4;
-    pub const NFULNL_MSG_PACKET: u16 = 0;
-    pub const NFULNL_MSG_CONFIG: u16 = 1;
-    pub const NFULNL_CFG_CMD_BIND: u8 = 1;
-    pub const NFULNL_CFG_CMD_UNBIND: u8 = 2;
-    pub const NFULNL_COPY_PACKET: u8 = 2;
+    pub(crate) const NFNL_SUBSYS_QUEUE: u16 = 3;
+    pub(crate) const NFNL_SUBSYS_ULOG: u16 = 4;
+    pub(crate) const NFULNL_MSG_PACKET: u16 = 0;
+    pub(crate) const NFULNL_MSG_CONFIG: u16 = 1;
+    pub(crate) const NFULNL_CFG_CMD_BIND: u8 = 1;
+    pub(crate) const NFULNL_CFG_CMD_UNBIND: u8 = 2;
+    pub(crate) const NFULNL_COPY_PACKET: u8 = 2;
     /// Copies the kernel gathers before it delivers them (observe mode).
-    pub const LOG_BATCH: u32 = 32;
-    pub const NFQNL_MSG_PACKET: u16 = 0;
-    pub const NFQNL_MSG_VERDICT: u16 = 1;
-    pub const NFQNL_MSG_CONFIG: u16 = 2;
-    pub const NLMSG_ERROR: u16 = 2;
-    pub const NLM_F_REQUEST: u16 = 1;
-    pub const NLM_F_ACK: u16 = 4;
-    pub const NFQNL_CFG_CMD_BIND: u8 = 1;
-    pub const NFQNL_CFG_CMD_UNBIND: u8 = 2;
-    pub const NFQNL_COPY_PACKET: u8 = 2;
-    pub const NFQA_CFG_F_FAIL_OPEN: u32 = 1;
-    pub const NF_DROP: u32 = 0;
-    pub const NF_ACCEPT: u32 = 1;
+    pub(crate) const LOG_BATCH: u32 = 32;
+    pub(crate) const NFQNL_MSG_PACKET: u16 = 0;
+    pub(crate) const NFQNL_MSG_VERDICT: u16 = 1;
+    pub(crate) const NFQNL_MSG_CONFIG: u16 = 2;
+    pub(crate) const NLMSG_ERROR: u16 = 2;
+    pub(crate) const NLM_F_REQUEST: u16 = 1;
+    pub(crate) const NLM_F_ACK: u16 = 4;
+    pub(crate) const NFQNL_CFG_CMD_BIND: u8 = 1;
+    pub(crate) const NFQNL_CFG_CMD_UNBIND: u8 = 2;
+    pub(crate) const NFQNL_COPY_PACKET: u8 = 2;
+    pub(crate) const NFQA_CFG_F_FAIL_OPEN: u32 = 1;
+    pub(crate) const NF_DROP: u32 = 0;
+    pub(crate) const NF_ACCEPT: u32 = 1;
 
     fn align(n: usize) -> usize {
         (n + 3) & !3
     }
 
     /// A netfilter message to the queue subsystem: nlmsghdr + nfgenmsg + attributes.
-    pub struct Builder {
+    pub(crate) struct Builder {
         buf: Vec<u8>,
     }
 
     impl Builder {
         /// A message to the queue subsystem.
-        pub fn new(msg: u16, flags: u16, seq: u32, queue: u16) -> Builder {
+        pub(crate) fn new(msg: u16, flags: u16, seq: u32, queue: u16) -> Builder {
             Builder::for_subsys(NFNL_SUBSYS_QUEUE, msg, flags, seq, queue)
         }
 
         /// A message to `subsys` (queue or log), `res_id` its queue number or log group.
-        pub fn for_subsys(subsys: u16, msg: u16, flags: u16, seq: u32, res_id: u16) -> Builder {
+        pub(crate) fn for_subsys(
+            subsys: u16,
+            msg: u16,
+            flags: u16,
+            seq: u32,
+            res_id: u16,
+        ) -> Builder {
             let queue = res_id;
             let mut buf = Vec::with_capacity(64);
             buf.extend_from_slice(&0u32.to_ne_bytes());
@@ -101,7 +127,7 @@ pub mod wire {
             Builder { buf }
         }
 
-        pub fn attr(mut self, kind: u16, value: &[u8]) -> Builder {
+        pub(crate) fn attr(mut self, kind: u16, value: &[u8]) -> Builder {
             let len = 4 + value.len();
             self.buf.extend_from_slice(&(len as u16).to_ne_bytes());
             self.buf.extend_from_slice(&kind.to_ne_bytes());
@@ -110,7 +136,7 @@ pub mod wire {
             self
         }
 
-        pub fn finish(mut self) -> Vec<u8> {
+        pub(crate) fn finish(mut self) -> Vec<u8> {
             let len = (self.buf.len() as u32).to_ne_bytes();
             self.buf[..4].copy_from_slice(&len);
             self.buf
@@ -118,14 +144,14 @@ pub mod wire {
     }
 
     /// NFQA_CFG_CMD.
-    pub fn cmd(seq: u32, queue: u16, command: u8) -> Vec<u8> {
+    pub(crate) fn cmd(seq: u32, queue: u16, command: u8) -> Vec<u8> {
         Builder::new(NFQNL_MSG_CONFIG, NLM_F_REQUEST | NLM_F_ACK, seq, queue)
             .attr(1, &[command, 0, 0, 0])
             .finish()
     }
 
     /// NFQA_CFG_PARAMS (copy the whole packet), NFQA_CFG_QUEUE_MAXLEN and the fail-open flag.
-    pub fn params(seq: u32, queue: u16, maxlen: u32) -> Vec<u8> {
+    pub(crate) fn params(seq: u32, queue: u16, maxlen: u32) -> Vec<u8> {
         let mut params = 0xffffu32.to_be_bytes().to_vec();
         params.push(NFQNL_COPY_PACKET);
         Builder::new(NFQNL_MSG_CONFIG, NLM_F_REQUEST | NLM_F_ACK, seq, queue)
@@ -147,7 +173,7 @@ pub mod wire {
     }
 
     /// NFULA_CFG_CMD for log group `group`.
-    pub fn log_cmd(seq: u32, group: u16, command: u8) -> Vec<u8> {
+    pub(crate) fn log_cmd(seq: u32, group: u16, command: u8) -> Vec<u8> {
         log_config(seq, group).attr(1, &[command]).finish()
     }
 
@@ -155,7 +181,7 @@ pub mod wire {
     /// [`LOG_BATCH`] or after 10 ms (NFULA_CFG_QTHRESH, NFULA_CFG_TIMEOUT in 1/100 s; the
     /// kernel's default waits up to a second), into a 64 KiB netlink buffer
     /// (NFULA_CFG_NLBUFSIZ). Batching keeps the daemon's wake-ups off the packets' path.
-    pub fn log_mode(seq: u32, group: u16) -> Vec<u8> {
+    pub(crate) fn log_mode(seq: u32, group: u16) -> Vec<u8> {
         let mut mode = 0xffffu32.to_be_bytes().to_vec();
         mode.extend_from_slice(&[NFULNL_COPY_PACKET, 0]);
         log_config(seq, group)
@@ -167,7 +193,7 @@ pub mod wire {
     }
 
     /// A verdict for packet `id`, with a mark unless `mark` is `None`.
-    pub fn verdict(queue: u16, id: u32, verdict: u32, mark: Option<u32>) -> Vec<u8> {
+    pub(crate) fn verdict(queue: u16, id: u32, verdict: u32, mark: Option<u32>) -> Vec<u8> {
         let mut hdr = verdict.to_be_bytes().to_vec();
         hdr.extend_from_slice(&id.to_be_bytes());
         let b = Builder::new(NFQNL_MSG_VERDICT, NLM_F_REQUEST, 0, queue).attr(2, &hdr);
@@ -179,7 +205,7 @@ pub mod wire {
 
     /// One message of a received buffer.
     #[derive(Debug, PartialEq, Eq)]
-    pub enum Message {
+    pub(crate) enum Message {
         Packet(QueuedPacket),
         /// An ack (0) or error (negative errno) for request `seq`.
         Ack {
@@ -202,7 +228,7 @@ pub mod wire {
     }
 
     /// Splits a received buffer into messages; stops at anything malformed.
-    pub fn parse(buf: &[u8]) -> Vec<Message> {
+    pub(crate) fn parse(buf: &[u8]) -> Vec<Message> {
         let mut out = Vec::new();
         let mut at = 0;
         while let (Some(len), Some(kind)) = (u32_at(buf, at), u16_at(buf, at + 4)) {
@@ -441,6 +467,7 @@ impl Drop for Queue {
 /// What one `recv` brought.
 #[derive(Debug, Default)]
 pub struct Received {
+    /// The packets (held or copies) in this batch, in the order the kernel sent them.
     pub packets: Vec<QueuedPacket>,
     /// The socket overflowed (`ENOBUFS`).
     pub overrun: bool,

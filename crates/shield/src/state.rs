@@ -29,22 +29,33 @@ use dhcpmgr_base::{StateStore, StopToken};
 
 /// State file names in `state_dir`.
 pub const ACTIONS_FILE: &str = "shield-actions";
+/// The file users' saved stream filters are kept in (see [`Shared::persist_filters`]).
 pub const FILTERS_FILE: &str = "shield-filters";
 
 /// Monotonic counters, readable at any time.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// Packets the shield has seen.
     pub packets: AtomicU64,
+    /// Packets given an accept verdict (drops observe mode could not apply count here too).
     pub accepted: AtomicU64,
+    /// Packets dropped.
     pub dropped: AtomicU64,
+    /// Packets that did not parse as DHCP (their verdict is the config's `malformed`).
     pub malformed: AtomicU64,
+    /// Packets recorded as events (in the ring, the stream and the journal).
     pub recorded: AtomicU64,
+    /// Verdicts the kernel did not take (the packet went on: the queue fails open).
     pub verdict_errors: AtomicU64,
     /// Times the netlink socket overflowed (the kernel failed open meanwhile).
     pub overruns: AtomicU64,
+    /// Detections made, one counter per [`Detection`], in [`Detection::ALL`]'s order.
     pub detections: [AtomicU64; Detection::ALL.len()],
+    /// Clients the client table holds now.
     pub clients_tracked: AtomicU64,
+    /// Clients evicted from a full client table (the least recently seen first).
     pub clients_evicted: AtomicU64,
+    /// Stream subscriptions refused because `max_subscribers` were already open.
     pub subscribers_refused: AtomicU64,
     /// Action changes the kernel refused.
     pub kernel_refusals: AtomicU64,
@@ -59,28 +70,45 @@ pub struct Counters {
 /// The counters as `dhcpmgrctl shield status` shows them.
 #[derive(Debug, Clone, Serialize)]
 pub struct CounterSnapshot {
+    /// See [`Counters::packets`].
     pub packets: u64,
+    /// See [`Counters::accepted`].
     pub accepted: u64,
+    /// See [`Counters::dropped`].
     pub dropped: u64,
+    /// See [`Counters::malformed`].
     pub malformed: u64,
+    /// See [`Counters::recorded`].
     pub recorded: u64,
+    /// See [`Counters::verdict_errors`].
     pub verdict_errors: u64,
+    /// See [`Counters::overruns`].
     pub overruns: u64,
+    /// Detections by the detection's name.
     pub detections: BTreeMap<&'static str, u64>,
+    /// See [`Counters::clients_tracked`].
     pub clients_tracked: u64,
+    /// See [`Counters::clients_evicted`].
     pub clients_evicted: u64,
+    /// See [`Counters::subscribers_refused`].
     pub subscribers_refused: u64,
+    /// See [`Counters::kernel_refusals`].
     pub kernel_refusals: u64,
+    /// See [`Counters::actions_writes`].
     pub actions_writes: u64,
+    /// See [`Counters::rule_actions_dropped`].
     pub rule_actions_dropped: u64,
+    /// See [`Counters::drops_not_applied`].
     pub drops_not_applied: u64,
 }
 
 impl Counters {
+    /// Counts one more on `c`.
     pub fn add(c: &AtomicU64) {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The counters now (each read on its own, not one atomic snapshot).
     pub fn snapshot(&self) -> CounterSnapshot {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         CounterSnapshot {
@@ -123,21 +151,28 @@ const REQUEST_QUEUE: usize = 1024;
 
 /// Shared by the packet thread, the control server and the enforcer.
 pub struct Shared {
+    /// The shield's configuration, as it was when the shield started.
     pub config: ShieldConfig,
+    /// The counters.
     pub counters: Counters,
+    /// The most recent events, for `events` queries (`ring_size` of them).
     pub ring: Mutex<Ring>,
     /// The actions in force; only the enforcer changes them.
     pub actions: Mutex<Actions>,
+    /// The stream subscribers.
     pub hub: Hub,
+    /// The audit log of action changes.
     pub audit: Mutex<Audit>,
     /// Saved stream filters per user (`uid:N`), by name.
     pub filters: Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
+    /// Where `actions` and `filters` are persisted.
     pub store: StateStore,
     requests: SyncSender<Request>,
     /// The MAC each DUID with a dropping action was last seen from (enforced in the kernel).
     pub learned: Mutex<HashMap<Vec<u8>, Mac>>,
     /// The shield's stop: a child of the daemon's token, cancelled when the shield stops.
     pub stop: StopToken,
+    /// Whether the packet queue's hook lives in nftables (else in iptables).
     pub queue_in_nft: AtomicBool,
     /// Set once the kernel's sets are reconciled and the enforcer runs.
     pub enforcing: AtomicBool,
@@ -202,18 +237,22 @@ impl Shared {
         self.stop.is_cancelled()
     }
 
+    /// The event ring, locked (a poisoned lock is taken over: the ring stays consistent).
     pub fn ring(&self) -> MutexGuard<'_, Ring> {
         lock(&self.ring)
     }
 
+    /// The actions in force, locked.
     pub fn actions(&self) -> MutexGuard<'_, Actions> {
         lock(&self.actions)
     }
 
+    /// The audit log, locked.
     pub fn audit(&self) -> MutexGuard<'_, Audit> {
         lock(&self.audit)
     }
 
+    /// The saved stream filters, locked.
     pub fn filters(&self) -> MutexGuard<'_, BTreeMap<String, BTreeMap<String, Value>>> {
         lock(&self.filters)
     }
@@ -390,6 +429,8 @@ impl Shared {
         }
     }
 
+    /// Writes the saved stream filters to [`FILTERS_FILE`]; a failure is logged, the filters in
+    /// memory stay.
     pub fn persist_filters(&self) {
         let filters = self.filters().clone();
         if let Err(e) = self.store.save(FILTERS_FILE, &filters) {
