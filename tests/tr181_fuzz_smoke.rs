@@ -10,44 +10,13 @@ use dhcpmgr::tr181::definition::Definition;
 use dhcpmgr::tr181::fuzzing;
 use dhcpmgr::tr181::value;
 
+use dhcpmgr_lab::Rng;
+
 /// Methods [`fuzzing::path_request`] picks from its first byte.
 const METHODS: u8 = 6;
 
-use dhcpmgr_lab::Rng;
-
-/// Bit flips, truncations, insertions of bytes that matter to paths, duplicated slices.
-fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
-    const BYTES: [u8; 12] = [
-        b'.', b'.', b'0', b'1', b'9', b'{', b'}', b'(', b')', b'\n', b'=', 0xff,
-    ];
-    let mut out = input.to_vec();
-    for _ in 0..=rng.below(3) {
-        match rng.below(5) {
-            0 if !out.is_empty() => {
-                let i = rng.below(out.len());
-                out[i] ^= 1 << rng.below(8);
-            }
-            1 => out.truncate(rng.below(out.len() + 1)),
-            2 => {
-                let i = rng.below(out.len() + 1);
-                out.insert(i, BYTES[rng.below(BYTES.len())]);
-            }
-            3 if !out.is_empty() => {
-                let i = rng.below(out.len());
-                out.remove(i);
-            }
-            _ if out.len() > 4 => {
-                let a = rng.below(out.len() - 1);
-                let b = a + rng.below(out.len() - a);
-                let piece = out[a..b].to_vec();
-                let at = rng.below(out.len());
-                out.splice(at..at, piece);
-            }
-            _ => {}
-        }
-    }
-    out
-}
+/// Bytes a mutation inserts: those that matter to paths and values.
+const PATH_BYTES: &[u8] = b"..019{}()\n=\xff";
 
 /// A raw-text request for `method` (see [`fuzzing::path_request`]).
 fn request(method: u8, text: &str) -> Vec<u8> {
@@ -321,7 +290,7 @@ fn mutated_paths_and_values_never_panic() {
             let seed = request(method, name);
             fuzzing::path_request(&seed);
             for _ in 0..8 {
-                fuzzing::path_request(&mutate(&mut rng, &seed));
+                fuzzing::path_request(&rng.mutate(&seed, PATH_BYTES));
                 runs += 1;
             }
         }
@@ -341,7 +310,7 @@ fn mutated_paths_and_values_never_panic() {
         for pick in 0..syntaxes {
             let seed = [&[pick as u8][..], value.as_bytes()].concat();
             for _ in 0..8 {
-                fuzzing::value_check(&mutate(&mut rng, &seed));
+                fuzzing::value_check(&rng.mutate(&seed, PATH_BYTES));
                 runs += 1;
             }
         }

@@ -1,8 +1,9 @@
 //! A deterministic stand-in for the `shield_web_message` fuzz target in every `cargo test`:
-//! seed frames (good and bad `update_filters`, the other messages) and mutations of them (bit
-//! flips, truncations, insertions, duplicated slices) go through the page protocol's parsing
+//! seed frames (good and bad `update_filters`, the other messages) and mutations of them
+//! ([`Rng::mutate`]) go through the page protocol's parsing
 //! and the daemon's filter compiler. None may panic.
 
+use dhcpmgr_lab::Rng;
 use dhcpmgr_shield_web::web::fuzzing::client_frame;
 
 const SEEDS: &[&str] = &[
@@ -18,41 +19,13 @@ const SEEDS: &[&str] = &[
 /// Bytes an insertion picks from: JSON's punctuation, digits and keyword letters.
 const ALPHABET: &[u8] = b"{}[]\",:\\0123456789aeflnrstu";
 
-use dhcpmgr_lab::Rng;
-
-fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
-    let mut out = input.to_vec();
-    for _ in 0..=rng.below(4) {
-        match rng.below(4) {
-            0 if !out.is_empty() => {
-                let i = rng.below(out.len());
-                out[i] ^= 1 << rng.below(8);
-            }
-            1 => out.truncate(rng.below(out.len() + 1)),
-            2 => {
-                let i = rng.below(out.len() + 1);
-                out.insert(i, ALPHABET[rng.below(ALPHABET.len())]);
-            }
-            _ if out.len() > 4 => {
-                let a = rng.below(out.len() - 1);
-                let b = a + rng.below(out.len() - a);
-                let piece = out[a..b].to_vec();
-                let at = rng.below(out.len() + 1);
-                out.splice(at..at, piece);
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 #[test]
 fn protocol_frames_and_mutations_never_panic() {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     for seed in SEEDS {
         client_frame(seed.as_bytes());
         for _ in 0..2000 {
-            client_frame(&mutate(&mut rng, seed.as_bytes()));
+            client_frame(&rng.mutate(seed.as_bytes(), ALPHABET));
         }
     }
     client_frame(&[0xff, 0xfe, b'{']);

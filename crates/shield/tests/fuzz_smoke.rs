@@ -1,47 +1,17 @@
 //! A deterministic stand-in for the fuzz targets in every `cargo test`: the first frames of each
-//! reference capture, and mutations of them (bit flips, truncations, insertions, overwrites with
-//! boundary bytes), go through the shield's packet path, the filter parser and the netlink
-//! decoder. None may panic.
+//! reference capture, and mutations of them ([`Rng::mutate`]), go through the shield's packet
+//! path, the filter parser and the netlink decoder. None may panic.
 
 use std::fs;
 use std::path::PathBuf;
 
+use dhcpmgr_lab::Rng;
 use dhcpmgr_shield::{fuzzing, pcap};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/pcaps");
 
-use dhcpmgr_lab::Rng;
-
-fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
-    let mut out = input.to_vec();
-    for _ in 0..=rng.below(4) {
-        match rng.below(5) {
-            0 if !out.is_empty() => {
-                let i = rng.below(out.len());
-                out[i] ^= 1 << rng.below(8);
-            }
-            1 => out.truncate(rng.below(out.len() + 1)),
-            2 => {
-                let i = rng.below(out.len() + 1);
-                out.insert(i, rng.next_u64() as u8);
-            }
-            3 if !out.is_empty() => {
-                let i = rng.below(out.len());
-                out[i] = [0, 1, 0x7f, 0x80, 0xff][rng.below(5)];
-            }
-            _ if out.len() > 4 => {
-                // Duplicate a slice: lengths and option codes then disagree.
-                let a = rng.below(out.len() - 1);
-                let b = a + rng.below(out.len() - a);
-                let piece = out[a..b].to_vec();
-                let at = rng.below(out.len());
-                out.splice(at..at, piece);
-            }
-            _ => {}
-        }
-    }
-    out
-}
+/// Bytes a filter mutation inserts: JSON's punctuation and digits.
+const FILTER_BYTES: &[u8] = b"{}[]\",:0123456789";
 
 #[test]
 fn mutated_captures_never_panic_the_packet_path() {
@@ -62,7 +32,7 @@ fn mutated_captures_never_panic_the_packet_path() {
         let bytes = fs::read(&path).expect("read a capture");
         // The capture readers themselves, on mutated files.
         for _ in 0..20 {
-            let _ = pcap::read(&mutate(&mut rng, &bytes[..bytes.len().min(4096)]));
+            let _ = pcap::read(&rng.mutate(&bytes[..bytes.len().min(4096)], &[]));
         }
         let Ok(frames) = pcap::read(&bytes) else {
             continue;
@@ -78,16 +48,16 @@ fn mutated_captures_never_panic_the_packet_path() {
             for seed in &seeds {
                 fuzzing::packet_path(seed);
                 for _ in 0..100 {
-                    fuzzing::packet_path(&mutate(&mut rng, seed));
+                    fuzzing::packet_path(&rng.mutate(seed, &[]));
                     runs += 1;
                 }
             }
-            fuzzing::netlink(&mutate(&mut rng, ip));
+            fuzzing::netlink(&rng.mutate(ip, &[]));
         }
     }
     let filter = br#"{"logic":"AND","rules":[{"field":"hostname","operator":"regex","value":"^a+$"},{"logic":"OR","rules":[{"field":"lease_time","operator":"in","value":[1,2]}]}]}"#;
     for _ in 0..5000 {
-        fuzzing::filter_text(&mutate(&mut rng, filter));
+        fuzzing::filter_text(&rng.mutate(filter, FILTER_BYTES));
     }
     assert!(runs > 50_000, "only {runs} mutated packets");
 }

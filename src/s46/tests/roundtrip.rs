@@ -3,7 +3,9 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::{colon_hex, Xorshift};
+use dhcpmgr_lab::Rng;
+
+use super::colon_hex;
 use crate::s46::prefix::{mask128, mask32};
 use crate::s46::{
     decode_colon_hex, decode_container, encode_container, parse_colon_hex, Ipv4Prefix, Ipv6Prefix,
@@ -11,25 +13,25 @@ use crate::s46::{
     V4V6Binding,
 };
 
-fn ipv6_prefix(rng: &mut Xorshift) -> Ipv6Prefix {
+fn ipv6_prefix(rng: &mut Rng) -> Ipv6Prefix {
     let len = rng.below(129) as u8;
-    let addr = (u128::from(rng.next()) << 64 | u128::from(rng.next())) & mask128(len);
+    let addr = (u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())) & mask128(len);
     Ipv6Prefix::new(Ipv6Addr::from(addr), len).unwrap()
 }
 
-fn port_params(rng: &mut Xorshift) -> Option<PortParams> {
+fn port_params(rng: &mut Rng) -> Option<PortParams> {
     if rng.below(3) == 0 {
         return None;
     }
     let offset = rng.below(16) as u8;
-    let len = rng.below(u64::from(17 - offset)) as u8;
-    let value = (rng.next() & ((1u64 << len) - 1)) as u16;
+    let len = rng.below(usize::from(17 - offset)) as u8;
+    let value = (rng.next_u64() & ((1u64 << len) - 1)) as u16;
     Some(PortParams::new(offset, Psid::new(value, len).unwrap()).unwrap())
 }
 
-fn rule(rng: &mut Xorshift) -> S46Rule {
+fn rule(rng: &mut Rng) -> S46Rule {
     let len4 = rng.below(33) as u8;
-    let addr4 = (rng.next() as u32) & mask32(len4);
+    let addr4 = (rng.next_u64() as u32) & mask32(len4);
     S46Rule {
         flags: rng.byte(),
         ea_len: rng.below(49) as u8,
@@ -39,13 +41,13 @@ fn rule(rng: &mut Xorshift) -> S46Rule {
     }
 }
 
-fn addrs(rng: &mut Xorshift) -> Vec<Ipv6Addr> {
+fn addrs(rng: &mut Rng) -> Vec<Ipv6Addr> {
     (0..1 + rng.below(3))
-        .map(|_| Ipv6Addr::from(u128::from(rng.next()) << 64 | u128::from(rng.next())))
+        .map(|_| Ipv6Addr::from(u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())))
         .collect()
 }
 
-fn container(rng: &mut Xorshift) -> S46Container {
+fn container(rng: &mut Rng) -> S46Container {
     match rng.below(3) {
         0 | 1 => {
             let rules = (0..1 + rng.below(3)).map(|_| rule(rng)).collect();
@@ -62,7 +64,7 @@ fn container(rng: &mut Xorshift) -> S46Container {
         }
         _ => S46Container::Lw4o6(Lw4o6Container {
             binding: (rng.below(2) == 0).then(|| V4V6Binding {
-                ipv4_address: Ipv4Addr::from(rng.next() as u32),
+                ipv4_address: Ipv4Addr::from(rng.next_u64() as u32),
                 ipv6_prefix: ipv6_prefix(rng),
                 port_params: port_params(rng),
             }),
@@ -73,7 +75,7 @@ fn container(rng: &mut Xorshift) -> S46Container {
 
 #[test]
 fn s46_roundtrip_generated_containers() {
-    let mut rng = Xorshift(0x5346_7598_7597_7599);
+    let mut rng = Rng(0x5346_7598_7597_7599);
     for _ in 0..20_000 {
         let c = container(&mut rng);
         let code = c.code().0;

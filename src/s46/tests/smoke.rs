@@ -4,7 +4,9 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::{hex, vectors, Xorshift};
+use dhcpmgr_lab::Rng;
+
+use super::{hex, vectors};
 use crate::s46::prefix::mask128;
 use crate::s46::{
     compute, decode_container, dmr_address, encode_container, forward, parse_colon_hex, sysevents,
@@ -12,7 +14,7 @@ use crate::s46::{
 };
 
 /// Everything downstream of a successful decode, as the fuzz target runs it.
-fn exercise(code: u16, payload: &[u8], rng: &mut Xorshift) -> bool {
+fn exercise(code: u16, payload: &[u8], rng: &mut Rng) -> bool {
     let Ok(container) = decode_container(code, payload) else {
         return false;
     };
@@ -27,7 +29,7 @@ fn exercise(code: u16, payload: &[u8], rng: &mut Xorshift) -> bool {
             + u32::from(rule.ea_len)
             + rng.below(9) as u32)
             .min(128) as u8;
-        let random = u128::from(rng.next()) << 64 | u128::from(rng.next());
+        let random = u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64());
         let keep = mask128(rule.ipv6_prefix.prefix_len());
         let addr = (u128::from(rule.ipv6_prefix.addr()) & keep | random & !keep) & mask128(len);
         let delegated = Ipv6Prefix::new(Ipv6Addr::from(addr), len).unwrap();
@@ -44,47 +46,28 @@ fn exercise(code: u16, payload: &[u8], rng: &mut Xorshift) -> bool {
                 );
             }
         }
-        let v4 = Ipv4Addr::from(rng.next() as u32);
-        let _ = forward(rule, v4, rng.next() as u16);
+        let v4 = Ipv4Addr::from(rng.next_u64() as u32);
+        let _ = forward(rule, v4, rng.next_u64() as u16);
     }
     if let MapTransport::Translation { dmr } = &map.transport {
-        let _ = dmr_address(dmr, Ipv4Addr::from(rng.next() as u32));
+        let _ = dmr_address(dmr, Ipv4Addr::from(rng.next_u64() as u32));
     }
     true
 }
 
-fn mutate(seed: &[u8], rng: &mut Xorshift) -> Vec<u8> {
-    let mut bytes = seed.to_vec();
-    for _ in 0..1 + rng.below(3) {
-        let at = rng.below(bytes.len() as u64 + 1) as usize;
-        match rng.below(5) {
-            0 if at < bytes.len() => bytes[at] ^= 1 << rng.below(8),
-            1 if at < bytes.len() => bytes[at] = rng.byte(),
-            2 => bytes.truncate(at),
-            3 => bytes.insert(at, rng.byte()),
-            _ => {
-                let end = (at + rng.below(8) as usize).min(bytes.len());
-                let chunk = bytes[at..end].to_vec();
-                bytes.splice(at..at, chunk);
-            }
-        }
-    }
-    bytes
-}
-
 #[test]
 fn s46_smoke_random_and_mutated_inputs() {
-    let mut rng = Xorshift(0x0095_0094_0096_0089);
+    let mut rng = Rng(0x0095_0094_0096_0089);
     let codes = [94, 95, 96];
 
     let mut decoded = 0;
     for _ in 0..100_000 {
-        let len = rng.below(80) as usize;
+        let len = rng.below(80);
         let bytes = rng.bytes(len);
         let code = if rng.below(16) == 0 {
-            rng.next() as u16
+            rng.next_u64() as u16
         } else {
-            codes[rng.below(3) as usize]
+            codes[rng.below(3)]
         };
         decoded += usize::from(exercise(code, &bytes, &mut rng));
     }
@@ -107,13 +90,13 @@ fn s46_smoke_random_and_mutated_inputs() {
     let mut mutated_ok = 0;
     for i in 0..100_000 {
         let (code, seed) = &seeds[i % seeds.len()];
-        let bytes = mutate(seed, &mut rng);
+        let bytes = rng.mutate(seed, &[]);
         mutated_ok += usize::from(exercise(*code, &bytes, &mut rng));
         // The same bytes as dibbler text, with a random character damaged now and then.
         let mut text: Vec<char> = super::colon_hex(&bytes).chars().collect();
         if !text.is_empty() && rng.below(4) == 0 {
-            let at = rng.below(text.len() as u64) as usize;
-            text[at] = ['g', ' ', ':', 'F', 'é'][rng.below(5) as usize];
+            let at = rng.below(text.len());
+            text[at] = ['g', ' ', ':', 'F', 'é'][rng.below(5)];
         }
         let text: String = text.into_iter().collect();
         let _ = parse_colon_hex(&text);
