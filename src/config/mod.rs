@@ -12,7 +12,6 @@ mod table;
 mod types;
 mod wire;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -550,22 +549,13 @@ fn absolute_dir(key: &str, path: String) -> Result<PathBuf, ConfigError> {
     Ok(path)
 }
 
+/// Refuses the second occurrence of a value that must be unique within `section`.
 fn unique<T: std::hash::Hash + Eq + std::fmt::Display>(
     section: &str,
     what: &str,
     values: impl Iterator<Item = T>,
 ) -> Result<(), ConfigError> {
-    let mut seen = HashSet::new();
-    for value in values {
-        if seen.contains(&value) {
-            return Err(ConfigError::invalid(
-                section,
-                format!("{what} {value} appears more than once"),
-            ));
-        }
-        seen.insert(value);
-    }
-    Ok(())
+    dhcpmgr_base::all_unique(what, values).map_err(|message| ConfigError::invalid(section, message))
 }
 
 #[cfg(test)]

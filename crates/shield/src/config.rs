@@ -3,8 +3,6 @@
 //! shield needs at least one interface. The daemon embeds [`RawShield`] in its configuration
 //! file and reports a [`ShieldConfigError`] as an invalid value of its key.
 
-use std::collections::HashSet;
-
 use dhcpmgr_base::InterfaceName;
 use serde::Deserialize;
 
@@ -38,17 +36,8 @@ fn unique<T: std::hash::Hash + Eq + std::fmt::Display>(
     what: &str,
     values: impl Iterator<Item = T>,
 ) -> Result<(), ShieldConfigError> {
-    let mut seen = HashSet::new();
-    for value in values {
-        if seen.contains(&value) {
-            return Err(ShieldConfigError::invalid(
-                section,
-                format!("{what} {value} appears more than once"),
-            ));
-        }
-        seen.insert(value);
-    }
-    Ok(())
+    dhcpmgr_base::all_unique(what, values)
+        .map_err(|message| ShieldConfigError::invalid(section, message))
 }
 
 /// What happens to a packet the shield cannot parse.
