@@ -8,6 +8,9 @@ use futures_util::stream::{self, StreamExt};
 use super::CtlError;
 use dhcpmgr::tr181::DataModel1Proxy;
 
+/// Said on stderr once the bus routes both signals here: what is emitted after it is printed.
+pub const FOLLOWING: &str = "dhcpmgrctl: following Event and ValuesChanged";
+
 /// Prints the signals until the connection ends.
 pub async fn follow(proxy: &DataModel1Proxy<'_>, out: &mut impl Write) -> Result<(), CtlError> {
     let events = proxy.receive_event().await?.map(|signal| {
@@ -19,6 +22,7 @@ pub async fn follow(proxy: &DataModel1Proxy<'_>, out: &mut impl Write) -> Result
         .receive_values_changed()
         .await?
         .map(|signal| signal.args().map(|a| changes_line(&a.changes)));
+    eprintln!("{FOLLOWING}");
     let mut lines = stream::select(events, changes);
     while let Some(line) = lines.next().await {
         match line {

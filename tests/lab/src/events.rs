@@ -1,5 +1,7 @@
 //! `dhcpmgrctl events` followed from a test: the daemon's D-Bus `Event` signals as they come,
-//! parsed from the lines the CLI prints (`Event PATH KIND key=value …`).
+//! parsed from the lines the CLI prints (`Event PATH KIND key=value …`). [`CtlEvents::follow`]
+//! returns once the CLI says on stderr that the bus routes the signals to it, so nothing the
+//! test does afterwards is missed.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -22,15 +24,35 @@ pub struct DbusEvent {
     pub data: std::collections::BTreeMap<String, String>,
 }
 
+/// What `dhcpmgrctl events` says on stderr once it follows the signals.
+const FOLLOWING: &str = "dhcpmgrctl: following Event and ValuesChanged";
+
 impl CtlEvents {
+    /// Starts `dhcpmgrctl events` and waits (10 s at most) until it follows the signals.
     pub fn follow(lab: &Lab) -> CtlEvents {
         let mut child = lab
             .ctl_command()
             .arg("events")
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .stdin(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run dhcpmgrctl events: {e}"));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (ready, following) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line == FOLLOWING {
+                    let _ = ready.send(());
+                } else {
+                    eprintln!("{line}");
+                }
+            }
+        });
+        if following.recv_timeout(Duration::from_secs(10)).is_err() {
+            let _ = child.kill();
+            panic!("dhcpmgrctl events did not say (within 10 s) that it follows the bus signals");
+        }
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
