@@ -136,7 +136,7 @@ fn engine_rate(
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cfg = Config::parse("").expect("default config").shield;
     cfg.journal = false;
-    let mut engine = Engine::standalone(&cfg, dir.path());
+    let mut engine = Engine::standalone(&cfg, dir.path()).expect("standalone engine");
     let start = Instant::now();
     let mut n = 0u64;
     for _ in 0..rounds {

@@ -65,7 +65,7 @@ fn listed_users_are_answered_and_others_refused() {
     };
     let listener = server::bind(&socket, &cfg.control_uids).expect("bind");
     assert_eq!(mode(&socket), 0o666);
-    let shared = Shared::standalone(&cfg, dir.path());
+    let shared = Shared::standalone(&cfg, dir.path()).expect("standalone shield state");
     let thread = {
         let (shared, socket) = (shared.clone(), socket.clone());
         std::thread::spawn(move || server::run(shared, listener, socket))
@@ -160,7 +160,7 @@ fn slow_requests_are_cut_off_and_root_keeps_a_slot() {
     // 8 short requests + 4 streams: 12 slots, the last one root's.
     let slots = 8 + cfg.max_subscribers;
     let listener = server::bind(&socket, &cfg.control_uids).expect("bind");
-    let shared = Shared::standalone(&cfg, dir.path());
+    let shared = Shared::standalone(&cfg, dir.path()).expect("standalone shield state");
     let thread = {
         let (shared, socket) = (shared.clone(), socket.clone());
         std::thread::spawn(move || server::run(shared, listener, socket))

@@ -1,6 +1,6 @@
 //! The daemon's one stop signal. Async parts (the controller, the TR-181 thread) await a tokio
 //! [`CancellationToken`] taken from it; plain threads (the watchdog, the shield's threads) block
-//! in [`StopToken::wait_timeout`] instead of polling a flag. Only the shutdown owner cancels the
+//! in [`StopToken::wait`] or [`StopToken::wait_timeout`] instead of polling a flag. Only the shutdown owner cancels the
 //! root token; a part that is restarted on its own (the shield on SIGHUP) gets a
 //! [`StopToken::child`]: stopped with the daemon, or alone.
 
@@ -50,6 +50,15 @@ impl StopToken {
     /// Whether this token (or one of its ancestors) was cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.token.is_cancelled()
+    }
+
+    /// Blocks until the stop is signalled (at once if it was).
+    pub fn wait(&self) {
+        let (lock, wake) = &*self.wake;
+        let mut guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        while !self.token.is_cancelled() {
+            guard = wake.wait(guard).unwrap_or_else(PoisonError::into_inner);
+        }
     }
 
     /// Blocks for at most `timeout`; true when the stop was signalled (before or during it).
@@ -124,6 +133,21 @@ mod tests {
         parent.cancel();
         assert!(parent_waiter.join().unwrap());
         assert!(sibling.is_cancelled());
+    }
+
+    #[test]
+    fn wait_blocks_until_a_cancel_anywhere_above() {
+        let parent = StopToken::new();
+        let child = parent.child();
+        let waiter = {
+            let child = child.clone();
+            std::thread::spawn(move || child.wait())
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!waiter.is_finished(), "wait returned before any cancel");
+        parent.cancel();
+        waiter.join().unwrap();
+        child.wait();
     }
 
     #[test]

@@ -28,6 +28,8 @@ use crate::state::{unix_now, Counters, Shared, ACTIONS_FILE};
 
 /// Rule-made changes alone are written out at most this often.
 pub(crate) const RULE_PERSIST_EVERY: Duration = Duration::from_secs(5);
+/// Expiry is tried at most this often (a refused expiry is not retried in a loop).
+const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 /// Requests taken into one commit at most.
 const MAX_BATCH: usize = 256;
 /// Seconds a kernel element's timer may differ from the record before reconcile replaces it.
@@ -92,6 +94,8 @@ pub enum Request {
         mac: Mac,
         previous: Option<Mac>,
     },
+    /// The shield stops: wakes the enforcer to look at its token.
+    Stop,
 }
 
 /// Which budget a change touched, for persistence.
@@ -361,12 +365,45 @@ fn audit_done(shared: &Shared, mutation: &Mutation, done: &Committed, now: u64) 
     }
 }
 
-/// Runs until the shield stops (or its shared state is gone).
+/// How long the enforcer may sleep without a request: until rule-made changes are due to be
+/// written, or until the next action ends (and at least until expiry may be tried again after
+/// the last try, `since_expiry` ago); `None`: until a request comes. `now` is unix seconds.
+fn idle_timeout(
+    enforcer: &Enforcer,
+    actions: &Actions,
+    now: u64,
+    since_expiry: Duration,
+) -> Option<Duration> {
+    let persist = enforcer
+        .rule_dirty
+        .then(|| RULE_PERSIST_EVERY.saturating_sub(enforcer.last_persist.elapsed()));
+    let expiry = actions.iter().filter_map(|r| r.until).min().map(|until| {
+        Duration::from_secs(until.saturating_sub(now))
+            .max(EXPIRY_EVERY.saturating_sub(since_expiry))
+    });
+    persist.into_iter().chain(expiry).min()
+}
+
+/// Runs until the shield stops (or its shared state is gone). Asleep while idle: it wakes for a
+/// request, a stop ([`Request::Stop`]) or a deadline of its own ([`idle_timeout`]).
 pub(crate) fn run(shared: Weak<Shared>, rx: Receiver<Request>, mut enforcer: Enforcer) {
     let mut last_expiry = Instant::now();
     loop {
+        let timeout = match shared.upgrade() {
+            Some(shared) => idle_timeout(
+                &enforcer,
+                &shared.actions(),
+                unix_now().0,
+                last_expiry.elapsed(),
+            ),
+            None => return,
+        };
+        let first = match timeout {
+            Some(timeout) => rx.recv_timeout(timeout),
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
         let mut batch = Vec::new();
-        match rx.recv_timeout(Duration::from_millis(250)) {
+        match first {
             Ok(request) => {
                 batch.push(request);
                 batch.extend(rx.try_iter().take(MAX_BATCH - 1));
@@ -402,6 +439,7 @@ pub(crate) fn run(shared: Weak<Shared>, rx: Receiver<Request>, mut enforcer: Enf
                     mac,
                     previous,
                 } => enforcer.learned(&record, mac, previous),
+                Request::Stop => {}
             }
         }
         if !mutations.is_empty() {
@@ -412,18 +450,18 @@ pub(crate) fn run(shared: Weak<Shared>, rx: Receiver<Request>, mut enforcer: Enf
                 }
             }
         }
-        if last_expiry.elapsed() >= Duration::from_secs(1) {
-            last_expiry = Instant::now();
+        if last_expiry.elapsed() >= EXPIRY_EVERY {
             let now = unix_now().0;
-            if shared
+            let ended = shared
                 .actions()
                 .iter()
-                .any(|r| r.until.is_some_and(|u| u <= now))
-            {
+                .any(|r| r.until.is_some_and(|u| u <= now));
+            if ended {
+                last_expiry = Instant::now();
                 enforcer.commit(&shared, &[Mutation::Expire { now }]);
             }
-            enforcer.flush_rule_changes(&shared, false);
         }
+        enforcer.flush_rule_changes(&shared, false);
     }
 }
 
@@ -491,7 +529,8 @@ mod tests {
             Actions::new(cap),
             Default::default(),
             StopToken::new(),
-        );
+        )
+        .expect("shared state");
         let fake = Fake::default();
         (shared, Enforcer::new(Box::new(fake.clone())), fake)
     }
@@ -667,5 +706,129 @@ mod tests {
             1,
             "nothing left to write"
         );
+    }
+
+    fn record_until(n: u8, until: Option<u64>, by: &str) -> ActionRecord {
+        ActionRecord {
+            client: ClientKey::Mac(mac(n)),
+            action: Action::Deny,
+            since: 0,
+            until,
+            by: by.into(),
+            reason: "test".into(),
+        }
+    }
+
+    #[test]
+    fn an_idle_enforcer_sleeps_until_its_next_deadline_and_never_spins() {
+        let now = 1_000_000;
+        let long_ago = Duration::from_secs(60);
+        let e = Enforcer::new(Box::new(Fake::default()));
+        let mut actions = Actions::new(8);
+        assert_eq!(
+            idle_timeout(&e, &actions, now, long_ago),
+            None,
+            "nothing to wait for"
+        );
+        actions.set(record_until(1, None, "uid:0")).unwrap();
+        assert_eq!(
+            idle_timeout(&e, &actions, now, long_ago),
+            None,
+            "a permanent action"
+        );
+        actions
+            .set(record_until(2, Some(now + 90), "uid:0"))
+            .unwrap();
+        actions
+            .set(record_until(3, Some(now + 30), "uid:0"))
+            .unwrap();
+        assert_eq!(
+            idle_timeout(&e, &actions, now, long_ago),
+            Some(Duration::from_secs(30)),
+            "the first action to end"
+        );
+        // Due already, but expiry was just tried (and refused): not before a second.
+        actions
+            .set(record_until(4, Some(now - 5), "uid:0"))
+            .unwrap();
+        assert_eq!(
+            idle_timeout(&e, &actions, now, long_ago),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            idle_timeout(&e, &actions, now, Duration::ZERO),
+            Some(EXPIRY_EVERY)
+        );
+    }
+
+    #[test]
+    fn rule_made_changes_wake_the_enforcer_to_write_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (shared, mut e, _) = setup(dir.path(), 8);
+        let long_ago = Duration::from_secs(60);
+        let mut rule_made = record_until(1, None, "rule:printers");
+        rule_made.action = Action::Monitor;
+        assert!(e.commit(&shared, &[Mutation::Set(rule_made)])[0].is_ok());
+        let timeout =
+            idle_timeout(&e, &shared.actions(), unix_now().0, long_ago).expect("a write is due");
+        assert!(timeout <= RULE_PERSIST_EVERY, "{timeout:?}");
+        e.flush_rule_changes(&shared, true);
+        assert_eq!(
+            idle_timeout(&e, &shared.actions(), unix_now().0, long_ago),
+            None,
+            "written: nothing left to wake for"
+        );
+    }
+
+    #[test]
+    fn the_running_enforcer_expires_an_action_with_no_request_and_stops_on_its_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = ShieldConfig::default();
+        let (shared, rx) = Shared::new(
+            &cfg,
+            StateStore::new(dir.path()),
+            Audit::new(None),
+            Actions::new(8),
+            Default::default(),
+            StopToken::new(),
+        )
+        .unwrap();
+        let watcher = shared.wake_on_stop().unwrap();
+        let enforcer = spawn(&shared, rx, Box::new(Fake::default())).unwrap();
+        let now = unix_now().0;
+        shared
+            .set_action(
+                ClientKey::Mac(mac(1)),
+                Action::Deny,
+                Lifetime::Secs(1),
+                "uid:0",
+                "test",
+            )
+            .unwrap();
+        assert!(shared.actions().get(&ClientKey::Mac(mac(1)), now).is_some());
+        let held = || {
+            shared
+                .actions()
+                .iter()
+                .any(|r| r.client == ClientKey::Mac(mac(1)))
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while held() {
+            assert!(Instant::now() < deadline, "the action did not expire");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        shared.stop.cancel();
+        watcher.join().unwrap();
+        enforcer.join().unwrap();
+        assert!(matches!(
+            shared.set_action(
+                ClientKey::Mac(mac(2)),
+                Action::Deny,
+                Lifetime::Default,
+                "uid:0",
+                "test"
+            ),
+            Err(CommitError::Stopped)
+        ));
     }
 }

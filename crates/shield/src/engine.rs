@@ -5,6 +5,7 @@
 //! (`drops_not_applied`), and the client's action still reaches the kernel's sets.
 
 use std::collections::HashMap;
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -17,9 +18,10 @@ use crate::decide::{decide, Policy};
 use crate::event::rfc3339;
 use crate::inspect::{inspect, PacketMeta};
 use crate::journal::Journal;
-use crate::nfqueue::{wire, Queue, QueuedPacket};
+use crate::nfqueue::{wire, Queue, QueueError, QueuedPacket, Received};
 use crate::own::OwnTracker;
 use crate::state::{unix_now, CounterSnapshot, Counters, Shared};
+use crate::wake::{self, Waited};
 
 /// Per-packet processing, apart from the socket so the benchmark and tests can drive it.
 pub struct Engine {
@@ -73,8 +75,11 @@ impl Engine {
 
     /// An engine with no queue, threads or kernel rules, its state files in `state_dir`: for
     /// benchmarks and tests. Actions it assigns are kept but never reach the kernel.
-    pub fn standalone(cfg: &ShieldConfig, state_dir: &Path) -> Engine {
-        Engine::new(Shared::standalone(cfg, state_dir), HashMap::new())
+    pub fn standalone(cfg: &ShieldConfig, state_dir: &Path) -> std::io::Result<Engine> {
+        Ok(Engine::new(
+            Shared::standalone(cfg, state_dir)?,
+            HashMap::new(),
+        ))
     }
 
     /// The counters this engine updates.
@@ -211,13 +216,21 @@ impl Engine {
     }
 }
 
-/// Runs the queue until the shield stops.
+/// Runs the queue until the shield stops. Asleep while idle: it wakes when packets are queued,
+/// when the journal's buffered events are due to be flushed, or when the shield stops.
 pub fn run(mut engine: Engine, mut queue: Queue) {
     engine.holds = queue.holds();
     let shared = engine.shared.clone();
     let mut failing = false;
     while !shared.stopping() {
-        let received = match queue.recv() {
+        let flush_due = engine.journal.as_ref().and_then(Journal::flush_due);
+        let received = match wake::wait(queue.as_fd(), &shared.wake, flush_due) {
+            Ok(Waited::Woken) => break,
+            Ok(Waited::TimedOut) => Ok(Received::default()),
+            Ok(Waited::Ready) => queue.recv(),
+            Err(errno) => Err(QueueError::Io(errno)),
+        };
+        let received = match received {
             Ok(r) => r,
             Err(e) => {
                 // Logged once per run of failures; the kernel fails open meanwhile.
@@ -269,11 +282,13 @@ mod tests {
             payload: vec![0x45, 0, 0],
             ..QueuedPacket::default()
         };
-        let mut inline = Engine::standalone(&cfg, dir.path());
+        let mut inline = Engine::standalone(&cfg, dir.path()).expect("standalone engine");
         assert_eq!(inline.process(&garbage).verdict, wire::NF_DROP);
         assert_eq!(inline.counters().dropped, 1);
 
-        let mut observe = Engine::standalone(&cfg, dir.path()).observing();
+        let mut observe = Engine::standalone(&cfg, dir.path())
+            .expect("standalone engine")
+            .observing();
         assert_eq!(observe.process(&garbage).verdict, wire::NF_ACCEPT);
         let c = observe.counters();
         assert_eq!((c.dropped, c.accepted, c.drops_not_applied), (0, 1, 1));

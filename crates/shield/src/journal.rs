@@ -12,6 +12,8 @@ use std::time::{Duration, Instant, SystemTime};
 pub(crate) const JOURNAL_DIR: &str = "shield-journal";
 const PREFIX: &str = "events-";
 const SUFFIX: &str = ".jsonl";
+/// Buffered events are flushed at least this often.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// Retention limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub struct Journal {
     retention: Retention,
     current: Option<(BufWriter<File>, u64, Instant)>,
     last_flush: Instant,
+    /// Whether events were written since the last flush.
+    unflushed: bool,
     segment_seq: u64,
     pub write_errors: u64,
 }
@@ -37,6 +41,7 @@ impl Journal {
             retention,
             current: None,
             last_flush: Instant::now(),
+            unflushed: false,
             segment_seq: 0,
             write_errors: 0,
         };
@@ -61,7 +66,10 @@ impl Journal {
                 .write_all(json.as_bytes())
                 .and_then(|()| writer.write_all(b"\n"));
             match ok {
-                Ok(()) => *bytes += json.len() as u64 + 1,
+                Ok(()) => {
+                    *bytes += json.len() as u64 + 1;
+                    self.unflushed = true;
+                }
                 Err(e) => self.failed(&e),
             }
         }
@@ -97,13 +105,20 @@ impl Journal {
 
     /// Flushes if a second has passed since the last flush.
     pub fn tick(&mut self) {
-        if self.last_flush.elapsed() >= Duration::from_secs(1) {
+        if self.last_flush.elapsed() >= FLUSH_EVERY {
             self.flush();
         }
     }
 
+    /// How long until buffered events are due to be flushed; `None` when nothing waits.
+    pub fn flush_due(&self) -> Option<Duration> {
+        self.unflushed
+            .then(|| FLUSH_EVERY.saturating_sub(self.last_flush.elapsed()))
+    }
+
     pub fn flush(&mut self) {
         self.last_flush = Instant::now();
+        self.unflushed = false;
         if let Some((writer, _, _)) = self.current.as_mut() {
             if let Err(e) = writer.flush() {
                 self.failed(&e);

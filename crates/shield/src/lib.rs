@@ -62,6 +62,7 @@ pub(crate) mod reconcile;
 pub(crate) mod ring;
 pub mod server;
 pub mod state;
+pub(crate) mod wake;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -97,8 +98,8 @@ pub enum ShieldError {
         /// Why.
         source: std::io::Error,
     },
-    /// A shield thread could not be spawned.
-    #[error("cannot start a thread: {0}")]
+    /// A shield thread, or the socket pair that wakes them at a stop, could not be made.
+    #[error("cannot start the shield's threads: {0}")]
     Thread(std::io::Error),
 }
 
@@ -162,7 +163,8 @@ impl Shield {
             .flatten()
             .unwrap_or_default();
         let audit = Audit::new(Some(state_dir.join("shield-audit.jsonl")));
-        let (shared, requests) = Shared::new(cfg, store, audit, actions, filters, stop);
+        let (shared, requests) =
+            Shared::new(cfg, store, audit, actions, filters, stop).map_err(ShieldError::Thread)?;
         let socket_path = run_dir.join(proto::SOCKET);
         let listener = server::bind(&socket_path, &cfg.control_uids).map_err(|source| {
             ShieldError::Socket {
@@ -172,7 +174,7 @@ impl Shield {
         })?;
         let mut shield = Shield {
             shared: shared.clone(),
-            threads: Vec::new(),
+            threads: vec![shared.wake_on_stop().map_err(ShieldError::Thread)?],
             hook: None,
         };
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
@@ -248,11 +250,11 @@ impl Shield {
             }
         }
 
-        let poll = Duration::from_millis(200);
+        let ack_timeout = Duration::from_secs(1);
         let queue = if observe {
-            nfqueue::Queue::open_log(cfg.queue_num, poll)?
+            nfqueue::Queue::open_log(cfg.queue_num, ack_timeout)?
         } else {
-            nfqueue::Queue::open(cfg.queue_num, cfg.queue_maxlen, poll)?
+            nfqueue::Queue::open(cfg.queue_num, cfg.queue_maxlen, ack_timeout)?
         };
         let interfaces: HashMap<u32, String> = cfg
             .interfaces

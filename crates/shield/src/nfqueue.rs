@@ -7,7 +7,7 @@
 //! queue instead of dropping DHCP; a log group in copy-packet mode simply drops copies it
 //! cannot deliver.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -332,9 +332,10 @@ pub struct Queue {
 
 impl Queue {
     /// Opens a netfilter netlink socket, binds queue `queue` and configures it (copy packets,
-    /// `maxlen`, fail-open). `recv` waits at most `poll` so the caller can check for a stop.
-    pub fn open(queue: u16, maxlen: u32, poll: Duration) -> Result<Queue, QueueError> {
-        let mut q = Queue::socket(queue, true, poll)?;
+    /// `maxlen`, fail-open); each configuration request waits at most `ack_timeout` for the
+    /// kernel's answer.
+    pub fn open(queue: u16, maxlen: u32, ack_timeout: Duration) -> Result<Queue, QueueError> {
+        let mut q = Queue::socket(queue, true, ack_timeout)?;
         q.request(|seq| wire::cmd(seq, queue, wire::NFQNL_CFG_CMD_BIND))
             .map_err(|errno| QueueError::Bind { queue, errno })?;
         q.request(|seq| wire::params(seq, queue, maxlen))
@@ -343,8 +344,8 @@ impl Queue {
     }
 
     /// Opens a netfilter netlink socket and binds NFLOG group `group` in copy-packet mode.
-    pub fn open_log(group: u16, poll: Duration) -> Result<Queue, QueueError> {
-        let mut q = Queue::socket(group, false, poll)?;
+    pub fn open_log(group: u16, ack_timeout: Duration) -> Result<Queue, QueueError> {
+        let mut q = Queue::socket(group, false, ack_timeout)?;
         q.request(|seq| wire::log_cmd(seq, group, wire::NFULNL_CFG_CMD_BIND))
             .map_err(|errno| QueueError::Bind {
                 queue: group,
@@ -363,7 +364,7 @@ impl Queue {
         self.holds
     }
 
-    fn socket(queue: u16, holds: bool, poll: Duration) -> Result<Queue, QueueError> {
+    fn socket(queue: u16, holds: bool, ack_timeout: Duration) -> Result<Queue, QueueError> {
         let fd = socket(
             AddressFamily::Netlink,
             SockType::Raw,
@@ -377,7 +378,8 @@ impl Queue {
             let _ = setsockopt(&fd, sockopt::RcvBuf, &(1 << 20));
         }
         // time_t and suseconds_t are 32-bit on armv7: let the target decide the widths.
-        let tv = TimeVal::new(poll.as_secs() as _, poll.subsec_micros() as _);
+        // Bounds the wait for a configuration request's ack; packets are waited for with poll.
+        let tv = TimeVal::new(ack_timeout.as_secs() as _, ack_timeout.subsec_micros() as _);
         setsockopt(&fd, sockopt::ReceiveTimeout, &tv).map_err(QueueError::Socket)?;
         Ok(Queue {
             fd,
@@ -414,10 +416,11 @@ impl Queue {
         Err(Errno::ETIMEDOUT)
     }
 
-    /// Waits (at most the poll interval) for queued packets; an empty list on timeout.
-    /// `ENOBUFS` (we fell behind; the kernel failed open) is reported as `Ok` with `overrun`.
+    /// Takes the packets the kernel has queued, without waiting (an empty list when there are
+    /// none: wait for the socket with its [`AsFd`] first). `ENOBUFS` (we fell behind; the
+    /// kernel failed open) is reported as `Ok` with `overrun`.
     pub fn recv(&mut self) -> Result<Received, QueueError> {
-        match recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty()) {
+        match recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::MSG_DONTWAIT) {
             Ok(n) => Ok(Received {
                 packets: wire::parse(&self.buf[..n])
                     .into_iter()
@@ -461,6 +464,13 @@ impl Drop for Queue {
             wire::log_cmd(0, self.queue, wire::NFULNL_CFG_CMD_UNBIND)
         };
         let _ = send(self.fd.as_raw_fd(), &unbind, MsgFlags::empty());
+    }
+}
+
+impl AsFd for Queue {
+    /// The netlink socket, readable when packets are queued.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 

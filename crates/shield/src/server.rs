@@ -16,6 +16,7 @@
 //! listed users never lock the administrator out. Rejections are logged rate-limited.
 
 use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -24,8 +25,7 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{getsockopt, setsockopt, sockopt};
-use nix::sys::time::TimeVal;
+use nix::sys::socket::{getsockopt, sockopt};
 use serde_json::{json, Value};
 
 use crate::action::{Action, ClientKey, Lifetime};
@@ -33,6 +33,7 @@ use crate::filter::Filter;
 use crate::journal::{read_recent, JOURNAL_DIR};
 use crate::proto::{Dropped, Request};
 use crate::state::{Counters, Shared};
+use crate::wake::{self, Waited};
 
 const MAX_REQUEST: usize = 64 * 1024;
 const MAX_SHORT: usize = 8;
@@ -58,14 +59,9 @@ pub fn bind(path: &Path, control_uids: &[u32]) -> std::io::Result<UnixListener> 
     let mode = socket_mode(control_uids);
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     tracing::debug!(path = %path.display(), mode = format_args!("{mode:o}"), "shield socket bound");
-    // A blocking accept that gives up every 250 ms (SO_RCVTIMEO applies to accept on Linux):
-    // a connection is taken at once, and the loop still sees the shield stopping.
-    setsockopt(
-        &listener,
-        sockopt::ReceiveTimeout,
-        &TimeVal::new(0, 250_000),
-    )
-    .map_err(std::io::Error::from)?;
+    // The accept loop waits with poll (for a connection or the shield's stop); a connection
+    // gone before it is taken must not block the accept. Accepted streams do not inherit this.
+    listener.set_nonblocking(true)?;
     Ok(listener)
 }
 
@@ -79,10 +75,20 @@ pub fn admit(root: bool, in_use: usize, slots: usize) -> bool {
     }
 }
 
-/// Accepts until the shield stops, then removes the socket.
+/// Accepts until the shield stops, then removes the socket. Asleep while idle: it wakes for a
+/// connection or the shield's stop.
 pub fn run(shared: Arc<Shared>, listener: UnixListener, path: PathBuf) {
     let short = Arc::new(AtomicUsize::new(0));
     while !shared.stopping() {
+        match wake::wait(listener.as_fd(), &shared.wake, None) {
+            Ok(Waited::Woken) => break,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "shield socket wait failed");
+                shared.stop.wait_timeout(Duration::from_millis(100));
+                continue;
+            }
+        }
         match listener.accept() {
             Ok((stream, _)) => {
                 let Some(uid) = authorized(&shared, &stream) else {

@@ -25,6 +25,7 @@ use crate::hub::Hub;
 use crate::lograte::Rejections;
 use crate::nftnl::{Change, NoKernel};
 use crate::ring::Ring;
+use crate::wake::Wake;
 use dhcpmgr_base::{StateStore, StopToken};
 
 /// State file names in `state_dir`.
@@ -172,6 +173,9 @@ pub struct Shared {
     pub learned: Mutex<HashMap<Vec<u8>, Mac>>,
     /// The shield's stop: a child of the daemon's token, cancelled when the shield stops.
     pub stop: StopToken,
+    /// Wakes the threads that wait in the kernel once `stop` is cancelled (see
+    /// [`Shared::wake_on_stop`]).
+    pub(crate) wake: Wake,
     /// Whether the packet queue's hook lives in nftables (else in iptables).
     pub queue_in_nft: AtomicBool,
     /// Set once the kernel's sets are reconciled and the enforcer runs.
@@ -183,7 +187,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Shared state around `actions` and `filters`; the receiver is the enforcer's.
+    /// Shared state around `actions` and `filters`; the receiver is the enforcer's. Fails only
+    /// when the wake-up socket pair cannot be made (out of descriptors).
     pub fn new(
         cfg: &ShieldConfig,
         store: StateStore,
@@ -191,7 +196,8 @@ impl Shared {
         actions: Actions,
         filters: BTreeMap<String, BTreeMap<String, Value>>,
         stop: StopToken,
-    ) -> (Arc<Shared>, Receiver<Request>) {
+    ) -> std::io::Result<(Arc<Shared>, Receiver<Request>)> {
+        let wake = Wake::new()?;
         let (requests, rx) = mpsc::sync_channel(REQUEST_QUEUE);
         let shared = Arc::new(Shared {
             config: cfg.clone(),
@@ -205,18 +211,39 @@ impl Shared {
             requests,
             learned: Mutex::new(Default::default()),
             stop,
+            wake,
             queue_in_nft: AtomicBool::new(false),
             enforcing: AtomicBool::new(false),
             off: Mutex::new(None),
             rejections: Rejections::default(),
         });
-        (shared, rx)
+        Ok((shared, rx))
+    }
+
+    /// Starts the thread that waits (without waking up) for `stop` and then wakes every shield
+    /// thread that waits in the kernel or for the enforcer's next request, so that cancelling
+    /// the token alone stops them all. The thread holds no reference that keeps the state
+    /// alive; it ends with the stop.
+    pub fn wake_on_stop(self: &Arc<Self>) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let (stop, shared) = (self.stop.clone(), Arc::downgrade(self));
+        std::thread::Builder::new()
+            .name("shield-stop".into())
+            .spawn(move || {
+                stop.wait();
+                if let Some(shared) = shared.upgrade() {
+                    shared.wake.signal();
+                    // A full queue means the enforcer is busy: it looks at the token after
+                    // every batch anyway.
+                    let _ = shared.requests.try_send(Request::Stop);
+                }
+            })
     }
 
     /// Shared state with nothing loaded and no kernel behind it (actions set are kept but never
     /// enforced), its state files in `state_dir`: for benchmarks and tests. Its enforcer thread
-    /// ends when the state is dropped.
-    pub fn standalone(cfg: &ShieldConfig, state_dir: &Path) -> Arc<Shared> {
+    /// ends when the state is dropped or `stop` is cancelled; cancelling `stop` also wakes a
+    /// control socket served on it ([`Shared::wake_on_stop`]).
+    pub fn standalone(cfg: &ShieldConfig, state_dir: &Path) -> std::io::Result<Arc<Shared>> {
         let (shared, rx) = Shared::new(
             cfg,
             StateStore::new(state_dir),
@@ -224,12 +251,11 @@ impl Shared {
             Actions::new(cfg.max_clients),
             Default::default(),
             StopToken::new(),
-        );
-        match enforce::spawn(&shared, rx, Box::new(NoKernel)) {
-            Ok(_) => shared.enforcing.store(true, Ordering::Release),
-            Err(e) => tracing::warn!(error = %e, "cannot start a standalone shield enforcer"),
-        }
-        shared
+        )?;
+        shared.wake_on_stop()?;
+        enforce::spawn(&shared, rx, Box::new(NoKernel))?;
+        shared.enforcing.store(true, Ordering::Release);
+        Ok(shared)
     }
 
     /// Whether the shield's stop token was cancelled (by the shield or by the daemon).
