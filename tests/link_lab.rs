@@ -37,17 +37,6 @@ fn daemon_log(lab: &Lab) -> String {
     std::fs::read_to_string(lab.daemon_log_path()).unwrap_or_default()
 }
 
-fn udhcpc_count(lab: &Lab) -> usize {
-    lab.cpe()
-        .pids()
-        .into_iter()
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| c.contains("udhcpc"))
-        })
-        .count()
-}
-
 /// Nothing was given back to Kea DHCPv6 and it never handed out a second prefix.
 fn assert_nothing_released(lab: &Lab, prefix: &str) {
     assert_eq!(lab.kea6_releases(), 0, "Kea saw a RELEASE");
@@ -114,7 +103,7 @@ fn an_interface_created_after_the_daemon_started_gets_its_lease() {
     // Long enough for several crash-loop backoffs if a missing interface counted as a crash.
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(
-        udhcpc_count(&lab),
+        lab.udhcpc_count(),
         0,
         "udhcpc started on a missing interface"
     );
@@ -253,7 +242,7 @@ fn a_deleted_and_recreated_interface_gets_the_same_lease_back() {
     let address: Ipv4Addr = lab.wait_for_v4_lease();
     lab.delete_wan();
     lab.wait_until(WAIT, "udhcpc stopped with its interface", || {
-        udhcpc_count(&lab) == 0
+        lab.udhcpc_count() == 0
     });
     assert_eq!(lab.tr181_value("Device.DHCPv4.Client.1.Status"), "Enabled");
     lab.create_wan();

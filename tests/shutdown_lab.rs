@@ -27,17 +27,6 @@ fn wan_interfaces(lab: &Lab) -> Vec<String> {
     names
 }
 
-fn udhcpc_count(lab: &Lab) -> usize {
-    lab.cpe()
-        .pids()
-        .into_iter()
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| c.contains("udhcpc"))
-        })
-        .count()
-}
-
 #[test]
 fn eight_bound_clients_stop_together_keep_their_leases_and_leave_nothing_running() {
     let Some(mut lab) = lab_or_skip() else { return };
@@ -69,7 +58,7 @@ fn eight_bound_clients_stop_together_keep_their_leases_and_leave_nothing_running
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), CLIENTS, "one address each: {addresses:?}");
-    assert_eq!(udhcpc_count(&lab), CLIENTS, "one udhcpc per client");
+    assert_eq!(lab.udhcpc_count(), CLIENTS, "one udhcpc per client");
     for (interface, address) in interfaces.iter().zip(&addresses) {
         let address: Ipv4Addr = address.parse().expect("IPAddress is an IPv4 address");
         assert!(
@@ -85,7 +74,7 @@ fn eight_bound_clients_stop_together_keep_their_leases_and_leave_nothing_running
     let status = daemon.terminate();
     assert!(status.success(), "dhcpmgr's exit after SIGTERM: {status}");
     assert_eq!(
-        udhcpc_count(&lab),
+        lab.udhcpc_count(),
         0,
         "a udhcpc outlived the daemon\n{}",
         lab.diagnostics()

@@ -37,6 +37,18 @@ impl Lab {
             .collect()
     }
 
+    /// How many udhcpc processes run in the CPE namespace.
+    pub fn udhcpc_count(&self) -> usize {
+        self.cpe()
+            .pids()
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.contains("udhcpc"))
+            })
+            .count()
+    }
+
     /// The udhcpc running on `interface`, if any.
     pub fn udhcpc_on(&self, interface: &str) -> Option<i32> {
         self.udhcpc_cmdline(interface).map(|(pid, _)| pid)
