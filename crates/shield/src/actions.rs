@@ -109,6 +109,11 @@ impl Actions {
             .filter(|r| r.until.is_none_or(|until| until > now))
     }
 
+    /// When the first action that has an end ends (unix seconds); `None` when none has one.
+    pub fn next_end(&self) -> Option<u64> {
+        self.map.values().filter_map(|r| r.until).min()
+    }
+
     /// Removes and returns the actions that ended by `now`.
     pub fn expire(&mut self, now: u64) -> Vec<ActionRecord> {
         let ended: Vec<ClientKey> = self
@@ -163,6 +168,19 @@ mod tests {
             by: "rule:printers".into(),
             ..record(n, Action::Monitor, None)
         }
+    }
+
+    #[test]
+    fn the_next_end_is_the_earliest_of_the_actions_that_end() {
+        let mut a = Actions::new(4);
+        assert_eq!(a.next_end(), None);
+        a.set(record(1, Action::Deny, None)).unwrap();
+        assert_eq!(a.next_end(), None, "a permanent action has no end");
+        a.set(record(2, Action::Block, Some(900))).unwrap();
+        a.set(record(3, Action::Block, Some(400))).unwrap();
+        assert_eq!(a.next_end(), Some(400));
+        a.expire(400);
+        assert_eq!(a.next_end(), Some(900));
     }
 
     #[test]

@@ -377,7 +377,7 @@ fn idle_timeout(
     let persist = enforcer
         .rule_dirty
         .then(|| RULE_PERSIST_EVERY.saturating_sub(enforcer.last_persist.elapsed()));
-    let expiry = actions.iter().filter_map(|r| r.until).min().map(|until| {
+    let expiry = actions.next_end().map(|until| {
         Duration::from_secs(until.saturating_sub(now))
             .max(EXPIRY_EVERY.saturating_sub(since_expiry))
     });
@@ -454,8 +454,8 @@ pub(crate) fn run(shared: Weak<Shared>, rx: Receiver<Request>, mut enforcer: Enf
             let now = unix_now().0;
             let ended = shared
                 .actions()
-                .iter()
-                .any(|r| r.until.is_some_and(|u| u <= now));
+                .next_end()
+                .is_some_and(|until| until <= now);
             if ended {
                 last_expiry = Instant::now();
                 enforcer.commit(&shared, &[Mutation::Expire { now }]);
@@ -830,5 +830,32 @@ mod tests {
             ),
             Err(CommitError::Stopped)
         ));
+    }
+
+    #[test]
+    fn dropping_the_state_without_a_stop_ends_its_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let (shared, rx) = Shared::new(
+            &ShieldConfig::default(),
+            StateStore::new(dir.path()),
+            Audit::new(None),
+            Actions::new(8),
+            Default::default(),
+            StopToken::new(),
+        )
+        .unwrap();
+        let watcher = shared.wake_on_stop().unwrap();
+        let enforcer = spawn(&shared, rx, Box::new(Fake::default())).unwrap();
+        drop(shared);
+        let (done, joined) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            watcher.join().unwrap();
+            enforcer.join().unwrap();
+            let _ = done.send(());
+        });
+        assert!(
+            joined.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "the shield-stop or the enforcer thread outlived its state"
+        );
     }
 }

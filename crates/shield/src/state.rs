@@ -186,6 +186,15 @@ pub struct Shared {
     pub rejections: Rejections,
 }
 
+/// State that is gone stops the shield's threads that outlive it (the `shield-stop` thread and
+/// the enforcer hold it weakly): dropping it without a stop (a benchmark's standalone state)
+/// leaves no thread behind.
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
 impl Shared {
     /// Shared state around `actions` and `filters`; the receiver is the enforcer's. Fails only
     /// when the wake-up socket pair cannot be made (out of descriptors).
@@ -241,8 +250,8 @@ impl Shared {
 
     /// Shared state with nothing loaded and no kernel behind it (actions set are kept but never
     /// enforced), its state files in `state_dir`: for benchmarks and tests. Its enforcer thread
-    /// ends when the state is dropped or `stop` is cancelled; cancelling `stop` also wakes a
-    /// control socket served on it ([`Shared::wake_on_stop`]).
+    /// and its `shield-stop` thread end when the state is dropped or `stop` is cancelled;
+    /// cancelling `stop` also wakes a control socket served on it ([`Shared::wake_on_stop`]).
     pub fn standalone(cfg: &ShieldConfig, state_dir: &Path) -> std::io::Result<Arc<Shared>> {
         let (shared, rx) = Shared::new(
             cfg,
