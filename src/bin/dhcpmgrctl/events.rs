@@ -9,7 +9,7 @@ use super::CtlError;
 use dhcpmgr::tr181::DataModel1Proxy;
 
 /// Said on stderr once the bus routes both signals here: what is emitted after it is printed.
-pub const FOLLOWING: &str = "dhcpmgrctl: following Event and ValuesChanged";
+const FOLLOWING: &str = "dhcpmgrctl: following Event and ValuesChanged";
 
 /// Prints the signals until the connection ends.
 pub async fn follow(proxy: &DataModel1Proxy<'_>, out: &mut impl Write) -> Result<(), CtlError> {
