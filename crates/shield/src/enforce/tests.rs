@@ -56,6 +56,29 @@ fn setup(dir: &std::path::Path, cap: usize) -> (Arc<Shared>, Enforcer, Fake) {
     (shared, Enforcer::new(Box::new(fake.clone())), fake)
 }
 
+/// Shared state in `dir` with its `shield-stop` and enforcer threads running, as a shield has
+/// them: (state, shield-stop thread, enforcer thread).
+fn running(
+    dir: &std::path::Path,
+) -> (
+    Arc<Shared>,
+    std::thread::JoinHandle<()>,
+    std::thread::JoinHandle<()>,
+) {
+    let (shared, rx) = Shared::new(
+        &ShieldConfig::default(),
+        StateStore::new(dir),
+        Audit::new(None),
+        Actions::new(8),
+        Default::default(),
+        StopToken::new(),
+    )
+    .expect("shared state");
+    let watcher = shared.wake_on_stop().expect("shield-stop thread");
+    let enforcer = spawn(&shared, rx, Box::new(Fake::default())).expect("enforcer thread");
+    (shared, watcher, enforcer)
+}
+
 fn set(n: u8, action: Action, by: &str) -> Mutation {
     let (now, _) = unix_now();
     Mutation::Set(ActionRecord {
@@ -304,18 +327,7 @@ fn rule_made_changes_wake_the_enforcer_to_write_them() {
 #[test]
 fn the_running_enforcer_expires_an_action_with_no_request_and_stops_on_its_token() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = ShieldConfig::default();
-    let (shared, rx) = Shared::new(
-        &cfg,
-        StateStore::new(dir.path()),
-        Audit::new(None),
-        Actions::new(8),
-        Default::default(),
-        StopToken::new(),
-    )
-    .unwrap();
-    let watcher = shared.wake_on_stop().unwrap();
-    let enforcer = spawn(&shared, rx, Box::new(Fake::default())).unwrap();
+    let (shared, watcher, enforcer) = running(dir.path());
     let now = unix_now().0;
     shared
         .set_action(
@@ -356,17 +368,7 @@ fn the_running_enforcer_expires_an_action_with_no_request_and_stops_on_its_token
 #[test]
 fn dropping_the_state_without_a_stop_ends_its_threads() {
     let dir = tempfile::tempdir().unwrap();
-    let (shared, rx) = Shared::new(
-        &ShieldConfig::default(),
-        StateStore::new(dir.path()),
-        Audit::new(None),
-        Actions::new(8),
-        Default::default(),
-        StopToken::new(),
-    )
-    .unwrap();
-    let watcher = shared.wake_on_stop().unwrap();
-    let enforcer = spawn(&shared, rx, Box::new(Fake::default())).unwrap();
+    let (shared, watcher, enforcer) = running(dir.path());
     drop(shared);
     let (done, joined) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
